@@ -1,0 +1,21 @@
+/*
+ * addr: "HOST:PORT" and "[V6]:PORT" listen and connect addresses.
+ */
+#ifndef MSGROUTER_ADDR_H
+#define MSGROUTER_ADDR_H
+
+#include <sys/socket.h>
+
+/* Longest text addr_format writes: "[v6 address]:65535" and the NUL. */
+#define ADDR_STRLEN 64
+
+/*
+ * Parse a numeric "1.2.3.4:80", "[::1]:80" or "localhost:80" into *ss; the
+ * port may be 0.  Returns 0, or -1 with a reason in *why.
+ */
+int		 addr_parse(const char *, struct sockaddr_storage *, socklen_t *,
+		    const char **why);
+/* Format a socket address as "1.2.3.4:80" or "[::1]:80" into buf. */
+const char	*addr_format(const struct sockaddr *, char *, size_t);
+
+#endif

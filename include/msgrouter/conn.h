@@ -1,0 +1,90 @@
+/*
+ * conn: one client connection's life: accept, id, reads, writes, pause and
+ * resume, close.  The bufferevent owns the socket and both buffers; reads go
+ * through our own event so that one readiness reads up to CONN_READ_MAX bytes
+ * (libevent 2.1's bufferevent reads 4096 bytes at a time after an ioctl).
+ */
+#ifndef MSGROUTER_CONN_H
+#define MSGROUTER_CONN_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "msgrouter/framing.h"
+
+struct bufferevent;
+struct event;
+struct evbuffer;
+struct router;
+
+/*
+ * The most one read takes: a little under 64 KiB so that libevent's chain
+ * (data plus its header) is one 64 KiB allocation.
+ */
+#define CONN_READ_MAX		(65536 - 128)
+
+#define CONN_PAUSED		0x01	/* reading stopped: backpressure */
+#define CONN_DIRTY		0x02	/* on the router's flush list */
+#define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
+#define CONN_CLOSED		0x08	/* being closed */
+
+enum conn_reason {
+	CONN_REASON_EOF = 0,
+	CONN_REASON_ERROR,
+	CONN_REASON_OVERSIZE,
+	CONN_REASON_SLOW_CONSUMER,
+	CONN_REASON_MAX_CLIENTS,
+	CONN_REASON_SHUTDOWN,
+};
+
+struct conn {
+	uint32_t		 cn_id;
+	uint32_t		 cn_flags;
+	struct router		*cn_router;
+	struct bufferevent	*cn_bev;
+	struct event		*cn_read_ev;
+	struct framing		 cn_framing;
+	struct conn		*cn_dirty_next;	/* router's flush list */
+	struct conn		*cn_blocked_on;	/* destination we wait for */
+	TAILQ_HEAD(, conn)	 cn_waiters;	/* senders waiting for us */
+	TAILQ_ENTRY(conn)	 cn_wait_entry;
+	TAILQ_ENTRY(conn)	 cn_entry;	/* router's list of all */
+	uint64_t		 cn_msgs_in;
+	uint64_t		 cn_bytes_in;
+	uint64_t		 cn_msgs_out;
+	uint64_t		 cn_bytes_out;
+	uint64_t		 cn_dropped;	/* addressed to us, dropped */
+	uint64_t		 cn_connected;	/* monotonic ms */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 cn_peer;
+};
+
+/* Take over an accepted socket: give it an id and start reading. */
+struct conn	*conn_new(struct router *, int fd, const struct sockaddr *,
+		    int socklen);
+/* Apply the router's current limits (after a reload). */
+void		 conn_configure(struct conn *);
+/* Close with a reason, logged once; frees everything. */
+void		 conn_close(struct conn *, enum conn_reason);
+const char	*conn_reason_name(enum conn_reason);
+struct evbuffer	*conn_input(struct conn *);
+struct evbuffer	*conn_output(struct conn *);
+/* Write what is queued now; enable write events only on a short write. */
+int		 conn_flush(struct conn *);
+/* Stop reading until dst drains; the frame at the head stays. */
+void		 conn_pause(struct conn *, struct conn *dst);
+/* Resume a paused sender and route what it has buffered, from the loop. */
+void		 conn_resume(struct conn *);
+/* Resume every sender waiting for this destination. */
+void		 conn_wake_waiters(struct conn *);
+/* Bytes waiting to be written to this client. */
+size_t		 conn_queued(struct conn *);
+/* Time in milliseconds from CLOCK_MONOTONIC. */
+uint64_t	 conn_now_ms(void);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * log: one line per event on stderr, "time level message".
+ */
+#ifndef MSGROUTER_LOG_H
+#define MSGROUTER_LOG_H
+
+enum log_level {
+	LOG_LEVEL_DEBUG = 0,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_ERROR,
+};
+
+void		 log_init(enum log_level);
+void		 log_set_level(enum log_level);
+enum log_level	 log_get_level(void);
+int		 log_parse_level(const char *, enum log_level *);
+const char	*log_level_name(enum log_level);
+
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when messages at this level are written; guards costly arguments. */
+#define log_enabled(l) ((l) >= log_get_level())
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * addr: parsing and formatting of numeric socket addresses.  No name
+ * resolution beyond "localhost": a daemon's listen address should not depend
+ * on DNS at start-up.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msgrouter/addr.h"
+
+int
+addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+    const char **why)
+{
+	char			 host[ADDR_STRLEN];
+	const char		*colon, *port_s, *h;
+	size_t			 hlen;
+	char			*end;
+	unsigned long		 port;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':') {
+			*why = "expected [IPv6]:PORT";
+			return -1;
+		}
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		port_s = close + 2;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			*why = "expected ADDRESS:PORT";
+			return -1;
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			*why = "IPv6 addresses take brackets: [::1]:PORT";
+			return -1;
+		}
+		h = s;
+		hlen = (size_t)(colon - s);
+		port_s = colon + 1;
+	}
+	if (hlen == 0 || hlen >= sizeof host) {
+		*why = "missing or overlong address";
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (*port_s < '0' || *port_s > '9') {
+		*why = "port must be a number from 0 to 65535";
+		return -1;
+	}
+	port = strtoul(port_s, &end, 10);
+	if (*end != '\0' || port > 65535) {
+		*why = "port must be a number from 0 to 65535";
+		return -1;
+	}
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (strcmp(host, "*") == 0)
+		strcpy(host, "0.0.0.0");
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof *sin;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof *sin6;
+		return 0;
+	}
+	*why = "not a numeric IPv4 or IPv6 address";
+	return -1;
+}
+
+const char *
+addr_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN];
+
+	switch (sa->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		break;
+	}
+	default:
+		snprintf(buf, len, "unknown");
+		break;
+	}
+	return buf;
+}

@@ -1,0 +1,364 @@
+/*
+ * conn: a client connection.  The bufferevent owns the socket and both
+ * evbuffers and writes what the direct flush could not; our own read event
+ * fills the input buffer, and the router routes from it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "msgrouter/addr.h"
+#include "msgrouter/conn.h"
+#include "msgrouter/log.h"
+#include "msgrouter/policy.h"
+#include "msgrouter/registry.h"
+#include "msgrouter/router.h"
+
+static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+
+static const char *conn_reasons[] = {
+	"eof", "error", "oversize", "slow_consumer", "max_clients", "shutdown"
+};
+
+const char *
+conn_reason_name(enum conn_reason reason)
+{
+	return conn_reasons[reason];
+}
+
+uint64_t
+conn_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct conn *
+conn_new(struct router *rt, int fd, const struct sockaddr *sa, int socklen)
+{
+	struct conn	*c;
+	uint32_t	 be;
+	int		 one = 1;
+	char		 peer[ADDR_STRLEN];
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->cn_router = rt;
+	TAILQ_INIT(&c->cn_waiters);
+	if ((size_t)socklen <= sizeof c->cn_peer)
+		memcpy(&c->cn_peer, sa, (size_t)socklen);
+	/* Forwarded messages go out as soon as they are routed. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	c->cn_bev = bufferevent_socket_new(rt->rt_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->cn_bev == NULL) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->cn_read_ev = event_new(rt->rt_base, fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	if (c->cn_read_ev == NULL)
+		goto fail;
+	bufferevent_setcb(c->cn_bev, NULL, conn_write_cb, conn_event_cb, c);
+	/*
+	 * The bufferevent neither reads (conn_read_cb does) nor writes until
+	 * a direct flush comes up short: see conn_flush.
+	 */
+	bufferevent_disable(c->cn_bev, EV_READ | EV_WRITE);
+	conn_configure(c);
+
+	c->cn_id = registry_next_id(rt->rt_registry, rt->rt_config.cf_id_mode);
+	if (registry_add(rt->rt_registry, c) != 0)
+		goto fail;
+	TAILQ_INSERT_TAIL(&rt->rt_conns, c, cn_entry);
+	c->cn_connected = conn_now_ms();
+	rt->rt_stats.st_accepted++;
+
+	be = htonl(c->cn_id);
+	evbuffer_add(bufferevent_get_output(c->cn_bev), &be, sizeof be);
+	router_mark_dirty(rt, c);
+	event_add(c->cn_read_ev, NULL);
+	log_info("client %u connected from %s", c->cn_id,
+	    addr_format(&c->cn_peer.sa, peer, sizeof peer));
+	return c;
+
+fail:
+	if (c->cn_read_ev != NULL)
+		event_free(c->cn_read_ev);
+	bufferevent_free(c->cn_bev);
+	free(c);
+	return NULL;
+}
+
+void
+conn_configure(struct conn *c)
+{
+	const struct config *cf = &c->cn_router->rt_config;
+
+	/* The write callback runs when the queue is at the resume mark. */
+	bufferevent_setwatermark(c->cn_bev, EV_WRITE,
+	    policy_resume_mark((size_t)cf->cf_queue_limit), 0);
+	/* Unparsed input is bounded by one largest frame; see conn_read_cb. */
+	bufferevent_setwatermark(c->cn_bev, EV_READ, FRAMING_MIN_FRAME,
+	    (size_t)cf->cf_max_message_size + FRAMING_HEADER_LEN);
+	/* A smaller queue_limit may have made room for paused senders. */
+	if (conn_queued(c) <= policy_resume_mark((size_t)cf->cf_queue_limit))
+		conn_wake_waiters(c);
+}
+
+void
+conn_close(struct conn *c, enum conn_reason reason)
+{
+	struct router	*rt = c->cn_router;
+
+	if (c->cn_flags & CONN_CLOSED)
+		return;
+	c->cn_flags |= CONN_CLOSED;
+	log_info("client %u closed: %s; in %llu msgs %llu bytes, out %llu "
+	    "msgs %llu bytes, dropped %llu, %zu bytes unsent", c->cn_id,
+	    conn_reason_name(reason), (unsigned long long)c->cn_msgs_in,
+	    (unsigned long long)c->cn_bytes_in,
+	    (unsigned long long)c->cn_msgs_out,
+	    (unsigned long long)c->cn_bytes_out,
+	    (unsigned long long)c->cn_dropped, conn_queued(c));
+
+	if (c->cn_flags & CONN_PAUSED) {
+		TAILQ_REMOVE(&c->cn_blocked_on->cn_waiters, c, cn_wait_entry);
+		c->cn_blocked_on = NULL;
+		c->cn_flags &= ~CONN_PAUSED;
+		rt->rt_stats.st_paused--;
+	}
+	/* Whoever waits for us must not wait for ever: the lost wake-up. */
+	conn_wake_waiters(c);
+	router_forget(rt, c);
+	event_free(c->cn_read_ev);
+	bufferevent_free(c->cn_bev);
+	free(c);
+}
+
+struct evbuffer *
+conn_input(struct conn *c)
+{
+	return bufferevent_get_input(c->cn_bev);
+}
+
+struct evbuffer *
+conn_output(struct conn *c)
+{
+	return bufferevent_get_output(c->cn_bev);
+}
+
+size_t
+conn_queued(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->cn_bev));
+}
+
+/* Resume waiting senders once the queue is back at the resume mark. */
+static void
+conn_drained(struct conn *c, size_t queued)
+{
+	size_t	mark;
+
+	if (TAILQ_EMPTY(&c->cn_waiters))
+		return;
+	mark = policy_resume_mark((size_t)c->cn_router->rt_config.cf_queue_limit);
+	if (queued <= mark)
+		conn_wake_waiters(c);
+}
+
+/*
+ * Write the queue now rather than one loop iteration later, and leave write
+ * events to the bufferevent only when the socket took less than all of it:
+ * no epoll_ctl and no extra wake-up per message, as refrouter does it.
+ */
+int
+conn_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->cn_bev);
+	size_t		 queued;
+	int		 n;
+
+	if (c->cn_flags & (CONN_WRITING | CONN_CLOSED))
+		return 0;
+	if (evbuffer_get_length(out) == 0)
+		return 0;
+	/* The bufferevent freezes its output's start between its own writes. */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->cn_bev));
+	evbuffer_freeze(out, 1);
+	if (n < 0) {
+		int err = errno;
+		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+			log_info("client %u: write: %s", c->cn_id,
+			    evutil_socket_error_to_string(err));
+			conn_close(c, CONN_REASON_ERROR);
+			return -1;
+		}
+	}
+	queued = evbuffer_get_length(out);
+	if (queued > 0) {
+		c->cn_flags |= CONN_WRITING;
+		bufferevent_enable(c->cn_bev, EV_WRITE);
+	}
+	conn_drained(c, queued);
+	return 0;
+}
+
+/* The bufferevent wrote and the queue is at or under the resume mark. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	size_t		 queued = conn_queued(c);
+
+	if (queued == 0) {
+		c->cn_flags &= ~CONN_WRITING;
+		bufferevent_disable(bev, EV_WRITE);
+	}
+	conn_drained(c, queued);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_ERROR) {
+		log_info("client %u: write: %s", c->cn_id,
+		    evutil_socket_error_to_string(err));
+		conn_close(c, CONN_REASON_ERROR);
+	} else
+		conn_close(c, CONN_REASON_EOF);
+}
+
+/*
+ * The socket is readable, or a paused sender was resumed.  Read at most
+ * CONN_READ_MAX bytes, and never past one largest frame of unparsed input:
+ * that bounds what a sender can make us hold.
+ */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn		*c = arg;
+	struct router		*rt = c->cn_router;
+	struct evbuffer		*in = bufferevent_get_input(c->cn_bev);
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	size_t			 have, room;
+	ssize_t			 n;
+	int			 nv, i;
+
+	have = evbuffer_get_length(in);
+	room = (size_t)rt->rt_config.cf_max_message_size +
+	    FRAMING_HEADER_LEN;
+	room = have < room ? room - have : 0;
+	if (room > CONN_READ_MAX)
+		room = CONN_READ_MAX;
+	if (room > 0 && !rt->rt_draining) {
+		/* Likewise the input's end: we are the one who reads. */
+		evbuffer_unfreeze(in, 0);
+		nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2);
+		if (nv <= 0) {
+			evbuffer_freeze(in, 0);
+			log_warn("client %u: out of memory", c->cn_id);
+			conn_close(c, CONN_REASON_ERROR);
+			return;
+		}
+		for (i = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+		}
+		n = readv(fd, iov, nv);
+		if (n == 0 || (n < 0 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR)) {
+			evbuffer_commit_space(in, v, 0);
+			evbuffer_freeze(in, 0);
+			if (n < 0)
+				log_info("client %u: read: %s", c->cn_id,
+				    strerror(errno));
+			conn_close(c, n == 0 ? CONN_REASON_EOF :
+			    CONN_REASON_ERROR);
+			return;
+		}
+		if (n < 0)
+			n = 0;
+		for (i = 0; i < nv; i++) {
+			size_t take = (size_t)n < v[i].iov_len ?
+			    (size_t)n : v[i].iov_len;
+			v[i].iov_len = take;
+			n -= (ssize_t)take;
+		}
+		c->cn_bytes_in += v[0].iov_len + (nv > 1 ? v[1].iov_len : 0);
+		rt->rt_stats.st_bytes_received += v[0].iov_len +
+		    (nv > 1 ? v[1].iov_len : 0);
+		evbuffer_commit_space(in, v, nv);
+		evbuffer_freeze(in, 0);
+	}
+	router_input(rt, c);
+}
+
+void
+conn_pause(struct conn *c, struct conn *dst)
+{
+	struct stats	*st = &c->cn_router->rt_stats;
+
+	c->cn_flags |= CONN_PAUSED;
+	c->cn_blocked_on = dst;
+	TAILQ_INSERT_TAIL(&dst->cn_waiters, c, cn_wait_entry);
+	event_del(c->cn_read_ev);
+	st->st_paused++;
+	st->st_paused_total++;
+	log_debug("client %u: paused, client %u has %zu bytes queued",
+	    c->cn_id, dst->cn_id, conn_queued(dst));
+}
+
+/*
+ * Resume through the loop, not by routing here: the caller may be deep in
+ * another connection's callback.  The activation also covers input that was
+ * already buffered when we paused and that no readiness would announce.
+ */
+void
+conn_resume(struct conn *c)
+{
+	if (!(c->cn_flags & CONN_PAUSED))
+		return;
+	c->cn_flags &= ~CONN_PAUSED;
+	c->cn_blocked_on = NULL;
+	c->cn_router->rt_stats.st_paused--;
+	event_add(c->cn_read_ev, NULL);
+	event_active(c->cn_read_ev, EV_READ, 0);
+	log_debug("client %u: resumed", c->cn_id);
+}
+
+void
+conn_wake_waiters(struct conn *c)
+{
+	struct conn	*w;
+
+	while ((w = TAILQ_FIRST(&c->cn_waiters)) != NULL) {
+		TAILQ_REMOVE(&c->cn_waiters, w, cn_wait_entry);
+		conn_resume(w);
+	}
+}

@@ -1,0 +1,29 @@
+# The daemon's modules build into one convenience library that msgrouterd
+# and every test link, so tests run the real code.
+noinst_LTLIBRARIES += src/libmsgrouter.la
+src_libmsgrouter_la_SOURCES = \
+	src/addr.c \
+	src/config.c \
+	src/conn.c \
+	src/framing.c \
+	src/log.c \
+	src/parse.c \
+	src/registry.c \
+	src/router.c \
+	include/msgrouter/addr.h \
+	include/msgrouter/config.h \
+	include/msgrouter/conn.h \
+	include/msgrouter/framing.h \
+	include/msgrouter/log.h \
+	include/msgrouter/parse.h \
+	include/msgrouter/policy.h \
+	include/msgrouter/registry.h \
+	include/msgrouter/router.h \
+	include/msgrouter/stats.h
+src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
+src_libmsgrouter_la_LIBADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
+
+sbin_PROGRAMS += src/msgrouterd
+src_msgrouterd_SOURCES = src/msgrouterd.c
+src_msgrouterd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+src_msgrouterd_LDADD = src/libmsgrouter.la

@@ -1,0 +1,379 @@
+/*
+ * router: accept connections, route frames from senders to destinations and
+ * apply the slow-consumer policy.  Everything runs on one event_base.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "msgrouter/addr.h"
+#include "msgrouter/conn.h"
+#include "msgrouter/log.h"
+#include "msgrouter/policy.h"
+#include "msgrouter/registry.h"
+#include "msgrouter/router.h"
+
+/* How long accept stays off after the process runs out of descriptors. */
+#define ROUTER_ACCEPT_BACKOFF_MS	250
+
+static uint32_t
+router_conn_key(const void *e)
+{
+	return ((const struct conn *)e)->cn_id;
+}
+
+struct router *
+router_new(struct event_base *base, const struct config *cf)
+{
+	struct router	*rt;
+
+	if ((rt = calloc(1, sizeof *rt)) == NULL)
+		return NULL;
+	rt->rt_base = base;
+	rt->rt_config = *cf;
+	TAILQ_INIT(&rt->rt_conns);
+	if ((rt->rt_registry = registry_new(router_conn_key)) == NULL) {
+		free(rt);
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &rt->rt_started);
+	return rt;
+}
+
+/* Close every connection and release the listener. */
+void
+router_free(struct router *rt)
+{
+	struct conn	*c;
+
+	if (rt == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
+		conn_close(c, CONN_REASON_SHUTDOWN);
+	if (rt->rt_listener != NULL)
+		evconnlistener_free(rt->rt_listener);
+	if (rt->rt_accept_ev != NULL)
+		event_free(rt->rt_accept_ev);
+	registry_free(rt->rt_registry);
+	free(rt);
+}
+
+/* Accept is back on: the back-off timer fired or a connection closed. */
+static void
+router_accept_resume(struct router *rt)
+{
+	if (!rt->rt_accept_paused || rt->rt_draining)
+		return;
+	rt->rt_accept_paused = 0;
+	evtimer_del(rt->rt_accept_ev);
+	evconnlistener_enable(rt->rt_listener);
+	log_info("accepting connections again");
+}
+
+static void
+router_accept_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	router_accept_resume(arg);
+}
+
+/*
+ * accept() failed.  Out of descriptors or memory, retrying at once would
+ * spin: turn the listener off for a moment, as relayd and tmux do.
+ */
+static void
+router_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct router	*rt = arg;
+	struct timeval	 tv;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	rt->rt_stats.st_accept_errors++;
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		break;
+	default:
+		/* Transient per-connection errors (ECONNABORTED...) */
+		log_debug("accept: %s", evutil_socket_error_to_string(err));
+		return;
+	}
+	if (rt->rt_accept_paused)
+		return;
+	log_warn("accept: %s; pausing accept for %d ms",
+	    evutil_socket_error_to_string(err), ROUTER_ACCEPT_BACKOFF_MS);
+	rt->rt_accept_paused = 1;
+	evconnlistener_disable(l);
+	tv.tv_sec = 0;
+	tv.tv_usec = ROUTER_ACCEPT_BACKOFF_MS * 1000;
+	evtimer_add(rt->rt_accept_ev, &tv);
+}
+
+static void
+router_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen, void *arg)
+{
+	struct router	*rt = arg;
+	char		 peer[ADDR_STRLEN];
+
+	if (rt->rt_draining) {
+		close(fd);
+		return;
+	}
+	if (registry_count(rt->rt_registry) >= rt->rt_config.cf_max_clients) {
+		rt->rt_stats.st_rejected++;
+		log_info("client %s rejected: max_clients %llu reached",
+		    addr_format(sa, peer, sizeof peer),
+		    (unsigned long long)rt->rt_config.cf_max_clients);
+		close(fd);
+		return;
+	}
+	if (conn_new(rt, fd, sa, socklen) == NULL) {
+		log_warn("client %s: out of memory, closed",
+		    addr_format(sa, peer, sizeof peer));
+		return;
+	}
+	/* Send the id now. */
+	router_flush(rt);
+}
+
+int
+router_listen(struct router *rt)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+	char			 buf[ADDR_STRLEN];
+
+	if (addr_parse(rt->rt_config.cf_listen, &ss, &sslen, &why) != 0) {
+		log_error("listen %s: %s", rt->rt_config.cf_listen, why);
+		return -1;
+	}
+	rt->rt_listener = evconnlistener_new_bind(rt->rt_base,
+	    router_accept_cb, rt,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)&ss, (int)sslen);
+	if (rt->rt_listener == NULL) {
+		log_error("listen %s: %s", rt->rt_config.cf_listen,
+		    strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(rt->rt_listener, router_accept_error_cb);
+	rt->rt_accept_ev = evtimer_new(rt->rt_base, router_accept_timer_cb, rt);
+	if (rt->rt_accept_ev == NULL)
+		return -1;
+
+	sslen = sizeof rt->rt_addr;
+	getsockname(evconnlistener_get_fd(rt->rt_listener),
+	    (struct sockaddr *)&rt->rt_addr, &sslen);
+	log_info("listening on %s", addr_format((struct sockaddr *)&rt->rt_addr,
+	    buf, sizeof buf));
+	return 0;
+}
+
+void
+router_configure(struct router *rt, const struct config *cf)
+{
+	struct conn	*c;
+
+	rt->rt_config = *cf;
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
+		conn_configure(c);
+}
+
+void
+router_mark_dirty(struct router *rt, struct conn *c)
+{
+	if (c->cn_flags & CONN_DIRTY)
+		return;
+	c->cn_flags |= CONN_DIRTY;
+	c->cn_dirty_next = rt->rt_dirty;
+	rt->rt_dirty = c;
+}
+
+void
+router_flush(struct router *rt)
+{
+	struct conn	*c;
+
+	/* Pop one at a time: a flush may close the connection it writes. */
+	while ((c = rt->rt_dirty) != NULL) {
+		rt->rt_dirty = c->cn_dirty_next;
+		c->cn_dirty_next = NULL;
+		c->cn_flags &= ~CONN_DIRTY;
+		conn_flush(c);
+	}
+}
+
+void
+router_forget(struct router *rt, struct conn *c)
+{
+	struct conn	**pp;
+
+	registry_remove(rt->rt_registry, c->cn_id);
+	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
+	if (c->cn_flags & CONN_DIRTY) {
+		for (pp = &rt->rt_dirty; *pp != NULL; pp = &(*pp)->cn_dirty_next) {
+			if (*pp == c) {
+				*pp = c->cn_dirty_next;
+				break;
+			}
+		}
+		c->cn_flags &= ~CONN_DIRTY;
+	}
+	/* A slot is free again: no need to wait for the back-off timer. */
+	if (rt->rt_accept_paused)
+		router_accept_resume(rt);
+}
+
+/*
+ * Move one frame's payload and 0x00 to the destination.  The last byte is
+ * added on its own so that libevent never hands the sender's partly used
+ * read chain to the destination: a queue of small messages would otherwise
+ * pin one 64 KiB chain per message and its memory would not follow the
+ * bytes counted against queue_limit.
+ */
+static void
+router_move(struct evbuffer *in, struct evbuffer *out, size_t len)
+{
+	evbuffer_drain(in, FRAMING_HEADER_LEN);
+	if (len == evbuffer_get_length(in)) {
+		if (len > 1)
+			evbuffer_remove_buffer(in, out, len - 1);
+		evbuffer_drain(in, 1);
+		evbuffer_add(out, "", 1);
+	} else
+		evbuffer_remove_buffer(in, out, len);
+}
+
+/* Count a complete frame taken off a sender's input, whatever became of it. */
+static inline void
+router_consumed(struct stats *st, struct conn *src)
+{
+	st->st_frames++;
+	src->cn_msgs_in++;
+}
+
+int
+router_input(struct router *rt, struct conn *src)
+{
+	struct evbuffer		*in = conn_input(src), *out;
+	struct config		*cf = &rt->rt_config;
+	struct stats		*st = &rt->rt_stats;
+	struct conn		*dst;
+	enum framing_result	 fr;
+	uint32_t		 dst_id;
+	size_t			 len;
+	int			 closed = 0;
+
+	while (!(src->cn_flags & CONN_PAUSED) && !rt->rt_draining) {
+		fr = framing_next(&src->cn_framing, in,
+		    (size_t)cf->cf_max_message_size, &dst_id, &len);
+		if (fr == FRAMING_NEED_MORE)
+			break;
+		if (fr == FRAMING_OVERSIZE) {
+			st->st_disconnected_oversize++;
+			log_warn("client %u: no 0x00 within max_message_size "
+			    "%llu bytes, disconnecting", src->cn_id,
+			    (unsigned long long)cf->cf_max_message_size);
+			conn_close(src, CONN_REASON_OVERSIZE);
+			closed = 1;
+			break;
+		}
+
+		dst = registry_find(rt->rt_registry, dst_id);
+		if (dst == NULL) {
+			st->st_dropped_unknown++;
+			router_consumed(st, src);
+			evbuffer_drain(in, FRAMING_HEADER_LEN + len);
+			log_debug("client %u: message to unknown id %u "
+			    "dropped", src->cn_id, dst_id);
+			continue;
+		}
+
+		out = conn_output(dst);
+		switch (policy_decide(evbuffer_get_length(out), len,
+		    (size_t)cf->cf_queue_limit, cf->cf_slow_consumer)) {
+		case POLICY_FORWARD:
+			break;
+		case POLICY_PAUSE:
+			/* The frame stays; it is routed again on resume. */
+			conn_pause(src, dst);
+			continue;
+		case POLICY_DROP:
+			st->st_dropped_queue_full++;
+			router_consumed(st, src);
+			dst->cn_dropped++;
+			evbuffer_drain(in, FRAMING_HEADER_LEN + len);
+			continue;
+		case POLICY_DISCONNECT:
+			st->st_dropped_queue_full++;
+			st->st_disconnected_slow++;
+			router_consumed(st, src);
+			dst->cn_dropped++;
+			evbuffer_drain(in, FRAMING_HEADER_LEN + len);
+			log_warn("client %u: queue over queue_limit %llu, "
+			    "disconnecting slow consumer", dst->cn_id,
+			    (unsigned long long)cf->cf_queue_limit);
+			conn_close(dst, CONN_REASON_SLOW_CONSUMER);
+			if (dst == src) {
+				closed = 1;
+				goto out;
+			}
+			continue;
+		}
+
+		router_move(in, out, len);
+		router_consumed(st, src);
+		dst->cn_msgs_out++;
+		dst->cn_bytes_out += len;
+		st->st_forwarded++;
+		st->st_bytes_forwarded += len;
+		router_mark_dirty(rt, dst);
+	}
+out:
+	router_flush(rt);
+	return closed ? -1 : 0;
+}
+
+size_t
+router_queued_bytes(const struct router *rt)
+{
+	struct conn	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
+		n += conn_queued(c);
+	return n;
+}
+
+void
+router_log_stats(const struct router *rt, const char *what)
+{
+	const struct stats *st = &rt->rt_stats;
+
+	log_info("%s: clients=%zu accepted=%llu rejected=%llu "
+	    "disconnected_slow=%llu disconnected_oversize=%llu frames=%llu "
+	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
+	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu",
+	    what, registry_count(rt->rt_registry),
+	    (unsigned long long)st->st_accepted,
+	    (unsigned long long)st->st_rejected,
+	    (unsigned long long)st->st_disconnected_slow,
+	    (unsigned long long)st->st_disconnected_oversize,
+	    (unsigned long long)st->st_frames,
+	    (unsigned long long)st->st_forwarded,
+	    (unsigned long long)st->st_dropped_unknown,
+	    (unsigned long long)st->st_dropped_queue_full,
+	    (unsigned long long)st->st_bytes_received,
+	    (unsigned long long)st->st_bytes_forwarded,
+	    (unsigned long long)st->st_paused_total);
+}
