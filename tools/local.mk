@@ -3,3 +3,8 @@
 bin_PROGRAMS += tools/msgrouter-cat
 tools_msgrouter_cat_SOURCES = tools/msgrouter-cat.c
 tools_msgrouter_cat_LDADD = lib/libmsgrouter-client.la
+
+bin_PROGRAMS += tools/msgrouter-bench
+tools_msgrouter_bench_SOURCES = tools/msgrouter-bench.c
+tools_msgrouter_bench_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tools_msgrouter_bench_LDADD = lib/libmsgrouter-client.la $(JANSSON_LIBS)
