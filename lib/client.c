@@ -135,11 +135,12 @@ mrbuf_free(struct mr_buf *b)
 static void
 deadline_start(struct mr_deadline *dl, int timeout_ms)
 {
-	if (timeout_ms < 0) {
-		dl->dl_mode = -1;
+	if (timeout_ms <= 0) {
+		/* No clock read: timeout 0 is the hot path of pollers. */
+		dl->dl_mode = timeout_ms < 0 ? -1 : 0;
 		return;
 	}
-	dl->dl_mode = timeout_ms > 0;
+	dl->dl_mode = 1;
 	clock_gettime(CLOCK_MONOTONIC, &dl->dl_at);
 	dl->dl_at.tv_sec += timeout_ms / 1000;
 	dl->dl_at.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
