@@ -308,10 +308,11 @@ main(int argc, char **argv)
 		    "localhost:8080");
 	if (r != MR_OK)
 		cat_fail(&cat, "cannot connect to", r);
-	fprintf(stderr, "msgrouter-cat: id %" PRIu32 "\n",
-	    mr_client_id(cat.cat_client));
+	/* The file first: whoever sees the line on stderr can read it. */
 	if (id_file != NULL)
 		cat_write_id(id_file, mr_client_id(cat.cat_client));
+	fprintf(stderr, "msgrouter-cat: id %" PRIu32 "\n",
+	    mr_client_id(cat.cat_client));
 	if ((cat.cat_line = malloc(CAT_LINE_MAX)) == NULL) {
 		fprintf(stderr, "msgrouter-cat: out of memory\n");
 		return 1;
