@@ -8,3 +8,5 @@ bin_PROGRAMS += tools/msgrouter-bench
 tools_msgrouter_bench_SOURCES = tools/msgrouter-bench.c
 tools_msgrouter_bench_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_msgrouter_bench_LDADD = lib/libmsgrouter-client.la $(JANSSON_LIBS)
+
+dist_man1_MANS = man/msgrouter-cat.1 man/msgrouter-bench.1
