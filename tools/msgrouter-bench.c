@@ -882,13 +882,12 @@ main(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct bench		*b;
+	static struct bench	 bench;
+	struct bench		*b = &bench;
 	struct sigaction	 sa;
 	size_t			 i;
 	int			 ch, ok;
 
-	if ((b = calloc(1, sizeof *b)) == NULL)
-		return 1;
 	b->b_host = BENCH_DEFAULT_HOST;
 	b->b_pairs = 10;
 	b->b_size = 64;
@@ -941,7 +940,6 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			free(b);
 			return 0;
 		default:
 			usage(stderr);
@@ -983,6 +981,5 @@ main(int argc, char **argv)
 	ok = b->b_lost == 0 && b->b_corrupt == 0 && b->b_nerrors == 0 &&
 	    b->b_errors_dropped == 0 && b->b_idle_dropped == 0;
 	bench_free(b);
-	free(b);
 	return ok ? 0 : 1;
 }

@@ -251,7 +251,7 @@ main(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct cat	 cat;
+	static struct cat cat;
 	struct pollfd	 pfd[2];
 	struct timespec	 deadline;
 	const char	*id_file = NULL;
@@ -260,7 +260,6 @@ main(int argc, char **argv)
 	size_t		 used;
 	int		 ch, r, nfds, timeout, waiting = 0;
 
-	memset(&cat, 0, sizeof cat);
 	cat.cat_host = CAT_DEFAULT_HOST;
 	while ((ch = getopt_long(argc, argv, "H:t:i:w:h", longopts,
 	    NULL)) != -1) {
