@@ -204,6 +204,13 @@ tmp_path(char *buf, size_t len, const char *name)
 	    (int)getpid());
 }
 
+/* A test that passed leaves no daemon log behind; a failing one keeps it. */
+static void
+daemon_forget(struct daemon *d)
+{
+	unlink(d->log_path);
+}
+
 /* Two msgrouter-cat processes talk through the daemon, both ways. */
 static void
 test_cat_round_trip(void **state)
@@ -251,6 +258,7 @@ test_cat_round_trip(void **state)
 	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
 	free(a);
 	free(b);
+	daemon_forget(&d);
 }
 
 /* The router going away, or never there, is exit status 1; usage is 2. */
@@ -292,6 +300,7 @@ test_cat_failures(void **state)
 	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
 	assert_non_null(strstr(p->p_errbuf, "--host: expected HOST:PORT"));
 	free(p);
+	daemon_forget(&d);
 }
 
 /* Run msgrouter-bench with extra flags and return its parsed report. */
@@ -384,6 +393,7 @@ test_bench_short(void **state)
 	    "dropped_unknown"), 0);
 	assert_int_equal(daemon_log_value(&d, "final counters",
 	    "dropped_queue_full"), 0);
+	daemon_forget(&d);
 }
 
 /* Stalled receivers, spammers and idle connections are reported apart. */
@@ -412,6 +422,7 @@ test_bench_stalled_idle(void **state)
 	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
 	assert_int_equal(daemon_log_value(&d, "final counters", "accepted"),
 	    2 * 2 + 2 * 1 + 20);
+	daemon_forget(&d);
 }
 
 /* Bad flags are exit status 2 with the flag named. */
@@ -471,6 +482,7 @@ test_library_refuses_nul(void **state)
 	assert_int_equal(daemon_log_value(&d, "final counters", "frames"), 1);
 	mr_client_close(a);
 	mr_client_close(b);
+	daemon_forget(&d);
 }
 
 int
