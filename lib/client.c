@@ -336,6 +336,9 @@ client_start(int fd, const struct mr_deadline *dl, struct mr_client **out)
 		mr_client_close(c);
 		return r;
 	}
+	/* An idle client holds no buffer; the first read allocates one. */
+	if (mrbuf_used(&c->c_in) == 0)
+		mrbuf_free(&c->c_in);
 	*out = c;
 	return MR_OK;
 }
