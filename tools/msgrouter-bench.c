@@ -596,6 +596,7 @@ bench_setup(struct bench *b)
 	b->b_setup_s = (double)(now_ns() - t0) / 1e9;
 }
 
+/* One progress line: the receive rate since the last one, and the losses. */
 static void
 bench_progress(struct bench *b, uint64_t now, uint64_t *last_t,
     uint64_t *last_received)
@@ -613,6 +614,7 @@ bench_progress(struct bench *b, uint64_t now, uint64_t *last_t,
 	*last_received = b->b_received;
 }
 
+/* The first signal ends the measurement, a second one the drain too. */
 static void
 bench_sigint(int sig)
 {
