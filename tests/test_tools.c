@@ -396,10 +396,16 @@ test_bench_short(void **state)
 	daemon_forget(&d);
 }
 
-/* Stalled receivers, spammers and idle connections are reported apart. */
+/*
+ * Stalled receivers, spammers and idle connections are reported apart.
+ * Under backpressure the router keeps the stalled client and what it
+ * queued for it reaches it once it reads.
+ */
 static void
 test_bench_stalled_idle(void **state)
 {
+	static const char *const args[] = { "--slow-consumer", "backpressure",
+	    "--queue-limit", "64K", NULL };
 	static const char *const flags[] = { "--duration", "0.3", "--warmup",
 	    "0", "--pairs", "2", "--window", "8", "--size", "100",
 	    "--stalled", "1", "--idle", "20", NULL };
@@ -407,7 +413,7 @@ test_bench_stalled_idle(void **state)
 	json_t		*r;
 	int		 status;
 
-	assert_int_equal(daemon_start(&d, NULL), 0);
+	assert_int_equal(daemon_start(&d, args), 0);
 	r = bench_run(&d, flags, &status);
 	assert_int_equal(status, 0);
 	assert_int_equal(jint(r, "size"), 100);
@@ -416,12 +422,41 @@ test_bench_stalled_idle(void **state)
 	assert_int_equal(jint(r, "idle_connected"), 20);
 	assert_int_equal(jint(r, "idle_dropped"), 0);
 	assert_true(jint(r, "spam_bytes") > 0);
+	assert_int_equal(jint(r, "stalled_open"), 1);
+	assert_int_equal(jint(r, "stalled_closed"), 0);
+	assert_true(jint(r, "stalled_backlog_bytes") > 64 * 1024);
+	assert_true(jint(r, "stalled_backlog_bytes") <= jint(r, "spam_bytes"));
 	assert_int_equal(jint(r, "lost"), 0);
 	assert_int_equal(jint(r, "corrupt"), 0);
 	json_decref(r);
 	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
 	assert_int_equal(daemon_log_value(&d, "final counters", "accepted"),
 	    2 * 2 + 2 * 1 + 20);
+	daemon_forget(&d);
+}
+
+/* The disconnect policy closes the stalled client, and the bench sees it. */
+static void
+test_bench_stalled_disconnect(void **state)
+{
+	static const char *const args[] = { "--slow-consumer", "disconnect",
+	    "--queue-limit", "64K", NULL };
+	static const char *const flags[] = { "--duration", "0.2", "--warmup",
+	    "0", "--pairs", "1", "--stalled", "1", NULL };
+	struct daemon	 d;
+	json_t		*r;
+	int		 status;
+
+	assert_int_equal(daemon_start(&d, args), 0);
+	r = bench_run(&d, flags, &status);
+	assert_int_equal(status, 0);
+	assert_int_equal(jint(r, "stalled_closed"), 1);
+	assert_int_equal(jint(r, "stalled_open"), 0);
+	assert_int_equal(jint(r, "lost"), 0);
+	json_decref(r);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters",
+	    "disconnected_slow"), 1);
 	daemon_forget(&d);
 }
 
@@ -495,6 +530,7 @@ main(void)
 		cmocka_unit_test(test_bench_usage),
 		cmocka_unit_test(test_bench_short),
 		cmocka_unit_test(test_bench_stalled_idle),
+		cmocka_unit_test(test_bench_stalled_disconnect),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

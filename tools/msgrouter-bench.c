@@ -73,6 +73,8 @@ struct conn {
 	struct conn		*cn_peer;	/* pair peer, or spam target */
 	int			 cn_dead;
 	int			 cn_out_armed;	/* EPOLLOUT is registered */
+	int			 cn_probed;	/* stalled: found open or closed */
+	uint64_t		 cn_last_data;	/* stalled: ns of the last read */
 	uint64_t		 cn_next_seq;	/* next sequence to send */
 	uint64_t		 cn_expect;	/* next sequence from peer */
 };
@@ -109,6 +111,9 @@ struct bench {
 	uint64_t	 b_corrupt;
 	uint64_t	 b_spam_bytes;
 	uint64_t	 b_spam_closed;
+	uint64_t	 b_stalled_closed;
+	uint64_t	 b_stalled_open;
+	uint64_t	 b_stalled_backlog;
 	uint64_t	 b_idle_connected;
 	uint64_t	 b_idle_dropped;
 	long		 b_rss_before_kb;
@@ -482,12 +487,25 @@ bench_read(struct bench *b, struct conn *cn)
 
 	while ((r = mr_client_recv(cn->cn_client, 0, &msg, &len)) == MR_OK ||
 	    r == MR_ETOOBIG) {
-		if (r == MR_ETOOBIG)
+		if (cn->cn_kind == CONN_STALLED) {
+			/* Spam, or its oversized remains: only counted. */
+			b->b_stalled_backlog += r == MR_OK ? len + 1 : 0;
+			cn->cn_last_data = now;
+		} else if (r == MR_ETOOBIG)
 			b->b_corrupt++;
 		else if (cn->cn_kind == CONN_PAIR)
 			bench_check(b, cn, msg, len, now);
 		else if (cn->cn_kind != CONN_SPAMMER)
 			b->b_corrupt++;
+	}
+	if (cn->cn_kind == CONN_STALLED && r != MR_EAGAIN) {
+		if (!cn->cn_probed)
+			b->b_stalled_closed++;
+		cn->cn_probed = 1;
+		cn->cn_dead = 1;
+		epoll_ctl(b->b_epfd, EPOLL_CTL_DEL,
+		    mr_client_fd(cn->cn_client), NULL);
+		return;
 	}
 	if (r != MR_EAGAIN)
 		conn_fail(b, cn, "read", r);
@@ -622,6 +640,51 @@ bench_sigint(int sig)
 		bench_interrupted++;
 }
 
+/*
+ * After the run, find out whether the router closed the stalled clients.
+ * A close is queued behind the data the router had sent, so read (and
+ * count) that backlog: end of file means closed; 200 ms without data, or
+ * data still flowing after 2 s, means open.
+ */
+static void
+bench_probe_stalled(struct bench *b)
+{
+	struct epoll_event	 ev[BENCH_EVENTS];
+	struct conn		*first, *cn;
+	uint64_t		 now = now_ns(), deadline = now + 2 * NS;
+	size_t			 k, left = b->b_stalled;
+	int			 n, i;
+
+	first = &b->b_conns[2 * b->b_pairs + b->b_stalled];
+	for (k = 0; k < b->b_stalled; k++) {
+		first[k].cn_last_data = now;
+		conn_watch(b, &first[k], EPOLL_CTL_ADD, EPOLLIN);
+	}
+	while (left > 0 && now < deadline && bench_interrupted < 2) {
+		n = epoll_wait(b->b_epfd, ev, BENCH_EVENTS, 20);
+		for (i = 0; i < n; i++) {
+			cn = ev[i].data.ptr;
+			if (!cn->cn_dead)
+				bench_read(b, cn);
+		}
+		now = now_ns();
+		for (k = 0, left = 0; k < b->b_stalled; k++) {
+			cn = &first[k];
+			if (!cn->cn_probed &&
+			    now - cn->cn_last_data >= NS / 5) {
+				cn->cn_probed = 1;
+				b->b_stalled_open++;
+			}
+			left += !cn->cn_probed;
+		}
+	}
+	for (k = 0; k < b->b_stalled; k++)
+		if (!first[k].cn_probed) {
+			first[k].cn_probed = 1;
+			b->b_stalled_open++;
+		}
+}
+
 /* Run the clients: warmup, measure, then drain what is in flight. */
 static void
 bench_run(struct bench *b)
@@ -702,6 +765,8 @@ bench_run(struct bench *b)
 	if (!b->b_drained && !bench_interrupted)
 		bench_error(b, "messages still in flight after %.1f s of drain",
 		    b->b_drain);
+	if (b->b_stalled > 0)
+		bench_probe_stalled(b);
 }
 
 static json_t *
@@ -763,6 +828,12 @@ bench_report_json(const struct bench *b)
 	    json_real((double)b->b_spam_bytes / spam_s / 1e6));
 	json_object_set_new(o, "spam_closed",
 	    json_integer((json_int_t)b->b_spam_closed));
+	json_object_set_new(o, "stalled_closed",
+	    json_integer((json_int_t)b->b_stalled_closed));
+	json_object_set_new(o, "stalled_open",
+	    json_integer((json_int_t)b->b_stalled_open));
+	json_object_set_new(o, "stalled_backlog_bytes",
+	    json_integer((json_int_t)b->b_stalled_backlog));
 	json_object_set_new(o, "idle", json_integer((json_int_t)b->b_idle));
 	json_object_set_new(o, "idle_connected",
 	    json_integer((json_int_t)b->b_idle_connected));
@@ -815,9 +886,11 @@ bench_report_text(const struct bench *b)
 	    ", corrupt %" PRIu64 "\n", b->b_sent, b->b_received, b->b_lost,
 	    b->b_corrupt);
 	if (b->b_stalled > 0)
-		printf("  %zu stalled: spam %" PRIu64 " bytes, %" PRIu64
-		    " spammers closed\n", b->b_stalled, b->b_spam_bytes,
-		    b->b_spam_closed);
+		printf("  %zu stalled (%" PRIu64 " closed by the router, %"
+		    PRIu64 " open, %" PRIu64 " bytes backlog): spam %" PRIu64
+		    " bytes, %" PRIu64 " spammers closed\n", b->b_stalled,
+		    b->b_stalled_closed, b->b_stalled_open,
+		    b->b_stalled_backlog, b->b_spam_bytes, b->b_spam_closed);
 	if (b->b_idle > 0) {
 		printf("  %zu idle connections, %" PRIu64 " dropped",
 		    b->b_idle, b->b_idle_dropped);
