@@ -52,10 +52,10 @@ struct admin_conn {
 	struct bufferevent		*ac_bev;
 	struct evhttp_connection	*ac_evcon;	/* NULL until adopted */
 	struct event			*ac_deadline;
-	LIST_ENTRY(admin_conn)		 ac_entry;
+	TAILQ_ENTRY(admin_conn)		 ac_entry;
 };
 
-LIST_HEAD(admin_conn_list, admin_conn);
+TAILQ_HEAD(admin_conn_list, admin_conn);
 
 struct admin {
 	struct router		*ad_router;
@@ -91,7 +91,7 @@ admin_bev_cb(struct event_base *base, void *arg)
 	ac->ac_admin = ad;
 	ac->ac_bev = bev;
 	bufferevent_incref(bev);
-	LIST_INSERT_HEAD(&ad->ad_pending, ac, ac_entry);
+	TAILQ_INSERT_TAIL(&ad->ad_pending, ac, ac_entry);
 	event_active(ad->ad_adopt_ev, EV_TIMEOUT, 0);
 	return bev;
 }
@@ -103,7 +103,7 @@ admin_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct admin_conn	*ac = arg;
 
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
-	LIST_REMOVE(ac, ac_entry);
+	TAILQ_REMOVE(&ac->ac_admin->ad_conns, ac, ac_entry);
 	ac->ac_admin->ad_nconns--;
 	event_free(ac->ac_deadline);
 	free(ac);
@@ -137,8 +137,8 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval			 tv = { ADMIN_DEADLINE_S, 0 };
 	void				*cbarg;
 
-	while ((ac = LIST_FIRST(&ad->ad_pending)) != NULL) {
-		LIST_REMOVE(ac, ac_entry);
+	while ((ac = TAILQ_FIRST(&ad->ad_pending)) != NULL) {
+		TAILQ_REMOVE(&ad->ad_pending, ac, ac_entry);
 		bufferevent_getcb(ac->ac_bev, &readcb, NULL, NULL, &cbarg);
 		bufferevent_decref(ac->ac_bev);
 		evcon = readcb != NULL ? cbarg : NULL;
@@ -163,7 +163,7 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		ac->ac_evcon = evcon;
 		evtimer_add(ac->ac_deadline, &tv);
 		evhttp_connection_set_closecb(evcon, admin_conn_close_cb, ac);
-		LIST_INSERT_HEAD(&ad->ad_conns, ac, ac_entry);
+		TAILQ_INSERT_TAIL(&ad->ad_conns, ac, ac_entry);
 		ad->ad_nconns++;
 	}
 }
@@ -176,8 +176,8 @@ admin_new(struct router *rt)
 	if ((ad = calloc(1, sizeof *ad)) == NULL)
 		return NULL;
 	ad->ad_router = rt;
-	LIST_INIT(&ad->ad_pending);
-	LIST_INIT(&ad->ad_conns);
+	TAILQ_INIT(&ad->ad_pending);
+	TAILQ_INIT(&ad->ad_conns);
 	ad->ad_adopt_ev = event_new(rt->rt_base, -1, 0, admin_adopt_cb, ad);
 	ad->ad_http = evhttp_new(rt->rt_base);
 	if (ad->ad_adopt_ev == NULL || ad->ad_http == NULL) {
@@ -207,13 +207,13 @@ admin_free(struct admin *ad)
 	/* Frees every connection; admin_conn_close_cb empties ad_conns. */
 	if (ad->ad_http != NULL)
 		evhttp_free(ad->ad_http);
-	while ((ac = LIST_FIRST(&ad->ad_conns)) != NULL) {
-		LIST_REMOVE(ac, ac_entry);
+	while ((ac = TAILQ_FIRST(&ad->ad_conns)) != NULL) {
+		TAILQ_REMOVE(&ad->ad_conns, ac, ac_entry);
 		event_free(ac->ac_deadline);
 		free(ac);
 	}
-	while ((ac = LIST_FIRST(&ad->ad_pending)) != NULL) {
-		LIST_REMOVE(ac, ac_entry);
+	while ((ac = TAILQ_FIRST(&ad->ad_pending)) != NULL) {
+		TAILQ_REMOVE(&ad->ad_pending, ac, ac_entry);
 		bufferevent_decref(ac->ac_bev);
 		free(ac);
 	}
@@ -409,9 +409,20 @@ admin_reply(struct evhttp_request *req, int code, const char *reason,
     const char *type, struct evbuffer *body)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	char			 len[32];
 
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	/*
+	 * libevent 2.1 writes the body of a HEAD reply and leaves out its
+	 * length: give the length GET would have, and no body.
+	 */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD &&
+	    body != NULL) {
+		snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, code, reason, body);
 }
 
