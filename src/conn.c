@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
 #include "msgrouter/policy.h"
@@ -129,11 +130,15 @@ conn_configure(struct conn *c)
 void
 conn_close(struct conn *c, enum conn_reason reason)
 {
-	struct router	*rt = c->cn_router;
+	struct router		*rt = c->cn_router;
+	struct conn_info	 ci;
 
 	if (c->cn_flags & CONN_CLOSED)
 		return;
 	c->cn_flags |= CONN_CLOSED;
+	/* The ring keeps the counters as they are at close, unsent included. */
+	conn_info(c, &ci);
+	closed_add(rt->rt_closed, &ci, reason, conn_now_ms());
 	log_info("client %u closed: %s; in %llu msgs %llu bytes, out %llu "
 	    "msgs %llu bytes, dropped %llu, %zu bytes unsent", c->cn_id,
 	    conn_reason_name(reason), (unsigned long long)c->cn_msgs_in,
@@ -154,6 +159,23 @@ conn_close(struct conn *c, enum conn_reason reason)
 	event_free(c->cn_read_ev);
 	bufferevent_free(c->cn_bev);
 	free(c);
+}
+
+void
+conn_info(struct conn *c, struct conn_info *ci)
+{
+	memset(ci, 0, sizeof *ci);
+	ci->ci_id = c->cn_id;
+	ci->ci_paused = (c->cn_flags & CONN_PAUSED) != 0;
+	ci->ci_connected = c->cn_connected;
+	ci->ci_queued = conn_queued(c);
+	ci->ci_msgs_in = c->cn_msgs_in;
+	ci->ci_bytes_in = c->cn_bytes_in;
+	ci->ci_msgs_out = c->cn_msgs_out;
+	ci->ci_bytes_out = c->cn_bytes_out;
+	ci->ci_dropped = c->cn_dropped;
+	_Static_assert(sizeof ci->ci_peer == sizeof c->cn_peer, "peer size");
+	memcpy(&ci->ci_peer, &c->cn_peer, sizeof ci->ci_peer);
 }
 
 struct evbuffer *

@@ -10,8 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/event.h>
 
+#include "msgrouter/addr.h"
+#include "msgrouter/admin.h"
 #include "msgrouter/config.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
@@ -24,13 +28,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: msgrouterd [-l ADDR:PORT] [--id-mode random|sequential]\n"
+"usage: msgrouterd [-l ADDR:PORT] [--admin ADDR:PORT|off]\n"
+"                  [--id-mode random|sequential]\n"
 "                  [--max-clients N] [--max-message-size BYTES]\n"
 "                  [--queue-limit BYTES]\n"
 "                  [--slow-consumer backpressure|drop|disconnect]\n"
 "                  [--log-level debug|info|warn|error] [-V] [-h]\n"
 "\n"
 "  -l, --listen ADDR:PORT     listen address (default %s; port 0: any)\n"
+"      --admin ADDR:PORT|off  admin HTTP interface (default %s)\n"
 "      --id-mode MODE         random (default) or sequential client ids\n"
 "      --max-clients N        connections past N are closed (default %d)\n"
 "      --max-message-size B   payload + 0x00 limit (default 1M)\n"
@@ -41,7 +47,8 @@ usage(FILE *f)
 "  -h, --help                 print this help and exit\n"
 "\n"
 "Sizes take K, M or G suffixes (powers of 1024).\n",
-	    CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_MAX_CLIENTS);
+	    CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ADMIN_LISTEN,
+	    CONFIG_DEFAULT_MAX_CLIENTS);
 }
 
 /* A bad flag value: one line naming the flag, then exit status 2. */
@@ -83,6 +90,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "listen",		required_argument, NULL, 'l' },
+		{ "admin",		required_argument, NULL, 'A' },
 		{ "id-mode",		required_argument, NULL, 'I' },
 		{ "max-clients",	required_argument, NULL, 'C' },
 		{ "max-message-size",	required_argument, NULL, 'M' },
@@ -98,6 +106,10 @@ main(int argc, char *argv[])
 	struct event_base	*base;
 	struct event		*sigint, *sigterm;
 	struct router		*rt;
+	struct admin		*admin = NULL;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
 	uint64_t		 v;
 	int			 ch;
 
@@ -109,6 +121,13 @@ main(int argc, char *argv[])
 			if (strlen(optarg) >= sizeof cf.cf_listen)
 				bad_flag("--listen", optarg, "ADDR:PORT");
 			strcpy(cf.cf_listen, optarg);
+			break;
+		case 'A':
+			if (strlen(optarg) >= sizeof cf.cf_admin_listen ||
+			    (strcmp(optarg, "off") != 0 &&
+			    addr_parse(optarg, &ss, &sslen, &why) != 0))
+				bad_flag("--admin", optarg, "ADDR:PORT or off");
+			strcpy(cf.cf_admin_listen, optarg);
 			break;
 		case 'I':
 			if (config_parse_id_mode(optarg, &cf.cf_id_mode) != 0)
@@ -187,6 +206,14 @@ main(int argc, char *argv[])
 	}
 	if (router_listen(rt) != 0)
 		return 1;
+	if (strcmp(cf.cf_admin_listen, "off") != 0) {
+		if ((admin = admin_new(rt)) == NULL) {
+			log_error("admin: out of memory");
+			return 1;
+		}
+		if (admin_listen(admin, cf.cf_admin_listen) != 0)
+			return 1;
+	}
 
 	sigint = evsignal_new(base, SIGINT, signal_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
@@ -206,6 +233,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(base);
 
 	router_log_stats(rt, "final counters");
+	admin_free(admin);
 	router_free(rt);
 	event_free(sigint);
 	event_free(sigterm);

@@ -16,6 +16,7 @@ enum slow_consumer {
 };
 
 #define CONFIG_LISTEN_MAX	128
+#define CONFIG_TOKEN_MAX	256
 
 struct config {
 	char			cf_listen[CONFIG_LISTEN_MAX];
@@ -26,6 +27,8 @@ struct config {
 	enum id_mode		cf_id_mode;
 	uint64_t		cf_shutdown_timeout_ms;
 	enum log_level		cf_log_level;
+	char			cf_admin_listen[CONFIG_LISTEN_MAX]; /* "off" */
+	char			cf_admin_token[CONFIG_TOKEN_MAX]; /* "": none */
 };
 
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:8080"
@@ -33,6 +36,7 @@ struct config {
 #define CONFIG_DEFAULT_MAX_MESSAGE	(1024 * 1024)
 #define CONFIG_DEFAULT_QUEUE_LIMIT	(8 * 1024 * 1024)
 #define CONFIG_DEFAULT_SHUTDOWN_MS	5000
+#define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:8081"
 
 /* Bounds enforced on every source of settings. */
 #define CONFIG_MAX_CLIENTS_MAX		1000000

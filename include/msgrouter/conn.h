@@ -64,6 +64,27 @@ struct conn {
 	}			 cn_peer;
 };
 
+/*
+ * One client's figures at one moment, for reports: the admin interface's
+ * live clients and the ring of closed ones are both filled by conn_info.
+ */
+struct conn_info {
+	uint32_t		 ci_id;		/* 0: rejected before an id */
+	int			 ci_paused;
+	uint64_t		 ci_connected;	/* monotonic ms */
+	uint64_t		 ci_queued;	/* bytes waiting to be written */
+	uint64_t		 ci_msgs_in;
+	uint64_t		 ci_bytes_in;
+	uint64_t		 ci_msgs_out;
+	uint64_t		 ci_bytes_out;
+	uint64_t		 ci_dropped;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 ci_peer;
+};
+
 /* Take over an accepted socket: give it an id and start reading. */
 struct conn	*conn_new(struct router *, int fd, const struct sockaddr *,
 		    int socklen);
@@ -82,6 +103,8 @@ void		 conn_pause(struct conn *, struct conn *dst);
 void		 conn_resume(struct conn *);
 /* Resume every sender waiting for this destination. */
 void		 conn_wake_waiters(struct conn *);
+/* Fill a report record with this client's figures now. */
+void		 conn_info(struct conn *, struct conn_info *);
 /* Bytes waiting to be written to this client. */
 size_t		 conn_queued(struct conn *);
 /* Time in milliseconds from CLOCK_MONOTONIC. */
