@@ -386,7 +386,8 @@ router_log_stats(const struct router *rt, const char *what)
 	log_info("%s: clients=%zu accepted=%llu rejected=%llu "
 	    "disconnected_slow=%llu disconnected_oversize=%llu frames=%llu "
 	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
-	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu",
+	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu "
+	    "accept_errors=%llu",
 	    what, registry_count(rt->rt_registry),
 	    (unsigned long long)st->st_accepted,
 	    (unsigned long long)st->st_rejected,
@@ -398,5 +399,6 @@ router_log_stats(const struct router *rt, const char *what)
 	    (unsigned long long)st->st_dropped_queue_full,
 	    (unsigned long long)st->st_bytes_received,
 	    (unsigned long long)st->st_bytes_forwarded,
-	    (unsigned long long)st->st_paused_total);
+	    (unsigned long long)st->st_paused_total,
+	    (unsigned long long)st->st_accept_errors);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -775,6 +776,68 @@ test_ipv6(void **state)
 	stop(&d);
 }
 
+/*
+ * Out of descriptors: accept pauses instead of spinning, the router keeps
+ * serving the clients it has, and the waiting connections get their ids
+ * once clients leave.
+ */
+static void
+test_emfile(void **state)
+{
+	enum { N = 60 };
+	struct rlimit	 saved, low;
+	struct daemon	 d;
+	uint32_t	 id, be, ida, idb;
+	int		 fd[N], got = 0, i, a, b;
+
+	getrlimit(RLIMIT_NOFILE, &saved);
+	low = saved;
+	low.rlim_cur = 32;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	i = daemon_start(&d, NULL);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(i, 0);
+
+	a = tc_connect(&d, &ida);
+	b = tc_connect(&d, &idb);
+	assert_true(a >= 0 && b >= 0);
+	/* More than the daemon has descriptors for: some wait in the backlog. */
+	for (i = 0; i < N; i++)
+		assert_true((fd[i] = tc_connect_raw(&d)) >= 0);
+	assert_int_equal(daemon_wait_log(&d, "pausing accept", 1, T), 0);
+	/* The router still routes between the clients it has. */
+	ping_pong(a, ida, b, idb, 20);
+	/*
+	 * Those accepted before the pause have their ids already: loopback
+	 * delivers a write into the peer's queue at once.  Let them go.
+	 */
+	for (i = 0; i < N; i++) {
+		int avail = 0;
+		ioctl(fd[i], FIONREAD, &avail);
+		if (avail >= 4) {
+			assert_int_equal(tc_read_exact(fd[i], &be, 4, T), 0);
+			close(fd[i]);
+			fd[i] = -1;
+			got++;
+		}
+	}
+	assert_true(got > 0 && got < N);
+	/* Room again: every waiting connection gets its id. */
+	for (i = 0; i < N; i++) {
+		if (fd[i] == -1)
+			continue;
+		assert_int_equal(tc_read_exact(fd[i], &id, 4, T), 0);
+		close(fd[i]);
+	}
+	close(a);
+	close(b);
+	stop(&d);
+	assert_int_equal(counter(&d, "accepted"), N + 2);
+	/* A spinning listener would count many thousands of failures. */
+	assert_true(counter(&d, "accept_errors") >= 1);
+	assert_true(counter(&d, "accept_errors") < 200);
+}
+
 /* Run the daemon with args and return its exit status. */
 static int
 run_status(const char *const *args, struct daemon *d)
@@ -862,6 +925,7 @@ main(void)
 		cmocka_unit_test(test_random_ids),
 		cmocka_unit_test(test_sequential_ids),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_emfile),
 		cmocka_unit_test(test_bad_command_lines),
 	};
 
