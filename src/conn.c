@@ -169,6 +169,17 @@ conn_output(struct conn *c)
 }
 
 size_t
+conn_max_message(struct conn *c)
+{
+	uint64_t	head;
+
+	head = c->cn_bytes_in - evbuffer_get_length(conn_input(c));
+	if (head < c->cn_max_until)
+		return c->cn_max_before;
+	return (size_t)c->cn_router->rt_config.cf_max_message_size;
+}
+
+size_t
 conn_queued(struct conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->cn_bev));
@@ -220,7 +231,8 @@ conn_flush(struct conn *c)
 	if (queued > 0) {
 		c->cn_flags |= CONN_WRITING;
 		bufferevent_enable(c->cn_bev, EV_WRITE);
-	}
+	} else if (c->cn_flags & CONN_DRAINING)
+		router_drain_settle(c->cn_router, c);
 	conn_drained(c, queued);
 	return 0;
 }
@@ -235,6 +247,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (queued == 0) {
 		c->cn_flags &= ~CONN_WRITING;
 		bufferevent_disable(bev, EV_WRITE);
+		if (c->cn_flags & CONN_DRAINING)
+			router_drain_settle(c->cn_router, c);
 	}
 	conn_drained(c, queued);
 }
@@ -271,8 +285,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	int			 nv, i;
 
 	have = evbuffer_get_length(in);
-	room = (size_t)rt->rt_config.cf_max_message_size +
-	    FRAMING_HEADER_LEN;
+	room = conn_max_message(c) + FRAMING_HEADER_LEN;
 	room = have < room ? room - have : 0;
 	if (room > CONN_READ_MAX)
 		room = CONN_READ_MAX;
@@ -347,6 +360,9 @@ conn_resume(struct conn *c)
 	c->cn_flags &= ~CONN_PAUSED;
 	c->cn_blocked_on = NULL;
 	c->cn_router->rt_stats.st_paused--;
+	/* A drain reads nothing more: the event would only spin. */
+	if (c->cn_router->rt_draining)
+		return;
 	event_add(c->cn_read_ev, NULL);
 	event_active(c->cn_read_ev, EV_READ, 0);
 	log_debug("client %u: resumed", c->cn_id);

@@ -29,6 +29,7 @@ struct router;
 #define CONN_DIRTY		0x02	/* on the router's flush list */
 #define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
 #define CONN_CLOSED		0x08	/* being closed */
+#define CONN_DRAINING		0x10	/* queue counted by the drain */
 
 enum conn_reason {
 	CONN_REASON_EOF = 0,
@@ -57,6 +58,13 @@ struct conn {
 	uint64_t		 cn_bytes_out;
 	uint64_t		 cn_dropped;	/* addressed to us, dropped */
 	uint64_t		 cn_connected;	/* monotonic ms */
+	/*
+	 * A reload changes max_message_size only for frames not yet started:
+	 * input bytes before cn_max_until (in cn_bytes_in terms) keep the
+	 * limit cn_max_before.
+	 */
+	uint64_t		 cn_max_until;
+	size_t			 cn_max_before;
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;
@@ -82,6 +90,8 @@ void		 conn_pause(struct conn *, struct conn *dst);
 void		 conn_resume(struct conn *);
 /* Resume every sender waiting for this destination. */
 void		 conn_wake_waiters(struct conn *);
+/* The max_message_size that applies to the frame at the head of input. */
+size_t		 conn_max_message(struct conn *);
 /* Bytes waiting to be written to this client. */
 size_t		 conn_queued(struct conn *);
 /* Time in milliseconds from CLOCK_MONOTONIC. */
