@@ -699,7 +699,8 @@ config_reload(const struct config *running, struct config *next)
 		config_format(next, (enum config_key)k, now, sizeof now);
 		if (kd->kd_live) {
 			log_info("reload: %s.%s: %s -> %s", kd->kd_section,
-			    kd->kd_name, was, now);
+			    kd->kd_name, was[0] != '\0' ? was : "\"\"",
+			    now[0] != '\0' ? now : "\"\"");
 			continue;
 		}
 		log_warn("reload: %s.%s: %s needs a restart; keeping %s",
