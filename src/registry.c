@@ -170,6 +170,12 @@ registry_next_id(struct registry *rg, enum id_mode mode)
 	}
 }
 
+void
+registry_seed_sequential(struct registry *rg, uint32_t last)
+{
+	rg->rg_seq = last;
+}
+
 size_t
 registry_walk(const struct registry *rg, size_t *cursor, void **out,
     size_t max)

@@ -37,6 +37,8 @@ size_t		 registry_count(const struct registry *);
  * and never reusing one before the 32-bit space wraps.
  */
 uint32_t	 registry_next_id(struct registry *, enum id_mode);
+/* Make the next sequential id last + 1 (tests reach the wrap with it). */
+void		 registry_seed_sequential(struct registry *, uint32_t last);
 /*
  * Visit entries in table order starting at slot *cursor; fills at most max
  * entries into out and sets *cursor to where the next call resumes (0 when
