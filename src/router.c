@@ -291,8 +291,8 @@ router_drain_start(struct router *rt)
 		rt->rt_drain_pending++;
 		rt->rt_drain_queued += queued;
 	}
-	log_info("draining: %llu bytes queued to %zu clients, "
-	    "shutdown_timeout %s", (unsigned long long)rt->rt_drain_queued,
+	log_info("draining: queued_bytes=%llu clients=%zu "
+	    "shutdown_timeout=%s", (unsigned long long)rt->rt_drain_queued,
 	    rt->rt_drain_pending, router_format_ms(ms, when, sizeof when));
 	if (rt->rt_drain_pending == 0) {
 		router_drain_finish(rt, "complete");
@@ -337,7 +337,7 @@ router_drain_finish(struct router *rt, const char *why)
 	}
 	if (rt->rt_drain_ev != NULL)
 		evtimer_del(rt->rt_drain_ev);
-	log_info("drain %s: %llu bytes flushed, %llu bytes abandoned", why,
+	log_info("drain %s: flushed_bytes=%llu abandoned_bytes=%llu", why,
 	    (unsigned long long)(rt->rt_drain_queued -
 	    rt->rt_drain_abandoned),
 	    (unsigned long long)rt->rt_drain_abandoned);
