@@ -10,3 +10,6 @@ tests_test_config_LDADD = $(TEST_LIBS)
 tests_test_ops_SOURCES = tests/test_ops.c
 tests_test_ops_CFLAGS = $(TEST_CFLAGS)
 tests_test_ops_LDADD = tests/libharness.la $(TEST_LIBS)
+
+# The daemon logs the harness keeps for failing tests, and test_ops' files.
+CLEANFILES += tests/daemon-*.log tests/test_ops-*
