@@ -1,12 +1,15 @@
 # Configuration and operations tests: the config parser (cmocka) and the
 # daemon as operators run it (check-config, reload, drain), on the harness.
-CONFIG_TESTS = tests/test_config tests/test_ops
+CONFIG_TESTS = tests/test_config tests/test_reload tests/test_ops
 check_PROGRAMS += $(CONFIG_TESTS)
 TESTS += $(CONFIG_TESTS)
 
 tests_test_config_SOURCES = tests/test_config.c
 tests_test_config_CFLAGS = $(TEST_CFLAGS)
 tests_test_config_LDADD = $(TEST_LIBS)
+tests_test_reload_SOURCES = tests/test_reload.c
+tests_test_reload_CFLAGS = $(TEST_CFLAGS)
+tests_test_reload_LDADD = $(TEST_LIBS)
 tests_test_ops_SOURCES = tests/test_ops.c
 tests_test_ops_CFLAGS = $(TEST_CFLAGS)
 tests_test_ops_LDADD = tests/libharness.la $(TEST_LIBS)
