@@ -221,6 +221,7 @@ config_set_token(struct config *cf, const struct config_keydef *kd,
 	return 0;
 }
 
+/* A plain number within the key's bounds. */
 static int
 config_set_count(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)
@@ -238,6 +239,7 @@ config_set_count(struct config *cf, const struct config_keydef *kd,
 	return 0;
 }
 
+/* A size with an optional K, M or G suffix, within the key's bounds. */
 static int
 config_set_size(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)
@@ -267,6 +269,7 @@ config_format_ms(uint64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%llums", (unsigned long long)ms);
 }
 
+/* A duration in ms or s, within the key's bounds, kept in milliseconds. */
 static int
 config_set_duration(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)

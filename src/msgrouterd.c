@@ -266,6 +266,8 @@ main(int argc, char *argv[])
 	log_init(cf.cf_log_level);
 	/* A peer that goes away mid-write is an EPIPE, not a death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A reload sent before the loop runs must not kill us either. */
+	signal(SIGHUP, SIG_IGN);
 
 	/* Coalesce event changes into the epoll_wait call (changelist). */
 	if ((ecf = event_config_new()) == NULL)
