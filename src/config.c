@@ -259,16 +259,6 @@ config_set_size(struct config *cf, const struct config_keydef *kd,
 	return 0;
 }
 
-/* Format milliseconds as the file would say them: "5s" or "250ms". */
-static void
-config_format_ms(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
-}
-
 /* A duration in ms or s, within the key's bounds, kept in milliseconds. */
 static int
 config_set_duration(struct config *cf, const struct config_keydef *kd,
@@ -281,8 +271,8 @@ config_set_duration(struct config *cf, const struct config_keydef *kd,
 		return config_expected(err, errlen,
 		    "a duration like 5s or 250ms", value);
 	if (v < kd->kd_min || v > kd->kd_max) {
-		config_format_ms(kd->kd_min, lo, sizeof lo);
-		config_format_ms(kd->kd_max, hi, sizeof hi);
+		format_duration_ms(kd->kd_min, lo, sizeof lo);
+		format_duration_ms(kd->kd_max, hi, sizeof hi);
 		snprintf(what, sizeof what, "a duration from %s to %s", lo, hi);
 		return config_expected(err, errlen, what, value);
 	}
@@ -359,7 +349,7 @@ static void
 config_format_duration(const struct config *cf, const struct config_keydef *kd,
     char *buf, size_t len)
 {
-	config_format_ms(*(const uint64_t *)config_cfield(cf, kd), buf, len);
+	format_duration_ms(*(const uint64_t *)config_cfield(cf, kd), buf, len);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include "msgrouter/addr.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
+#include "msgrouter/parse.h"
 #include "msgrouter/policy.h"
 #include "msgrouter/registry.h"
 #include "msgrouter/router.h"
@@ -244,17 +245,7 @@ router_forget(struct router *rt, struct conn *c)
 		router_accept_resume(rt);
 }
 
-/* Format milliseconds for a log line: "5s" or "250ms". */
-static const char *
-router_format_ms(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
-	return buf;
-}
-
+/* shutdown_timeout passed with bytes still queued. */
 static void
 router_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -291,9 +282,10 @@ router_drain_start(struct router *rt)
 		rt->rt_drain_pending++;
 		rt->rt_drain_queued += queued;
 	}
+	format_duration_ms(ms, when, sizeof when);
 	log_info("draining: queued_bytes=%llu clients=%zu "
 	    "shutdown_timeout=%s", (unsigned long long)rt->rt_drain_queued,
-	    rt->rt_drain_pending, router_format_ms(ms, when, sizeof when));
+	    rt->rt_drain_pending, when);
 	if (rt->rt_drain_pending == 0) {
 		router_drain_finish(rt, "complete");
 		return;
