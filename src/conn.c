@@ -126,6 +126,25 @@ conn_configure(struct conn *c)
 		conn_wake_waiters(c);
 }
 
+/*
+ * Read and discard what the peer sent and we never read.  Closing a socket
+ * with unread input makes the kernel reset the connection and throw away
+ * the bytes it has not sent yet: the tail of a drain.  Bounded: a peer that
+ * keeps sending is reset anyway.
+ */
+static void
+conn_discard_input(struct conn *c)
+{
+	char	buf[16384];
+	int	i;
+
+	for (i = 0; i < 64; i++) {
+		if (recv(bufferevent_getfd(c->cn_bev), buf, sizeof buf,
+		    MSG_DONTWAIT) <= 0)
+			break;
+	}
+}
+
 void
 conn_close(struct conn *c, enum conn_reason reason)
 {
@@ -151,6 +170,8 @@ conn_close(struct conn *c, enum conn_reason reason)
 	/* Whoever waits for us must not wait for ever: the lost wake-up. */
 	conn_wake_waiters(c);
 	router_forget(rt, c);
+	if (reason == CONN_REASON_SHUTDOWN)
+		conn_discard_input(c);
 	event_free(c->cn_read_ev);
 	bufferevent_free(c->cn_bev);
 	free(c);

@@ -496,6 +496,11 @@ test_drain_delivers_queue(void **state)
 	/* No new clients, and no new messages, once the drain has begun. */
 	assert_int_equal(tc_connect_raw(&d), -1);
 	assert_int_equal(tc_send(a, b_id, "too late"), 0);
+	/*
+	 * b sends too, and the router never reads it: closing a socket with
+	 * unread input resets it, which must not cost b the bytes in flight.
+	 */
+	assert_int_equal(tc_send(b, a_id, "unread"), 0);
 
 	/* b reads every frame queued before the signal, and then EOF. */
 	assert_non_null(buf = malloc(FRAME_LEN));
