@@ -418,6 +418,38 @@ test_reload_restart_key(void **state)
 	unlink(path);
 }
 
+/* log.level applies live: debug lines appear only after the reload. */
+static void
+test_reload_log_level(void **state)
+{
+	struct daemon	 d;
+	char		 path[256];
+	uint32_t	 a_id;
+	int		 a;
+
+	tmp_path(path, sizeof path, "level.conf");
+	start(&d, path, "[log]\nlevel = info\n");
+	assert_true((a = tc_connect(&d, &a_id)) >= 0);
+	/* Id 0 is never given out: the message is dropped, at debug. */
+	assert_int_equal(tc_send(a, 0, "lost"), 0);
+	route_ok(a, a, a_id, "after the lost one");
+	assert_int_equal(daemon_log_count(&d, "message to unknown id 0"), 0);
+
+	write_file(path, "[log]\nlevel = debug\n");
+	kill(d.pid, SIGHUP);
+	assert_int_equal(daemon_wait_log(&d, "reload: log.level: info -> debug",
+	    1, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(tc_send(a, 0, "lost"), 0);
+	route_ok(a, a, a_id, "after the second");
+	assert_int_equal(daemon_log_count(&d, "debug client "), 1);
+	assert_int_equal(daemon_log_count(&d, "message to unknown id 0"), 1);
+	close(a);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters",
+	    "dropped_unknown"), 2);
+	unlink(path);
+}
+
 /* Connect with a small receive buffer, so the router holds what we skip. */
 static int
 connect_slow(struct daemon *d, uint32_t *id)
@@ -626,6 +658,7 @@ main(void)
 		cmocka_unit_test(test_reload_live),
 		cmocka_unit_test(test_reload_broken),
 		cmocka_unit_test(test_reload_restart_key),
+		cmocka_unit_test(test_reload_log_level),
 		cmocka_unit_test(test_drain_delivers_queue),
 		cmocka_unit_test(test_drain_timeout),
 		cmocka_unit_test(test_drain_second_signal),
