@@ -29,6 +29,8 @@ struct router;
 #define CONN_DIRTY		0x02	/* on the router's flush list */
 #define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
 #define CONN_CLOSED		0x08	/* being closed */
+#define CONN_EOF		0x10	/* read EOF or error: route what is left */
+
 
 enum conn_reason {
 	CONN_REASON_EOF = 0,
@@ -42,6 +44,7 @@ enum conn_reason {
 struct conn {
 	uint32_t		 cn_id;
 	uint32_t		 cn_flags;
+	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
 	struct router		*cn_router;
 	struct bufferevent	*cn_bev;
 	struct event		*cn_read_ev;
