@@ -151,6 +151,7 @@ config_defaults(struct config *cf)
 	cf->cf_id_mode = ID_MODE_RANDOM;
 	cf->cf_shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
 	strcpy(cf->cf_admin_listen, CONFIG_DEFAULT_ADMIN_LISTEN);
+	/* cf_admin_token stays "": no token, no authentication. */
 	cf->cf_admin_token[0] = '\0';
 	cf->cf_log_level = LOG_LEVEL_INFO;
 }

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
 #include "msgrouter/policy.h"
@@ -148,11 +149,15 @@ conn_discard_input(struct conn *c)
 void
 conn_close(struct conn *c, enum conn_reason reason)
 {
-	struct router	*rt = c->cn_router;
+	struct router		*rt = c->cn_router;
+	struct conn_info	 ci;
 
 	if (c->cn_flags & CONN_CLOSED)
 		return;
 	c->cn_flags |= CONN_CLOSED;
+	/* The ring keeps the counters as they are at close, unsent included. */
+	conn_info(c, &ci);
+	closed_add(rt->rt_closed, &ci, reason, conn_now_ms());
 	log_info("client %u closed: %s; in %llu msgs %llu bytes, out %llu "
 	    "msgs %llu bytes, dropped %llu, %zu bytes unsent", c->cn_id,
 	    conn_reason_name(reason), (unsigned long long)c->cn_msgs_in,
@@ -175,6 +180,23 @@ conn_close(struct conn *c, enum conn_reason reason)
 	event_free(c->cn_read_ev);
 	bufferevent_free(c->cn_bev);
 	free(c);
+}
+
+void
+conn_info(struct conn *c, struct conn_info *ci)
+{
+	memset(ci, 0, sizeof *ci);
+	ci->ci_id = c->cn_id;
+	ci->ci_paused = (c->cn_flags & CONN_PAUSED) != 0;
+	ci->ci_connected = c->cn_connected;
+	ci->ci_queued = conn_queued(c);
+	ci->ci_msgs_in = c->cn_msgs_in;
+	ci->ci_bytes_in = c->cn_bytes_in;
+	ci->ci_msgs_out = c->cn_msgs_out;
+	ci->ci_bytes_out = c->cn_bytes_out;
+	ci->ci_dropped = c->cn_dropped;
+	_Static_assert(sizeof ci->ci_peer == sizeof c->cn_peer, "peer size");
+	memcpy(&ci->ci_peer, &c->cn_peer, sizeof ci->ci_peer);
 }
 
 struct evbuffer *
@@ -289,6 +311,26 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /*
+ * A sender that sent EOF and is not paused: close it once every complete
+ * frame it sent is routed; a partial frame dies with it.  A frame still
+ * here means the flush at the end of routing resumed us, and the resume's
+ * activation routes the rest.
+ */
+static void
+conn_finish(struct conn *c)
+{
+	const struct config	*cf = &c->cn_router->rt_config;
+	uint32_t		 dst;
+	size_t			 len;
+
+	if (!c->cn_router->rt_draining &&
+	    framing_next(&c->cn_framing, bufferevent_get_input(c->cn_bev),
+	    (size_t)cf->cf_max_message_size, &dst, &len) == FRAMING_FRAME)
+		return;
+	conn_close(c, c->cn_eof_reason);
+}
+
+/*
  * The socket is readable, or a paused sender was resumed.  Read at most
  * CONN_READ_MAX bytes, and never past one largest frame of unparsed input:
  * that bounds what a sender can make us hold.
@@ -310,7 +352,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	room = have < room ? room - have : 0;
 	if (room > CONN_READ_MAX)
 		room = CONN_READ_MAX;
-	if (room > 0 && !rt->rt_draining) {
+	if (room > 0 && !rt->rt_draining && !(c->cn_flags & CONN_EOF)) {
 		/* Likewise the input's end: we are the one who reads. */
 		evbuffer_unfreeze(in, 0);
 		nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2);
@@ -327,14 +369,19 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		n = readv(fd, iov, nv);
 		if (n == 0 || (n < 0 && errno != EAGAIN &&
 		    errno != EWOULDBLOCK && errno != EINTR)) {
-			evbuffer_commit_space(in, v, 0);
-			evbuffer_freeze(in, 0);
+			/*
+			 * The sender is done, but what it sent before is
+			 * accepted data: route it first, even if that means
+			 * waiting for a full destination (see conn_resume).
+			 */
 			if (n < 0)
 				log_info("client %u: read: %s", c->cn_id,
 				    strerror(errno));
-			conn_close(c, n == 0 ? CONN_REASON_EOF :
-			    CONN_REASON_ERROR);
-			return;
+			c->cn_flags |= CONN_EOF;
+			c->cn_eof_reason = n == 0 ? CONN_REASON_EOF :
+			    CONN_REASON_ERROR;
+			event_del(c->cn_read_ev);
+			n = 0;
 		}
 		if (n < 0)
 			n = 0;
@@ -350,7 +397,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		evbuffer_commit_space(in, v, nv);
 		evbuffer_freeze(in, 0);
 	}
-	router_input(rt, c);
+	if (router_input(rt, c) != 0)
+		return;
+	if ((c->cn_flags & (CONN_EOF | CONN_PAUSED)) == CONN_EOF)
+		conn_finish(c);
 }
 
 void
@@ -384,7 +434,9 @@ conn_resume(struct conn *c)
 	/* A drain reads nothing more: the event would only spin. */
 	if (c->cn_router->rt_draining)
 		return;
-	event_add(c->cn_read_ev, NULL);
+	/* After EOF there is nothing more to read, only input to route. */
+	if (!(c->cn_flags & CONN_EOF))
+		event_add(c->cn_read_ev, NULL);
 	event_active(c->cn_read_ev, EV_READ, 0);
 	log_debug("client %u: resumed", c->cn_id);
 }

@@ -3,14 +3,20 @@
 noinst_LTLIBRARIES += src/libmsgrouter.la
 src_libmsgrouter_la_SOURCES = \
 	src/addr.c \
+	src/admin.c \
+	src/closed.c \
 	src/config.c \
 	src/conn.c \
 	src/framing.c \
 	src/log.c \
 	src/parse.c \
 	src/registry.c \
+	src/report.c \
 	src/router.c \
+	src/stats.c \
 	include/msgrouter/addr.h \
+	include/msgrouter/admin.h \
+	include/msgrouter/closed.h \
 	include/msgrouter/config.h \
 	include/msgrouter/conn.h \
 	include/msgrouter/framing.h \
@@ -18,6 +24,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/parse.h \
 	include/msgrouter/policy.h \
 	include/msgrouter/registry.h \
+	include/msgrouter/report.h \
 	include/msgrouter/router.h \
 	include/msgrouter/stats.h
 src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "msgrouter/admin.h"
 #include "msgrouter/config.h"
 #include "msgrouter/log.h"
 #include "msgrouter/router.h"
@@ -33,7 +34,7 @@ usage(FILE *f)
 "  -c, --config FILE          read settings from an INI file\n"
 "  -t, --check-config         validate, print the effective settings, exit\n"
 "  -l, --listen ADDR:PORT     listen address (default %s; port 0: any)\n"
-"      --admin ADDR:PORT|off  admin interface (default %s)\n"
+"      --admin ADDR:PORT|off  admin HTTP interface (default %s)\n"
 "      --id-mode MODE         random (default) or sequential client ids\n"
 "      --max-clients N        connections past N are closed (default %d)\n"
 "      --max-message-size B   payload + 0x00 limit (default 1M)\n"
@@ -183,6 +184,7 @@ main(int argc, char *argv[])
 	struct event_config	*ecf;
 	struct event		*sigev[3];
 	struct router		*rt;
+	struct admin		*admin = NULL;
 	char			 err[CONFIG_ERRLEN];
 	int			 ch, check = 0;
 	size_t			 i;
@@ -287,6 +289,14 @@ main(int argc, char *argv[])
 	d.d_router = rt;
 	if (router_listen(rt) != 0)
 		return 1;
+	if (strcmp(cf.cf_admin_listen, "off") != 0) {
+		if ((admin = admin_new(rt)) == NULL) {
+			log_error("admin: out of memory");
+			return 1;
+		}
+		if (admin_listen(admin, cf.cf_admin_listen) != 0)
+			return 1;
+	}
 
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
 		sigev[i] = evsignal_new(d.d_base, signals[i], signal_cb, &d);
@@ -307,6 +317,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(d.d_base);
 
 	router_log_stats(rt, "final counters");
+	admin_free(admin);
 	router_free(rt);
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
 		event_free(sigev[i]);

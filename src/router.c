@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
@@ -45,6 +46,11 @@ router_new(struct event_base *base, const struct config *cf)
 		free(rt);
 		return NULL;
 	}
+	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE)) == NULL) {
+		registry_free(rt->rt_registry);
+		free(rt);
+		return NULL;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &rt->rt_started);
 	return rt;
 }
@@ -66,6 +72,7 @@ router_free(struct router *rt)
 	if (rt->rt_drain_ev != NULL)
 		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
+	closed_free(rt->rt_closed);
 	free(rt);
 }
 
@@ -121,6 +128,21 @@ router_accept_error_cb(struct evconnlistener *l, void *arg)
 	evtimer_add(rt->rt_accept_ev, &tv);
 }
 
+/* Keep a rejected connection in the ring of closed ones, without an id. */
+static void
+router_record_rejected(struct router *rt, const struct sockaddr *sa,
+    int socklen)
+{
+	struct conn_info	ci;
+	uint64_t		now = conn_now_ms();
+
+	memset(&ci, 0, sizeof ci);
+	if (socklen > 0 && (size_t)socklen <= sizeof ci.ci_peer)
+		memcpy(&ci.ci_peer, sa, (size_t)socklen);
+	ci.ci_connected = now;
+	closed_add(rt->rt_closed, &ci, CONN_REASON_MAX_CLIENTS, now);
+}
+
 static void
 router_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int socklen, void *arg)
@@ -137,6 +159,7 @@ router_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		log_info("client %s rejected: max_clients %llu reached",
 		    addr_format(sa, peer, sizeof peer),
 		    (unsigned long long)rt->rt_config.cf_max_clients);
+		router_record_rejected(rt, sa, socklen);
 		close(fd);
 		return;
 	}
@@ -464,7 +487,8 @@ router_log_stats(const struct router *rt, const char *what)
 	log_info("%s: clients=%zu accepted=%llu rejected=%llu "
 	    "disconnected_slow=%llu disconnected_oversize=%llu frames=%llu "
 	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
-	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu",
+	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu "
+	    "accept_errors=%llu",
 	    what, registry_count(rt->rt_registry),
 	    (unsigned long long)st->st_accepted,
 	    (unsigned long long)st->st_rejected,
@@ -476,5 +500,6 @@ router_log_stats(const struct router *rt, const char *what)
 	    (unsigned long long)st->st_dropped_queue_full,
 	    (unsigned long long)st->st_bytes_received,
 	    (unsigned long long)st->st_bytes_forwarded,
-	    (unsigned long long)st->st_paused_total);
+	    (unsigned long long)st->st_paused_total,
+	    (unsigned long long)st->st_accept_errors);
 }

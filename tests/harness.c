@@ -172,11 +172,22 @@ daemon_start(struct daemon *d, const char *const *args)
 	argv[argc++] = bin;
 	argv[argc++] = "-l";
 	argv[argc++] = "127.0.0.1:0";
-	for (i = 0; args != NULL && args[i] != NULL && argc < 62; i++) {
+	for (i = 0; args != NULL && args[i] != NULL && argc < 60; i++) {
 		argv[argc++] = args[i];
 		if (strcmp(args[i], "--admin") == 0 && args[i + 1] != NULL &&
 		    strcmp(args[i + 1], "off") != 0)
 			want_admin = 1;
+	}
+	/*
+	 * The admin interface listens on 127.0.0.1:8081 by default: tests
+	 * that do not ask for it must not race for that port.
+	 */
+	for (i = 0; args != NULL && args[i] != NULL; i++)
+		if (strcmp(args[i], "--admin") == 0)
+			break;
+	if (args == NULL || args[i] == NULL) {
+		argv[argc++] = "--admin";
+		argv[argc++] = "off";
 	}
 	argv[argc] = NULL;
 

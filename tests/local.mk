@@ -28,3 +28,11 @@ tests_test_parse_LDADD = $(TEST_LIBS)
 check_LTLIBRARIES = tests/libharness.la
 tests_libharness_la_SOURCES = tests/harness.c tests/harness.h
 tests_libharness_la_CFLAGS = $(AM_CFLAGS)
+
+INTEGRATION_TESTS = tests/test_routing
+check_PROGRAMS += $(INTEGRATION_TESTS)
+TESTS += $(INTEGRATION_TESTS)
+tests_test_routing_SOURCES = tests/test_routing.c
+tests_test_routing_CFLAGS = $(TEST_CFLAGS)
+tests_test_routing_LDADD = tests/libharness.la $(CMOCKA_LIBS)
+CLEANFILES += tests/daemon-*.log

@@ -43,6 +43,8 @@ enum mr_error {
 
 /* The default bound on one received message, payload + 0x00. */
 #define MR_DEFAULT_MAX_MESSAGE	(1024 * 1024)
+/* The default bound on bytes queued for sending (mr_client_pending). */
+#define MR_DEFAULT_MAX_PENDING	(16 * 1024 * 1024)
 
 struct mr_client;
 
@@ -53,18 +55,39 @@ struct mr_client;
  */
 int		 mr_client_connect(const char *hostport, int timeout_ms,
 		    struct mr_client **out);
+/*
+ * Take over fd, a connected stream socket (TCP or AF_UNIX, for example one
+ * end of a socketpair), make it non-blocking and wait for the id as
+ * mr_client_connect() does.  On success the client owns fd and
+ * mr_client_close() closes it; on failure the caller still owns fd.
+ */
+int		 mr_client_attach(int fd, int timeout_ms, struct mr_client **out);
 /* Close the socket and free everything, unsent data included. */
 void		 mr_client_close(struct mr_client *);
 /* The id the router gave us. */
 uint32_t	 mr_client_id(const struct mr_client *);
 /* The socket, for poll/epoll/libevent; it is non-blocking. */
 int		 mr_client_fd(const struct mr_client *);
-/* Bound received messages (payload + 0x00); larger ones fail MR_ETOOBIG. */
+/*
+ * Bound received messages (payload + 0x00); larger ones fail MR_ETOOBIG
+ * once, their bytes are discarded and the next recv returns the message
+ * after them.  The receive buffer never grows past this bound (or 256 KiB,
+ * whichever is larger).
+ */
 void		 mr_client_set_max_message(struct mr_client *, size_t);
+/*
+ * Bound the bytes queued but not yet written (default MR_DEFAULT_MAX_PENDING).
+ * A frame that would go past it is refused by mr_client_queue() with
+ * MR_EAGAIN (flush, then queue again) or, if it is larger than the bound
+ * on its own, MR_ETOOBIG.
+ */
+void		 mr_client_set_max_pending(struct mr_client *, size_t);
 
 /*
  * Append one message to the send buffer without I/O.  A payload holding a
- * 0x00 is refused with MR_EINVAL and nothing is queued.
+ * 0x00 is refused with MR_EINVAL and nothing is queued; so is a frame that
+ * does not fit under the pending bound (MR_EAGAIN, or MR_ETOOBIG if it never
+ * can, see mr_client_set_max_pending).
  */
 int		 mr_client_queue(struct mr_client *, uint32_t dst,
 		    const void *payload, size_t len);
@@ -75,7 +98,10 @@ int		 mr_client_queue(struct mr_client *, uint32_t dst,
 int		 mr_client_flush(struct mr_client *, int timeout_ms);
 /* Bytes queued but not yet written. */
 size_t		 mr_client_pending(const struct mr_client *);
-/* mr_client_queue() then mr_client_flush(). */
+/*
+ * mr_client_queue() then mr_client_flush(); when the send buffer is full it
+ * flushes first.  timeout_ms bounds the whole call.
+ */
 int		 mr_client_send(struct mr_client *, uint32_t dst,
 		    const void *payload, size_t len, int timeout_ms);
 
@@ -84,6 +110,10 @@ int		 mr_client_send(struct mr_client *, uint32_t dst,
  * already arrived, MR_EAGAIN if no whole message; -1: no limit).  On
  * success *msg points at the payload, *len is its length without the 0x00,
  * and the payload is followed by its 0x00 so it is also a C string.
+ * MR_EAGAIN with timeout 0 means the socket was read until it had nothing
+ * more, so it suits edge-triggered epoll.  Messages that arrived before the
+ * router closed are returned before MR_ECLOSED.  recv does not write: queued
+ * data waits for mr_client_flush().
  */
 int		 mr_client_recv(struct mr_client *, int timeout_ms,
 		    const char **msg, size_t *len);

@@ -29,7 +29,9 @@ struct router;
 #define CONN_DIRTY		0x02	/* on the router's flush list */
 #define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
 #define CONN_CLOSED		0x08	/* being closed */
-#define CONN_DRAINING		0x10	/* queue counted by the drain */
+#define CONN_EOF		0x10	/* read EOF or error: route what is left */
+#define CONN_DRAINING		0x20	/* queue counted by the drain */
+
 
 enum conn_reason {
 	CONN_REASON_EOF = 0,
@@ -43,6 +45,7 @@ enum conn_reason {
 struct conn {
 	uint32_t		 cn_id;
 	uint32_t		 cn_flags;
+	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
 	struct router		*cn_router;
 	struct bufferevent	*cn_bev;
 	struct event		*cn_read_ev;
@@ -72,6 +75,27 @@ struct conn {
 	}			 cn_peer;
 };
 
+/*
+ * One client's figures at one moment, for reports: the admin interface's
+ * live clients and the ring of closed ones are both filled by conn_info.
+ */
+struct conn_info {
+	uint32_t		 ci_id;		/* 0: rejected before an id */
+	int			 ci_paused;
+	uint64_t		 ci_connected;	/* monotonic ms */
+	uint64_t		 ci_queued;	/* bytes waiting to be written */
+	uint64_t		 ci_msgs_in;
+	uint64_t		 ci_bytes_in;
+	uint64_t		 ci_msgs_out;
+	uint64_t		 ci_bytes_out;
+	uint64_t		 ci_dropped;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 ci_peer;
+};
+
 /* Take over an accepted socket: give it an id and start reading. */
 struct conn	*conn_new(struct router *, int fd, const struct sockaddr *,
 		    int socklen);
@@ -92,6 +116,8 @@ void		 conn_resume(struct conn *);
 void		 conn_wake_waiters(struct conn *);
 /* The max_message_size that applies to the frame at the head of input. */
 size_t		 conn_max_message(struct conn *);
+/* Fill a report record with this client's figures now. */
+void		 conn_info(struct conn *, struct conn_info *);
 /* Bytes waiting to be written to this client. */
 size_t		 conn_queued(struct conn *);
 /* Time in milliseconds from CLOCK_MONOTONIC. */

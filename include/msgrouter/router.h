@@ -14,6 +14,7 @@
 #include "msgrouter/config.h"
 #include "msgrouter/stats.h"
 
+struct closed;
 struct event;
 struct event_base;
 struct evconnlistener;
@@ -38,6 +39,7 @@ struct router {
 	struct conn_list	 rt_conns;	/* every open connection */
 	struct conn		*rt_dirty;	/* destinations to flush */
 	struct stats		 rt_stats;
+	struct closed		*rt_closed;	/* recently closed clients */
 	struct timespec		 rt_started;	/* CLOCK_MONOTONIC */
 	struct sockaddr_storage	 rt_addr;	/* bound listen address */
 };

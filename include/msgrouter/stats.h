@@ -1,11 +1,20 @@
 /*
  * stats: the router's counters.  One struct, written by the hot path with
  * plain increments (one thread), read by whoever reports them.
+ *
+ * The collector: one snapshot of everything a report shows, taken from the
+ * router's own state at the moment of the request, and the per-client
+ * selections (a page in registry order, the top N by queued bytes).  The
+ * formatters (report.h) render what the collector returns and nothing else.
  */
 #ifndef MSGROUTER_STATS_H
 #define MSGROUTER_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+struct conn_info;
+struct router;
 
 struct stats {
 	uint64_t	st_accepted;		/* connections given an id */
@@ -22,5 +31,49 @@ struct stats {
 	uint64_t	st_paused_total;	/* backpressure pauses */
 	uint64_t	st_paused;		/* senders paused right now */
 };
+
+struct stats_snapshot {
+	const char	*ss_version;
+	uint64_t	 ss_uptime_seconds;
+	int		 ss_draining;
+	/* clients */
+	uint64_t	 ss_connected;
+	uint64_t	 ss_accepted;
+	uint64_t	 ss_rejected;
+	uint64_t	 ss_disconnected_slow;
+	uint64_t	 ss_disconnected_oversize;
+	uint64_t	 ss_paused;
+	uint64_t	 ss_paused_total;
+	/* messages */
+	uint64_t	 ss_forwarded;
+	uint64_t	 ss_dropped_unknown;
+	uint64_t	 ss_dropped_queue_full;
+	/* bytes */
+	uint64_t	 ss_bytes_received;
+	uint64_t	 ss_bytes_forwarded;
+	uint64_t	 ss_bytes_queued;
+	/* config: the effective limits */
+	uint64_t	 ss_max_clients;
+	uint64_t	 ss_max_message_size;
+	uint64_t	 ss_queue_limit;
+	const char	*ss_slow_consumer;
+	const char	*ss_id_mode;
+};
+
+/* Take a snapshot of the router's figures now (one walk of the clients). */
+void	stats_collect(struct router *, struct stats_snapshot *);
+/*
+ * Fill at most max records with clients in registry order from *cursor (0:
+ * the start); *cursor is where the next page starts, 0 after the last.
+ * Every client is visited once while none connects or leaves.
+ */
+size_t	stats_clients_page(struct router *, size_t *cursor,
+	    struct conn_info *, size_t max);
+/*
+ * Fill at most n records with the clients that have the most queued bytes,
+ * largest first (ties: smaller id first).  A heap of n: O(clients log n).
+ */
+size_t	stats_clients_top_queued(struct router *, struct conn_info *,
+	    size_t n);
 
 #endif

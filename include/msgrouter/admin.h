@@ -1,0 +1,57 @@
+/*
+ * admin: the operators' HTTP interface on its own port, served by evhttp in
+ * the router's event_base: /stats, /clients, /metrics, /healthz and an
+ * index.  It reads the router's state at each request through the stats
+ * collector and renders it with the report formatters; it never writes to
+ * the router.  Every request, connection and response is bounded.
+ */
+#ifndef MSGROUTER_ADMIN_H
+#define MSGROUTER_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct router;
+struct admin;
+
+/* Bounds of the interface; see docs/ADMIN.md. */
+#define ADMIN_LIMIT_DEFAULT	100	/* clients per /clients page */
+#define ADMIN_LIMIT_MAX		10000
+#define ADMIN_MAX_CONNS		64	/* concurrent HTTP connections */
+#define ADMIN_MAX_HEADERS	8192	/* request line and headers, bytes */
+#define ADMIN_MAX_BODY		1024	/* request body, bytes */
+#define ADMIN_IDLE_TIMEOUT_S	5	/* no progress reading or writing */
+#define ADMIN_DEADLINE_S	10	/* a connection's whole life */
+
+/* What GET /clients asks for, once its query string is checked. */
+struct admin_query {
+	size_t		aq_limit;
+	uint64_t	aq_cursor;	/* 0: from the start */
+	int		aq_sort_queued;	/* top aq_limit by queued bytes */
+	int		aq_closed;	/* the ring of closed clients */
+};
+
+/* An admin interface for the router, not yet listening; NULL on failure. */
+struct admin	*admin_new(struct router *);
+/* Close every admin connection and the listener. */
+void		 admin_free(struct admin *);
+/*
+ * Listen on "ADDR:PORT" and log "admin listening on ADDR:PORT" with the
+ * port bound; -1 with a logged reason naming the address.
+ */
+int		 admin_listen(struct admin *, const char *addr);
+/* The port admin_listen bound (useful with port 0). */
+uint16_t	 admin_port(const struct admin *);
+/*
+ * Check a /clients query string (NULL: none).  Returns 0, or -1 with a
+ * message for the 400 reply in *why.
+ */
+int		 admin_parse_clients_query(const char *, struct admin_query *,
+		    const char **why);
+/*
+ * Whether an Authorization header value grants access when the configured
+ * token is token ("" grants everything).  Constant time in the token.
+ */
+int		 admin_token_ok(const char *token, const char *authorization);
+
+#endif

@@ -1,0 +1,610 @@
+/*
+ * client: libmsgrouter-client, one connection to msgrouterd over a plain
+ * non-blocking socket, waited on with poll(2).  No libevent, no threads, no
+ * output: every failure is a negative MR_E* code.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msgrouter/addr.h"
+#include "msgrouter/client.h"
+
+#define MR_HEADER_LEN	4
+/* First size of the receive buffer; it doubles while reads fill it. */
+#define MR_IN_INITIAL	4096
+/* The receive buffer may grow to this even when messages are smaller. */
+#define MR_IN_READ_MAX	(256 * 1024)
+/* Compact the receive buffer before a read when less than this is free. */
+#define MR_IN_MIN_ROOM	1024
+
+/* A growable byte buffer: data in [b_off, b_len) of b_data[0, b_cap). */
+struct mr_buf {
+	char	*b_data;
+	size_t	 b_off;
+	size_t	 b_len;
+	size_t	 b_cap;
+};
+
+/* When a wait ends: never (dl_mode -1), not at all (0) or at dl_at (1). */
+struct mr_deadline {
+	int		dl_mode;
+	struct timespec	dl_at;
+};
+
+struct mr_client {
+	int		c_fd;
+	uint32_t	c_id;
+	int		c_eof;		/* the router closed its side */
+	int		c_skipping;	/* discarding an oversized message */
+	size_t		c_max_message;
+	size_t		c_max_pending;
+	size_t		c_scanned;	/* input bytes known to hold no 0x00 */
+	size_t		c_consume;	/* bytes of the last returned message */
+	int		c_grow;		/* the last read filled the buffer */
+	struct mr_buf	c_in;
+	struct mr_buf	c_out;
+};
+
+/* Bytes held by a buffer. */
+static size_t
+mrbuf_used(const struct mr_buf *b)
+{
+	return b->b_len - b->b_off;
+}
+
+/* Drop the first n held bytes; an emptied buffer restarts at offset 0. */
+static void
+mrbuf_drain(struct mr_buf *b, size_t n)
+{
+	b->b_off += n;
+	if (b->b_off == b->b_len)
+		b->b_off = b->b_len = 0;
+}
+
+/* Move the held bytes to the start of the buffer. */
+static void
+mrbuf_compact(struct mr_buf *b)
+{
+	size_t	used = mrbuf_used(b);
+
+	if (b->b_off == 0)
+		return;
+	if (used > 0)
+		memmove(b->b_data, b->b_data + b->b_off, used);
+	b->b_off = 0;
+	b->b_len = used;
+}
+
+/* Resize the allocation to cap bytes, which must hold what is used. */
+static int
+mrbuf_resize(struct mr_buf *b, size_t cap)
+{
+	char	*p;
+
+	mrbuf_compact(b);
+	if ((p = realloc(b->b_data, cap)) == NULL)
+		return MR_ENOMEM;
+	b->b_data = p;
+	b->b_cap = cap;
+	return MR_OK;
+}
+
+/* Make room for need more bytes after the held ones, doubling the size. */
+static int
+mrbuf_reserve(struct mr_buf *b, size_t need)
+{
+	size_t	cap, want;
+
+	if (b->b_cap - b->b_len >= need)
+		return MR_OK;
+	want = mrbuf_used(b) + need;
+	if (want <= b->b_cap) {
+		mrbuf_compact(b);
+		return MR_OK;
+	}
+	cap = b->b_cap > 0 ? b->b_cap : 64;
+	while (cap < want)
+		cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+	return mrbuf_resize(b, cap);
+}
+
+static void
+mrbuf_free(struct mr_buf *b)
+{
+	free(b->b_data);
+	memset(b, 0, sizeof *b);
+}
+
+/* Start a deadline timeout_ms from now (-1: none, 0: do not wait). */
+static void
+deadline_start(struct mr_deadline *dl, int timeout_ms)
+{
+	if (timeout_ms <= 0) {
+		/* No clock read: timeout 0 is the hot path of pollers. */
+		dl->dl_mode = timeout_ms < 0 ? -1 : 0;
+		return;
+	}
+	dl->dl_mode = 1;
+	clock_gettime(CLOCK_MONOTONIC, &dl->dl_at);
+	dl->dl_at.tv_sec += timeout_ms / 1000;
+	dl->dl_at.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (dl->dl_at.tv_nsec >= 1000000000L) {
+		dl->dl_at.tv_sec++;
+		dl->dl_at.tv_nsec -= 1000000000L;
+	}
+}
+
+/* Milliseconds left before the deadline, rounded up; -1 for none. */
+static int
+deadline_left(const struct mr_deadline *dl)
+{
+	struct timespec	now;
+	long long	ns;
+
+	if (dl->dl_mode < 0)
+		return -1;
+	if (dl->dl_mode == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(dl->dl_at.tv_sec - now.tv_sec) * 1000000000LL +
+	    (dl->dl_at.tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	if (ns / 1000000 >= INT_MAX)
+		return INT_MAX;
+	return (int)((ns + 999999) / 1000000);
+}
+
+/*
+ * Wait until fd is ready for events.  MR_EAGAIN when the caller asked not to
+ * wait, MR_ETIMEDOUT when the deadline passes.  Errors and hang-ups count as
+ * ready: the next read or write reports them.
+ */
+static int
+client_wait(int fd, short events, const struct mr_deadline *dl)
+{
+	struct pollfd	pfd;
+	int		ms, n;
+
+	if (dl->dl_mode == 0)
+		return MR_EAGAIN;
+	for (;;) {
+		if ((ms = deadline_left(dl)) == 0)
+			return MR_ETIMEDOUT;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, ms);
+		if (n > 0)
+			return MR_OK;
+		if (n < 0 && errno != EINTR)
+			return MR_EIO;
+	}
+}
+
+/*
+ * One read into the receive buffer: > 0 bytes read, MR_EAGAIN if the socket
+ * has nothing, MR_ECLOSED on end of file, MR_EIO or MR_ENOMEM.
+ */
+static int
+client_fill(struct mr_client *c)
+{
+	struct mr_buf	*in = &c->c_in;
+	size_t		 bound, room, cap;
+	ssize_t		 n;
+	int		 r;
+
+	bound = c->c_max_message > MR_IN_READ_MAX ? c->c_max_message :
+	    MR_IN_READ_MAX;
+	if (in->b_cap - in->b_len < MR_IN_MIN_ROOM)
+		mrbuf_compact(in);
+	room = in->b_cap - in->b_len;
+	if ((room == 0 || c->c_grow) && in->b_cap < bound) {
+		cap = in->b_cap > 0 ? in->b_cap * 2 : MR_IN_INITIAL;
+		if (cap > bound)
+			cap = bound;
+		if ((r = mrbuf_resize(in, cap)) != MR_OK)
+			return r;
+		room = in->b_cap - in->b_len;
+	}
+	c->c_grow = 0;
+	/* The parser reports a full buffer as MR_ETOOBIG before we get here. */
+	if (room == 0)
+		return MR_ENOMEM;
+	for (;;) {
+		n = recv(c->c_fd, in->b_data + in->b_len, room, 0);
+		if (n > 0) {
+			in->b_len += (size_t)n;
+			c->c_grow = (size_t)n == room;
+			return n > INT_MAX ? INT_MAX : (int)n;
+		}
+		if (n == 0) {
+			c->c_eof = 1;
+			return MR_ECLOSED;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return MR_EAGAIN;
+		if (errno == ECONNRESET) {
+			c->c_eof = 1;
+			return MR_ECLOSED;
+		}
+		return MR_EIO;
+	}
+}
+
+/*
+ * Find the next whole message in the receive buffer.  Bytes already scanned
+ * are not scanned again, and no more than c_max_message bytes are scanned for
+ * one message, so a stream without 0x00 costs linear time and bounded memory.
+ */
+static int
+client_parse(struct mr_client *c, const char **msg, size_t *len)
+{
+	struct mr_buf	*in = &c->c_in;
+	const char	*start, *nul;
+	size_t		 have, limit;
+
+	if (c->c_skipping) {
+		start = in->b_data + in->b_off;
+		nul = memchr(start, '\0', mrbuf_used(in));
+		if (nul == NULL) {
+			mrbuf_drain(in, mrbuf_used(in));
+			return MR_EAGAIN;
+		}
+		mrbuf_drain(in, (size_t)(nul - start) + 1);
+		c->c_skipping = 0;
+	}
+	have = mrbuf_used(in);
+	start = in->b_data + in->b_off;
+	limit = have < c->c_max_message ? have : c->c_max_message;
+	if (c->c_scanned < limit) {
+		nul = memchr(start + c->c_scanned, '\0', limit - c->c_scanned);
+		if (nul != NULL) {
+			*msg = start;
+			*len = (size_t)(nul - start);
+			c->c_consume = *len + 1;
+			c->c_scanned = 0;
+			return MR_OK;
+		}
+		c->c_scanned = limit;
+	}
+	if (c->c_scanned >= c->c_max_message) {
+		mrbuf_drain(in, c->c_scanned);
+		c->c_scanned = 0;
+		c->c_skipping = 1;
+		return MR_ETOOBIG;
+	}
+	return MR_EAGAIN;
+}
+
+/* Read the 4-byte id the router sends first. */
+static int
+client_read_id(struct mr_client *c, const struct mr_deadline *dl)
+{
+	uint32_t	be;
+	int		r;
+
+	while (mrbuf_used(&c->c_in) < MR_HEADER_LEN) {
+		r = client_fill(c);
+		if (r == MR_EAGAIN) {
+			r = client_wait(c->c_fd, POLLIN, dl);
+			if (r == MR_EAGAIN)
+				return MR_ETIMEDOUT;
+			if (r != MR_OK)
+				return r;
+		} else if (r < 0)
+			return r;
+	}
+	memcpy(&be, c->c_in.b_data + c->c_in.b_off, sizeof be);
+	c->c_id = ntohl(be);
+	mrbuf_drain(&c->c_in, MR_HEADER_LEN);
+	return MR_OK;
+}
+
+/* Make a client around a connected non-blocking fd and read its id. */
+static int
+client_start(int fd, const struct mr_deadline *dl, struct mr_client **out)
+{
+	struct mr_client	*c;
+	int			 r;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return MR_ENOMEM;
+	c->c_fd = fd;
+	c->c_max_message = MR_DEFAULT_MAX_MESSAGE;
+	c->c_max_pending = MR_DEFAULT_MAX_PENDING;
+	if ((r = client_read_id(c, dl)) != MR_OK) {
+		c->c_fd = -1;
+		mr_client_close(c);
+		return r;
+	}
+	/* An idle client holds no buffer; the first read allocates one. */
+	if (mrbuf_used(&c->c_in) == 0)
+		mrbuf_free(&c->c_in);
+	*out = c;
+	return MR_OK;
+}
+
+/* Close fd without letting close(2) overwrite the errno being reported. */
+static void
+client_close_fd(int fd)
+{
+	int	saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+
+int
+mr_client_connect(const char *hostport, int timeout_ms, struct mr_client **out)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen, errlen;
+	struct mr_deadline	 dl;
+	const char		*why;
+	int			 fd, r, err, one = 1;
+
+	if (out == NULL)
+		return MR_EINVAL;
+	*out = NULL;
+	if (hostport == NULL || addr_parse(hostport, &ss, &sslen, &why) != 0)
+		return MR_EINVAL;
+	if (ss.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&ss)->sin_port == 0 :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port == 0)
+		return MR_EINVAL;
+
+	deadline_start(&dl, timeout_ms);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return MR_EIO;
+	if (connect(fd, (struct sockaddr *)&ss, sslen) == -1) {
+		if (errno != EINPROGRESS && errno != EINTR) {
+			client_close_fd(fd);
+			return MR_ECONNECT;
+		}
+		r = client_wait(fd, POLLOUT, &dl);
+		if (r != MR_OK) {
+			client_close_fd(fd);
+			return r == MR_EAGAIN ? MR_ETIMEDOUT : r;
+		}
+		errlen = sizeof err;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
+			err = errno;
+		if (err != 0) {
+			close(fd);
+			errno = err;
+			return MR_ECONNECT;
+		}
+	}
+	/* Messages are small and latency matters more than packet count. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	if ((r = client_start(fd, &dl, out)) != MR_OK)
+		client_close_fd(fd);
+	return r;
+}
+
+int
+mr_client_attach(int fd, int timeout_ms, struct mr_client **out)
+{
+	struct mr_deadline	dl;
+	int			flags;
+
+	if (out == NULL)
+		return MR_EINVAL;
+	*out = NULL;
+	if (fd < 0)
+		return MR_EINVAL;
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return MR_EIO;
+	deadline_start(&dl, timeout_ms);
+	return client_start(fd, &dl, out);
+}
+
+void
+mr_client_close(struct mr_client *c)
+{
+	if (c == NULL)
+		return;
+	mrbuf_free(&c->c_out);
+	mrbuf_free(&c->c_in);
+	if (c->c_fd != -1)
+		client_close_fd(c->c_fd);
+	free(c);
+}
+
+uint32_t
+mr_client_id(const struct mr_client *c)
+{
+	return c->c_id;
+}
+
+int
+mr_client_fd(const struct mr_client *c)
+{
+	return c->c_fd;
+}
+
+void
+mr_client_set_max_message(struct mr_client *c, size_t max)
+{
+	c->c_max_message = max > 0 ? max : 1;
+}
+
+void
+mr_client_set_max_pending(struct mr_client *c, size_t max)
+{
+	c->c_max_pending = max;
+}
+
+int
+mr_client_queue(struct mr_client *c, uint32_t dst, const void *payload,
+    size_t len)
+{
+	struct mr_buf	*out = &c->c_out;
+	uint32_t	 be;
+	size_t		 frame;
+	char		*p;
+	int		 r;
+
+	if (payload == NULL && len > 0)
+		return MR_EINVAL;
+	if (len > 0 && memchr(payload, '\0', len) != NULL)
+		return MR_EINVAL;
+	if (len > SIZE_MAX - MR_HEADER_LEN - 1)
+		return MR_ETOOBIG;
+	frame = MR_HEADER_LEN + len + 1;
+	if (frame > c->c_max_pending)
+		return MR_ETOOBIG;
+	if (mrbuf_used(out) > c->c_max_pending - frame)
+		return MR_EAGAIN;
+	if ((r = mrbuf_reserve(out, frame)) != MR_OK)
+		return r;
+
+	p = out->b_data + out->b_len;
+	be = htonl(dst);
+	memcpy(p, &be, MR_HEADER_LEN);
+	if (len > 0)
+		memcpy(p + MR_HEADER_LEN, payload, len);
+	p[MR_HEADER_LEN + len] = '\0';
+	out->b_len += frame;
+	return MR_OK;
+}
+
+/* Write the send buffer until it is empty or the deadline passes. */
+static int
+client_flush(struct mr_client *c, const struct mr_deadline *dl)
+{
+	struct mr_buf	*out = &c->c_out;
+	ssize_t		 n;
+	int		 r;
+
+	while (mrbuf_used(out) > 0) {
+		n = send(c->c_fd, out->b_data + out->b_off, mrbuf_used(out),
+		    MSG_NOSIGNAL);
+		if (n >= 0) {
+			mrbuf_drain(out, (size_t)n);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if ((r = client_wait(c->c_fd, POLLOUT, dl)) != MR_OK)
+				return r;
+			continue;
+		}
+		if (errno == EPIPE || errno == ECONNRESET)
+			return MR_ECLOSED;
+		return MR_EIO;
+	}
+	return MR_OK;
+}
+
+int
+mr_client_flush(struct mr_client *c, int timeout_ms)
+{
+	struct mr_deadline	dl;
+
+	deadline_start(&dl, timeout_ms);
+	return client_flush(c, &dl);
+}
+
+size_t
+mr_client_pending(const struct mr_client *c)
+{
+	return mrbuf_used(&c->c_out);
+}
+
+int
+mr_client_send(struct mr_client *c, uint32_t dst, const void *payload,
+    size_t len, int timeout_ms)
+{
+	struct mr_deadline	dl;
+	int			r;
+
+	deadline_start(&dl, timeout_ms);
+	r = mr_client_queue(c, dst, payload, len);
+	if (r == MR_EAGAIN) {
+		if ((r = client_flush(c, &dl)) != MR_OK)
+			return r;
+		r = mr_client_queue(c, dst, payload, len);
+	}
+	if (r != MR_OK)
+		return r;
+	return client_flush(c, &dl);
+}
+
+int
+mr_client_recv(struct mr_client *c, int timeout_ms, const char **msg,
+    size_t *len)
+{
+	struct mr_deadline	dl;
+	int			r;
+
+	if (c->c_consume > 0) {
+		mrbuf_drain(&c->c_in, c->c_consume);
+		c->c_consume = 0;
+	}
+	deadline_start(&dl, timeout_ms);
+	for (;;) {
+		if ((r = client_parse(c, msg, len)) != MR_EAGAIN)
+			return r;
+		if (c->c_eof)
+			return MR_ECLOSED;
+		r = client_fill(c);
+		if (r == MR_EAGAIN) {
+			if ((r = client_wait(c->c_fd, POLLIN, &dl)) != MR_OK)
+				return r;
+		} else if (r < 0 && r != MR_ECLOSED)
+			return r;
+	}
+}
+
+const char *
+mr_strerror(int error)
+{
+	switch (error) {
+	case MR_OK:
+		return "success";
+	case MR_EAGAIN:
+		return "operation would block";
+	case MR_ETIMEDOUT:
+		return "timed out";
+	case MR_ECLOSED:
+		return "connection closed by the router";
+	case MR_EINVAL:
+		return "invalid argument";
+	case MR_ECONNECT:
+		return "cannot connect to the router";
+	case MR_EIO:
+		return "socket error";
+	case MR_ENOMEM:
+		return "out of memory";
+	case MR_ETOOBIG:
+		return "message too big";
+	case MR_EPROTO:
+		return "protocol error from the router";
+	default:
+		return "unknown error";
+	}
+}

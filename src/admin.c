@@ -1,0 +1,670 @@
+/*
+ * admin: evhttp on the router's event_base.  Each request is answered at
+ * once from the router's own state; nothing here runs between requests.
+ *
+ * Bounds: request headers and body sizes, an idle timeout and a deadline
+ * on each connection's whole life (a slowloris sender that trickles one
+ * header byte at a time is cut at the deadline), a cap on concurrent
+ * connections, one request per connection, and /clients pages of at most
+ * ADMIN_LIMIT_MAX clients.  The routing port shares nothing with these
+ * connections but the loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "msgrouter/addr.h"
+#include "msgrouter/admin.h"
+#include "msgrouter/closed.h"
+#include "msgrouter/config.h"
+#include "msgrouter/conn.h"
+#include "msgrouter/log.h"
+#include "msgrouter/parse.h"
+#include "msgrouter/registry.h"
+#include "msgrouter/report.h"
+#include "msgrouter/router.h"
+#include "msgrouter/stats.h"
+
+/* How long accept stays off after the process runs out of descriptors. */
+#define ADMIN_ACCEPT_BACKOFF_MS	250
+
+#define ADMIN_JSON_TYPE		"application/json"
+
+/* One HTTP connection we count and put a deadline on. */
+struct admin_conn {
+	struct admin			*ac_admin;
+	struct bufferevent		*ac_bev;
+	struct evhttp_connection	*ac_evcon;	/* NULL until adopted */
+	struct event			*ac_deadline;
+	TAILQ_ENTRY(admin_conn)		 ac_entry;
+};
+
+TAILQ_HEAD(admin_conn_list, admin_conn);
+
+struct admin {
+	struct router		*ad_router;
+	struct evhttp		*ad_http;
+	struct evconnlistener	*ad_listener;	/* owned by ad_http */
+	struct event		*ad_adopt_ev;
+	struct event		*ad_accept_ev;	/* re-enables accept */
+	struct admin_conn_list	 ad_pending;	/* accepted, not yet adopted */
+	struct admin_conn_list	 ad_conns;	/* adopted and counted */
+	size_t			 ad_nconns;
+	struct sockaddr_storage	 ad_addr;	/* bound address */
+};
+
+static void	admin_request_cb(struct evhttp_request *, void *);
+
+/*
+ * evhttp_set_bevcb's callback, called for each accepted connection before
+ * evhttp makes its connection object around the bufferevent.  libevent 2.1
+ * has no hook that hands us the new evhttp_connection, so we keep a
+ * reference on the bufferevent and adopt the connection from the loop (the
+ * next thing the loop runs: no I/O on the new socket can come first).
+ */
+static struct bufferevent *
+admin_bev_cb(struct event_base *base, void *arg)
+{
+	struct admin		*ad = arg;
+	struct admin_conn	*ac;
+	struct bufferevent	*bev;
+
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL || (ac = calloc(1, sizeof *ac)) == NULL)
+		return bev;
+	ac->ac_admin = ad;
+	ac->ac_bev = bev;
+	bufferevent_incref(bev);
+	TAILQ_INSERT_TAIL(&ad->ad_pending, ac, ac_entry);
+	event_active(ad->ad_adopt_ev, EV_TIMEOUT, 0);
+	return bev;
+}
+
+/* evhttp freed an adopted connection: forget it. */
+static void
+admin_conn_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct admin_conn	*ac = arg;
+
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	TAILQ_REMOVE(&ac->ac_admin->ad_conns, ac, ac_entry);
+	ac->ac_admin->ad_nconns--;
+	event_free(ac->ac_deadline);
+	free(ac);
+}
+
+/* A connection outlived ADMIN_DEADLINE_S: close it, whatever it is doing. */
+static void
+admin_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_conn	*ac = arg;
+
+	log_debug("admin: connection past its %d s deadline, closed",
+	    ADMIN_DEADLINE_S);
+	/* Calls admin_conn_close_cb, which frees ac and this event. */
+	evhttp_connection_free(ac->ac_evcon);
+}
+
+/*
+ * Find the evhttp_connection of each newly accepted bufferevent: evhttp
+ * makes it the bufferevent's callback argument.  If evhttp already freed
+ * it (out of memory), bufferevent_free cleared the callbacks and our
+ * reference kept the bufferevent readable.
+ */
+static void
+admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin			*ad = arg;
+	struct admin_conn		*ac;
+	struct evhttp_connection	*evcon;
+	bufferevent_data_cb		 readcb;
+	struct timeval			 tv = { ADMIN_DEADLINE_S, 0 };
+	void				*cbarg;
+
+	while ((ac = TAILQ_FIRST(&ad->ad_pending)) != NULL) {
+		TAILQ_REMOVE(&ad->ad_pending, ac, ac_entry);
+		bufferevent_getcb(ac->ac_bev, &readcb, NULL, NULL, &cbarg);
+		bufferevent_decref(ac->ac_bev);
+		evcon = readcb != NULL ? cbarg : NULL;
+		if (evcon == NULL) {
+			free(ac);
+			continue;
+		}
+		if (ad->ad_nconns >= ADMIN_MAX_CONNS) {
+			log_debug("admin: %d connections open, closing a new "
+			    "one", ADMIN_MAX_CONNS);
+			evhttp_connection_free(evcon);
+			free(ac);
+			continue;
+		}
+		ac->ac_deadline = evtimer_new(ad->ad_router->rt_base,
+		    admin_deadline_cb, ac);
+		if (ac->ac_deadline == NULL) {
+			evhttp_connection_free(evcon);
+			free(ac);
+			continue;
+		}
+		ac->ac_evcon = evcon;
+		evtimer_add(ac->ac_deadline, &tv);
+		evhttp_connection_set_closecb(evcon, admin_conn_close_cb, ac);
+		TAILQ_INSERT_TAIL(&ad->ad_conns, ac, ac_entry);
+		ad->ad_nconns++;
+	}
+}
+
+struct admin *
+admin_new(struct router *rt)
+{
+	struct admin	*ad;
+
+	if ((ad = calloc(1, sizeof *ad)) == NULL)
+		return NULL;
+	ad->ad_router = rt;
+	TAILQ_INIT(&ad->ad_pending);
+	TAILQ_INIT(&ad->ad_conns);
+	ad->ad_adopt_ev = event_new(rt->rt_base, -1, 0, admin_adopt_cb, ad);
+	ad->ad_http = evhttp_new(rt->rt_base);
+	if (ad->ad_adopt_ev == NULL || ad->ad_http == NULL) {
+		admin_free(ad);
+		return NULL;
+	}
+	evhttp_set_bevcb(ad->ad_http, admin_bev_cb, ad);
+	evhttp_set_gencb(ad->ad_http, admin_request_cb, ad);
+	evhttp_set_max_headers_size(ad->ad_http, ADMIN_MAX_HEADERS);
+	evhttp_set_max_body_size(ad->ad_http, ADMIN_MAX_BODY);
+	evhttp_set_timeout(ad->ad_http, ADMIN_IDLE_TIMEOUT_S);
+	/* Every method reaches admin_request_cb, which answers 405 in JSON. */
+	evhttp_set_allowed_methods(ad->ad_http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	return ad;
+}
+
+void
+admin_free(struct admin *ad)
+{
+	struct admin_conn	*ac;
+
+	if (ad == NULL)
+		return;
+	/* Frees every connection; admin_conn_close_cb empties ad_conns. */
+	if (ad->ad_http != NULL)
+		evhttp_free(ad->ad_http);
+	while ((ac = TAILQ_FIRST(&ad->ad_conns)) != NULL) {
+		TAILQ_REMOVE(&ad->ad_conns, ac, ac_entry);
+		event_free(ac->ac_deadline);
+		free(ac);
+	}
+	while ((ac = TAILQ_FIRST(&ad->ad_pending)) != NULL) {
+		TAILQ_REMOVE(&ad->ad_pending, ac, ac_entry);
+		bufferevent_decref(ac->ac_bev);
+		free(ac);
+	}
+	if (ad->ad_adopt_ev != NULL)
+		event_free(ad->ad_adopt_ev);
+	if (ad->ad_accept_ev != NULL)
+		event_free(ad->ad_accept_ev);
+	free(ad);
+}
+
+static void
+admin_accept_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin	*ad = arg;
+
+	evconnlistener_enable(ad->ad_listener);
+}
+
+/*
+ * accept() failed on the admin port.  Out of descriptors, a level-triggered
+ * listener would spin: stop accepting for a moment, as the router does.
+ */
+static void
+admin_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct admin	*ad = arg;
+	struct timeval	 tv = { 0, ADMIN_ACCEPT_BACKOFF_MS * 1000 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	log_warn("admin accept: %s; pausing admin accept for %d ms",
+	    evutil_socket_error_to_string(err), ADMIN_ACCEPT_BACKOFF_MS);
+	evconnlistener_disable(l);
+	evtimer_add(ad->ad_accept_ev, &tv);
+}
+
+int
+admin_listen(struct admin *ad, const char *addr)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+	char			 buf[ADDR_STRLEN];
+
+	if (addr_parse(addr, &ss, &sslen, &why) != 0) {
+		log_error("admin listen %s: %s", addr, why);
+		return -1;
+	}
+	ad->ad_listener = evconnlistener_new_bind(ad->ad_router->rt_base,
+	    NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, (struct sockaddr *)&ss, (int)sslen);
+	if (ad->ad_listener == NULL) {
+		log_error("admin listen %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	if (evhttp_bind_listener(ad->ad_http, ad->ad_listener) == NULL) {
+		evconnlistener_free(ad->ad_listener);
+		ad->ad_listener = NULL;
+		log_error("admin listen %s: cannot attach the HTTP server",
+		    addr);
+		return -1;
+	}
+	ad->ad_accept_ev = evtimer_new(ad->ad_router->rt_base,
+	    admin_accept_timer_cb, ad);
+	if (ad->ad_accept_ev == NULL)
+		return -1;
+	evconnlistener_set_error_cb(ad->ad_listener, admin_accept_error_cb);
+
+	sslen = sizeof ad->ad_addr;
+	getsockname(evconnlistener_get_fd(ad->ad_listener),
+	    (struct sockaddr *)&ad->ad_addr, &sslen);
+	log_info("admin listening on %s",
+	    addr_format((struct sockaddr *)&ad->ad_addr, buf, sizeof buf));
+	return 0;
+}
+
+uint16_t
+admin_port(const struct admin *ad)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&ad->ad_addr;
+
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
+}
+
+int
+admin_token_ok(const char *token, const char *authorization)
+{
+	char		want[CONFIG_TOKEN_MAX], got[CONFIG_TOKEN_MAX];
+	size_t		wlen, glen, i;
+	unsigned char	diff;
+
+	if (token[0] == '\0')
+		return 1;
+	if (authorization == NULL ||
+	    strncasecmp(authorization, "Bearer ", 7) != 0)
+		return 0;
+	authorization += 7;
+	while (*authorization == ' ')
+		authorization++;
+	wlen = strnlen(token, sizeof want - 1);
+	glen = strnlen(authorization, sizeof got);
+	if (glen >= sizeof got)
+		return 0;
+	/*
+	 * Compare whole fixed-size buffers so that the time taken does not
+	 * depend on where the first difference is, nor on the token's length.
+	 */
+	memset(want, 0, sizeof want);
+	memset(got, 0, sizeof got);
+	memcpy(want, token, wlen);
+	memcpy(got, authorization, glen);
+	diff = (unsigned char)(wlen != glen);
+	for (i = 0; i < sizeof want; i++)
+		diff |= (unsigned char)(want[i] ^ got[i]);
+	return diff == 0;
+}
+
+int
+admin_parse_clients_query(const char *query, struct admin_query *q,
+    const char **why)
+{
+	struct evkeyvalq	 kv;
+	struct evkeyval		*e, *f;
+	uint64_t		 v;
+	int			 rv = -1, has_cursor = 0;
+
+	memset(q, 0, sizeof *q);
+	q->aq_limit = ADMIN_LIMIT_DEFAULT;
+	if (query == NULL)
+		return 0;
+	TAILQ_INIT(&kv);
+	if (evhttp_parse_query_str(query, &kv) != 0) {
+		*why = "malformed query string";
+		goto out;
+	}
+	TAILQ_FOREACH(e, &kv, next) {
+		for (f = TAILQ_FIRST(&kv); f != e; f = TAILQ_NEXT(f, next)) {
+			if (strcmp(f->key, e->key) == 0) {
+				*why = "a query parameter is repeated";
+				goto out;
+			}
+		}
+		if (strcmp(e->key, "limit") == 0) {
+			if (parse_uint(e->value, &v) != 0 || v < 1 ||
+			    v > ADMIN_LIMIT_MAX) {
+				*why = "limit must be a number from 1 to 10000";
+				goto out;
+			}
+			q->aq_limit = (size_t)v;
+		} else if (strcmp(e->key, "cursor") == 0) {
+			if (parse_uint(e->value, &v) != 0) {
+				*why = "cursor must be a next_cursor value";
+				goto out;
+			}
+			q->aq_cursor = v;
+			has_cursor = 1;
+		} else if (strcmp(e->key, "sort") == 0) {
+			if (strcmp(e->value, "queued") != 0) {
+				*why = "sort must be queued";
+				goto out;
+			}
+			q->aq_sort_queued = 1;
+		} else if (strcmp(e->key, "state") == 0) {
+			if (strcmp(e->value, "closed") == 0)
+				q->aq_closed = 1;
+			else if (strcmp(e->value, "open") != 0) {
+				*why = "state must be open or closed";
+				goto out;
+			}
+		} else {
+			*why = "unknown query parameter: use limit, cursor, "
+			    "sort or state";
+			goto out;
+		}
+	}
+	if (q->aq_sort_queued && (has_cursor || q->aq_closed)) {
+		*why = "sort=queued takes neither cursor nor state=closed";
+		goto out;
+	}
+	rv = 0;
+out:
+	evhttp_clear_headers(&kv);
+	return rv;
+}
+
+/* Send body (may be NULL) with a status and our common headers. */
+static void
+admin_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *type, struct evbuffer *body)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	char			 len[32];
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	/*
+	 * libevent 2.1 writes the body of a HEAD reply and leaves out its
+	 * length: give the length GET would have, and no body.
+	 */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD &&
+	    body != NULL) {
+		snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
+	evhttp_send_reply(req, code, reason, body);
+}
+
+/* Reply with a JSON value, taking the reference; 500 if it is NULL. */
+static void
+admin_reply_json(struct evhttp_request *req, int code, const char *reason,
+    json_t *v)
+{
+	struct evbuffer	*body;
+
+	if (v == NULL || (body = evbuffer_new()) == NULL) {
+		json_decref(v);
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	if (report_dump_json(body, v) != 0 || evbuffer_add(body, "\n", 1) != 0) {
+		json_decref(v);
+		evbuffer_free(body);
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	json_decref(v);
+	admin_reply(req, code, reason, ADMIN_JSON_TYPE, body);
+	evbuffer_free(body);
+}
+
+/* Reply {"error": msg}. */
+static void
+admin_error(struct evhttp_request *req, int code, const char *reason,
+    const char *msg)
+{
+	admin_reply_json(req, code, reason, json_pack("{s:s}", "error", msg));
+}
+
+/* GET /: the endpoints. */
+static void
+admin_index(struct admin *ad, struct evhttp_request *req, const char *query)
+{
+	admin_reply_json(req, 200, "OK", json_pack("{s:s,s:{s:s,s:s,s:s,s:s,"
+	    "s:s,s:s,s:s,s:s}}",
+	    "service", "msgrouterd admin",
+	    "endpoints",
+	    "/stats", "counters, gauges and effective limits (JSON)",
+	    "/clients", "connected clients, paged: ?limit=N&cursor=C",
+	    "/clients?sort=queued", "the clients with the most queued bytes",
+	    "/clients?state=closed", "recently closed clients and why",
+	    "/clients/ID", "one connected client",
+	    "/metrics", "Prometheus text format 0.0.4",
+	    "/healthz", "200 while accepting, 503 while draining",
+	    "/", "this index"));
+}
+
+/* GET /stats. */
+static void
+admin_stats(struct admin *ad, struct evhttp_request *req, const char *query)
+{
+	struct stats_snapshot	ss;
+
+	stats_collect(ad->ad_router, &ss);
+	admin_reply_json(req, 200, "OK", report_stats_json(&ss));
+}
+
+/* GET /metrics. */
+static void
+admin_metrics(struct admin *ad, struct evhttp_request *req, const char *query)
+{
+	struct stats_snapshot	 ss;
+	struct evbuffer		*body;
+
+	stats_collect(ad->ad_router, &ss);
+	if ((body = evbuffer_new()) == NULL ||
+	    report_stats_prometheus(body, &ss) != 0) {
+		if (body != NULL)
+			evbuffer_free(body);
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	admin_reply(req, 200, "OK", REPORT_PROMETHEUS_TYPE, body);
+	evbuffer_free(body);
+}
+
+/* GET /healthz: open to probes, no token. */
+static void
+admin_healthz(struct admin *ad, struct evhttp_request *req, const char *query)
+{
+	if (ad->ad_router->rt_draining)
+		admin_reply_json(req, 503, "Service Unavailable",
+		    json_pack("{s:s}", "status", "draining"));
+	else
+		admin_reply_json(req, 200, "OK",
+		    json_pack("{s:s}", "status", "ok"));
+}
+
+/* GET /clients?state=closed: newest first, from seq aq_cursor down. */
+static int
+admin_clients_closed(struct admin *ad, const struct admin_query *q,
+    struct evbuffer *body)
+{
+	struct closed			*cl = ad->ad_router->rt_closed;
+	const struct closed_entry	**ce;
+	uint64_t			 seq, oldest = closed_oldest(cl);
+	size_t				 n = 0, max;
+	int				 rv;
+
+	seq = closed_newest(cl);
+	if (q->aq_cursor != 0 && q->aq_cursor < seq)
+		seq = q->aq_cursor;
+	max = q->aq_limit < CLOSED_RING_SIZE ? q->aq_limit : CLOSED_RING_SIZE;
+	if ((ce = calloc(max, sizeof *ce)) == NULL)
+		return -1;
+	for (; seq >= oldest && seq > 0 && n < max; seq--)
+		ce[n++] = closed_get(cl, seq);
+	rv = report_closed_list_json(body, ce, n, conn_now_ms(),
+	    seq >= oldest ? seq : 0);
+	free(ce);
+	return rv;
+}
+
+/* GET /clients: a page in registry order, or the top N by queued bytes. */
+static void
+admin_clients(struct admin *ad, struct evhttp_request *req, const char *query)
+{
+	struct admin_query	 q;
+	struct conn_info	*ci = NULL;
+	struct evbuffer		*body;
+	const char		*why;
+	size_t			 n, cursor;
+	int			 rv;
+
+	if (admin_parse_clients_query(query, &q, &why) != 0) {
+		admin_error(req, 400, "Bad Request", why);
+		return;
+	}
+	if ((body = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	if (q.aq_closed)
+		rv = admin_clients_closed(ad, &q, body);
+	else if ((ci = calloc(q.aq_limit, sizeof *ci)) == NULL)
+		rv = -1;
+	else if (q.aq_sort_queued) {
+		n = stats_clients_top_queued(ad->ad_router, ci, q.aq_limit);
+		rv = report_clients_json(body, ci, n, conn_now_ms(), 0);
+	} else {
+		cursor = (size_t)q.aq_cursor;
+		n = stats_clients_page(ad->ad_router, &cursor, ci, q.aq_limit);
+		rv = report_clients_json(body, ci, n, conn_now_ms(), cursor);
+	}
+	free(ci);
+	if (rv == 0 && evbuffer_add(body, "\n", 1) == 0)
+		admin_reply(req, 200, "OK", ADMIN_JSON_TYPE, body);
+	else
+		evhttp_send_error(req, 500, "Internal Server Error");
+	evbuffer_free(body);
+}
+
+/* GET /clients/ID. */
+static void
+admin_client(struct admin *ad, struct evhttp_request *req, const char *idstr)
+{
+	struct conn		*c = NULL;
+	struct conn_info	 ci;
+	uint64_t		 id;
+
+	if (parse_uint(idstr, &id) == 0 && id != 0 && id <= UINT32_MAX)
+		c = registry_find(ad->ad_router->rt_registry, (uint32_t)id);
+	if (c == NULL) {
+		admin_error(req, 404, "Not Found", "no client with this id");
+		return;
+	}
+	conn_info(c, &ci);
+	admin_reply_json(req, 200, "OK", report_client_json(&ci,
+	    conn_now_ms()));
+}
+
+static const struct admin_route {
+	const char	*ar_path;
+	void		(*ar_fn)(struct admin *, struct evhttp_request *,
+			    const char *);
+} admin_routes[] = {
+	{ "/",		admin_index },
+	{ "/stats",	admin_stats },
+	{ "/clients",	admin_clients },
+	{ "/metrics",	admin_metrics },
+	{ "/healthz",	admin_healthz },
+};
+
+#define ADMIN_CLIENT_PREFIX	"/clients/"
+
+/*
+ * Every request: method, then token (all but /healthz), then path.  One
+ * request per connection: Connection: close bounds what an idle keep-alive
+ * client holds, and makes the deadline per request.
+ */
+static void
+admin_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct admin		*ad = arg;
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type	 method = evhttp_request_get_command(req);
+	const char		*path, *query, *auth;
+	size_t			 i;
+
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	log_debug("admin: %s %s", method == EVHTTP_REQ_HEAD ? "HEAD" :
+	    method == EVHTTP_REQ_GET ? "GET" : "other", path);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Connection", "close");
+
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		admin_error(req, 405, "Method Not Allowed",
+		    "only GET and HEAD are allowed");
+		return;
+	}
+	if (strcmp(path, "/healthz") != 0) {
+		/* Read at each request: a reload may change the token. */
+		auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Authorization");
+		if (!admin_token_ok(ad->ad_router->rt_config.cf_admin_token,
+		    auth)) {
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+			    "WWW-Authenticate", "Bearer");
+			admin_error(req, 401, "Unauthorized",
+			    "missing or wrong bearer token");
+			return;
+		}
+	}
+	for (i = 0; i < sizeof admin_routes / sizeof admin_routes[0]; i++) {
+		if (strcmp(path, admin_routes[i].ar_path) == 0) {
+			admin_routes[i].ar_fn(ad, req, query);
+			return;
+		}
+	}
+	if (strncmp(path, ADMIN_CLIENT_PREFIX,
+	    sizeof ADMIN_CLIENT_PREFIX - 1) == 0) {
+		admin_client(ad, req, path + sizeof ADMIN_CLIENT_PREFIX - 1);
+		return;
+	}
+	admin_error(req, 404, "Not Found", "no such endpoint: see /");
+}

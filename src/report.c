@@ -1,0 +1,314 @@
+/*
+ * report: JSON and Prometheus renderings of the collector's figures.  The
+ * numeric figures are listed once, in report_metrics; JSON nests them by
+ * group, Prometheus joins group and name after the msgrouter_ prefix.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "msgrouter/addr.h"
+#include "msgrouter/closed.h"
+#include "msgrouter/conn.h"
+#include "msgrouter/report.h"
+#include "msgrouter/stats.h"
+
+struct report_metric {
+	const char	*rm_group;	/* JSON object; NULL: top level */
+	const char	*rm_name;	/* JSON key */
+	const char	*rm_type;	/* Prometheus: "counter" or "gauge" */
+	const char	*rm_help;
+	size_t		 rm_offset;	/* uint64_t in struct stats_snapshot */
+};
+
+#define M(g, n, t, h, f) { g, n, t, h, offsetof(struct stats_snapshot, f) }
+static const struct report_metric report_metrics[] = {
+	M(NULL, "uptime_seconds", "gauge",
+	    "Seconds since msgrouterd started.", ss_uptime_seconds),
+	M("clients", "connected", "gauge",
+	    "Clients connected now.", ss_connected),
+	M("clients", "accepted_total", "counter",
+	    "Connections accepted and given an id.", ss_accepted),
+	M("clients", "rejected_total", "counter",
+	    "Connections closed at once because max_clients was reached.",
+	    ss_rejected),
+	M("clients", "disconnected_slow_total", "counter",
+	    "Clients disconnected as slow consumers.", ss_disconnected_slow),
+	M("clients", "disconnected_oversize_total", "counter",
+	    "Clients disconnected for a message over max_message_size.",
+	    ss_disconnected_oversize),
+	M("clients", "paused", "gauge",
+	    "Senders whose reading is paused by backpressure now.", ss_paused),
+	M("clients", "paused_total", "counter",
+	    "Backpressure pauses since start.", ss_paused_total),
+	M("messages", "forwarded_total", "counter",
+	    "Messages queued to their destination.", ss_forwarded),
+	M("messages", "dropped_unknown_destination_total", "counter",
+	    "Messages dropped: no client has the destination id.",
+	    ss_dropped_unknown),
+	M("messages", "dropped_queue_full_total", "counter",
+	    "Messages dropped: the destination's queue was over queue_limit.",
+	    ss_dropped_queue_full),
+	M("bytes", "received_total", "counter",
+	    "Bytes read from clients, headers included.", ss_bytes_received),
+	M("bytes", "forwarded_total", "counter",
+	    "Payload and 0x00 bytes of forwarded messages.",
+	    ss_bytes_forwarded),
+	M("bytes", "queued", "gauge",
+	    "Bytes waiting to be written to clients now.", ss_bytes_queued),
+	M("config", "max_clients", "gauge",
+	    "Effective max_clients.", ss_max_clients),
+	M("config", "max_message_size", "gauge",
+	    "Effective max_message_size in bytes (payload and 0x00).",
+	    ss_max_message_size),
+	M("config", "queue_limit", "gauge",
+	    "Effective queue_limit in bytes per destination.", ss_queue_limit),
+};
+#undef M
+
+#define REPORT_NMETRICS	(sizeof report_metrics / sizeof report_metrics[0])
+
+static uint64_t
+report_value(const struct stats_snapshot *ss, const struct report_metric *m)
+{
+	uint64_t	v;
+
+	memcpy(&v, (const char *)ss + m->rm_offset, sizeof v);
+	return v;
+}
+
+/* jansson integers are signed 64-bit; a counter past that is clamped. */
+static json_t *
+report_uint(uint64_t v)
+{
+	return json_integer(v > (uint64_t)LLONG_MAX ?
+	    (json_int_t)LLONG_MAX : (json_int_t)v);
+}
+
+/* Set key on obj to a new value, taking the reference; -1 if any is NULL. */
+static int
+report_set(json_t *obj, const char *key, json_t *v)
+{
+	if (obj == NULL || v == NULL) {
+		json_decref(v);
+		return -1;
+	}
+	return json_object_set_new(obj, key, v);
+}
+
+json_t *
+report_stats_json(const struct stats_snapshot *ss)
+{
+	const struct report_metric	*m;
+	json_t				*root, *group;
+	size_t				 i;
+	int				 err = 0;
+
+	if ((root = json_object()) == NULL)
+		return NULL;
+	err |= report_set(root, "version", json_string(ss->ss_version));
+	for (i = 0; i < REPORT_NMETRICS; i++) {
+		m = &report_metrics[i];
+		if (m->rm_group == NULL) {
+			err |= report_set(root, m->rm_name,
+			    report_uint(report_value(ss, m)));
+			continue;
+		}
+		if ((group = json_object_get(root, m->rm_group)) == NULL) {
+			group = json_object();
+			err |= report_set(root, m->rm_group, group);
+			if (group == NULL)
+				break;
+		}
+		err |= report_set(group, m->rm_name,
+		    report_uint(report_value(ss, m)));
+	}
+	group = json_object_get(root, "config");
+	err |= report_set(group, "slow_consumer",
+	    json_string(ss->ss_slow_consumer));
+	err |= report_set(group, "id_mode", json_string(ss->ss_id_mode));
+	err |= report_set(root, "draining", json_boolean(ss->ss_draining));
+	if (err) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* Fill obj with the fields live and closed clients share. */
+static int
+report_client_fields(json_t *obj, const struct conn_info *ci,
+    uint64_t connected_ms)
+{
+	char	peer[ADDR_STRLEN];
+	int	err = 0;
+
+	err |= report_set(obj, "id",
+	    ci->ci_id != 0 ? json_integer(ci->ci_id) : json_null());
+	err |= report_set(obj, "peer", json_string(addr_format(&ci->ci_peer.sa,
+	    peer, sizeof peer)));
+	err |= report_set(obj, "connected_seconds",
+	    report_uint(connected_ms / 1000));
+	err |= report_set(obj, "queued_bytes", report_uint(ci->ci_queued));
+	err |= report_set(obj, "messages_in", report_uint(ci->ci_msgs_in));
+	err |= report_set(obj, "bytes_in", report_uint(ci->ci_bytes_in));
+	err |= report_set(obj, "messages_out", report_uint(ci->ci_msgs_out));
+	err |= report_set(obj, "bytes_out", report_uint(ci->ci_bytes_out));
+	err |= report_set(obj, "dropped_messages", report_uint(ci->ci_dropped));
+	err |= report_set(obj, "paused", json_boolean(ci->ci_paused));
+	return err ? -1 : 0;
+}
+
+/* a - b, or 0 if the clock reads are out of order. */
+static inline uint64_t
+report_elapsed(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+json_t *
+report_client_json(const struct conn_info *ci, uint64_t now_ms)
+{
+	json_t	*obj;
+
+	if ((obj = json_object()) == NULL)
+		return NULL;
+	if (report_client_fields(obj, ci,
+	    report_elapsed(now_ms, ci->ci_connected)) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+json_t *
+report_closed_json(const struct closed_entry *ce, uint64_t now_ms)
+{
+	json_t	*obj;
+	int	 err = 0;
+
+	if ((obj = json_object()) == NULL)
+		return NULL;
+	err |= report_client_fields(obj, &ce->ce_info,
+	    report_elapsed(ce->ce_closed, ce->ce_info.ci_connected));
+	err |= report_set(obj, "closed_seconds_ago",
+	    report_uint(report_elapsed(now_ms, ce->ce_closed) / 1000));
+	err |= report_set(obj, "reason",
+	    json_string(conn_reason_name(ce->ce_reason)));
+	if (err) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static int
+report_dump_cb(const char *buf, size_t len, void *arg)
+{
+	return evbuffer_add(arg, buf, len);
+}
+
+int
+report_dump_json(struct evbuffer *buf, const json_t *v)
+{
+	return json_dump_callback(v, report_dump_cb, buf,
+	    JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Append one list item, taking the reference; a comma before all but the first. */
+static int
+report_list_item(struct evbuffer *buf, size_t i, json_t *obj)
+{
+	int	rv;
+
+	if (obj == NULL)
+		return -1;
+	rv = (i > 0 && evbuffer_add(buf, ",", 1) != 0) ||
+	    report_dump_json(buf, obj) != 0 ? -1 : 0;
+	json_decref(obj);
+	return rv;
+}
+
+/* Close the list opened by the callers below and add the cursor. */
+static int
+report_list_end(struct evbuffer *buf, uint64_t next_cursor)
+{
+	if (next_cursor == 0)
+		return evbuffer_add_printf(buf, "],\"next_cursor\":null}") < 0 ?
+		    -1 : 0;
+	return evbuffer_add_printf(buf, "],\"next_cursor\":%llu}",
+	    (unsigned long long)next_cursor) < 0 ? -1 : 0;
+}
+
+int
+report_clients_json(struct evbuffer *buf, const struct conn_info *ci,
+    size_t n, uint64_t now_ms, uint64_t next_cursor)
+{
+	size_t	i;
+
+	if (evbuffer_add_printf(buf, "{\"clients\":[") < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (report_list_item(buf, i, report_client_json(&ci[i],
+		    now_ms)) != 0)
+			return -1;
+	}
+	return report_list_end(buf, next_cursor);
+}
+
+int
+report_closed_list_json(struct evbuffer *buf,
+    const struct closed_entry *const *ce, size_t n, uint64_t now_ms,
+    uint64_t next_cursor)
+{
+	size_t	i;
+
+	if (evbuffer_add_printf(buf, "{\"clients\":[") < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (report_list_item(buf, i, report_closed_json(ce[i],
+		    now_ms)) != 0)
+			return -1;
+	}
+	return report_list_end(buf, next_cursor);
+}
+
+int
+report_stats_prometheus(struct evbuffer *buf, const struct stats_snapshot *ss)
+{
+	const struct report_metric	*m;
+	char				 name[128];
+	size_t				 i;
+	int				 err = 0;
+
+	for (i = 0; i < REPORT_NMETRICS; i++) {
+		m = &report_metrics[i];
+		if (m->rm_group != NULL)
+			snprintf(name, sizeof name, "msgrouter_%s_%s",
+			    m->rm_group, m->rm_name);
+		else
+			snprintf(name, sizeof name, "msgrouter_%s", m->rm_name);
+		err |= evbuffer_add_printf(buf,
+		    "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, m->rm_help,
+		    name, m->rm_type, name,
+		    (unsigned long long)report_value(ss, m)) < 0;
+	}
+	/* Strings go into labels of constant-1 info gauges, as is customary. */
+	err |= evbuffer_add_printf(buf,
+	    "# HELP msgrouter_build_info The running version.\n"
+	    "# TYPE msgrouter_build_info gauge\n"
+	    "msgrouter_build_info{version=\"%s\"} 1\n"
+	    "# HELP msgrouter_config_info Effective enumerated settings.\n"
+	    "# TYPE msgrouter_config_info gauge\n"
+	    "msgrouter_config_info{slow_consumer=\"%s\",id_mode=\"%s\"} 1\n"
+	    "# HELP msgrouter_draining 1 while draining at shutdown.\n"
+	    "# TYPE msgrouter_draining gauge\n"
+	    "msgrouter_draining %d\n",
+	    ss->ss_version, ss->ss_slow_consumer, ss->ss_id_mode,
+	    ss->ss_draining) < 0;
+	return err ? -1 : 0;
+}

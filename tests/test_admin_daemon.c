@@ -1,0 +1,729 @@
+/*
+ * Integration tests of the admin interface against the real daemon: exact
+ * counters after a known exchange, paging, the slow client found by
+ * sort=queued, close reasons in state=closed, the Prometheus text, and the
+ * --admin flag.  Every wait has a deadline.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "http_client.h"
+
+/* GET path from the daemon's admin port; status and parsed JSON body. */
+static json_t *
+get_json(struct daemon *d, const char *path, int *status)
+{
+	struct http_response	 r;
+	json_t			*j;
+	char			 type[64];
+
+	assert_int_equal(http_request(d->admin_port, "GET", path, NULL, &r,
+	    HARNESS_TIMEOUT_MS), 0);
+	*status = r.status;
+	assert_non_null(http_header(&r, "Content-Type", type, sizeof type));
+	assert_string_equal(type, "application/json");
+	j = json_loads(r.body, 0, NULL);
+	if (j == NULL)
+		fprintf(stderr, "not JSON: %s\n", r.body);
+	assert_non_null(j);
+	http_response_free(&r);
+	return j;
+}
+
+/* GET path, expecting 200 and a JSON object. */
+static json_t *
+get_ok(struct daemon *d, const char *path)
+{
+	json_t	*j;
+	int	 status;
+
+	j = get_json(d, path, &status);
+	assert_int_equal(status, 200);
+	assert_true(json_is_object(j));
+	return j;
+}
+
+/* The integer at "a.b" (or "a") in j; -1 when absent or not an integer. */
+static long long
+jnum(json_t *j, const char *path)
+{
+	char	 buf[128], *dot;
+	json_t	*v;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	if ((dot = strchr(buf, '.')) != NULL) {
+		*dot = '\0';
+		v = json_object_get(json_object_get(j, buf), dot + 1);
+	} else
+		v = json_object_get(j, buf);
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static const char *
+jstr(json_t *j, const char *key)
+{
+	return json_string_value(json_object_get(j, key));
+}
+
+/* /stats's figure at path, now. */
+static long long
+stat_now(struct daemon *d, const char *path)
+{
+	json_t		*j = get_ok(d, "/stats");
+	long long	 v = jnum(j, path);
+
+	json_decref(j);
+	return v;
+}
+
+/* Poll /stats until the figure at path reaches at least want. */
+static void
+wait_stat(struct daemon *d, const char *path, long long want)
+{
+	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+
+	while (stat_now(d, path) < want) {
+		if (tc_now_ms() > deadline) {
+			daemon_dump_log(d);
+			fail_msg("%s never reached %lld", path, want);
+		}
+	}
+}
+
+static void
+start(struct daemon *d, const char *const *args)
+{
+	assert_int_equal(daemon_start(d, args), 0);
+	assert_true(d->admin_port > 0);
+}
+
+static void
+stop(struct daemon *d)
+{
+	assert_int_equal(daemon_stop(d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+}
+
+/* "127.0.0.1:PORT" of our end of fd, as the daemon sees its peer. */
+static void
+local_peer(int fd, char *buf, size_t len)
+{
+	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof sin;
+
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(buf, len, "127.0.0.1:%u", ntohs(sin.sin_port));
+}
+
+static void
+expect_msg(int fd, const char *want)
+{
+	char	buf[256];
+
+	assert_int_equal(tc_recv_msg(fd, buf, sizeof buf, HARNESS_TIMEOUT_MS),
+	    (ssize_t)strlen(want) + 1);
+	assert_string_equal(buf, want);
+}
+
+/*
+ * A sends one message to an unknown id and three to B, B one back: every
+ * counter of /stats, both clients and /metrics have exact values.
+ */
+static void
+test_exchange(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0",
+	    "--id-mode", "sequential", "--max-clients", "50",
+	    "--queue-limit", "64K", NULL };
+	struct daemon		 d;
+	struct http_response	 r;
+	uint32_t		 ida, idb;
+	int			 a, b;
+	char			 path[64], peer[64], type[64];
+	long long		 deadline;
+	json_t			*j, *c;
+	int			 status;
+
+	start(&d, args);
+	assert_true((a = tc_connect(&d, &ida)) >= 0);
+	assert_true((b = tc_connect(&d, &idb)) >= 0);
+	/* Unknown first: B's third message proves A's four were routed. */
+	assert_int_equal(tc_send(a, 999999, "lost"), 0);	/* 9 bytes */
+	assert_int_equal(tc_send(a, idb, "hello"), 0);		/* 10 */
+	assert_int_equal(tc_send(a, idb, "x"), 0);		/* 6 */
+	assert_int_equal(tc_send(a, idb, "abc"), 0);		/* 8 */
+	expect_msg(b, "hello");
+	expect_msg(b, "x");
+	expect_msg(b, "abc");
+	assert_int_equal(tc_send(b, ida, "hi"), 0);		/* 7 */
+	expect_msg(a, "hi");
+
+	j = get_ok(&d, "/stats");
+	assert_string_equal(jstr(j, "version"), PACKAGE_VERSION);
+	assert_true(jnum(j, "uptime_seconds") >= 0);
+	assert_int_equal(jnum(j, "clients.connected"), 2);
+	assert_int_equal(jnum(j, "clients.accepted_total"), 2);
+	assert_int_equal(jnum(j, "clients.rejected_total"), 0);
+	assert_int_equal(jnum(j, "clients.disconnected_slow_total"), 0);
+	assert_int_equal(jnum(j, "clients.disconnected_oversize_total"), 0);
+	assert_int_equal(jnum(j, "clients.paused"), 0);
+	assert_int_equal(jnum(j, "clients.paused_total"), 0);
+	assert_int_equal(jnum(j, "messages.forwarded_total"), 4);
+	assert_int_equal(jnum(j, "messages.dropped_unknown_destination_total"),
+	    1);
+	assert_int_equal(jnum(j, "messages.dropped_queue_full_total"), 0);
+	assert_int_equal(jnum(j, "bytes.received_total"), 9 + 10 + 6 + 8 + 7);
+	assert_int_equal(jnum(j, "bytes.forwarded_total"), 6 + 2 + 4 + 3);
+	assert_int_equal(jnum(j, "bytes.queued"), 0);
+	assert_int_equal(jnum(j, "config.max_clients"), 50);
+	assert_int_equal(jnum(j, "config.max_message_size"), 1024 * 1024);
+	assert_int_equal(jnum(j, "config.queue_limit"), 64 * 1024);
+	assert_string_equal(jstr(json_object_get(j, "config"),
+	    "slow_consumer"), "backpressure");
+	assert_string_equal(jstr(json_object_get(j, "config"), "id_mode"),
+	    "sequential");
+	json_decref(j);
+
+	snprintf(path, sizeof path, "/clients/%u", ida);
+	j = get_ok(&d, path);
+	local_peer(a, peer, sizeof peer);
+	assert_int_equal(jnum(j, "id"), ida);
+	assert_string_equal(jstr(j, "peer"), peer);
+	assert_true(jnum(j, "connected_seconds") >= 0);
+	assert_int_equal(jnum(j, "queued_bytes"), 0);
+	assert_int_equal(jnum(j, "messages_in"), 4);
+	assert_int_equal(jnum(j, "bytes_in"), 33);
+	assert_int_equal(jnum(j, "messages_out"), 1);
+	assert_int_equal(jnum(j, "bytes_out"), 3);
+	assert_int_equal(jnum(j, "dropped_messages"), 0);
+	assert_true(json_is_false(json_object_get(j, "paused")));
+	json_decref(j);
+
+	snprintf(path, sizeof path, "/clients/%u", idb);
+	j = get_ok(&d, path);
+	assert_int_equal(jnum(j, "messages_in"), 1);
+	assert_int_equal(jnum(j, "bytes_in"), 7);
+	assert_int_equal(jnum(j, "messages_out"), 3);
+	assert_int_equal(jnum(j, "bytes_out"), 12);
+	json_decref(j);
+
+	/* The same figures in the Prometheus text. */
+	assert_int_equal(http_request(d.admin_port, "GET", "/metrics", NULL,
+	    &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(http_header(&r, "Content-Type", type, sizeof type),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(strstr(r.body,
+	    "# TYPE msgrouter_messages_forwarded_total counter\n"
+	    "msgrouter_messages_forwarded_total 4\n"));
+	assert_non_null(strstr(r.body,
+	    "\nmsgrouter_messages_dropped_unknown_destination_total 1\n"));
+	assert_non_null(strstr(r.body, "\nmsgrouter_bytes_received_total 40\n"));
+	assert_non_null(strstr(r.body,
+	    "\nmsgrouter_bytes_forwarded_total 15\n"));
+	assert_non_null(strstr(r.body, "\nmsgrouter_clients_connected 2\n"));
+	assert_non_null(strstr(r.body, "# HELP msgrouter_clients_connected "));
+	assert_non_null(strstr(r.body, "\nmsgrouter_config_info{slow_consumer="
+	    "\"backpressure\",id_mode=\"sequential\"} 1\n"));
+	http_response_free(&r);
+
+	/* A leaves: its record shows in the ring with its final counters. */
+	close(a);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	for (;;) {
+		j = get_ok(&d, "/clients?state=closed");
+		c = json_array_get(json_object_get(j, "clients"), 0);
+		if (c != NULL)
+			break;
+		json_decref(j);
+		assert_true(tc_now_ms() < deadline);
+	}
+	assert_int_equal(json_array_size(json_object_get(j, "clients")), 1);
+	assert_int_equal(jnum(c, "id"), ida);
+	assert_string_equal(jstr(c, "reason"), "eof");
+	assert_string_equal(jstr(c, "peer"), peer);
+	assert_int_equal(jnum(c, "messages_in"), 4);
+	assert_int_equal(jnum(c, "bytes_in"), 33);
+	assert_int_equal(jnum(c, "messages_out"), 1);
+	assert_int_equal(jnum(c, "bytes_out"), 3);
+	assert_int_equal(jnum(c, "dropped_messages"), 0);
+	assert_true(jnum(c, "closed_seconds_ago") >= 0);
+	json_decref(j);
+	snprintf(path, sizeof path, "/clients/%u", ida);
+	j = get_json(&d, path, &status);
+	assert_int_equal(status, 404);
+	assert_non_null(jstr(j, "error"));
+	json_decref(j);
+	close(b);
+	stop(&d);
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define PAGED	25
+
+/* limit=7 pages visit all 25 clients exactly once; bad limits are 400. */
+static void
+test_paging(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	 d;
+	uint32_t	 ids[PAGED], seen[PAGED + 10];
+	int		 fds[PAGED], i, n = 0, pages = 0, status;
+	char		 path[96];
+	json_t		*j, *list, *next;
+	size_t		 k;
+
+	start(&d, args);
+	for (i = 0; i < PAGED; i++)
+		assert_true((fds[i] = tc_connect(&d, &ids[i])) >= 0);
+
+	snprintf(path, sizeof path, "/clients?limit=7");
+	for (;;) {
+		j = get_ok(&d, path);
+		list = json_object_get(j, "clients");
+		assert_true(json_array_size(list) <= 7);
+		for (k = 0; k < json_array_size(list); k++) {
+			assert_true(n < PAGED + 10);
+			seen[n++] = (uint32_t)jnum(json_array_get(list, k),
+			    "id");
+		}
+		pages++;
+		next = json_object_get(j, "next_cursor");
+		if (json_is_null(next)) {
+			json_decref(j);
+			break;
+		}
+		assert_true(json_is_integer(next));
+		snprintf(path, sizeof path, "/clients?limit=7&cursor=%lld",
+		    (long long)json_integer_value(next));
+		json_decref(j);
+		assert_true(pages < 100);
+	}
+	assert_int_equal(n, PAGED);
+	assert_true(pages >= 4);
+	qsort(ids, PAGED, sizeof ids[0], u32_cmp);
+	qsort(seen, PAGED, sizeof seen[0], u32_cmp);
+	assert_memory_equal(ids, seen, sizeof ids);
+
+	/* The default limit (100) takes them all at once. */
+	j = get_ok(&d, "/clients");
+	assert_int_equal(json_array_size(json_object_get(j, "clients")), PAGED);
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+
+	j = get_json(&d, "/clients?limit=10001", &status);
+	assert_int_equal(status, 400);
+	assert_non_null(jstr(j, "error"));
+	json_decref(j);
+	j = get_json(&d, "/clients?limit=lots", &status);
+	assert_int_equal(status, 400);
+	json_decref(j);
+	j = get_ok(&d, "/clients?limit=10000");
+	assert_int_equal(json_array_size(json_object_get(j, "clients")), PAGED);
+	json_decref(j);
+
+	for (i = 0; i < PAGED; i++)
+		close(fds[i]);
+	stop(&d);
+}
+
+/* Connect a client that reads nothing, with a small receive buffer. */
+static int
+connect_stalled(struct daemon *d, uint32_t *id)
+{
+	struct sockaddr_in	sin;
+	uint32_t		be;
+	int			fd, sz = 4096;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)d->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(tc_read_exact(fd, &be, sizeof be, HARNESS_TIMEOUT_MS),
+	    0);
+	*id = ntohl(be);
+	return fd;
+}
+
+/*
+ * Write frames of payload size len to dst on fd (non-blocking) until
+ * done(d) holds, checking between bursts.  Whole frames cycle through one
+ * buffer, so a partial write just resumes inside it.
+ */
+static void
+flood(struct daemon *d, int fd, uint32_t dst, size_t len,
+    int (*done)(struct daemon *))
+{
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	size_t		 flen = 4 + len + 1, nframes = 65536 / flen + 1;
+	size_t		 total = flen * nframes, off = 0, i;
+	char		*buf = malloc(total), *payload = malloc(len + 1);
+	ssize_t		 n;
+
+	assert_non_null(buf);
+	memset(payload, 'p', len);
+	payload[len] = '\0';
+	for (i = 0; i < nframes; i++)
+		tc_frame(buf + i * flen, dst, payload);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (!done(d)) {
+		for (;;) {
+			n = send(fd, buf + off, total - off, MSG_NOSIGNAL);
+			if (n <= 0)
+				break;
+			off = (off + (size_t)n) % total;
+		}
+		assert_true(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+		if (tc_now_ms() > deadline) {
+			daemon_dump_log(d);
+			fail_msg("flood: condition not reached");
+		}
+	}
+	free(buf);
+	free(payload);
+}
+
+static int
+sender_paused(struct daemon *d)
+{
+	return stat_now(d, "clients.paused") >= 1;
+}
+
+/* Backpressure: sort=queued names the client that does not read. */
+static void
+test_sort_queued(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0",
+	    "--queue-limit", "64K", NULL };
+	struct daemon	 d;
+	uint32_t	 idr, ids, idle_id[3];
+	int		 r, s, idle[3], i;
+	char		 path[64];
+	json_t		*j, *top;
+
+	start(&d, args);
+	for (i = 0; i < 3; i++)
+		assert_true((idle[i] = tc_connect(&d, &idle_id[i])) >= 0);
+	r = connect_stalled(&d, &idr);
+	assert_true((s = tc_connect(&d, &ids)) >= 0);
+	flood(&d, s, idr, 4000, sender_paused);
+
+	j = get_ok(&d, "/clients?sort=queued&limit=2");
+	top = json_array_get(json_object_get(j, "clients"), 0);
+	assert_int_equal(jnum(top, "id"), idr);
+	assert_true(jnum(top, "queued_bytes") > 0);
+	assert_true(jnum(top, "messages_out") > 0);
+	assert_true(json_is_false(json_object_get(top, "paused")));
+	/* Everyone else has nothing queued. */
+	assert_int_equal(jnum(json_array_get(json_object_get(j, "clients"), 1),
+	    "queued_bytes"), 0);
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+
+	snprintf(path, sizeof path, "/clients/%u", ids);
+	j = get_ok(&d, path);
+	assert_true(json_is_true(json_object_get(j, "paused")));
+	assert_true(jnum(j, "messages_in") > 0);
+	json_decref(j);
+	j = get_ok(&d, "/stats");
+	assert_int_equal(jnum(j, "clients.paused"), 1);
+	assert_true(jnum(j, "clients.paused_total") >= 1);
+	assert_true(jnum(j, "bytes.queued") > 0);
+	json_decref(j);
+
+	close(s);
+	close(r);
+	for (i = 0; i < 3; i++)
+		close(idle[i]);
+	stop(&d);
+}
+
+static int
+slow_disconnected(struct daemon *d)
+{
+	return stat_now(d, "clients.disconnected_slow_total") >= 1;
+}
+
+/* The ring shows each close with its reason, newest first, and pages. */
+static void
+test_closed(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0",
+	    "--id-mode", "sequential", "--slow-consumer", "disconnect",
+	    "--queue-limit", "1K", "--max-message-size", "64",
+	    "--max-clients", "4", NULL };
+	static const char *const reasons[] = { "max_clients", "slow_consumer",
+	    "oversize", "eof" };
+	struct daemon	 d;
+	uint32_t	 id1, id2, idr, ids, idx[3];
+	int		 c1, c2, r, s, x[3], rejected, i, status;
+	char		 big[4 + 100];
+	json_t		*j, *list, *c, *next;
+	long long	 cursor;
+
+	start(&d, args);
+	assert_true((c1 = tc_connect(&d, &id1)) >= 0);
+	close(c1);
+	wait_stat(&d, "clients.accepted_total", 1);
+
+	/* 100 bytes without a 0x00 against max_message_size 64. */
+	assert_true((c2 = tc_connect(&d, &id2)) >= 0);
+	memset(big, 'x', sizeof big);
+	assert_int_equal(tc_write(c2, big, sizeof big), 0);
+	assert_int_equal(tc_expect_close(c2, HARNESS_TIMEOUT_MS), 0);
+	close(c2);
+
+	r = connect_stalled(&d, &idr);
+	assert_true((s = tc_connect(&d, &ids)) >= 0);
+	flood(&d, s, idr, 60, slow_disconnected);
+	assert_int_equal(tc_expect_close(r, HARNESS_TIMEOUT_MS), 0);
+	close(r);
+
+	/* s and three more make four: the fifth is rejected. */
+	for (i = 0; i < 3; i++)
+		assert_true((x[i] = tc_connect(&d, &idx[i])) >= 0);
+	assert_true((rejected = tc_connect_raw(&d)) >= 0);
+	assert_int_equal(tc_expect_close(rejected, HARNESS_TIMEOUT_MS), 0);
+	close(rejected);
+	wait_stat(&d, "clients.rejected_total", 1);
+
+	j = get_ok(&d, "/stats");
+	assert_int_equal(jnum(j, "clients.disconnected_oversize_total"), 1);
+	assert_int_equal(jnum(j, "clients.disconnected_slow_total"), 1);
+	assert_true(jnum(j, "messages.dropped_queue_full_total") >= 1);
+	json_decref(j);
+
+	j = get_ok(&d, "/clients?state=closed");
+	list = json_object_get(j, "clients");
+	assert_int_equal(json_array_size(list), 4);
+	for (i = 0; i < 4; i++)
+		assert_string_equal(jstr(json_array_get(list, i), "reason"),
+		    reasons[i]);
+	c = json_array_get(list, 0);
+	assert_true(json_is_null(json_object_get(c, "id")));
+	assert_int_equal(jnum(c, "messages_in"), 0);
+	c = json_array_get(list, 1);
+	assert_int_equal(jnum(c, "id"), idr);
+	assert_true(jnum(c, "dropped_messages") >= 1);
+	assert_true(jnum(c, "queued_bytes") > 0);
+	assert_true(jnum(c, "messages_out") > 0);
+	c = json_array_get(list, 2);
+	assert_int_equal(jnum(c, "id"), id2);
+	assert_int_equal(jnum(c, "bytes_in"), sizeof big);
+	c = json_array_get(list, 3);
+	assert_int_equal(jnum(c, "id"), id1);
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+
+	/* Pages of 3 then 1, following next_cursor. */
+	j = get_ok(&d, "/clients?state=closed&limit=3");
+	assert_int_equal(json_array_size(json_object_get(j, "clients")), 3);
+	next = json_object_get(j, "next_cursor");
+	assert_true(json_is_integer(next));
+	cursor = json_integer_value(next);
+	json_decref(j);
+	{
+		char	path[96];
+
+		snprintf(path, sizeof path,
+		    "/clients?state=closed&limit=3&cursor=%lld", cursor);
+		j = get_ok(&d, path);
+	}
+	list = json_object_get(j, "clients");
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(jstr(json_array_get(list, 0), "reason"), "eof");
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+
+	j = get_json(&d, "/clients?state=closed&sort=queued", &status);
+	assert_int_equal(status, 400);
+	json_decref(j);
+
+	close(s);
+	for (i = 0; i < 3; i++)
+		close(x[i]);
+	stop(&d);
+}
+
+/* Errors over the wire: JSON bodies and the right status. */
+static void
+test_errors(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0", NULL };
+	static const struct {
+		const char	*method, *path;
+		int		 status;
+	} cases[] = {
+		{ "GET", "/nope", 404 },
+		{ "GET", "/clients/77", 404 },
+		{ "GET", "/clients?cursor=x", 400 },
+		{ "POST", "/stats", 405 },
+		{ "DELETE", "/clients/1", 405 },
+	};
+	struct daemon		 d;
+	struct http_response	 r;
+	json_t			*j;
+	size_t			 i;
+	char			 len[32];
+
+	start(&d, args);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(http_request(d.admin_port, cases[i].method,
+		    cases[i].path, NULL, &r, HARNESS_TIMEOUT_MS), 0);
+		assert_int_equal(r.status, cases[i].status);
+		j = json_loads(r.body, 0, NULL);
+		assert_non_null(j);
+		assert_true(json_is_string(json_object_get(j, "error")));
+		json_decref(j);
+		http_response_free(&r);
+	}
+	assert_int_equal(http_request(d.admin_port, "GET", "/healthz", NULL,
+	    &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"status\":\"ok\"}\n");
+	http_response_free(&r);
+	assert_int_equal(http_request(d.admin_port, "HEAD", "/metrics", NULL,
+	    &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	/* The length GET would have: the Prometheus text is a few KB. */
+	assert_non_null(http_header(&r, "Content-Length", len, sizeof len));
+	assert_true(atoi(len) > 1000);
+	http_response_free(&r);
+	stop(&d);
+}
+
+/* Run msgrouterd with args to its exit; status, and its stderr in log. */
+static int
+run_to_exit(const char *const *args, char *log, size_t loglen)
+{
+	const char	*bin = getenv("MSGROUTERD");
+	const char	*argv[16];
+	char		 path[256];
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	struct timespec	 pause = { 0, 5 * 1000 * 1000 };
+	pid_t		 pid;
+	int		 status, fd, i, n;
+
+	if (bin == NULL)
+		bin = "../src/msgrouterd";
+	snprintf(path, sizeof path, "%s/admin-exit-%d.log",
+	    getenv("TESTS_TMPDIR") != NULL ? getenv("TESTS_TMPDIR") : ".",
+	    (int)getpid());
+	argv[0] = bin;
+	for (i = 0; args[i] != NULL && i < 14; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	if ((pid = fork()) == 0) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (tc_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	fd = open(path, O_RDONLY);
+	n = (int)read(fd, log, loglen - 1);
+	log[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A busy admin port is fatal at start (1) and named; a bad value is 2. */
+static void
+test_flag(void **state)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof sin;
+	char			 addr[64], log[4096], want[96];
+	const char		*args[] = { "-l", "127.0.0.1:0", "--admin", addr,
+				    NULL };
+	const char		*bad[] = { "-l", "127.0.0.1:0", "--admin",
+				    "localhost", NULL };
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
+
+	assert_int_equal(run_to_exit(args, log, sizeof log), 1);
+	snprintf(want, sizeof want, "admin listen %s: ", addr);
+	assert_non_null(strstr(log, want));
+	close(fd);
+
+	assert_int_equal(run_to_exit(bad, log, sizeof log), 2);
+	assert_non_null(strstr(log, "--admin"));
+}
+
+/* --admin off: no admin port, and routing as usual. */
+static void
+test_off(void **state)
+{
+	static const char *const args[] = { "--admin", "off", NULL };
+	struct daemon	 d;
+
+	assert_int_equal(daemon_start(&d, args), 0);
+	assert_int_equal(d.admin_port, 0);
+	assert_int_equal(daemon_log_count(&d, "admin listening"), 0);
+	stop(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exchange),
+		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_sort_queued),
+		cmocka_unit_test(test_closed),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_flag),
+		cmocka_unit_test(test_off),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,538 @@
+/*
+ * test_tools: the client library, msgrouter-cat and msgrouter-bench against
+ * the real msgrouterd started by the harness on a free loopback port.
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "msgrouter/client.h"
+#include "harness.h"
+
+#define OUT_MAX		65536
+
+/* A child process with pipes on its stdin, stdout and stderr. */
+struct proc {
+	pid_t	p_pid;
+	int	p_in;
+	int	p_out;
+	int	p_err;
+	char	p_outbuf[OUT_MAX];
+	size_t	p_outlen;
+	char	p_errbuf[OUT_MAX];
+	size_t	p_errlen;
+};
+
+static const char *
+tool_path(const char *env, const char *fallback)
+{
+	const char	*p = getenv(env);
+
+	return p != NULL ? p : fallback;
+}
+
+/* Start argv with its three standard streams on pipes. */
+static void
+proc_start(struct proc *p, const char *const *argv)
+{
+	int	in[2], out[2], err[2];
+
+	memset(p, 0, sizeof *p);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	p->p_pid = fork();
+	assert_true(p->p_pid != -1);
+	if (p->p_pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->p_in = in[1];
+	p->p_out = out[0];
+	p->p_err = err[0];
+}
+
+/*
+ * Read the child's stdout and stderr until want appears in the one chosen
+ * (stderr if from_err), or both reach EOF, or the deadline; 0 if found.
+ * want NULL reads to EOF.
+ */
+static int
+proc_read_until(struct proc *p, int from_err, const char *want, int timeout_ms)
+{
+	struct pollfd	 pfd[2];
+	long long	 deadline = tc_now_ms() + timeout_ms, left;
+	ssize_t		 n;
+	int		 i;
+
+	for (;;) {
+		p->p_outbuf[p->p_outlen] = '\0';
+		p->p_errbuf[p->p_errlen] = '\0';
+		if (want != NULL && strstr(from_err ? p->p_errbuf :
+		    p->p_outbuf, want) != NULL)
+			return 0;
+		if (p->p_out == -1 && p->p_err == -1)
+			return want == NULL ? 0 : -1;
+		if ((left = deadline - tc_now_ms()) <= 0)
+			return -1;
+		pfd[0].fd = p->p_out;
+		pfd[1].fd = p->p_err;
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, (int)left) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			char	*buf = i == 0 ? p->p_outbuf : p->p_errbuf;
+			size_t	*len = i == 0 ? &p->p_outlen : &p->p_errlen;
+			int	*fd = i == 0 ? &p->p_out : &p->p_err;
+
+			if (pfd[i].revents == 0)
+				continue;
+			n = read(*fd, buf + *len, OUT_MAX - 1 - *len);
+			if (n <= 0) {
+				close(*fd);
+				*fd = -1;
+			} else
+				*len += (size_t)n;
+		}
+	}
+}
+
+/* Close stdin, read to EOF, and return the exit status (-1: none in time). */
+static int
+proc_finish(struct proc *p, int timeout_ms)
+{
+	long long	deadline = tc_now_ms() + timeout_ms;
+	int		status;
+
+	if (p->p_in != -1) {
+		close(p->p_in);
+		p->p_in = -1;
+	}
+	proc_read_until(p, 0, NULL, timeout_ms);
+	/* Both pipes are at EOF: the child is exiting or has exited. */
+	while (waitpid(p->p_pid, &status, WNOHANG) != p->p_pid) {
+		if (tc_now_ms() > deadline) {
+			kill(p->p_pid, SIGKILL);
+			waitpid(p->p_pid, &status, 0);
+			fprintf(stderr, "child %d killed; stderr:\n%s\n",
+			    (int)p->p_pid, p->p_errbuf);
+			return -1;
+		}
+		poll(NULL, 0, 5);
+	}
+	if (p->p_out != -1)
+		close(p->p_out);
+	if (p->p_err != -1)
+		close(p->p_err);
+	p->p_out = p->p_err = -1;
+	if (!WIFEXITED(status)) {
+		fprintf(stderr, "child %d died; stderr:\n%s\n", (int)p->p_pid,
+		    p->p_errbuf);
+		return 128 + WTERMSIG(status);
+	}
+	return WEXITSTATUS(status);
+}
+
+static void
+proc_write(struct proc *p, const char *s)
+{
+	assert_int_equal(tc_write(p->p_in, s, strlen(s)), 0);
+}
+
+/* Start msgrouter-cat; return once it has connected and written its id. */
+static uint32_t
+cat_start(struct proc *p, struct daemon *d, const char *id_file,
+    const char *to)
+{
+	const char	*argv[] = {
+		tool_path("MSGROUTER_CAT", "../tools/msgrouter-cat"),
+		"-H", d->addr, "--id-file", id_file, to ? "--to" : NULL, to,
+		NULL
+	};
+	FILE		*f;
+	char		 line[64], want[64];
+	unsigned long	 id;
+
+	proc_start(p, argv);
+	assert_int_equal(proc_read_until(p, 1, "msgrouter-cat: id ",
+	    HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(proc_read_until(p, 1, "\n", HARNESS_TIMEOUT_MS), 0);
+	/* The file is written before the line: it is there, and whole. */
+	f = fopen(id_file, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	unlink(id_file);
+	id = strtoul(line, NULL, 10);
+	snprintf(want, sizeof want, "%lu\n", id);
+	assert_string_equal(line, want);
+	snprintf(want, sizeof want, "msgrouter-cat: id %lu\n", id);
+	assert_string_equal(p->p_errbuf, want);
+	return (uint32_t)id;
+}
+
+static void
+tmp_path(char *buf, size_t len, const char *name)
+{
+	const char	*tmp = getenv("TESTS_TMPDIR");
+
+	snprintf(buf, len, "%s/%s-%d", tmp != NULL ? tmp : ".", name,
+	    (int)getpid());
+}
+
+/* A test that passed leaves no daemon log behind; a failing one keeps it. */
+static void
+daemon_forget(struct daemon *d)
+{
+	unlink(d->log_path);
+}
+
+/* Two msgrouter-cat processes talk through the daemon, both ways. */
+static void
+test_cat_round_trip(void **state)
+{
+	struct daemon	 d;
+	struct proc	*a, *b;
+	char		 path_a[256], path_b[256], line[128], to_a[16];
+	uint32_t	 id_a, id_b;
+
+	a = malloc(sizeof *a);
+	b = malloc(sizeof *b);
+	assert_true(a != NULL && b != NULL);
+	assert_int_equal(daemon_start(&d, NULL), 0);
+	tmp_path(path_a, sizeof path_a, "cat-a.id");
+	tmp_path(path_b, sizeof path_b, "cat-b.id");
+
+	id_a = cat_start(a, &d, path_a, NULL);
+	snprintf(to_a, sizeof to_a, "%" PRIu32, id_a);
+	id_b = cat_start(b, &d, path_b, to_a);
+	assert_true(id_a != id_b);
+
+	/* b sends every line to a. */
+	proc_write(b, "hello from b\n\nlast from b\n");
+	assert_int_equal(proc_read_until(a, 0, "last from b\n",
+	    HARNESS_TIMEOUT_MS), 0);
+	assert_string_equal(a->p_outbuf, "hello from b\n\nlast from b\n");
+
+	/* a addresses each line; a malformed one is named and skipped. */
+	snprintf(line, sizeof line, "%" PRIu32 " hello from a\nnot an id\n"
+	    "%" PRIu32 " bye\n", id_b, id_b);
+	proc_write(a, line);
+	assert_int_equal(proc_read_until(b, 0, "bye\n", HARNESS_TIMEOUT_MS),
+	    0);
+	assert_string_equal(b->p_outbuf, "hello from a\nbye\n");
+	assert_int_equal(proc_read_until(a, 1, "stdin line 2:",
+	    HARNESS_TIMEOUT_MS), 0);
+
+	/* End of stdin: both exit 0 with nothing more printed. */
+	assert_int_equal(proc_finish(b, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(proc_finish(a, HARNESS_TIMEOUT_MS), 0);
+	assert_string_equal(a->p_outbuf, "hello from b\n\nlast from b\n");
+	assert_string_equal(b->p_outbuf, "hello from a\nbye\n");
+	assert_non_null(strstr(a->p_errbuf, "msgrouter-cat: stdin line 2: "
+	    "expected \"ID message\""));
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	free(a);
+	free(b);
+	daemon_forget(&d);
+}
+
+/* The router going away, or never there, is exit status 1; usage is 2. */
+static void
+test_cat_failures(void **state)
+{
+	struct daemon	 d;
+	struct proc	*p;
+	char		 path[256], addr[64];
+	const char	*cat = tool_path("MSGROUTER_CAT",
+			    "../tools/msgrouter-cat");
+	const char	*unreachable[] = { cat, "-H", addr, NULL };
+	const char	*bad_to[] = { cat, "--to", "4294967296", NULL };
+	const char	*bad_host[] = { cat, "-H", "localhost", NULL };
+
+	p = malloc(sizeof *p);
+	assert_non_null(p);
+	assert_int_equal(daemon_start(&d, NULL), 0);
+	tmp_path(path, sizeof path, "cat-gone.id");
+	cat_start(p, &d, path, "1");
+	snprintf(addr, sizeof addr, "%s", d.addr);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(proc_read_until(p, 1, "closed", HARNESS_TIMEOUT_MS),
+	    0);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 1);
+	assert_non_null(strstr(p->p_errbuf, "msgrouter-cat: connection to "
+	    "127.0.0.1:"));
+
+	/* Nothing listens on the daemon's old port now. */
+	proc_start(p, unreachable);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 1);
+	assert_non_null(strstr(p->p_errbuf, "cannot connect to 127.0.0.1:"));
+
+	proc_start(p, bad_to);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
+	assert_string_equal(p->p_errbuf, "msgrouter-cat: --to: expected a "
+	    "decimal id from 0 to 4294967295, got \"4294967296\"\n");
+	proc_start(p, bad_host);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
+	assert_non_null(strstr(p->p_errbuf, "--host: expected HOST:PORT"));
+	free(p);
+	daemon_forget(&d);
+}
+
+/* Run msgrouter-bench with extra flags and return its parsed report. */
+static json_t *
+bench_run(struct daemon *d, const char *const *flags, int *status)
+{
+	const char	*argv[32];
+	struct proc	*p;
+	json_error_t	 err;
+	json_t		*report;
+	int		 argc = 0, i;
+
+	argv[argc++] = tool_path("MSGROUTER_BENCH", "../tools/msgrouter-bench");
+	argv[argc++] = "-H";
+	argv[argc++] = d->addr;
+	argv[argc++] = "--json";
+	argv[argc++] = "-q";
+	for (i = 0; flags[i] != NULL; i++)
+		argv[argc++] = flags[i];
+	argv[argc] = NULL;
+	p = malloc(sizeof *p);
+	assert_non_null(p);
+	proc_start(p, argv);
+	*status = proc_finish(p, 60000);
+	report = json_loads(p->p_outbuf, 0, &err);
+	if (report == NULL || *status != 0)
+		fprintf(stderr, "bench status %d, stdout: %s\nstderr: %s\n",
+		    *status, p->p_outbuf, p->p_errbuf);
+	assert_non_null(report);
+	assert_true(json_is_object(report));
+	/* Exactly one JSON object and its newline; -q: nothing on stderr. */
+	assert_string_equal(p->p_outbuf + strlen(p->p_outbuf) - 2, "}\n");
+	assert_string_equal(p->p_errbuf, "");
+	free(p);
+	return report;
+}
+
+static json_int_t
+jint(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static double
+jnum(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	assert_true(json_is_number(v));
+	return json_number_value(v);
+}
+
+/* A short checked run: no loss, no corruption, consistent figures. */
+static void
+test_bench_short(void **state)
+{
+	static const char *const flags[] = { "--duration", "1", "--warmup",
+	    "0.2", "--pairs", "4", NULL };
+	struct daemon	 d;
+	json_t		*r;
+	int		 status;
+
+	assert_int_equal(daemon_start(&d, NULL), 0);
+	r = bench_run(&d, flags, &status);
+	assert_int_equal(status, 0);
+	assert_int_equal(jint(r, "pairs"), 4);
+	assert_int_equal(jint(r, "size"), 64);
+	assert_int_equal(jint(r, "window"), 64);
+	assert_int_equal(jint(r, "lost"), 0);
+	assert_int_equal(jint(r, "corrupt"), 0);
+	assert_true(json_is_true(json_object_get(r, "drained")));
+	assert_int_equal(json_array_size(json_object_get(r, "errors")), 0);
+	assert_true(jint(r, "msgs") > 0);
+	assert_int_equal(jint(r, "sent"), jint(r, "received"));
+	assert_true(jint(r, "received") >= jint(r, "msgs"));
+	assert_true(jnum(r, "msgs_per_s") == (double)jint(r, "msgs") /
+	    jnum(r, "duration_s"));
+	assert_true(jnum(r, "p50_us") > 0);
+	assert_true(jnum(r, "p50_us") <= jnum(r, "p90_us"));
+	assert_true(jnum(r, "p90_us") <= jnum(r, "p99_us"));
+	assert_true(jnum(r, "p99_us") <= jnum(r, "p999_us"));
+	assert_true(jnum(r, "p999_us") <= jnum(r, "max_us"));
+	json_decref(r);
+	/* The daemon saw every frame the bench sent, and dropped none. */
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters",
+	    "dropped_unknown"), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters",
+	    "dropped_queue_full"), 0);
+	daemon_forget(&d);
+}
+
+/*
+ * Stalled receivers, spammers and idle connections are reported apart.
+ * Under backpressure the router keeps the stalled client and what it
+ * queued for it reaches it once it reads.
+ */
+static void
+test_bench_stalled_idle(void **state)
+{
+	static const char *const args[] = { "--slow-consumer", "backpressure",
+	    "--queue-limit", "64K", NULL };
+	static const char *const flags[] = { "--duration", "0.3", "--warmup",
+	    "0", "--pairs", "2", "--window", "8", "--size", "100",
+	    "--stalled", "1", "--idle", "20", NULL };
+	struct daemon	 d;
+	json_t		*r;
+	int		 status;
+
+	assert_int_equal(daemon_start(&d, args), 0);
+	r = bench_run(&d, flags, &status);
+	assert_int_equal(status, 0);
+	assert_int_equal(jint(r, "size"), 100);
+	assert_int_equal(jint(r, "stalled"), 1);
+	assert_int_equal(jint(r, "idle"), 20);
+	assert_int_equal(jint(r, "idle_connected"), 20);
+	assert_int_equal(jint(r, "idle_dropped"), 0);
+	assert_true(jint(r, "spam_bytes") > 0);
+	assert_int_equal(jint(r, "stalled_open"), 1);
+	assert_int_equal(jint(r, "stalled_closed"), 0);
+	assert_true(jint(r, "stalled_backlog_bytes") > 64 * 1024);
+	assert_true(jint(r, "stalled_backlog_bytes") <= jint(r, "spam_bytes"));
+	assert_int_equal(jint(r, "lost"), 0);
+	assert_int_equal(jint(r, "corrupt"), 0);
+	json_decref(r);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters", "accepted"),
+	    2 * 2 + 2 * 1 + 20);
+	daemon_forget(&d);
+}
+
+/* The disconnect policy closes the stalled client, and the bench sees it. */
+static void
+test_bench_stalled_disconnect(void **state)
+{
+	static const char *const args[] = { "--slow-consumer", "disconnect",
+	    "--queue-limit", "64K", NULL };
+	static const char *const flags[] = { "--duration", "0.2", "--warmup",
+	    "0", "--pairs", "1", "--stalled", "1", NULL };
+	struct daemon	 d;
+	json_t		*r;
+	int		 status;
+
+	assert_int_equal(daemon_start(&d, args), 0);
+	r = bench_run(&d, flags, &status);
+	assert_int_equal(status, 0);
+	assert_int_equal(jint(r, "stalled_closed"), 1);
+	assert_int_equal(jint(r, "stalled_open"), 0);
+	assert_int_equal(jint(r, "lost"), 0);
+	json_decref(r);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters",
+	    "disconnected_slow"), 1);
+	daemon_forget(&d);
+}
+
+/* Bad flags are exit status 2 with the flag named. */
+static void
+test_bench_usage(void **state)
+{
+	const char	*bench = tool_path("MSGROUTER_BENCH",
+			    "../tools/msgrouter-bench");
+	const char	*small[] = { bench, "--size", "39", NULL };
+	const char	*extra[] = { bench, "extra", NULL };
+	struct proc	*p;
+
+	p = malloc(sizeof *p);
+	assert_non_null(p);
+	proc_start(p, small);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
+	assert_non_null(strstr(p->p_errbuf, "--size: expected a number from "
+	    "40 to"));
+	proc_start(p, extra);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
+	assert_string_equal(p->p_outbuf, "");
+	free(p);
+}
+
+/*
+ * Through the real router: a payload with a 0x00 is refused before it is
+ * framed, so the destination receives only the next, valid message.
+ */
+static void
+test_library_refuses_nul(void **state)
+{
+	struct daemon		 d;
+	struct mr_client	*a, *b;
+	const char		*msg;
+	size_t			 len;
+
+	assert_int_equal(daemon_start(&d, NULL), 0);
+	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &a),
+	    MR_OK);
+	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
+	    MR_OK);
+	assert_int_equal(mr_client_send(a, mr_client_id(b), "bad\0one", 7,
+	    HARNESS_TIMEOUT_MS), MR_EINVAL);
+	assert_int_equal(mr_client_pending(a), 0);
+	assert_int_equal(mr_client_send(a, mr_client_id(b), "good", 4,
+	    HARNESS_TIMEOUT_MS), MR_OK);
+	assert_int_equal(mr_client_recv(b, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_OK);
+	assert_int_equal(len, 4);
+	assert_memory_equal(msg, "good", 5);
+	assert_int_equal(mr_client_recv(b, 0, &msg, &len), MR_EAGAIN);
+
+	/* The router going away is MR_ECLOSED, not an error or a hang. */
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(mr_client_recv(b, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_ECLOSED);
+	assert_int_equal(daemon_log_value(&d, "final counters", "frames"), 1);
+	mr_client_close(a);
+	mr_client_close(b);
+	daemon_forget(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_library_refuses_nul),
+		cmocka_unit_test(test_cat_round_trip),
+		cmocka_unit_test(test_cat_failures),
+		cmocka_unit_test(test_bench_usage),
+		cmocka_unit_test(test_bench_short),
+		cmocka_unit_test(test_bench_stalled_idle),
+		cmocka_unit_test(test_bench_stalled_disconnect),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,371 @@
+/*
+ * msgrouter-cat: netcat for msgrouterd.  Each stdin line becomes one
+ * message; each message received is written to stdout with a newline.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msgrouter/client.h"
+
+#define EXIT_USAGE		2
+#define CAT_DEFAULT_HOST	"127.0.0.1:8080"
+#define CAT_CONNECT_MS		5000
+/* The longest stdin line: a maximal message and an "ID " prefix. */
+#define CAT_LINE_MAX		(MR_DEFAULT_MAX_MESSAGE + 16)
+/* Stop reading stdin while this much is queued for the router. */
+#define CAT_PAUSE_PENDING	(1024 * 1024)
+#define CAT_READ_SIZE		65536
+
+struct cat {
+	struct mr_client	*cat_client;
+	const char		*cat_host;
+	uint32_t		 cat_to;
+	int			 cat_have_to;
+	char			*cat_line;	/* the unfinished stdin line */
+	size_t			 cat_len;
+	size_t			 cat_lineno;
+	int			 cat_too_long;	/* skipping a long line */
+	int			 cat_eof;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: msgrouter-cat [-H HOST:PORT] [--to ID] [--id-file FILE]\n"
+"                     [--wait SECONDS] [-h]\n"
+"\n"
+"  -H, --host HOST:PORT   router address (default %s)\n"
+"  -t, --to ID            send every stdin line to ID; without it, lines\n"
+"                         are \"ID message\"\n"
+"  -i, --id-file FILE     write our id (decimal and a newline) to FILE\n"
+"  -w, --wait SECONDS     after stdin ends, keep receiving this long\n"
+"  -h, --help             print this help and exit\n"
+"\n"
+"Our id is printed on stderr.  Received messages go to stdout, one per\n"
+"line.  Exit status: 0 at the end of stdin, 1 when the router cannot be\n"
+"reached or goes away, 2 for bad usage.\n", CAT_DEFAULT_HOST);
+}
+
+/* A bad flag value: one line naming the flag, then exit status 2. */
+static void __attribute__((noreturn))
+bad_flag(const char *flag, const char *value, const char *expected)
+{
+	fprintf(stderr, "msgrouter-cat: %s: expected %s, got \"%s\"\n", flag,
+	    expected, value);
+	exit(EXIT_USAGE);
+}
+
+/* Parse a decimal id below 2^32 at s; *used is how many digits it took. */
+static int
+cat_parse_id(const char *s, size_t len, uint32_t *id, size_t *used)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > UINT32_MAX)
+			return -1;
+	}
+	if (i == 0)
+		return -1;
+	*id = (uint32_t)v;
+	*used = i;
+	return 0;
+}
+
+/* The router went away or failed: say so and exit 1. */
+static void __attribute__((noreturn))
+cat_fail(struct cat *cat, const char *what, int error)
+{
+	if (error == MR_ECONNECT)
+		fprintf(stderr, "msgrouter-cat: %s %s: %s\n", what,
+		    cat->cat_host, strerror(errno));
+	else if (error == MR_EIO)
+		fprintf(stderr, "msgrouter-cat: %s %s: %s: %s\n", what,
+		    cat->cat_host, mr_strerror(error), strerror(errno));
+	else
+		fprintf(stderr, "msgrouter-cat: %s %s: %s\n", what,
+		    cat->cat_host, mr_strerror(error));
+	exit(1);
+}
+
+/* Write our id to path, through a rename so readers never see half. */
+static void
+cat_write_id(const char *path, uint32_t id)
+{
+	char	 tmp[4096];
+	FILE	*f;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+		fprintf(stderr, "msgrouter-cat: %s: path too long\n", path);
+		exit(1);
+	}
+	if ((f = fopen(tmp, "w")) == NULL ||
+	    fprintf(f, "%" PRIu32 "\n", id) < 0 || fclose(f) != 0 ||
+	    rename(tmp, path) != 0) {
+		fprintf(stderr, "msgrouter-cat: %s: %s\n", path,
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+/* Turn one complete stdin line into a queued message, or complain. */
+static void
+cat_line(struct cat *cat, const char *line, size_t len)
+{
+	uint32_t	dst = cat->cat_to;
+	size_t		used;
+	int		r;
+
+	cat->cat_lineno++;
+	if (!cat->cat_have_to) {
+		if (cat_parse_id(line, len, &dst, &used) != 0 ||
+		    used == len || line[used] != ' ') {
+			fprintf(stderr, "msgrouter-cat: stdin line %zu: "
+			    "expected \"ID message\" with a decimal ID below "
+			    "2^32, skipped\n", cat->cat_lineno);
+			return;
+		}
+		line += used + 1;
+		len -= used + 1;
+	}
+	r = mr_client_queue(cat->cat_client, dst, line, len);
+	if (r == MR_EINVAL)
+		fprintf(stderr, "msgrouter-cat: stdin line %zu: a message "
+		    "cannot hold a 0x00 byte, skipped\n", cat->cat_lineno);
+	else if (r != MR_OK)
+		fprintf(stderr, "msgrouter-cat: stdin line %zu: %s, skipped\n",
+		    cat->cat_lineno, mr_strerror(r));
+}
+
+/* Read what stdin has and queue the complete lines. */
+static void
+cat_read_stdin(struct cat *cat)
+{
+	char	*nl, *p;
+	size_t	 left;
+	ssize_t	 n;
+
+	n = read(STDIN_FILENO, cat->cat_line + cat->cat_len,
+	    CAT_LINE_MAX - cat->cat_len);
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		fprintf(stderr, "msgrouter-cat: stdin: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (n == 0) {
+		cat->cat_eof = 1;
+		/* A last line without a newline is still a line. */
+		if (cat->cat_len > 0 && !cat->cat_too_long)
+			cat_line(cat, cat->cat_line, cat->cat_len);
+		cat->cat_len = 0;
+		return;
+	}
+	cat->cat_len += (size_t)n;
+
+	p = cat->cat_line;
+	left = cat->cat_len;
+	while ((nl = memchr(p, '\n', left)) != NULL) {
+		if (cat->cat_too_long) {
+			cat->cat_too_long = 0;
+			cat->cat_lineno++;
+		} else
+			cat_line(cat, p, (size_t)(nl - p));
+		left -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+	if (left == CAT_LINE_MAX || (cat->cat_too_long && left > 0)) {
+		if (!cat->cat_too_long)
+			fprintf(stderr, "msgrouter-cat: stdin line %zu: longer "
+			    "than %d bytes, skipped\n", cat->cat_lineno + 1,
+			    CAT_LINE_MAX);
+		cat->cat_too_long = 1;
+		left = 0;
+	}
+	memmove(cat->cat_line, p, left);
+	cat->cat_len = left;
+}
+
+/* Print every message that has arrived; exit 1 if the router is gone. */
+static void
+cat_receive(struct cat *cat)
+{
+	const char	*msg;
+	size_t		 len;
+	int		 r;
+
+	while ((r = mr_client_recv(cat->cat_client, 0, &msg, &len)) == MR_OK ||
+	    r == MR_ETOOBIG) {
+		if (r == MR_ETOOBIG) {
+			fprintf(stderr, "msgrouter-cat: a received message "
+			    "was over %d bytes, dropped\n",
+			    MR_DEFAULT_MAX_MESSAGE);
+			continue;
+		}
+		fwrite(msg, 1, len, stdout);
+		putchar('\n');
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "msgrouter-cat: stdout: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (r != MR_EAGAIN)
+		cat_fail(cat, "connection to", r);
+}
+
+/* Milliseconds from now to the deadline, at least 0. */
+static int
+cat_ms_until(const struct timespec *deadline)
+{
+	struct timespec	now;
+	long long	ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
+	    (deadline->tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	return (int)((ns + 999999) / 1000000);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host",	required_argument,	NULL, 'H' },
+		{ "to",		required_argument,	NULL, 't' },
+		{ "id-file",	required_argument,	NULL, 'i' },
+		{ "wait",	required_argument,	NULL, 'w' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	static struct cat cat;
+	struct pollfd	 pfd[2];
+	struct timespec	 deadline;
+	const char	*id_file = NULL;
+	char		*end;
+	double		 wait_s = 0;
+	size_t		 used;
+	int		 ch, r, nfds, timeout, waiting = 0;
+
+	cat.cat_host = CAT_DEFAULT_HOST;
+	while ((ch = getopt_long(argc, argv, "H:t:i:w:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			cat.cat_host = optarg;
+			break;
+		case 't':
+			if (cat_parse_id(optarg, strlen(optarg), &cat.cat_to,
+			    &used) != 0 || optarg[used] != '\0')
+				bad_flag("--to", optarg,
+				    "a decimal id from 0 to 4294967295");
+			cat.cat_have_to = 1;
+			break;
+		case 'i':
+			id_file = optarg;
+			break;
+		case 'w':
+			errno = 0;
+			wait_s = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(wait_s >= 0 && wait_s <= 1e6))
+				bad_flag("--wait", optarg,
+				    "seconds from 0 to 1000000 like 0.5");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "msgrouter-cat: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	r = mr_client_connect(cat.cat_host, CAT_CONNECT_MS, &cat.cat_client);
+	if (r == MR_EINVAL)
+		bad_flag("--host", cat.cat_host,
+		    "HOST:PORT like 127.0.0.1:8080, [::1]:8080 or "
+		    "localhost:8080");
+	if (r != MR_OK)
+		cat_fail(&cat, "cannot connect to", r);
+	/* The file first: whoever sees the line on stderr can read it. */
+	if (id_file != NULL)
+		cat_write_id(id_file, mr_client_id(cat.cat_client));
+	fprintf(stderr, "msgrouter-cat: id %" PRIu32 "\n",
+	    mr_client_id(cat.cat_client));
+	if ((cat.cat_line = malloc(CAT_LINE_MAX)) == NULL) {
+		fprintf(stderr, "msgrouter-cat: out of memory\n");
+		return 1;
+	}
+
+	for (;;) {
+		if (cat.cat_eof && mr_client_pending(cat.cat_client) == 0) {
+			if (!waiting) {
+				clock_gettime(CLOCK_MONOTONIC, &deadline);
+				deadline.tv_sec += (time_t)wait_s;
+				deadline.tv_nsec += (long)((wait_s -
+				    (double)(time_t)wait_s) * 1e9);
+				if (deadline.tv_nsec >= 1000000000L) {
+					deadline.tv_sec++;
+					deadline.tv_nsec -= 1000000000L;
+				}
+				waiting = 1;
+			}
+			if ((timeout = cat_ms_until(&deadline)) == 0)
+				break;
+		} else
+			timeout = -1;
+
+		pfd[0].fd = mr_client_fd(cat.cat_client);
+		pfd[0].events = POLLIN;
+		if (mr_client_pending(cat.cat_client) > 0)
+			pfd[0].events |= POLLOUT;
+		nfds = 1;
+		if (!cat.cat_eof &&
+		    mr_client_pending(cat.cat_client) < CAT_PAUSE_PENDING) {
+			pfd[1].fd = STDIN_FILENO;
+			pfd[1].events = POLLIN;
+			nfds = 2;
+		}
+		if (poll(pfd, (nfds_t)nfds, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "msgrouter-cat: poll: %s\n",
+			    strerror(errno));
+			return 1;
+		}
+		if (pfd[0].revents != 0)
+			cat_receive(&cat);
+		if (nfds == 2 && pfd[1].revents != 0)
+			cat_read_stdin(&cat);
+		if (mr_client_pending(cat.cat_client) > 0) {
+			r = mr_client_flush(cat.cat_client, 0);
+			if (r != MR_OK && r != MR_EAGAIN)
+				cat_fail(&cat, "connection to", r);
+		}
+	}
+	/* What has already arrived is printed, not discarded. */
+	cat_receive(&cat);
+	mr_client_close(cat.cat_client);
+	free(cat.cat_line);
+	return 0;
+}
