@@ -10,7 +10,8 @@ tests_test_config_LDADD = $(TEST_LIBS)
 tests_test_reload_SOURCES = tests/test_reload.c
 tests_test_reload_CFLAGS = $(TEST_CFLAGS)
 tests_test_reload_LDADD = $(TEST_LIBS)
-tests_test_ops_SOURCES = tests/test_ops.c
+tests_test_ops_SOURCES = tests/test_ops.c tests/http_client.c \
+	tests/http_client.h
 tests_test_ops_CFLAGS = $(TEST_CFLAGS)
 tests_test_ops_LDADD = tests/libharness.la $(TEST_LIBS)
 

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "http_client.h"
 
 /* The drain tests' traffic: FRAMES frames of PAYLOAD bytes and a 0x00. */
 #define FRAMES		512
@@ -450,6 +451,57 @@ test_reload_log_level(void **state)
 	unlink(path);
 }
 
+/* GET /stats on the admin port with a bearer token (NULL: none). */
+static int
+admin_status(struct daemon *d, const char *token)
+{
+	struct http_response	resp;
+	char			hdr[128];
+	int			status;
+
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n",
+	    token != NULL ? token : "");
+	assert_int_equal(http_request(d->admin_port, "GET", "/stats",
+	    token != NULL ? hdr : NULL, &resp, HARNESS_TIMEOUT_MS), 0);
+	status = resp.status;
+	http_response_free(&resp);
+	return status;
+}
+
+/* admin.token applies live: the old token stops working, the new one works. */
+static void
+test_reload_admin_token(void **state)
+{
+	struct daemon	 d;
+	char		 path[256];
+	const char	*args[] = { "-c", path, "--admin", "127.0.0.1:0", NULL };
+
+	tmp_path(path, sizeof path, "token.conf");
+	write_file(path, "[admin]\ntoken = first-Token\n");
+	assert_int_equal(daemon_start(&d, args), 0);
+	assert_true(d.admin_port > 0);
+	assert_int_equal(admin_status(&d, NULL), 401);
+	assert_int_equal(admin_status(&d, "first-Token"), 200);
+
+	write_file(path, "[admin]\ntoken = second-Token\n");
+	kill(d.pid, SIGHUP);
+	assert_int_equal(daemon_wait_log(&d, "reload: admin.token: (hidden, "
+	    "11 bytes) -> (hidden, 12 bytes)", 1, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(admin_status(&d, "first-Token"), 401);
+	assert_int_equal(admin_status(&d, "second-Token"), 200);
+	/* The token itself is never logged. */
+	assert_int_equal(daemon_log_count(&d, "Token"), 0);
+
+	/* Emptied: no token needed any more. */
+	write_file(path, "[admin]\ntoken =\n");
+	kill(d.pid, SIGHUP);
+	assert_int_equal(daemon_wait_log(&d, "reload: admin.token: (hidden, "
+	    "12 bytes) -> \"\"", 1, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(admin_status(&d, NULL), 200);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	unlink(path);
+}
+
 /* Connect with a small receive buffer, so the router holds what we skip. */
 static int
 connect_slow(struct daemon *d, uint32_t *id)
@@ -659,6 +711,7 @@ main(void)
 		cmocka_unit_test(test_reload_broken),
 		cmocka_unit_test(test_reload_restart_key),
 		cmocka_unit_test(test_reload_log_level),
+		cmocka_unit_test(test_reload_admin_token),
 		cmocka_unit_test(test_drain_delivers_queue),
 		cmocka_unit_test(test_drain_timeout),
 		cmocka_unit_test(test_drain_second_signal),
