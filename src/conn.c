@@ -319,13 +319,12 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 conn_finish(struct conn *c)
 {
-	const struct config	*cf = &c->cn_router->rt_config;
-	uint32_t		 dst;
-	size_t			 len;
+	uint32_t	dst;
+	size_t		len;
 
 	if (!c->cn_router->rt_draining &&
 	    framing_next(&c->cn_framing, bufferevent_get_input(c->cn_bev),
-	    (size_t)cf->cf_max_message_size, &dst, &len) == FRAMING_FRAME)
+	    conn_max_message(c), &dst, &len) == FRAMING_FRAME)
 		return;
 	conn_close(c, c->cn_eof_reason);
 }
