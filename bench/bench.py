@@ -127,6 +127,12 @@ class Bench:
         self.redis = shutil.which("redis-server")
         self.results = {"machine": self.machine(), "runs": [],
                         "scenarios": {}, "skipped": []}
+        prev = os.path.join(args.out, "results.json")
+        if args.update and os.path.exists(prev):
+            # Keep the other scenarios; those run now replace theirs.
+            with open(prev) as f:
+                self.results = json.load(f)
+            self.results["machine"] = self.machine()
         if self.rload is None:
             self.skip("rload/refrouter: %s not found; msgrouter-bench "
                       "loads msgrouterd alone, no comparisons" % args.tools)
@@ -291,12 +297,14 @@ class Bench:
                   "nats": "nats", "redis": "redis"}[kind],
                  "--idle", str(conns), "--hold", str(hold), "-q"],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            # Sample the RSS in the middle of the hold, all connected.
-            during = before
-            deadline = time.time() + 60
+            # Sample the RSS all along; only the hold counts (below).
+            t0 = time.time()
+            samples = []
+            deadline = t0 + 60
             while proc.poll() is None and time.time() < deadline:
-                time.sleep(0.25)
-                during = max(during, proc_status_kb(srv.pid, "VmRSS") or 0)
+                time.sleep(0.2)
+                samples.append((time.time() - t0,
+                                proc_status_kb(srv.pid, "VmRSS") or 0))
             out, _ = proc.communicate()
         finally:
             srv.stop()
@@ -304,6 +312,12 @@ class Bench:
             r = json.loads(out.decode().strip().splitlines()[-1])
         except (ValueError, IndexError):
             r = {"errors": ["no JSON from rload"]}
+        # The hold: after the connects, before the closes (closing 10,000
+        # clients at once is a transient that frees what it takes).
+        start = (r.get("connect_s") or 0) + 0.3
+        held = [kb for t, kb in samples if start <= t <= start + hold - 0.6]
+        during = max(held) if held else max([kb for _, kb in samples] +
+                                            [before])
         return {"server": kind, "params": {"idle": conns}, "load": r,
                 "rss_before_kb": before, "rss_during_kb": during,
                 "bytes_per_conn": round((during - before) * 1024 / conns, 1)}
@@ -338,8 +352,13 @@ class Bench:
                 "server_rss_peak_kb": med("server_rss_peak_kb", None),
                 "spam_mb_per_s": med("spam_mb_per_s")}
 
+    def forget(self, name):
+        self.results["runs"] = [r for r in self.results["runs"]
+                                if r.get("scenario") != name]
+
     def scenario(self, name, params, servers, runs=None, variants=None):
         """Alternate the servers run by run; medians per server."""
+        self.forget(name)
         runs = runs or self.a.runs
         variants = variants or [(s, s, ()) for s in servers]
         variants = [v for v in variants if self.available(v[1])]
@@ -422,6 +441,7 @@ class Bench:
         if on("idle") and self.rload is not None:
             conns = 10000 if not self.a.quick else 2000
             sc = {"params": {"idle": conns}, "servers": {}}
+            self.forget("idle")
             for kind in every:
                 if not self.available(kind):
                     continue
@@ -663,6 +683,9 @@ def main():
     ap.add_argument("--warmup", type=float)
     ap.add_argument("--only", help="comma-separated scenarios: t64, t4k, "
                     "t500, latency, stall, idle, sizes, clients")
+    ap.add_argument("--update", action="store_true", help="keep the "
+                    "scenarios of an earlier results.json in --out that "
+                    "are not run now")
     ap.add_argument("--report-only", action="store_true",
                     help="redo summary and plots from results.json")
     a = ap.parse_args()

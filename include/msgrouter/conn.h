@@ -45,7 +45,6 @@ enum conn_reason {
 struct conn {
 	uint32_t		 cn_id;
 	uint32_t		 cn_flags;
-	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
 	struct router		*cn_router;
 	struct bufferevent	*cn_bev;
 	struct event		*cn_read_ev;
@@ -73,6 +72,11 @@ struct conn {
 		struct sockaddr_in	sin;
 		struct sockaddr_in6	sin6;
 	}			 cn_peer;
+	/*
+	 * Last: it fills the padding after cn_peer.  Every byte of struct
+	 * conn counts against 10,000 idle clients (docs/PERFORMANCE.md).
+	 */
+	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
 };
 
 /*
