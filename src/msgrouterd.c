@@ -46,8 +46,9 @@ usage(FILE *f)
 "  -h, --help                 print this help and exit\n"
 "\n"
 "Flags override the file, which overrides the defaults.  Sizes take K, M\n"
-"or G suffixes (powers of 1024); durations take ms or s.  SIGHUP re-reads\n"
-"the file, SIGTERM and SIGINT drain the queues and exit.\n",
+"or G suffixes (powers of 1024); durations take ms, s, or m or min for\n"
+"minutes (a bare number is seconds).  SIGHUP re-reads the file, SIGTERM\n"
+"and SIGINT drain the queues and exit.\n",
 	    CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ADMIN_LISTEN,
 	    CONFIG_DEFAULT_MAX_CLIENTS);
 }
