@@ -30,12 +30,13 @@ struct router {
 	struct evconnlistener	*rt_listener;
 	struct event		*rt_accept_ev;	/* re-enables accept after EMFILE */
 	int			 rt_accept_paused;
-	int			 rt_draining;	/* no new connections or frames */
+	int			 rt_draining;	/* no new connections or reads */
 	int			 rt_drain_done;	/* counts logged, loop exiting */
 	struct event		*rt_drain_ev;	/* shutdown_timeout */
 	size_t			 rt_drain_pending; /* clients left to flush */
 	uint64_t		 rt_drain_queued; /* bytes queued at the start */
 	uint64_t		 rt_drain_abandoned;
+	uint64_t		 rt_drain_forwarded; /* st_bytes_forwarded then */
 	struct conn_list	 rt_conns;	/* every open connection */
 	struct conn		*rt_dirty;	/* destinations to flush */
 	struct stats		 rt_stats;
@@ -69,8 +70,11 @@ void		 router_forget(struct router *, struct conn *);
 void		 router_drain_start(struct router *);
 /* End the drain now (second signal): log the counts and exit the loop. */
 void		 router_drain_finish(struct router *, const char *why);
-/* A draining client's queue emptied or it closed: is the drain over? */
-void		 router_drain_settle(struct router *, struct conn *);
+/*
+ * Something changed for this client during a drain (a write, routing, a
+ * close): count it as done or not, and end the drain when all are done.
+ */
+void		 router_drain_check(struct router *, struct conn *);
 /* Total bytes waiting to be written to clients. */
 size_t		 router_queued_bytes(const struct router *);
 /* Log the counters in one line. */
