@@ -417,8 +417,7 @@ router_drain_finish(struct router *rt, const char *why)
 #define ROUTER_MOVE_MIN		(2 * CONN_READ_MAX)
 #define ROUTER_COPY_IOV		8
 
-/* Move one frame's payload and 0x00 to the destination. */
-static void
+void
 router_move(struct evbuffer *in, struct evbuffer *out, size_t len)
 {
 	struct evbuffer_iovec	v[ROUTER_COPY_IOV];

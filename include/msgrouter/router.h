@@ -17,6 +17,7 @@
 struct closed;
 struct event;
 struct event_base;
+struct evbuffer;
 struct evconnlistener;
 struct registry;
 struct conn;
@@ -56,6 +57,13 @@ void		 router_configure(struct router *, const struct config *);
  * destinations it filled.  Returns -1 if the sender was closed.
  */
 int		 router_input(struct router *, struct conn *);
+/*
+ * Take one frame (header, then len bytes of payload and 0x00) off the head
+ * of in and append its payload and 0x00 to out: large frames by moving
+ * chains, small ones by copying, so that out's memory follows its length.
+ */
+void		 router_move(struct evbuffer *in, struct evbuffer *out,
+		    size_t len);
 /* Write out every destination that received data since the last flush. */
 void		 router_flush(struct router *);
 /* Queue a connection for router_flush. */
