@@ -94,6 +94,20 @@ router_accept_timer_cb(evutil_socket_t fd, short what, void *arg)
 	router_accept_resume(arg);
 }
 
+int
+router_accept_exhausted(int err)
+{
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /*
  * accept() failed.  Out of descriptors or memory, retrying at once would
  * spin: turn the listener off for a moment, as relayd and tmux do.
@@ -106,14 +120,7 @@ router_accept_error_cb(struct evconnlistener *l, void *arg)
 	int		 err = EVUTIL_SOCKET_ERROR();
 
 	rt->rt_stats.st_accept_errors++;
-	switch (err) {
-	case EMFILE:
-	case ENFILE:
-	case ENOBUFS:
-	case ENOMEM:
-		break;
-	default:
-		/* Transient per-connection errors (ECONNABORTED...) */
+	if (!router_accept_exhausted(err)) {
 		log_debug("accept: %s", evutil_socket_error_to_string(err));
 		return;
 	}

@@ -50,6 +50,12 @@ struct router	*router_new(struct event_base *, const struct config *);
 void		 router_free(struct router *);
 /* Bind and listen on the configured address; -1 with errno-based log. */
 int		 router_listen(struct router *);
+/*
+ * Is this accept() error the process or system running out of descriptors
+ * or memory, where retrying at once would spin, rather than one failed
+ * connection (ECONNABORTED...)?  Every listener backs off on these alone.
+ */
+int		 router_accept_exhausted(int);
 /* Apply new limits and policy to the router and every connection. */
 void		 router_configure(struct router *, const struct config *);
 /*
