@@ -242,6 +242,11 @@ admin_accept_error_cb(struct evconnlistener *l, void *arg)
 	struct timeval	 tv = { 0, ADMIN_ACCEPT_BACKOFF_MS * 1000 };
 	int		 err = EVUTIL_SOCKET_ERROR();
 
+	if (!router_accept_exhausted(err)) {
+		log_debug("admin accept: %s",
+		    evutil_socket_error_to_string(err));
+		return;
+	}
 	log_warn("admin accept: %s; pausing admin accept for %d ms",
 	    evutil_socket_error_to_string(err), ADMIN_ACCEPT_BACKOFF_MS);
 	evconnlistener_disable(l);

@@ -7,7 +7,8 @@ AM_TESTS_ENVIRONMENT = \
 	MSGROUTERD='$(abs_top_builddir)/src/msgrouterd'; export MSGROUTERD; \
 	TESTS_TMPDIR='$(abs_top_builddir)/tests'; export TESTS_TMPDIR;
 
-UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse
+UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
+	tests/test_move
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -20,6 +21,9 @@ tests_test_registry_LDADD = $(TEST_LIBS)
 tests_test_policy_SOURCES = tests/test_policy.c
 tests_test_policy_CFLAGS = $(TEST_CFLAGS)
 tests_test_policy_LDADD = $(TEST_LIBS)
+tests_test_move_SOURCES = tests/test_move.c
+tests_test_move_CFLAGS = $(TEST_CFLAGS)
+tests_test_move_LDADD = $(TEST_LIBS)
 tests_test_parse_SOURCES = tests/test_parse.c
 tests_test_parse_CFLAGS = $(TEST_CFLAGS)
 tests_test_parse_LDADD = $(TEST_LIBS)
