@@ -397,8 +397,7 @@ class Bench:
         return sc
 
     def save(self):
-        with open(os.path.join(self.a.out, "results.json"), "w") as f:
-            json.dump(self.results, f, indent=1, sort_keys=True)
+        save_results(self.results, self.a.out)
 
     # -- the scenarios -----------------------------------------------------
 
@@ -477,6 +476,31 @@ class Bench:
                 self.scenario("clients_%d" % (2 * p),
                               {"pairs": p, "size": 64, "window": 16}, pair,
                               runs=self.a.sweep_runs)
+
+
+# What results.json keeps of each rload report.
+LOAD_KEYS = ("msgs_per_s", "payload_mb_per_s", "p50_us", "p90_us", "p99_us",
+             "p999_us", "max_us", "lost", "corrupt", "dup", "sent",
+             "received", "spam_mb_per_s", "stalled_closed", "stalled_open",
+             "spam_closed", "setup_failed", "connected", "connect_s",
+             "ids_unique", "dropped_during_hold")
+
+
+def save_results(res, out):
+    """results.json: the medians, then one line per run, trimmed."""
+    for rec in res["runs"]:
+        load = rec.get("load", {})
+        slim = {k: load[k] for k in LOAD_KEYS if k in load}
+        if load.get("errors"):
+            slim["errors"] = load["errors"][:3]
+        rec["load"] = slim
+    head = {k: v for k, v in res.items() if k != "runs"}
+    text = json.dumps(head, indent=1, sort_keys=True)
+    runs = ",\n".join("  " + json.dumps(r, sort_keys=True)
+                       for r in res["runs"])
+    text = text[:-2] + ',\n "runs": [\n' + runs + "\n ]\n}\n"
+    with open(os.path.join(out, "results.json"), "w") as f:
+        f.write(text)
 
 
 # -- report ----------------------------------------------------------------
@@ -692,6 +716,7 @@ def main():
     if a.report_only:
         with open(os.path.join(a.out, "results.json")) as f:
             res = json.load(f)
+        save_results(res, a.out)
         report(res, a.out)
         plots(res, a.out)
         return 0
