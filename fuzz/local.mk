@@ -5,9 +5,9 @@
 # crash, leak or timeout to fuzz/NAME-crash-... and fails the target.
 FUZZ_SECONDS = 60
 FUZZ_TARGETS = fuzz/fuzz_framing fuzz/fuzz_router fuzz/fuzz_admin_query \
-	fuzz/fuzz_admin_http
+	fuzz/fuzz_admin_http fuzz/fuzz_config
 FUZZ_SRC = fuzz/fuzz_framing.c fuzz/fuzz_router.c fuzz/fuzz_admin_query.c \
-	fuzz/fuzz_admin_http.c
+	fuzz/fuzz_admin_http.c fuzz/fuzz_config.c
 EXTRA_DIST += fuzz/local.mk $(FUZZ_SRC) fuzz/corpus
 
 FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -38,6 +38,8 @@ fuzz/fuzz_router: fuzz/fuzz_router.c $(FUZZ_LIB)
 fuzz/fuzz_admin_query: fuzz/fuzz_admin_query.c $(FUZZ_LIB)
 	$(AM_V_CCLD)$(FUZZ_LINK)
 fuzz/fuzz_admin_http: fuzz/fuzz_admin_http.c $(FUZZ_LIB)
+	$(AM_V_CCLD)$(FUZZ_LINK)
+fuzz/fuzz_config: fuzz/fuzz_config.c $(FUZZ_LIB)
 	$(AM_V_CCLD)$(FUZZ_LINK)
 
 fuzz: $(FUZZ_TARGETS)

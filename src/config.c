@@ -1,11 +1,143 @@
 /*
- * config: defaults and the names of enumerated settings.
+ * config: defaults, one validator per key shared by the command line and the
+ * file, the INI file reader (libinih), --check-config output and the rules
+ * of a reload.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <ini.h>
+
+#include "msgrouter/addr.h"
 #include "msgrouter/config.h"
+#include "msgrouter/log.h"
+#include "msgrouter/parse.h"
+
+struct config_keydef;
+
+typedef int	(*config_set_fn)(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+typedef void	(*config_format_fn)(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+
+/* One key: where it lives in the file and in struct config, how it parses. */
+struct config_keydef {
+	const char		*kd_section;
+	const char		*kd_name;
+	int			 kd_live;	/* a reload applies it */
+	int			 kd_string;	/* a NUL-terminated char array */
+	size_t			 kd_offset;
+	size_t			 kd_size;
+	config_set_fn		 kd_set;
+	config_format_fn	 kd_format;
+	uint64_t		 kd_min;
+	uint64_t		 kd_max;
+};
+
+#define CONFIG_FIELD(f)	\
+	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static int	config_set_listen(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_admin_listen(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_token(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_count(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_size(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_duration(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_slow(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_id_mode(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_log_level(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+
+static void	config_format_string(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_token(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_count(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_size(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_duration(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_slow(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_id_mode(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_log_level(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+
+/* Indexed by enum config_key. */
+static const struct config_keydef config_keys[CONFIG_NKEYS] = {
+	[CONFIG_ROUTER_LISTEN] = { "router", "listen", 0, 1,
+	    CONFIG_FIELD(cf_listen), config_set_listen,
+	    config_format_string, 0, 0 },
+	[CONFIG_ROUTER_MAX_CLIENTS] = { "router", "max_clients", 1, 0,
+	    CONFIG_FIELD(cf_max_clients), config_set_count,
+	    config_format_count, 1, CONFIG_MAX_CLIENTS_MAX },
+	[CONFIG_ROUTER_MAX_MESSAGE_SIZE] = { "router", "max_message_size", 1, 0,
+	    CONFIG_FIELD(cf_max_message_size), config_set_size,
+	    config_format_size, CONFIG_MAX_MESSAGE_MIN,
+	    CONFIG_MAX_MESSAGE_MAX },
+	[CONFIG_ROUTER_QUEUE_LIMIT] = { "router", "queue_limit", 1, 0,
+	    CONFIG_FIELD(cf_queue_limit), config_set_size,
+	    config_format_size, CONFIG_QUEUE_LIMIT_MIN,
+	    CONFIG_QUEUE_LIMIT_MAX },
+	[CONFIG_ROUTER_SLOW_CONSUMER] = { "router", "slow_consumer", 1, 0,
+	    CONFIG_FIELD(cf_slow_consumer), config_set_slow,
+	    config_format_slow, 0, 0 },
+	[CONFIG_ROUTER_ID_MODE] = { "router", "id_mode", 0, 0,
+	    CONFIG_FIELD(cf_id_mode), config_set_id_mode,
+	    config_format_id_mode, 0, 0 },
+	[CONFIG_ROUTER_SHUTDOWN_TIMEOUT] = { "router", "shutdown_timeout", 1, 0,
+	    CONFIG_FIELD(cf_shutdown_timeout_ms), config_set_duration,
+	    config_format_duration, 0, CONFIG_SHUTDOWN_MS_MAX },
+	[CONFIG_ADMIN_LISTEN] = { "admin", "listen", 0, 1,
+	    CONFIG_FIELD(cf_admin_listen), config_set_admin_listen,
+	    config_format_string, 0, 0 },
+	[CONFIG_ADMIN_TOKEN] = { "admin", "token", 1, 1,
+	    CONFIG_FIELD(cf_admin_token), config_set_token,
+	    config_format_token, 0, 0 },
+	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0,
+	    CONFIG_FIELD(cf_log_level), config_set_log_level,
+	    config_format_log_level, 0, 0 },
+};
+
+#define CONFIG_SECTIONS	"[router], [admin] or [log]"
+
+static const char *config_origins[] = { "default", "file", "flag" };
+
+/* The field a key describes, inside cf. */
+static void *
+config_field(struct config *cf, const struct config_keydef *kd)
+{
+	return (char *)cf + kd->kd_offset;
+}
+
+static const void *
+config_cfield(const struct config *cf, const struct config_keydef *kd)
+{
+	return (const char *)cf + kd->kd_offset;
+}
+
+/* Write "expected <what>, got "<value>"" into err, the one error shape. */
+static int
+config_expected(char *err, size_t errlen, const char *what, const char *value)
+{
+	snprintf(err, errlen, "expected %s, got \"%s\"", what, value);
+	return -1;
+}
 
 void
 config_defaults(struct config *cf)
@@ -18,9 +150,560 @@ config_defaults(struct config *cf)
 	cf->cf_slow_consumer = SLOW_CONSUMER_BACKPRESSURE;
 	cf->cf_id_mode = ID_MODE_RANDOM;
 	cf->cf_shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
-	cf->cf_log_level = LOG_LEVEL_INFO;
 	strcpy(cf->cf_admin_listen, CONFIG_DEFAULT_ADMIN_LISTEN);
 	/* cf_admin_token stays "": no token, no authentication. */
+	cf->cf_admin_token[0] = '\0';
+	cf->cf_log_level = LOG_LEVEL_INFO;
+}
+
+/* Check an ADDRESS:PORT and copy it into the key's char array. */
+static int
+config_set_listen(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+	char			 what[160];
+
+	if (strlen(value) >= kd->kd_size) {
+		snprintf(what, sizeof what, "ADDRESS:PORT of at most %zu bytes",
+		    kd->kd_size - 1);
+		return config_expected(err, errlen, what, value);
+	}
+	if (addr_parse(value, &ss, &sslen, &why) != 0) {
+		snprintf(what, sizeof what,
+		    "ADDRESS:PORT like 127.0.0.1:8080 (%s)", why);
+		return config_expected(err, errlen, what, value);
+	}
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+/* The admin address also takes "off". */
+static int
+config_set_admin_listen(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "off") == 0) {
+		strcpy(config_field(cf, kd), value);
+		return 0;
+	}
+	if (config_set_listen(cf, kd, value, err, errlen) == 0)
+		return 0;
+	if (strlen(value) < kd->kd_size)
+		config_expected(err, errlen,
+		    "ADDRESS:PORT like 127.0.0.1:8081 or off", value);
+	return -1;
+}
+
+/*
+ * A token: printable ASCII without spaces, so that it survives an HTTP
+ * header unchanged.  The error does not echo it: it is a secret.
+ */
+static int
+config_set_token(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	const char	*p;
+	size_t		 len = strlen(value);
+
+	for (p = value; *p != '\0'; p++) {
+		if (*p < 0x21 || *p > 0x7e)
+			break;
+	}
+	if (len >= kd->kd_size || *p != '\0') {
+		snprintf(err, errlen, "expected at most %zu printable "
+		    "characters without spaces, got %zu bytes (not shown)",
+		    kd->kd_size - 1, len);
+		return -1;
+	}
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+/* A plain number within the key's bounds. */
+static int
+config_set_count(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	uint64_t	v;
+	char		what[96];
+
+	if (parse_uint(value, &v) != 0 || v < kd->kd_min || v > kd->kd_max) {
+		snprintf(what, sizeof what, "a number from %llu to %llu",
+		    (unsigned long long)kd->kd_min,
+		    (unsigned long long)kd->kd_max);
+		return config_expected(err, errlen, what, value);
+	}
+	*(uint64_t *)config_field(cf, kd) = v;
+	return 0;
+}
+
+/* A size with an optional K, M or G suffix, within the key's bounds. */
+static int
+config_set_size(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	uint64_t	v;
+	char		lo[32], hi[32], what[96];
+
+	if (parse_size(value, &v) != 0)
+		return config_expected(err, errlen, "a size like 8M", value);
+	if (v < kd->kd_min || v > kd->kd_max) {
+		format_size(kd->kd_min, lo, sizeof lo);
+		format_size(kd->kd_max, hi, sizeof hi);
+		snprintf(what, sizeof what, "a size from %s to %s", lo, hi);
+		return config_expected(err, errlen, what, value);
+	}
+	*(uint64_t *)config_field(cf, kd) = v;
+	return 0;
+}
+
+/* A duration in ms or s, within the key's bounds, kept in milliseconds. */
+static int
+config_set_duration(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	uint64_t	v;
+	char		lo[32], hi[32], what[96];
+
+	if (parse_duration_ms(value, &v) != 0)
+		return config_expected(err, errlen,
+		    "a duration like 5s or 250ms", value);
+	if (v < kd->kd_min || v > kd->kd_max) {
+		format_duration_ms(kd->kd_min, lo, sizeof lo);
+		format_duration_ms(kd->kd_max, hi, sizeof hi);
+		snprintf(what, sizeof what, "a duration from %s to %s", lo, hi);
+		return config_expected(err, errlen, what, value);
+	}
+	*(uint64_t *)config_field(cf, kd) = v;
+	return 0;
+}
+
+static int
+config_set_slow(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	if (config_parse_slow_consumer(value, &cf->cf_slow_consumer) != 0)
+		return config_expected(err, errlen,
+		    "backpressure, drop or disconnect", value);
+	return 0;
+}
+
+static int
+config_set_id_mode(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	if (config_parse_id_mode(value, &cf->cf_id_mode) != 0)
+		return config_expected(err, errlen, "random or sequential",
+		    value);
+	return 0;
+}
+
+static int
+config_set_log_level(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	if (log_parse_level(value, &cf->cf_log_level) != 0)
+		return config_expected(err, errlen,
+		    "debug, info, warn or error", value);
+	return 0;
+}
+
+static void
+config_format_string(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", (const char *)config_cfield(cf, kd));
+}
+
+/* A token is a secret: say whether one is set, never what it is. */
+static void
+config_format_token(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	size_t	n = strlen(config_cfield(cf, kd));
+
+	if (n == 0)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "(hidden, %zu bytes)", n);
+}
+
+static void
+config_format_count(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu",
+	    (unsigned long long)*(const uint64_t *)config_cfield(cf, kd));
+}
+
+static void
+config_format_size(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	format_size(*(const uint64_t *)config_cfield(cf, kd), buf, len);
+}
+
+static void
+config_format_duration(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	format_duration_ms(*(const uint64_t *)config_cfield(cf, kd), buf, len);
+}
+
+static void
+config_format_slow(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", config_slow_consumer_name(cf->cf_slow_consumer));
+}
+
+static void
+config_format_id_mode(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", config_id_mode_name(cf->cf_id_mode));
+}
+
+static void
+config_format_log_level(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", log_level_name(cf->cf_log_level));
+}
+
+int
+config_set(struct config *cf, enum config_key k, const char *value,
+    enum config_origin origin, char *err, size_t errlen)
+{
+	const struct config_keydef *kd = &config_keys[k];
+
+	if (kd->kd_set(cf, kd, value, err, errlen) != 0)
+		return -1;
+	cf->cf_origin[k] = (unsigned char)origin;
+	return 0;
+}
+
+const char *
+config_key_section(enum config_key k)
+{
+	return config_keys[k].kd_section;
+}
+
+const char *
+config_key_name(enum config_key k)
+{
+	return config_keys[k].kd_name;
+}
+
+int
+config_key_live(enum config_key k)
+{
+	return config_keys[k].kd_live;
+}
+
+void
+config_format(const struct config *cf, enum config_key k, char *buf,
+    size_t len)
+{
+	config_keys[k].kd_format(cf, &config_keys[k], buf, len);
+}
+
+const char *
+config_origin_name(enum config_origin origin)
+{
+	return config_origins[origin];
+}
+
+/* The key named name in section, or -1. */
+static int
+config_key_find(const char *section, const char *name)
+{
+	int	k;
+
+	for (k = 0; k < CONFIG_NKEYS; k++) {
+		if (strcmp(config_keys[k].kd_section, section) == 0 &&
+		    strcmp(config_keys[k].kd_name, name) == 0)
+			return k;
+	}
+	return -1;
+}
+
+/* Whether any key lives in this section. */
+static int
+config_section_known(const char *section)
+{
+	int	k;
+
+	for (k = 0; k < CONFIG_NKEYS; k++) {
+		if (strcmp(config_keys[k].kd_section, section) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * One pass of libinih over a stream.  libinih gives the handler no line
+ * number, so it reads through config_ini_reader, which counts lines; the
+ * handler runs on the line the reader returned last.
+ */
+struct config_reader {
+	struct config	*rd_cf;
+	FILE		*rd_fp;
+	const char	*rd_name;
+	int		 rd_line;
+	int		 rd_failed;
+	int		 rd_seen[CONFIG_NKEYS];	/* line that set the key */
+	char		*rd_err;
+	size_t		 rd_errlen;
+};
+
+/* Record the first error as "name:line: ..."; later ones are not reached. */
+static void __attribute__((format(printf, 2, 3)))
+config_reader_error(struct config_reader *rd, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (rd->rd_failed)
+		return;
+	rd->rd_failed = 1;
+	n = snprintf(rd->rd_err, rd->rd_errlen, "%s:%d: ", rd->rd_name,
+	    rd->rd_line);
+	if (n < 0 || (size_t)n >= rd->rd_errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rd->rd_err + n, rd->rd_errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * fgets for libinih, with the checks it does not make: lines too long for
+ * its buffer (it would split them), unknown sections (it only reports keys)
+ * and lines that are neither.  Leading blanks are removed, which also turns
+ * off libinih's continuation lines: every key is on one line.  Returning
+ * NULL ends the parse, so it stops at the first error.
+ */
+static char *
+config_ini_reader(char *str, int num, void *arg)
+{
+	struct config_reader	*rd = arg;
+	char			*p, *end;
+	size_t			 len;
+	int			 ch;
+
+	if (rd->rd_failed)
+		return NULL;
+	if (fgets(str, num, rd->rd_fp) == NULL) {
+		if (ferror(rd->rd_fp) && !rd->rd_failed) {
+			rd->rd_failed = 1;
+			snprintf(rd->rd_err, rd->rd_errlen, "%s: cannot read: "
+			    "%s", rd->rd_name, strerror(errno));
+		}
+		return NULL;
+	}
+	rd->rd_line++;
+	len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n') {
+		/* A full buffer without its newline: the end of the file? */
+		if ((ch = fgetc(rd->rd_fp)) != EOF) {
+			config_reader_error(rd, "line longer than %d bytes",
+			    num - 2);
+			return NULL;
+		}
+	}
+	if (rd->rd_line == 1 && strncmp(str, "\xef\xbb\xbf", 3) == 0)
+		memmove(str, str + 3, len - 2);
+	for (p = str; *p == ' ' || *p == '\t'; p++)
+		;
+	memmove(str, p, strlen(p) + 1);
+
+	/* The line without its end, for messages. */
+	len = strcspn(str, "\r\n");
+	if (len == 0 || str[0] == ';' || str[0] == '#')
+		return str;
+	if (str[0] == '[') {
+		if ((end = memchr(str, ']', len)) == NULL) {
+			config_reader_error(rd, "expected \"[section]\", "
+			    "got \"%.*s\"", (int)len, str);
+			return NULL;
+		}
+		*end = '\0';
+		if (!config_section_known(str + 1)) {
+			config_reader_error(rd, "[%s]: unknown section, "
+			    "expected " CONFIG_SECTIONS, str + 1);
+			return NULL;
+		}
+		*end = ']';
+		return str;
+	}
+	if (strcspn(str, "=:") >= len) {
+		config_reader_error(rd, "expected \"key = value\" or "
+		    "\"[section]\", got \"%.*s\"", (int)len, str);
+		return NULL;
+	}
+	return str;
+}
+
+/* libinih's handler: one key = value, validated as a flag would be. */
+static int
+config_ini_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct config_reader	*rd = arg;
+	char			 msg[CONFIG_ERRLEN];
+	int			 k;
+
+	if (name[0] == '\0') {
+		config_reader_error(rd, "expected \"key = value\", got no key");
+		return 0;
+	}
+	if (section[0] == '\0') {
+		config_reader_error(rd, "%s: key outside a section, expected "
+		    CONFIG_SECTIONS " above it", name);
+		return 0;
+	}
+	if ((k = config_key_find(section, name)) < 0) {
+		config_reader_error(rd, "%s: unknown key in [%s]", name,
+		    section);
+		return 0;
+	}
+	if (rd->rd_seen[k] != 0) {
+		config_reader_error(rd, "%s: set twice in [%s], first on "
+		    "line %d", name, section, rd->rd_seen[k]);
+		return 0;
+	}
+	if (config_set(rd->rd_cf, (enum config_key)k, value,
+	    CONFIG_ORIGIN_FILE, msg, sizeof msg) != 0) {
+		config_reader_error(rd, "%s: %s", name, msg);
+		return 0;
+	}
+	rd->rd_seen[k] = rd->rd_line;
+	return 1;
+}
+
+int
+config_read_fp(struct config *cf, FILE *fp, const char *name, char *err,
+    size_t errlen)
+{
+	struct config_reader	rd;
+	int			rc;
+
+	memset(&rd, 0, sizeof rd);
+	rd.rd_cf = cf;
+	rd.rd_fp = fp;
+	rd.rd_name = name;
+	rd.rd_err = err;
+	rd.rd_errlen = errlen;
+	rc = ini_parse_stream(config_ini_reader, &rd, config_ini_handler, &rd);
+	if (rd.rd_failed)
+		return -1;
+	if (rc == -2) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	if (rc != 0) {
+		/* Not expected: the reader lets through only what parses. */
+		snprintf(err, errlen, "%s:%d: syntax error", name, rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_read_file(struct config *cf, const char *path, char *err,
+    size_t errlen)
+{
+	FILE	*fp;
+	int	 rc;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	rc = config_read_fp(cf, fp, path, err, errlen);
+	fclose(fp);
+	return rc;
+}
+
+int
+config_load(struct config *cf, const char *path,
+    const struct config_flag *flags, size_t nflags, char *err, size_t errlen)
+{
+	char	msg[CONFIG_ERRLEN];
+	size_t	i;
+
+	config_defaults(cf);
+	if (path != NULL && config_read_file(cf, path, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < nflags; i++) {
+		if (config_set(cf, flags[i].cfl_key, flags[i].cfl_value,
+		    CONFIG_ORIGIN_FLAG, msg, sizeof msg) != 0) {
+			snprintf(err, errlen, "command line: %s.%s: %s",
+			    config_key_section(flags[i].cfl_key),
+			    config_key_name(flags[i].cfl_key), msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+config_print(const struct config *cf, FILE *f)
+{
+	char	value[CONFIG_TOKEN_MAX + 32];
+	int	k;
+
+	for (k = 0; k < CONFIG_NKEYS; k++) {
+		config_format(cf, (enum config_key)k, value, sizeof value);
+		fprintf(f, "%s.%s =%s%s  # %s\n", config_keys[k].kd_section,
+		    config_keys[k].kd_name, value[0] != '\0' ? " " : "", value,
+		    config_origin_name((enum config_origin)cf->cf_origin[k]));
+	}
+}
+
+/* Whether a key holds the same value in both configurations. */
+static int
+config_key_equal(const struct config *a, const struct config *b,
+    const struct config_keydef *kd)
+{
+	if (kd->kd_string)
+		return strcmp(config_cfield(a, kd), config_cfield(b, kd)) == 0;
+	return memcmp(config_cfield(a, kd), config_cfield(b, kd),
+	    kd->kd_size) == 0;
+}
+
+int
+config_reload(const struct config *running, struct config *next)
+{
+	const struct config_keydef	*kd;
+	char				 was[CONFIG_TOKEN_MAX + 32];
+	char				 now[CONFIG_TOKEN_MAX + 32];
+	int				 k, changed = 0;
+
+	for (k = 0; k < CONFIG_NKEYS; k++) {
+		kd = &config_keys[k];
+		if (config_key_equal(running, next, kd))
+			continue;
+		changed++;
+		config_format(running, (enum config_key)k, was, sizeof was);
+		config_format(next, (enum config_key)k, now, sizeof now);
+		if (kd->kd_live) {
+			log_info("reload: %s.%s: %s -> %s", kd->kd_section,
+			    kd->kd_name, was[0] != '\0' ? was : "\"\"",
+			    now[0] != '\0' ? now : "\"\"");
+			continue;
+		}
+		log_warn("reload: %s.%s: %s needs a restart; keeping %s",
+		    kd->kd_section, kd->kd_name, now, was);
+		memcpy(config_field(next, kd), config_cfield(running, kd),
+		    kd->kd_size);
+		next->cf_origin[k] = running->cf_origin[k];
+	}
+	return changed;
 }
 
 static const char *slow_consumer_names[] = {

@@ -127,6 +127,25 @@ conn_configure(struct conn *c)
 		conn_wake_waiters(c);
 }
 
+/*
+ * Read and discard what the peer sent and we never read.  Closing a socket
+ * with unread input makes the kernel reset the connection and throw away
+ * the bytes it has not sent yet: the tail of a drain.  Bounded: a peer that
+ * keeps sending is reset anyway.
+ */
+static void
+conn_discard_input(struct conn *c)
+{
+	char	buf[16384];
+	int	i;
+
+	for (i = 0; i < 64; i++) {
+		if (recv(bufferevent_getfd(c->cn_bev), buf, sizeof buf,
+		    MSG_DONTWAIT) <= 0)
+			break;
+	}
+}
+
 void
 conn_close(struct conn *c, enum conn_reason reason)
 {
@@ -156,6 +175,8 @@ conn_close(struct conn *c, enum conn_reason reason)
 	/* Whoever waits for us must not wait for ever: the lost wake-up. */
 	conn_wake_waiters(c);
 	router_forget(rt, c);
+	if (reason == CONN_REASON_SHUTDOWN)
+		conn_discard_input(c);
 	event_free(c->cn_read_ev);
 	bufferevent_free(c->cn_bev);
 	free(c);
@@ -188,6 +209,17 @@ struct evbuffer *
 conn_output(struct conn *c)
 {
 	return bufferevent_get_output(c->cn_bev);
+}
+
+size_t
+conn_max_message(struct conn *c)
+{
+	uint64_t	head;
+
+	head = c->cn_bytes_in - evbuffer_get_length(conn_input(c));
+	if (head < c->cn_max_until)
+		return c->cn_max_before;
+	return (size_t)c->cn_router->rt_config.cf_max_message_size;
 }
 
 size_t
@@ -242,7 +274,8 @@ conn_flush(struct conn *c)
 	if (queued > 0) {
 		c->cn_flags |= CONN_WRITING;
 		bufferevent_enable(c->cn_bev, EV_WRITE);
-	}
+	} else if (c->cn_flags & CONN_DRAINING)
+		router_drain_settle(c->cn_router, c);
 	conn_drained(c, queued);
 	return 0;
 }
@@ -257,6 +290,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (queued == 0) {
 		c->cn_flags &= ~CONN_WRITING;
 		bufferevent_disable(bev, EV_WRITE);
+		if (c->cn_flags & CONN_DRAINING)
+			router_drain_settle(c->cn_router, c);
 	}
 	conn_drained(c, queued);
 }
@@ -273,6 +308,25 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, CONN_REASON_ERROR);
 	} else
 		conn_close(c, CONN_REASON_EOF);
+}
+
+/*
+ * A sender that sent EOF and is not paused: close it once every complete
+ * frame it sent is routed; a partial frame dies with it.  A frame still
+ * here means the flush at the end of routing resumed us, and the resume's
+ * activation routes the rest.
+ */
+static void
+conn_finish(struct conn *c)
+{
+	uint32_t	dst;
+	size_t		len;
+
+	if (!c->cn_router->rt_draining &&
+	    framing_next(&c->cn_framing, bufferevent_get_input(c->cn_bev),
+	    conn_max_message(c), &dst, &len) == FRAMING_FRAME)
+		return;
+	conn_close(c, c->cn_eof_reason);
 }
 
 /*
@@ -293,12 +347,11 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	int			 nv, i;
 
 	have = evbuffer_get_length(in);
-	room = (size_t)rt->rt_config.cf_max_message_size +
-	    FRAMING_HEADER_LEN;
+	room = conn_max_message(c) + FRAMING_HEADER_LEN;
 	room = have < room ? room - have : 0;
 	if (room > CONN_READ_MAX)
 		room = CONN_READ_MAX;
-	if (room > 0 && !rt->rt_draining) {
+	if (room > 0 && !rt->rt_draining && !(c->cn_flags & CONN_EOF)) {
 		/* Likewise the input's end: we are the one who reads. */
 		evbuffer_unfreeze(in, 0);
 		nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2);
@@ -315,14 +368,19 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		n = readv(fd, iov, nv);
 		if (n == 0 || (n < 0 && errno != EAGAIN &&
 		    errno != EWOULDBLOCK && errno != EINTR)) {
-			evbuffer_commit_space(in, v, 0);
-			evbuffer_freeze(in, 0);
+			/*
+			 * The sender is done, but what it sent before is
+			 * accepted data: route it first, even if that means
+			 * waiting for a full destination (see conn_resume).
+			 */
 			if (n < 0)
 				log_info("client %u: read: %s", c->cn_id,
 				    strerror(errno));
-			conn_close(c, n == 0 ? CONN_REASON_EOF :
-			    CONN_REASON_ERROR);
-			return;
+			c->cn_flags |= CONN_EOF;
+			c->cn_eof_reason = n == 0 ? CONN_REASON_EOF :
+			    CONN_REASON_ERROR;
+			event_del(c->cn_read_ev);
+			n = 0;
 		}
 		if (n < 0)
 			n = 0;
@@ -338,7 +396,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		evbuffer_commit_space(in, v, nv);
 		evbuffer_freeze(in, 0);
 	}
-	router_input(rt, c);
+	if (router_input(rt, c) != 0)
+		return;
+	if ((c->cn_flags & (CONN_EOF | CONN_PAUSED)) == CONN_EOF)
+		conn_finish(c);
 }
 
 void
@@ -369,7 +430,12 @@ conn_resume(struct conn *c)
 	c->cn_flags &= ~CONN_PAUSED;
 	c->cn_blocked_on = NULL;
 	c->cn_router->rt_stats.st_paused--;
-	event_add(c->cn_read_ev, NULL);
+	/* A drain reads nothing more: the event would only spin. */
+	if (c->cn_router->rt_draining)
+		return;
+	/* After EOF there is nothing more to read, only input to route. */
+	if (!(c->cn_flags & CONN_EOF))
+		event_add(c->cn_read_ev, NULL);
 	event_active(c->cn_read_ev, EV_READ, 0);
 	log_debug("client %u: resumed", c->cn_id);
 }

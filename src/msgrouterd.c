@@ -10,15 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/socket.h>
-
 #include <event2/event.h>
 
-#include "msgrouter/addr.h"
 #include "msgrouter/admin.h"
 #include "msgrouter/config.h"
 #include "msgrouter/log.h"
-#include "msgrouter/parse.h"
 #include "msgrouter/router.h"
 
 /* Exit statuses: 1 for a runtime failure such as a busy port, 2 for usage. */
@@ -28,13 +24,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: msgrouterd [-l ADDR:PORT] [--admin ADDR:PORT|off]\n"
-"                  [--id-mode random|sequential]\n"
-"                  [--max-clients N] [--max-message-size BYTES]\n"
-"                  [--queue-limit BYTES]\n"
+"usage: msgrouterd [-c FILE] [-t] [-l ADDR:PORT] [--admin ADDR:PORT|off]\n"
+"                  [--id-mode random|sequential] [--max-clients N]\n"
+"                  [--max-message-size BYTES] [--queue-limit BYTES]\n"
 "                  [--slow-consumer backpressure|drop|disconnect]\n"
+"                  [--shutdown-timeout DURATION]\n"
 "                  [--log-level debug|info|warn|error] [-V] [-h]\n"
 "\n"
+"  -c, --config FILE          read settings from an INI file\n"
+"  -t, --check-config         validate, print the effective settings, exit\n"
 "  -l, --listen ADDR:PORT     listen address (default %s; port 0: any)\n"
 "      --admin ADDR:PORT|off  admin HTTP interface (default %s)\n"
 "      --id-mode MODE         random (default) or sequential client ids\n"
@@ -42,53 +40,131 @@ usage(FILE *f)
 "      --max-message-size B   payload + 0x00 limit (default 1M)\n"
 "      --queue-limit B        queued bytes per destination (default 8M)\n"
 "      --slow-consumer P      backpressure (default), drop or disconnect\n"
+"      --shutdown-timeout D   how long SIGTERM flushes queues (default 5s)\n"
 "      --log-level L          debug, info (default), warn or error\n"
 "  -V, --version              print the version and exit\n"
 "  -h, --help                 print this help and exit\n"
 "\n"
-"Sizes take K, M or G suffixes (powers of 1024).\n",
+"Flags override the file, which overrides the defaults.  Sizes take K, M\n"
+"or G suffixes (powers of 1024); durations take ms or s.  SIGHUP re-reads\n"
+"the file, SIGTERM and SIGINT drain the queues and exit.\n",
 	    CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ADMIN_LISTEN,
 	    CONFIG_DEFAULT_MAX_CLIENTS);
 }
 
-/* A bad flag value: one line naming the flag, then exit status 2. */
-static void __attribute__((noreturn))
-bad_flag(const char *flag, const char *value, const char *expected)
-{
-	fprintf(stderr, "msgrouterd: %s: expected %s, got \"%s\"\n", flag,
-	    expected, value);
-	exit(EXIT_USAGE);
-}
+/* The most settings one command line may carry (every flag repeated). */
+#define MAX_FLAGS	64
 
-static uint64_t
-flag_size(const char *flag, const char *value, uint64_t min, uint64_t max)
-{
-	uint64_t	v;
-	char		lo[32], hi[32], what[96];
+/* What the signal callbacks need: the file and flags to reload from. */
+struct daemon {
+	struct event_base	*d_base;
+	struct router		*d_router;
+	const char		*d_path;	/* -c FILE or NULL */
+	struct config_flag	 d_flags[MAX_FLAGS];
+	size_t			 d_nflags;
+};
 
-	if (parse_size(value, &v) != 0 || v < min || v > max) {
-		format_size(min, lo, sizeof lo);
-		format_size(max, hi, sizeof hi);
-		snprintf(what, sizeof what, "a size from %s to %s like 8M",
-		    lo, hi);
-		bad_flag(flag, value, what);
+/*
+ * Check a flag's value with the validator the file uses, and remember it:
+ * flags are applied again over the file on every reload.
+ */
+static void
+add_flag(struct daemon *d, const char *flag, enum config_key key,
+    const char *value)
+{
+	struct config	scratch;
+	char		err[CONFIG_ERRLEN];
+
+	config_defaults(&scratch);
+	if (config_set(&scratch, key, value, CONFIG_ORIGIN_FLAG, err,
+	    sizeof err) != 0) {
+		fprintf(stderr, "msgrouterd: %s: %s\n", flag, err);
+		exit(EXIT_USAGE);
 	}
-	return v;
+	if (d->d_nflags == MAX_FLAGS) {
+		fprintf(stderr, "msgrouterd: too many flags\n");
+		exit(EXIT_USAGE);
+	}
+	d->d_flags[d->d_nflags].cfl_key = key;
+	d->d_flags[d->d_nflags].cfl_value = value;
+	d->d_nflags++;
 }
 
+/* SIGHUP: load the file again and apply what can change live. */
+static void
+reload(struct daemon *d)
+{
+	struct router	*rt = d->d_router;
+	struct config	 next;
+	char		 err[CONFIG_ERRLEN];
+	int		 changed;
+
+	if (rt->rt_draining) {
+		log_info("reload: ignored while draining");
+		return;
+	}
+	if (d->d_path == NULL) {
+		log_info("reload: no configuration file (-c); nothing to do");
+		return;
+	}
+	if (config_load(&next, d->d_path, d->d_flags, d->d_nflags, err,
+	    sizeof err) != 0) {
+		log_error("reload: %s; keeping the running configuration",
+		    err);
+		return;
+	}
+	changed = config_reload(&rt->rt_config, &next);
+	log_set_level(next.cf_log_level);
+	router_configure(rt, &next);
+	log_info("reload: %s read, %d setting%s changed", d->d_path, changed,
+	    changed == 1 ? "" : "s");
+}
+
+static const char *
+signal_name(int sig)
+{
+	switch (sig) {
+	case SIGHUP:
+		return "SIGHUP";
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	default:
+		return strsignal(sig);
+	}
+}
+
+/*
+ * SIGHUP reloads; SIGTERM or SIGINT starts the drain, and a second one ends
+ * it at once.  libevent runs this from the loop, never from the handler.
+ */
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
+	struct daemon	*d = arg;
+	struct router	*rt = d->d_router;
 
-	log_info("%s received, shutting down", strsignal((int)sig));
-	event_base_loopbreak(base);
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	if (rt->rt_draining) {
+		log_warn("%s received again: exiting at once",
+		    signal_name((int)sig));
+		router_drain_finish(rt, "interrupted");
+		return;
+	}
+	log_info("%s received, shutting down", signal_name((int)sig));
+	router_drain_start(rt);
 }
 
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "config",		required_argument, NULL, 'c' },
+		{ "check-config",	no_argument,	   NULL, 't' },
 		{ "listen",		required_argument, NULL, 'l' },
 		{ "admin",		required_argument, NULL, 'A' },
 		{ "id-mode",		required_argument, NULL, 'I' },
@@ -96,70 +172,65 @@ main(int argc, char *argv[])
 		{ "max-message-size",	required_argument, NULL, 'M' },
 		{ "queue-limit",	required_argument, NULL, 'Q' },
 		{ "slow-consumer",	required_argument, NULL, 'S' },
+		{ "shutdown-timeout",	required_argument, NULL, 'T' },
 		{ "log-level",		required_argument, NULL, 'L' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const int signals[] = { SIGHUP, SIGINT, SIGTERM };
+	struct daemon		 d;
 	struct config		 cf;
 	struct event_config	*ecf;
-	struct event_base	*base;
-	struct event		*sigint, *sigterm;
+	struct event		*sigev[3];
 	struct router		*rt;
 	struct admin		*admin = NULL;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	const char		*why;
-	uint64_t		 v;
-	int			 ch;
+	char			 err[CONFIG_ERRLEN];
+	int			 ch, check = 0;
+	size_t			 i;
 
-	config_defaults(&cf);
+	memset(&d, 0, sizeof d);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":l:Vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:tl:Vh", longopts, NULL))
+	    != -1) {
 		switch (ch) {
+		case 'c':
+			d.d_path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
 		case 'l':
-			if (strlen(optarg) >= sizeof cf.cf_listen)
-				bad_flag("--listen", optarg, "ADDR:PORT");
-			strcpy(cf.cf_listen, optarg);
+			add_flag(&d, "--listen", CONFIG_ROUTER_LISTEN, optarg);
 			break;
 		case 'A':
-			if (strlen(optarg) >= sizeof cf.cf_admin_listen ||
-			    (strcmp(optarg, "off") != 0 &&
-			    addr_parse(optarg, &ss, &sslen, &why) != 0))
-				bad_flag("--admin", optarg, "ADDR:PORT or off");
-			strcpy(cf.cf_admin_listen, optarg);
+			add_flag(&d, "--admin", CONFIG_ADMIN_LISTEN, optarg);
 			break;
 		case 'I':
-			if (config_parse_id_mode(optarg, &cf.cf_id_mode) != 0)
-				bad_flag("--id-mode", optarg,
-				    "random or sequential");
+			add_flag(&d, "--id-mode", CONFIG_ROUTER_ID_MODE, optarg);
 			break;
 		case 'C':
-			if (parse_uint(optarg, &v) != 0 || v < 1 ||
-			    v > CONFIG_MAX_CLIENTS_MAX)
-				bad_flag("--max-clients", optarg,
-				    "a number from 1 to 1000000");
-			cf.cf_max_clients = v;
+			add_flag(&d, "--max-clients", CONFIG_ROUTER_MAX_CLIENTS,
+			    optarg);
 			break;
 		case 'M':
-			cf.cf_max_message_size = flag_size("--max-message-size",
-			    optarg, CONFIG_MAX_MESSAGE_MIN,
-			    CONFIG_MAX_MESSAGE_MAX);
+			add_flag(&d, "--max-message-size",
+			    CONFIG_ROUTER_MAX_MESSAGE_SIZE, optarg);
 			break;
 		case 'Q':
-			cf.cf_queue_limit = flag_size("--queue-limit", optarg,
-			    CONFIG_QUEUE_LIMIT_MIN, CONFIG_QUEUE_LIMIT_MAX);
+			add_flag(&d, "--queue-limit", CONFIG_ROUTER_QUEUE_LIMIT,
+			    optarg);
 			break;
 		case 'S':
-			if (config_parse_slow_consumer(optarg,
-			    &cf.cf_slow_consumer) != 0)
-				bad_flag("--slow-consumer", optarg,
-				    "backpressure, drop or disconnect");
+			add_flag(&d, "--slow-consumer",
+			    CONFIG_ROUTER_SLOW_CONSUMER, optarg);
+			break;
+		case 'T':
+			add_flag(&d, "--shutdown-timeout",
+			    CONFIG_ROUTER_SHUTDOWN_TIMEOUT, optarg);
 			break;
 		case 'L':
-			if (log_parse_level(optarg, &cf.cf_log_level) != 0)
-				bad_flag("--log-level", optarg,
-				    "debug, info, warn or error");
+			add_flag(&d, "--log-level", CONFIG_LOG_LEVEL, optarg);
 			break;
 		case 'V':
 			printf("msgrouterd %s (libevent %s)\n", PACKAGE_VERSION,
@@ -184,26 +255,38 @@ main(int argc, char *argv[])
 		    argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (config_load(&cf, d.d_path, d.d_flags, d.d_nflags, err,
+	    sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	if (check) {
+		config_print(&cf, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 
 	log_init(cf.cf_log_level);
 	/* A peer that goes away mid-write is an EPIPE, not a death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A reload sent before the loop runs must not kill us either. */
+	signal(SIGHUP, SIG_IGN);
 
 	/* Coalesce event changes into the epoll_wait call (changelist). */
 	if ((ecf = event_config_new()) == NULL)
 		return 1;
 	event_config_set_flag(ecf, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	event_config_set_flag(ecf, EVENT_BASE_FLAG_NOLOCK);
-	base = event_base_new_with_config(ecf);
+	d.d_base = event_base_new_with_config(ecf);
 	event_config_free(ecf);
-	if (base == NULL) {
+	if (d.d_base == NULL) {
 		log_error("cannot create the event base");
 		return 1;
 	}
-	if ((rt = router_new(base, &cf)) == NULL) {
+	if ((rt = router_new(d.d_base, &cf)) == NULL) {
 		log_error("out of memory");
 		return 1;
 	}
+	d.d_router = rt;
 	if (router_listen(rt) != 0)
 		return 1;
 	if (strcmp(cf.cf_admin_listen, "off") != 0) {
@@ -215,29 +298,30 @@ main(int argc, char *argv[])
 			return 1;
 	}
 
-	sigint = evsignal_new(base, SIGINT, signal_cb, base);
-	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
-	if (sigint == NULL || sigterm == NULL ||
-	    evsignal_add(sigint, NULL) != 0 || evsignal_add(sigterm, NULL) != 0) {
-		log_error("cannot install signal handlers");
-		return 1;
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+		sigev[i] = evsignal_new(d.d_base, signals[i], signal_cb, &d);
+		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0) {
+			log_error("cannot install signal handlers");
+			return 1;
+		}
 	}
-	log_info("msgrouterd %s: id_mode %s, max_clients %llu, "
+	log_info("msgrouterd %s: config %s, id_mode %s, max_clients %llu, "
 	    "max_message_size %llu, queue_limit %llu, slow_consumer %s",
-	    PACKAGE_VERSION, config_id_mode_name(cf.cf_id_mode),
+	    PACKAGE_VERSION, d.d_path != NULL ? d.d_path : "(none)",
+	    config_id_mode_name(cf.cf_id_mode),
 	    (unsigned long long)cf.cf_max_clients,
 	    (unsigned long long)cf.cf_max_message_size,
 	    (unsigned long long)cf.cf_queue_limit,
 	    config_slow_consumer_name(cf.cf_slow_consumer));
 
-	event_base_dispatch(base);
+	event_base_dispatch(d.d_base);
 
 	router_log_stats(rt, "final counters");
 	admin_free(admin);
 	router_free(rt);
-	event_free(sigint);
-	event_free(sigterm);
-	event_base_free(base);
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		event_free(sigev[i]);
+	event_base_free(d.d_base);
 	log_info("exiting");
 	return 0;
 }

@@ -114,3 +114,12 @@ format_size(uint64_t n, char *buf, unsigned long len)
 	else
 		snprintf(buf, len, "%llu", (unsigned long long)n);
 }
+
+void
+format_duration_ms(uint64_t ms, char *buf, unsigned long len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+}

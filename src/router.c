@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
+#include "msgrouter/parse.h"
 #include "msgrouter/policy.h"
 #include "msgrouter/registry.h"
 #include "msgrouter/router.h"
@@ -67,6 +69,8 @@ router_free(struct router *rt)
 		evconnlistener_free(rt->rt_listener);
 	if (rt->rt_accept_ev != NULL)
 		event_free(rt->rt_accept_ev);
+	if (rt->rt_drain_ev != NULL)
+		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
 	closed_free(rt->rt_closed);
 	free(rt);
@@ -185,8 +189,8 @@ router_listen(struct router *rt)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    1024, (struct sockaddr *)&ss, (int)sslen);
 	if (rt->rt_listener == NULL) {
-		log_error("listen %s: %s", rt->rt_config.cf_listen,
-		    strerror(errno));
+		log_error("cannot listen on %s (router.listen): %s",
+		    rt->rt_config.cf_listen, strerror(errno));
 		return -1;
 	}
 	evconnlistener_set_error_cb(rt->rt_listener, router_accept_error_cb);
@@ -207,6 +211,11 @@ router_configure(struct router *rt, const struct config *cf)
 {
 	struct conn	*c;
 
+	/* Input already received keeps the limit it arrived under. */
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		c->cn_max_before = conn_max_message(c);
+		c->cn_max_until = c->cn_bytes_in;
+	}
 	rt->rt_config = *cf;
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
 		conn_configure(c);
@@ -252,9 +261,102 @@ router_forget(struct router *rt, struct conn *c)
 		}
 		c->cn_flags &= ~CONN_DIRTY;
 	}
+	if (c->cn_flags & CONN_DRAINING)
+		router_drain_settle(rt, c);
 	/* A slot is free again: no need to wait for the back-off timer. */
 	if (rt->rt_accept_paused)
 		router_accept_resume(rt);
+}
+
+/* shutdown_timeout passed with bytes still queued. */
+static void
+router_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	router_drain_finish(arg, "timed out");
+}
+
+void
+router_drain_start(struct router *rt)
+{
+	struct conn	*c;
+	struct timeval	 tv;
+	uint64_t	 ms = rt->rt_config.cf_shutdown_timeout_ms;
+	size_t		 queued;
+	char		 when[32];
+
+	if (rt->rt_draining)
+		return;
+	rt->rt_draining = 1;
+	/* Closing the socket, not just disabling it, refuses new clients. */
+	if (rt->rt_listener != NULL) {
+		evconnlistener_free(rt->rt_listener);
+		rt->rt_listener = NULL;
+	}
+	if (rt->rt_accept_ev != NULL)
+		evtimer_del(rt->rt_accept_ev);
+	rt->rt_accept_paused = 0;
+	router_flush(rt);
+
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		event_del(c->cn_read_ev);
+		if ((queued = conn_queued(c)) == 0)
+			continue;
+		c->cn_flags |= CONN_DRAINING;
+		rt->rt_drain_pending++;
+		rt->rt_drain_queued += queued;
+	}
+	format_duration_ms(ms, when, sizeof when);
+	log_info("draining: queued_bytes=%llu clients=%zu "
+	    "shutdown_timeout=%s", (unsigned long long)rt->rt_drain_queued,
+	    rt->rt_drain_pending, when);
+	if (rt->rt_drain_pending == 0) {
+		router_drain_finish(rt, "complete");
+		return;
+	}
+	rt->rt_drain_ev = evtimer_new(rt->rt_base, router_drain_timer_cb, rt);
+	if (rt->rt_drain_ev == NULL) {
+		router_drain_finish(rt, "out of memory");
+		return;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(rt->rt_drain_ev, &tv);
+}
+
+void
+router_drain_settle(struct router *rt, struct conn *c)
+{
+	if (!(c->cn_flags & CONN_DRAINING))
+		return;
+	c->cn_flags &= ~CONN_DRAINING;
+	if (rt->rt_drain_done)
+		return;
+	/* Closed with bytes still queued: an error or EOF mid-drain. */
+	if (c->cn_flags & CONN_CLOSED)
+		rt->rt_drain_abandoned += conn_queued(c);
+	if (--rt->rt_drain_pending == 0)
+		router_drain_finish(rt, "complete");
+}
+
+void
+router_drain_finish(struct router *rt, const char *why)
+{
+	struct conn	*c;
+
+	if (rt->rt_drain_done)
+		return;
+	rt->rt_drain_done = 1;
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		if (c->cn_flags & CONN_DRAINING)
+			rt->rt_drain_abandoned += conn_queued(c);
+	}
+	if (rt->rt_drain_ev != NULL)
+		evtimer_del(rt->rt_drain_ev);
+	log_info("drain %s: flushed_bytes=%llu abandoned_bytes=%llu", why,
+	    (unsigned long long)(rt->rt_drain_queued -
+	    rt->rt_drain_abandoned),
+	    (unsigned long long)rt->rt_drain_abandoned);
+	event_base_loopexit(rt->rt_base, NULL);
 }
 
 /*
@@ -294,19 +396,18 @@ router_input(struct router *rt, struct conn *src)
 	struct conn		*dst;
 	enum framing_result	 fr;
 	uint32_t		 dst_id;
-	size_t			 len;
+	size_t			 len, max;
 	int			 closed = 0;
 
 	while (!(src->cn_flags & CONN_PAUSED) && !rt->rt_draining) {
-		fr = framing_next(&src->cn_framing, in,
-		    (size_t)cf->cf_max_message_size, &dst_id, &len);
+		max = conn_max_message(src);
+		fr = framing_next(&src->cn_framing, in, max, &dst_id, &len);
 		if (fr == FRAMING_NEED_MORE)
 			break;
 		if (fr == FRAMING_OVERSIZE) {
 			st->st_disconnected_oversize++;
 			log_warn("client %u: no 0x00 within max_message_size "
-			    "%llu bytes, disconnecting", src->cn_id,
-			    (unsigned long long)cf->cf_max_message_size);
+			    "%zu bytes, disconnecting", src->cn_id, max);
 			conn_close(src, CONN_REASON_OVERSIZE);
 			closed = 1;
 			break;

@@ -516,6 +516,41 @@ test_backpressure_destination_leaves(void **state)
 }
 
 /*
+ * backpressure and a sender that leaves while paused: what it sent before
+ * closing was accepted, so every message still reaches the destination.
+ */
+static void
+test_backpressure_sender_leaves(void **state)
+{
+	static const char *args[] = { "--queue-limit", "16K",
+	    "--log-level", "debug", NULL };
+	enum { N = 5000, SIZE = 1000 };
+	struct daemon	d;
+	uint32_t	ids, idp;
+	char		line[64];
+	int		s, p, status;
+	pid_t		child;
+
+	start(&d, args);
+	s = connect_small(&d, &ids);
+	p = tc_connect(&d, &idp);
+	if ((child = fork()) == 0)
+		_exit(spam(p, ids, 0, N, SIZE) == N ? 0 : 1);
+	snprintf(line, sizeof line, "client %u: paused", idp);
+	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
+	/* The child writes all N into the kernel; wait for that, then close. */
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(p);
+	assert_int_equal(drain_numbered(s, N, SIZE, 0, NULL), N);
+	snprintf(line, sizeof line, "client %u closed: eof", idp);
+	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
+	close(s);
+	stop(&d);
+	assert_int_equal(counter(&d, "forwarded"), N);
+}
+
+/*
  * drop: messages that find the queue full are discarded and counted; what
  * the slow reader gets is whole messages in increasing order, and the
  * others are unaffected.
@@ -567,21 +602,24 @@ test_disconnect_slow(void **state)
 	    "--slow-consumer", "disconnect", NULL };
 	enum { N = 5000, SIZE = 1000 };
 	struct daemon	d;
-	uint32_t	ida, ids, idp;
+	uint32_t	ida, idb, ids, idp;
 	char		line[64];
-	int		a, s, p;
+	int		a, b, s, p;
 
 	start(&d, args);
 	a = tc_connect(&d, &ida);
+	b = tc_connect(&d, &idb);
 	s = connect_small(&d, &ids);
 	p = tc_connect(&d, &idp);
 	assert_int_equal(spam(p, ids, 0, N, SIZE), N);
 	assert_int_equal(tc_send(p, ida, "sender still connected"), 0);
 	expect_msg(a, "sender still connected");
+	ping_pong(a, ida, b, idb, 100);
 	snprintf(line, sizeof line, "client %u closed: slow_consumer", ids);
 	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
 	assert_int_equal(tc_expect_close(s, T), 0);
 	close(a);
+	close(b);
 	close(s);
 	close(p);
 	stop(&d);
@@ -590,7 +628,7 @@ test_disconnect_slow(void **state)
 	/* The rest went to s before it was cut off, or to nobody after. */
 	assert_int_equal(counter(&d, "forwarded") +
 	    counter(&d, "dropped_queue_full") +
-	    counter(&d, "dropped_unknown"), N + 1);
+	    counter(&d, "dropped_unknown"), N + 1 + 200);
 }
 
 /* max_clients: the next connection is closed without an id, and counted. */
@@ -925,6 +963,7 @@ main(void)
 		cmocka_unit_test(test_oversize_endless),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_backpressure_destination_leaves),
+		cmocka_unit_test(test_backpressure_sender_leaves),
 		cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_disconnect_slow),
 		cmocka_unit_test(test_max_clients),

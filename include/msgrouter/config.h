@@ -1,10 +1,13 @@
 /*
- * config: the daemon's settings, their defaults and the command line.
+ * config: the daemon's settings, their defaults, and the one validator per
+ * key that the command line and the configuration file share.
  */
 #ifndef MSGROUTER_CONFIG_H
 #define MSGROUTER_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "msgrouter/log.h"
 #include "msgrouter/registry.h"
@@ -15,7 +18,30 @@ enum slow_consumer {
 	SLOW_CONSUMER_DISCONNECT,
 };
 
+/* Every key of the file, in the order --check-config prints them. */
+enum config_key {
+	CONFIG_ROUTER_LISTEN = 0,
+	CONFIG_ROUTER_MAX_CLIENTS,
+	CONFIG_ROUTER_MAX_MESSAGE_SIZE,
+	CONFIG_ROUTER_QUEUE_LIMIT,
+	CONFIG_ROUTER_SLOW_CONSUMER,
+	CONFIG_ROUTER_ID_MODE,
+	CONFIG_ROUTER_SHUTDOWN_TIMEOUT,
+	CONFIG_ADMIN_LISTEN,
+	CONFIG_ADMIN_TOKEN,
+	CONFIG_LOG_LEVEL,
+	CONFIG_NKEYS
+};
+
+/* Where a setting's value came from: later sources win. */
+enum config_origin {
+	CONFIG_ORIGIN_DEFAULT = 0,
+	CONFIG_ORIGIN_FILE,
+	CONFIG_ORIGIN_FLAG,
+};
+
 #define CONFIG_LISTEN_MAX	128
+/* The admin token's buffer: at most 255 bytes and the NUL. */
 #define CONFIG_TOKEN_MAX	256
 
 struct config {
@@ -26,9 +52,10 @@ struct config {
 	enum slow_consumer	cf_slow_consumer;
 	enum id_mode		cf_id_mode;
 	uint64_t		cf_shutdown_timeout_ms;
-	enum log_level		cf_log_level;
 	char			cf_admin_listen[CONFIG_LISTEN_MAX]; /* "off" */
 	char			cf_admin_token[CONFIG_TOKEN_MAX]; /* "": none */
+	enum log_level		cf_log_level;
+	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
 };
 
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:8080"
@@ -44,8 +71,55 @@ struct config {
 #define CONFIG_MAX_MESSAGE_MAX		(1024ULL * 1024 * 1024)
 #define CONFIG_QUEUE_LIMIT_MIN		1024
 #define CONFIG_QUEUE_LIMIT_MAX		(64ULL * 1024 * 1024 * 1024)
+#define CONFIG_SHUTDOWN_MS_MAX		(3600ULL * 1000)
+
+/* Room for any one error message ("file:line: key: expected ..."). */
+#define CONFIG_ERRLEN			512
+
+/* A setting given on the command line, applied over the file on each load. */
+struct config_flag {
+	enum config_key	 cfl_key;
+	const char	*cfl_value;
+};
 
 void		 config_defaults(struct config *);
+/*
+ * Set one key from its text form, the same way for every source.  Returns
+ * 0, or -1 with "expected ..., got \"...\"" in err.
+ */
+int		 config_set(struct config *, enum config_key, const char *,
+		    enum config_origin, char *err, size_t errlen);
+/* Read a configuration file over cf; -1 with "file:line: ..." in err. */
+int		 config_read_file(struct config *, const char *path,
+		    char *err, size_t errlen);
+/* The same from an open stream; name is used in messages only. */
+int		 config_read_fp(struct config *, FILE *, const char *name,
+		    char *err, size_t errlen);
+/*
+ * The whole precedence chain: defaults, then the file (if path is not
+ * NULL), then the flags in order.  Returns 0 or -1 with a message in err.
+ */
+int		 config_load(struct config *, const char *path,
+		    const struct config_flag *, size_t nflags,
+		    char *err, size_t errlen);
+/* Print "section.key = value  # origin" for every key. */
+void		 config_print(const struct config *, FILE *);
+/*
+ * Prepare a reloaded configuration: log every changed key, and put back the
+ * running value of each key that needs a restart.  Returns the number of
+ * keys that changed, applied or not.
+ */
+int		 config_reload(const struct config *running, struct config *next);
+
+/* Key names and properties, for flags, messages and documentation. */
+const char	*config_key_section(enum config_key);
+const char	*config_key_name(enum config_key);
+int		 config_key_live(enum config_key);
+/* Format a key's value as the file would hold it. */
+void		 config_format(const struct config *, enum config_key, char *,
+		    size_t);
+const char	*config_origin_name(enum config_origin);
+
 int		 config_parse_slow_consumer(const char *, enum slow_consumer *);
 const char	*config_slow_consumer_name(enum slow_consumer);
 int		 config_parse_id_mode(const char *, enum id_mode *);

@@ -29,6 +29,9 @@ struct router;
 #define CONN_DIRTY		0x02	/* on the router's flush list */
 #define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
 #define CONN_CLOSED		0x08	/* being closed */
+#define CONN_EOF		0x10	/* read EOF or error: route what is left */
+#define CONN_DRAINING		0x20	/* queue counted by the drain */
+
 
 enum conn_reason {
 	CONN_REASON_EOF = 0,
@@ -42,6 +45,7 @@ enum conn_reason {
 struct conn {
 	uint32_t		 cn_id;
 	uint32_t		 cn_flags;
+	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
 	struct router		*cn_router;
 	struct bufferevent	*cn_bev;
 	struct event		*cn_read_ev;
@@ -57,6 +61,13 @@ struct conn {
 	uint64_t		 cn_bytes_out;
 	uint64_t		 cn_dropped;	/* addressed to us, dropped */
 	uint64_t		 cn_connected;	/* monotonic ms */
+	/*
+	 * A reload changes max_message_size only for frames not yet started:
+	 * input bytes before cn_max_until (in cn_bytes_in terms) keep the
+	 * limit cn_max_before.
+	 */
+	uint64_t		 cn_max_until;
+	size_t			 cn_max_before;
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;
@@ -103,6 +114,8 @@ void		 conn_pause(struct conn *, struct conn *dst);
 void		 conn_resume(struct conn *);
 /* Resume every sender waiting for this destination. */
 void		 conn_wake_waiters(struct conn *);
+/* The max_message_size that applies to the frame at the head of input. */
+size_t		 conn_max_message(struct conn *);
 /* Fill a report record with this client's figures now. */
 void		 conn_info(struct conn *, struct conn_info *);
 /* Bytes waiting to be written to this client. */

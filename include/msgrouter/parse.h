@@ -14,5 +14,7 @@ int	parse_duration_ms(const char *, uint64_t *);
 int	parse_uint(const char *, uint64_t *);
 /* Format a byte count the way parse_size reads it back ("8M", "1536K", "100"). */
 void	format_size(uint64_t, char *, unsigned long);
+/* Format milliseconds the way parse_duration_ms reads them ("5s", "250ms"). */
+void	format_duration_ms(uint64_t, char *, unsigned long);
 
 #endif

@@ -31,6 +31,11 @@ struct router {
 	struct event		*rt_accept_ev;	/* re-enables accept after EMFILE */
 	int			 rt_accept_paused;
 	int			 rt_draining;	/* no new connections or frames */
+	int			 rt_drain_done;	/* counts logged, loop exiting */
+	struct event		*rt_drain_ev;	/* shutdown_timeout */
+	size_t			 rt_drain_pending; /* clients left to flush */
+	uint64_t		 rt_drain_queued; /* bytes queued at the start */
+	uint64_t		 rt_drain_abandoned;
 	struct conn_list	 rt_conns;	/* every open connection */
 	struct conn		*rt_dirty;	/* destinations to flush */
 	struct stats		 rt_stats;
@@ -56,6 +61,16 @@ void		 router_flush(struct router *);
 void		 router_mark_dirty(struct router *, struct conn *);
 /* Forget a connection: registry, dirty list, waiters. */
 void		 router_forget(struct router *, struct conn *);
+/*
+ * Graceful drain: close the listener, stop reading, keep writing what is
+ * queued; the loop exits once every queue is empty or shutdown_timeout
+ * passes.
+ */
+void		 router_drain_start(struct router *);
+/* End the drain now (second signal): log the counts and exit the loop. */
+void		 router_drain_finish(struct router *, const char *why);
+/* A draining client's queue emptied or it closed: is the drain over? */
+void		 router_drain_settle(struct router *, struct conn *);
 /* Total bytes waiting to be written to clients. */
 size_t		 router_queued_bytes(const struct router *);
 /* Log the counters in one line. */

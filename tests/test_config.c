@@ -1,0 +1,527 @@
+/*
+ * test_config: the configuration file parser, the shared validators, the
+ * precedence of defaults, file and flags, and the reload rules.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "msgrouter/config.h"
+
+static char	err[CONFIG_ERRLEN];
+
+/* Read text as the file "t.conf" over the defaults; 0 or -1. */
+static int
+read_text(struct config *cf, const char *text)
+{
+	FILE	*fp;
+	int	 rc;
+
+	config_defaults(cf);
+	err[0] = '\0';
+	fp = fmemopen((void *)text, strlen(text), "r");
+	assert_non_null(fp);
+	rc = config_read_fp(cf, fp, "t.conf", err, sizeof err);
+	fclose(fp);
+	return rc;
+}
+
+/* Expect text to fail with exactly this message. */
+static void
+expect_error(const char *text, const char *message)
+{
+	struct config	cf;
+
+	assert_int_equal(read_text(&cf, text), -1);
+	assert_string_equal(err, message);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config	cf;
+	int		k;
+
+	assert_int_equal(config_load(&cf, NULL, NULL, 0, err, sizeof err), 0);
+	assert_string_equal(cf.cf_listen, "127.0.0.1:8080");
+	assert_int_equal(cf.cf_max_clients, 10000);
+	assert_int_equal(cf.cf_max_message_size, 1048576);
+	assert_int_equal(cf.cf_queue_limit, 8388608);
+	assert_int_equal(cf.cf_slow_consumer, SLOW_CONSUMER_BACKPRESSURE);
+	assert_int_equal(cf.cf_id_mode, ID_MODE_RANDOM);
+	assert_int_equal(cf.cf_shutdown_timeout_ms, 5000);
+	assert_string_equal(cf.cf_admin_listen, "127.0.0.1:8081");
+	assert_string_equal(cf.cf_admin_token, "");
+	assert_int_equal(cf.cf_log_level, LOG_LEVEL_INFO);
+	for (k = 0; k < CONFIG_NKEYS; k++)
+		assert_int_equal(cf.cf_origin[k], CONFIG_ORIGIN_DEFAULT);
+}
+
+static void
+test_every_key(void **state)
+{
+	struct config	cf;
+	int		k;
+
+	assert_int_equal(read_text(&cf,
+	    "; a full file\n"
+	    "[router]\n"
+	    "listen = [::1]:9000\n"
+	    "max_clients = 42\n"
+	    "max_message_size = 64K\n"
+	    "queue_limit = 2M\n"
+	    "slow_consumer = disconnect\n"
+	    "id_mode = sequential\n"
+	    "shutdown_timeout = 250ms\n"
+	    "[admin]\n"
+	    "listen = off\n"
+	    "token = s3cr3t-T0ken\n"
+	    "[log]\n"
+	    "level = warn\n"), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(cf.cf_listen, "[::1]:9000");
+	assert_int_equal(cf.cf_max_clients, 42);
+	assert_int_equal(cf.cf_max_message_size, 65536);
+	assert_int_equal(cf.cf_queue_limit, 2097152);
+	assert_int_equal(cf.cf_slow_consumer, SLOW_CONSUMER_DISCONNECT);
+	assert_int_equal(cf.cf_id_mode, ID_MODE_SEQUENTIAL);
+	assert_int_equal(cf.cf_shutdown_timeout_ms, 250);
+	assert_string_equal(cf.cf_admin_listen, "off");
+	assert_string_equal(cf.cf_admin_token, "s3cr3t-T0ken");
+	assert_int_equal(cf.cf_log_level, LOG_LEVEL_WARN);
+	for (k = 0; k < CONFIG_NKEYS; k++)
+		assert_int_equal(cf.cf_origin[k], CONFIG_ORIGIN_FILE);
+}
+
+static void
+test_size_suffixes(void **state)
+{
+	static const struct {
+		const char	*text;
+		uint64_t	 bytes;
+	} cases[] = {
+		{ "[router]\nqueue_limit = 1024\n", 1024 },
+		{ "[router]\nqueue_limit = 3K\n", 3 * 1024 },
+		{ "[router]\nqueue_limit = 3k\n", 3 * 1024 },
+		{ "[router]\nqueue_limit = 5M\n", 5 * 1024 * 1024 },
+		{ "[router]\nqueue_limit = 2G\n", 2ULL << 30 },
+		{ "[router]\nqueue_limit = 64G\n", 64ULL << 30 },
+		{ "[router]\nqueue_limit = 8MiB\n", 8 << 20 },
+	};
+	struct config	cf;
+	size_t		i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(read_text(&cf, cases[i].text), 0);
+		assert_int_equal(cf.cf_queue_limit, cases[i].bytes);
+	}
+}
+
+static void
+test_duration_suffixes(void **state)
+{
+	static const struct {
+		const char	*text;
+		uint64_t	 ms;
+	} cases[] = {
+		{ "[router]\nshutdown_timeout = 0\n", 0 },
+		{ "[router]\nshutdown_timeout = 750ms\n", 750 },
+		{ "[router]\nshutdown_timeout = 30s\n", 30000 },
+		{ "[router]\nshutdown_timeout = 7\n", 7000 },
+		{ "[router]\nshutdown_timeout = 3600s\n", 3600000 },
+	};
+	struct config	cf;
+	size_t		i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(read_text(&cf, cases[i].text), 0);
+		assert_int_equal(cf.cf_shutdown_timeout_ms, cases[i].ms);
+	}
+}
+
+/* Comments, blank lines, indentation, inline ";" comments, CRLF, BOM. */
+static void
+test_syntax_accepted(void **state)
+{
+	struct config	cf;
+
+	assert_int_equal(read_text(&cf,
+	    "\xef\xbb\xbf# comment\r\n"
+	    "\r\n"
+	    "  [router]  \r\n"
+	    "\tmax_clients = 7 ; inline comment\r\n"
+	    "    id_mode=sequential\r\n"
+	    "[log]\r\n"
+	    "level: debug\r\n"), 0);
+	assert_int_equal(cf.cf_max_clients, 7);
+	assert_int_equal(cf.cf_id_mode, ID_MODE_SEQUENTIAL);
+	assert_int_equal(cf.cf_log_level, LOG_LEVEL_DEBUG);
+}
+
+static void
+test_bad_values(void **state)
+{
+	expect_error("[router]\n\n# spare\nqueue_limit = lots\n",
+	    "t.conf:4: queue_limit: expected a size like 8M, got \"lots\"");
+	expect_error("[router]\nqueue_limit = 512\n",
+	    "t.conf:2: queue_limit: expected a size from 1K to 64G, "
+	    "got \"512\"");
+	expect_error("[router]\nqueue_limit = 65G\n",
+	    "t.conf:2: queue_limit: expected a size from 1K to 64G, "
+	    "got \"65G\"");
+	expect_error("[router]\nmax_message_size = 0\n",
+	    "t.conf:2: max_message_size: expected a size from 1 to 1G, "
+	    "got \"0\"");
+	expect_error("[router]\nmax_message_size = -1\n",
+	    "t.conf:2: max_message_size: expected a size like 8M, "
+	    "got \"-1\"");
+	expect_error("[router]\nmax_message_size = 99999999999999999999K\n",
+	    "t.conf:2: max_message_size: expected a size like 8M, "
+	    "got \"99999999999999999999K\"");
+	expect_error("[router]\nmax_clients = 0\n",
+	    "t.conf:2: max_clients: expected a number from 1 to 1000000, "
+	    "got \"0\"");
+	expect_error("[router]\nmax_clients = 10K\n",
+	    "t.conf:2: max_clients: expected a number from 1 to 1000000, "
+	    "got \"10K\"");
+	expect_error("[router]\nshutdown_timeout = soon\n",
+	    "t.conf:2: shutdown_timeout: expected a duration like 5s or "
+	    "250ms, got \"soon\"");
+	expect_error("[router]\nshutdown_timeout = 3601s\n",
+	    "t.conf:2: shutdown_timeout: expected a duration from 0s to "
+	    "3600s, got \"3601s\"");
+	expect_error("[router]\nslow_consumer = ignore\n",
+	    "t.conf:2: slow_consumer: expected backpressure, drop or "
+	    "disconnect, got \"ignore\"");
+	expect_error("[router]\nid_mode = Random\n",
+	    "t.conf:2: id_mode: expected random or sequential, "
+	    "got \"Random\"");
+	expect_error("[log]\nlevel = loud\n",
+	    "t.conf:2: level: expected debug, info, warn or error, "
+	    "got \"loud\"");
+	/* '#' is not an inline comment: the value keeps it. */
+	expect_error("[router]\nqueue_limit = 8M # big\n",
+	    "t.conf:2: queue_limit: expected a size like 8M, "
+	    "got \"8M # big\"");
+}
+
+static void
+test_bad_addresses(void **state)
+{
+	struct config	cf;
+
+	expect_error("[router]\nlisten = 127.0.0.1\n",
+	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
+	    "(expected ADDRESS:PORT), got \"127.0.0.1\"");
+	expect_error("[router]\nlisten = 127.0.0.1:70000\n",
+	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
+	    "(port must be a number from 0 to 65535), "
+	    "got \"127.0.0.1:70000\"");
+	expect_error("[router]\nlisten = example.com:80\n",
+	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
+	    "(not a numeric IPv4 or IPv6 address), got \"example.com:80\"");
+	expect_error("[router]\nlisten = off\n",
+	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
+	    "(expected ADDRESS:PORT), got \"off\"");
+	expect_error("[admin]\nlisten = nowhere\n",
+	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8081 "
+	    "or off, got \"nowhere\"");
+	assert_int_equal(read_text(&cf, "[admin]\nlisten = 0.0.0.0:0\n"), 0);
+	assert_string_equal(cf.cf_admin_listen, "0.0.0.0:0");
+}
+
+static void
+test_bad_token(void **state)
+{
+	struct config	cf;
+	char		long_token[CONFIG_TOKEN_MAX + 1];
+
+	expect_error("[admin]\ntoken = two words\n",
+	    "t.conf:2: token: expected at most 255 printable characters "
+	    "without spaces, got 9 bytes (not shown)");
+	/* Longer than the buffer: only the flag path can carry it. */
+	memset(long_token, 'x', sizeof long_token - 1);
+	long_token[sizeof long_token - 1] = '\0';
+	config_defaults(&cf);
+	assert_int_equal(config_set(&cf, CONFIG_ADMIN_TOKEN, long_token,
+	    CONFIG_ORIGIN_FLAG, err, sizeof err), -1);
+	assert_string_equal(err, "expected at most 255 printable characters "
+	    "without spaces, got 256 bytes (not shown)");
+	long_token[255] = '\0';
+	assert_int_equal(config_set(&cf, CONFIG_ADMIN_TOKEN, long_token,
+	    CONFIG_ORIGIN_FLAG, err, sizeof err), 0);
+	assert_int_equal(strlen(cf.cf_admin_token), 255);
+	/* An empty token means none. */
+	assert_int_equal(read_text(&cf, "[admin]\ntoken =\n"), 0);
+	assert_string_equal(cf.cf_admin_token, "");
+	assert_int_equal(cf.cf_origin[CONFIG_ADMIN_TOKEN], CONFIG_ORIGIN_FILE);
+}
+
+static void
+test_bad_structure(void **state)
+{
+	expect_error("[router]\nmax_clients = 5\n[routr]\nqueue_limit = 1M\n",
+	    "t.conf:3: [routr]: unknown section, expected [router], [admin] "
+	    "or [log]");
+	expect_error("[router]\nbogus = 1\n",
+	    "t.conf:2: bogus: unknown key in [router]");
+	expect_error("[admin]\nqueue_limit = 1M\n",
+	    "t.conf:2: queue_limit: unknown key in [admin]");
+	expect_error("; no section yet\nqueue_limit = 1M\n",
+	    "t.conf:2: queue_limit: key outside a section, expected [router], "
+	    "[admin] or [log] above it");
+	expect_error("[router]\nqueue_limit = 1M\n\nqueue_limit = 2M\n",
+	    "t.conf:4: queue_limit: set twice in [router], first on line 2");
+	expect_error("[router]\nqueue_limit 1M\n",
+	    "t.conf:2: expected \"key = value\" or \"[section]\", "
+	    "got \"queue_limit 1M\"");
+	expect_error("[router\nqueue_limit = 1M\n",
+	    "t.conf:1: expected \"[section]\", got \"[router\"");
+	expect_error("[router]\n= 1M\n",
+	    "t.conf:2: expected \"key = value\", got no key");
+}
+
+static void
+test_long_line(void **state)
+{
+	struct config	cf;
+	char		text[512];
+
+	/* libinih's buffer holds 198 bytes of text and the newline. */
+	snprintf(text, sizeof text, "[admin]\n# %0196d\ntoken = %0190d\n",
+	    0, 0);
+	assert_int_equal(read_text(&cf, text), 0);
+	assert_int_equal(strlen(cf.cf_admin_token), 190);
+	snprintf(text, sizeof text, "[admin]\n# %0196d\ntoken = %0191d\n",
+	    0, 0);
+	expect_error(text, "t.conf:3: line longer than 198 bytes");
+	/* A last line without its newline has room for one more byte. */
+	snprintf(text, sizeof text, "[admin]\ntoken = %0191d", 0);
+	assert_int_equal(read_text(&cf, text), 0);
+	assert_int_equal(strlen(cf.cf_admin_token), 191);
+	snprintf(text, sizeof text, "[admin]\ntoken = %0192d", 0);
+	expect_error(text, "t.conf:2: line longer than 198 bytes");
+}
+
+/* The first error is reported and parsing stops there. */
+static void
+test_first_error_wins(void **state)
+{
+	expect_error("[router]\nmax_clients = none\nqueue_limit = lots\n"
+	    "[nope]\n",
+	    "t.conf:2: max_clients: expected a number from 1 to 1000000, "
+	    "got \"none\"");
+}
+
+static void
+test_unreadable_file(void **state)
+{
+	struct config	cf;
+
+	config_defaults(&cf);
+	assert_int_equal(config_read_file(&cf, "/nonexistent/msgrouterd.conf",
+	    err, sizeof err), -1);
+	assert_string_equal(err, "/nonexistent/msgrouterd.conf: cannot open: "
+	    "No such file or directory");
+	assert_int_equal(config_read_file(&cf, "/", err, sizeof err), -1);
+	assert_string_equal(err, "/: cannot read: Is a directory");
+}
+
+/* Write text to a temporary file and return its path. */
+static char *
+temp_file(const char *text)
+{
+	const char	*dir = getenv("TESTS_TMPDIR");
+	char		*path;
+	int		 fd;
+	size_t		 len = strlen(text);
+
+	if (dir == NULL)
+		dir = "/tmp";
+	assert_true(asprintf(&path, "%s/test_config.XXXXXX", dir) > 0);
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static void
+test_precedence(void **state)
+{
+	struct config		 cf;
+	struct config_flag	 flags[] = {
+		{ CONFIG_ROUTER_QUEUE_LIMIT, "32M" },
+		{ CONFIG_LOG_LEVEL, "error" },
+		{ CONFIG_LOG_LEVEL, "debug" },	/* the last one wins */
+	};
+	char			*path;
+
+	path = temp_file("[router]\nqueue_limit = 16M\nmax_clients = 9\n");
+	assert_int_equal(config_load(&cf, path, flags, 3, err, sizeof err), 0);
+	assert_int_equal(cf.cf_queue_limit, 32 << 20);
+	assert_int_equal(cf.cf_origin[CONFIG_ROUTER_QUEUE_LIMIT],
+	    CONFIG_ORIGIN_FLAG);
+	assert_int_equal(cf.cf_max_clients, 9);
+	assert_int_equal(cf.cf_origin[CONFIG_ROUTER_MAX_CLIENTS],
+	    CONFIG_ORIGIN_FILE);
+	assert_int_equal(cf.cf_log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(cf.cf_origin[CONFIG_LOG_LEVEL], CONFIG_ORIGIN_FLAG);
+	assert_int_equal(cf.cf_max_message_size, 1 << 20);
+	assert_int_equal(cf.cf_origin[CONFIG_ROUTER_MAX_MESSAGE_SIZE],
+	    CONFIG_ORIGIN_DEFAULT);
+
+	/* A bad file fails the load even where a flag would override it. */
+	unlink(path);
+	free(path);
+	path = temp_file("[router]\nqueue_limit = huge\n");
+	assert_int_equal(config_load(&cf, path, flags, 3, err, sizeof err), -1);
+	assert_true(strstr(err, ":2: queue_limit: expected a size like 8M, "
+	    "got \"huge\"") != NULL);
+	unlink(path);
+	free(path);
+}
+
+/* Flags and the file share one validator: same words, other prefix. */
+static void
+test_flag_validation(void **state)
+{
+	struct config		cf;
+	struct config_flag	bad = { CONFIG_ROUTER_QUEUE_LIMIT, "lots" };
+
+	config_defaults(&cf);
+	assert_int_equal(config_set(&cf, CONFIG_ROUTER_QUEUE_LIMIT, "lots",
+	    CONFIG_ORIGIN_FLAG, err, sizeof err), -1);
+	assert_string_equal(err, "expected a size like 8M, got \"lots\"");
+	assert_int_equal(cf.cf_queue_limit, 8 << 20);
+	assert_int_equal(config_load(&cf, NULL, &bad, 1, err, sizeof err), -1);
+	assert_string_equal(err, "command line: router.queue_limit: expected "
+	    "a size like 8M, got \"lots\"");
+}
+
+static void
+test_print(void **state)
+{
+	struct config		 cf;
+	struct config_flag	 flag = { CONFIG_ROUTER_MAX_CLIENTS, "5" };
+	char			*path, *out = NULL;
+	size_t			 outlen = 0;
+	FILE			*fp;
+
+	path = temp_file("[router]\nlisten = 127.0.0.1:0\n"
+	    "queue_limit = 1536K\nshutdown_timeout = 1500ms\n"
+	    "[admin]\ntoken = abc\n");
+	assert_int_equal(config_load(&cf, path, &flag, 1, err, sizeof err), 0);
+	unlink(path);
+	free(path);
+	fp = open_memstream(&out, &outlen);
+	assert_non_null(fp);
+	config_print(&cf, fp);
+	fclose(fp);
+	assert_string_equal(out,
+	    "router.listen = 127.0.0.1:0  # file\n"
+	    "router.max_clients = 5  # flag\n"
+	    "router.max_message_size = 1M  # default\n"
+	    "router.queue_limit = 1536K  # file\n"
+	    "router.slow_consumer = backpressure  # default\n"
+	    "router.id_mode = random  # default\n"
+	    "router.shutdown_timeout = 1500ms  # file\n"
+	    "admin.listen = 127.0.0.1:8081  # default\n"
+	    "admin.token = (hidden, 3 bytes)  # file\n"
+	    "log.level = info  # default\n");
+	free(out);
+}
+
+static void
+test_reload_rules(void **state)
+{
+	struct config	running, next;
+
+	config_defaults(&running);
+	next = running;
+	assert_int_equal(config_reload(&running, &next), 0);
+
+	assert_int_equal(config_set(&next, CONFIG_ROUTER_LISTEN,
+	    "127.0.0.1:9999", CONFIG_ORIGIN_FILE, err, sizeof err), 0);
+	assert_int_equal(config_set(&next, CONFIG_ADMIN_LISTEN, "off",
+	    CONFIG_ORIGIN_FILE, err, sizeof err), 0);
+	assert_int_equal(config_set(&next, CONFIG_ROUTER_ID_MODE, "sequential",
+	    CONFIG_ORIGIN_FILE, err, sizeof err), 0);
+	assert_int_equal(config_set(&next, CONFIG_ROUTER_QUEUE_LIMIT, "64K",
+	    CONFIG_ORIGIN_FILE, err, sizeof err), 0);
+	assert_int_equal(config_set(&next, CONFIG_ROUTER_SLOW_CONSUMER, "drop",
+	    CONFIG_ORIGIN_FILE, err, sizeof err), 0);
+	assert_int_equal(config_set(&next, CONFIG_ADMIN_TOKEN, "t",
+	    CONFIG_ORIGIN_FILE, err, sizeof err), 0);
+	assert_int_equal(config_reload(&running, &next), 6);
+	/* Restart-only keys keep the running value and origin. */
+	assert_string_equal(next.cf_listen, "127.0.0.1:8080");
+	assert_int_equal(next.cf_origin[CONFIG_ROUTER_LISTEN],
+	    CONFIG_ORIGIN_DEFAULT);
+	assert_string_equal(next.cf_admin_listen, "127.0.0.1:8081");
+	assert_int_equal(next.cf_id_mode, ID_MODE_RANDOM);
+	/* Live keys take the new value. */
+	assert_int_equal(next.cf_queue_limit, 65536);
+	assert_int_equal(next.cf_slow_consumer, SLOW_CONSUMER_DROP);
+	assert_string_equal(next.cf_admin_token, "t");
+
+	assert_int_equal(config_key_live(CONFIG_ROUTER_LISTEN), 0);
+	assert_int_equal(config_key_live(CONFIG_ROUTER_ID_MODE), 0);
+	assert_int_equal(config_key_live(CONFIG_ADMIN_LISTEN), 0);
+	assert_int_equal(config_key_live(CONFIG_ROUTER_MAX_CLIENTS), 1);
+	assert_int_equal(config_key_live(CONFIG_ROUTER_MAX_MESSAGE_SIZE), 1);
+	assert_int_equal(config_key_live(CONFIG_ROUTER_QUEUE_LIMIT), 1);
+	assert_int_equal(config_key_live(CONFIG_ROUTER_SLOW_CONSUMER), 1);
+	assert_int_equal(config_key_live(CONFIG_ROUTER_SHUTDOWN_TIMEOUT), 1);
+	assert_int_equal(config_key_live(CONFIG_ADMIN_TOKEN), 1);
+	assert_int_equal(config_key_live(CONFIG_LOG_LEVEL), 1);
+}
+
+/* A string key set longer then shorter compares equal to a fresh one. */
+static void
+test_reload_string_compare(void **state)
+{
+	struct config	running, next;
+
+	config_defaults(&running);
+	config_defaults(&next);
+	assert_int_equal(config_set(&next, CONFIG_ROUTER_LISTEN,
+	    "[::1]:65535", CONFIG_ORIGIN_FLAG, err, sizeof err), 0);
+	assert_int_equal(config_set(&next, CONFIG_ROUTER_LISTEN,
+	    "127.0.0.1:8080", CONFIG_ORIGIN_FLAG, err, sizeof err), 0);
+	assert_int_equal(config_reload(&running, &next), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_size_suffixes),
+		cmocka_unit_test(test_duration_suffixes),
+		cmocka_unit_test(test_syntax_accepted),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_bad_token),
+		cmocka_unit_test(test_bad_structure),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_first_error_wins),
+		cmocka_unit_test(test_unreadable_file),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_flag_validation),
+		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_reload_rules),
+		cmocka_unit_test(test_reload_string_compare),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
