@@ -296,6 +296,23 @@ check_identity(struct daemon *d, long long *connected)
 	return rcv;
 }
 
+/* Whether the daemon runs with AddressSanitizer (libasan is mapped). */
+static int
+daemon_asan(struct daemon *d)
+{
+	char	path[64], line[512];
+	FILE	*f;
+	int	asan = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)d->pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!asan && fgets(line, sizeof line, f) != NULL)
+		asan = strstr(line, "libasan") != NULL;
+	fclose(f);
+	return asan;
+}
+
 /* ---- the faulty clients, in a child process ---- */
 
 enum fault {
@@ -668,9 +685,15 @@ test_soak(void **state)
 	    (unsigned long long)foreign, rss_start, rss_peak, rss_end,
 	    WORST_KB);
 	if (!wrapped) {
-		/* Well under the worst case, and back near the start. */
+		/*
+		 * Well under the worst case, and back near the start.  ASan's
+		 * allocator keeps freed chunks in per-size free lists rather
+		 * than giving them back (120 s under ASan ended 7.6 MiB up,
+		 * 15 s of the plain build 0.7 MiB): it gets twice the slack.
+		 */
 		assert_true(rss_peak - rss_start < WORST_KB / 4);
-		assert_true(rss_end - rss_start < WORST_KB / 16);
+		assert_true(rss_end - rss_start <
+		    (daemon_asan(&d) ? WORST_KB / 8 : WORST_KB / 16));
 	}
 
 	for (i = 0; i < NWB; i++)
