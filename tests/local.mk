@@ -70,8 +70,10 @@ VALGRIND = valgrind
 VALGRIND_FLAGS = -q --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible
-VALGRIND_TESTS = tests/test_routing tests/test_admin_daemon tests/test_tools \
-	tests/test_storm tests/test_ops
+# test_tools is left out: msgrouter-bench runs for fixed durations (0.2 s),
+# too short for a daemon under valgrind to fill a stalled client's queue.
+VALGRIND_TESTS = tests/test_routing tests/test_admin_daemon tests/test_storm \
+	tests/test_ops
 check-valgrind: tests/msgrouterd-plain
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { echo "make $@:" \
 	    "valgrind not found (apt-get install valgrind)" >&2; exit 1; }
