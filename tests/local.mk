@@ -8,7 +8,8 @@ AM_TESTS_ENVIRONMENT = \
 	MSGROUTERD='$(TEST_MSGROUTERD)'; export MSGROUTERD; \
 	TESTS_TMPDIR='$(abs_top_builddir)/tests'; export TESTS_TMPDIR;
 
-UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse
+UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
+	tests/test_conn
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -21,6 +22,9 @@ tests_test_registry_LDADD = $(TEST_LIBS)
 tests_test_policy_SOURCES = tests/test_policy.c
 tests_test_policy_CFLAGS = $(TEST_CFLAGS)
 tests_test_policy_LDADD = $(TEST_LIBS)
+tests_test_conn_SOURCES = tests/test_conn.c
+tests_test_conn_CFLAGS = $(TEST_CFLAGS)
+tests_test_conn_LDADD = $(TEST_LIBS)
 tests_test_parse_SOURCES = tests/test_parse.c
 tests_test_parse_CFLAGS = $(TEST_CFLAGS)
 tests_test_parse_LDADD = $(TEST_LIBS)
