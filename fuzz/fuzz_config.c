@@ -45,7 +45,7 @@ round_trip(const struct config *cf)
 		 * (a token "=;x" is ";x", "= ;x" would be empty).
 		 */
 		if (strcmp(config_key_name(k), "token") == 0) {
-			fprintf(f, "[%s]\n%s =%s\n", config_key_section(k),
+			fprintf(f, "[%s]\n%s=%s\n", config_key_section(k),
 			    config_key_name(k), cf->cf_admin_token);
 			continue;
 		}

@@ -491,15 +491,18 @@ mr_client_queue(struct mr_client *c, uint32_t dst, const void *payload,
 	return MR_OK;
 }
 
-/* Write the send buffer until it is empty or the deadline passes. */
+/*
+ * Write the send buffer until at most keep bytes remain or the deadline
+ * passes.
+ */
 static int
-client_flush(struct mr_client *c, const struct mr_deadline *dl)
+client_flush(struct mr_client *c, size_t keep, const struct mr_deadline *dl)
 {
 	struct mr_buf	*out = &c->c_out;
 	ssize_t		 n;
 	int		 r;
 
-	while (mrbuf_used(out) > 0) {
+	while (mrbuf_used(out) > keep) {
 		n = send(c->c_fd, out->b_data + out->b_off, mrbuf_used(out),
 		    MSG_NOSIGNAL);
 		if (n >= 0) {
@@ -526,7 +529,7 @@ mr_client_flush(struct mr_client *c, int timeout_ms)
 	struct mr_deadline	dl;
 
 	deadline_start(&dl, timeout_ms);
-	return client_flush(c, &dl);
+	return client_flush(c, 0, &dl);
 }
 
 size_t
@@ -535,23 +538,37 @@ mr_client_pending(const struct mr_client *c)
 	return mrbuf_used(&c->c_out);
 }
 
+/*
+ * The outcome tells whether the frame was queued, so that a caller never
+ * has to guess between a duplicate and a loss: a negative code before the
+ * frame is queued (room is made by writing only what must go first), and
+ * MR_QUEUED rather than a timeout once it is, since from then on the frame
+ * goes out with the next flush.
+ */
 int
 mr_client_send(struct mr_client *c, uint32_t dst, const void *payload,
     size_t len, int timeout_ms)
 {
 	struct mr_deadline	dl;
+	size_t			frame;
 	int			r;
 
 	deadline_start(&dl, timeout_ms);
 	r = mr_client_queue(c, dst, payload, len);
 	if (r == MR_EAGAIN) {
-		if ((r = client_flush(c, &dl)) != MR_OK)
+		/* queue checked that the frame fits under the bound alone. */
+		frame = MR_HEADER_LEN + len + 1;
+		r = client_flush(c, c->c_max_pending - frame, &dl);
+		if (r != MR_OK)
 			return r;
 		r = mr_client_queue(c, dst, payload, len);
 	}
 	if (r != MR_OK)
 		return r;
-	return client_flush(c, &dl);
+	r = client_flush(c, 0, &dl);
+	if (r == MR_EAGAIN || r == MR_ETIMEDOUT)
+		return MR_QUEUED;
+	return r;
 }
 
 int
@@ -586,6 +603,8 @@ mr_strerror(int error)
 	switch (error) {
 	case MR_OK:
 		return "success";
+	case MR_QUEUED:
+		return "queued, not yet written";
 	case MR_EAGAIN:
 		return "operation would block";
 	case MR_ETIMEDOUT:

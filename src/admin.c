@@ -259,6 +259,11 @@ admin_accept_error_cb(struct evconnlistener *l, void *arg)
 	if (ad == NULL || ad->ad_accept_ev == NULL)
 		return;
 
+	if (!router_accept_exhausted(err)) {
+		log_debug("admin accept: %s",
+		    evutil_socket_error_to_string(err));
+		return;
+	}
 	log_warn("admin accept: %s; pausing admin accept for %d ms",
 	    evutil_socket_error_to_string(err), ADMIN_ACCEPT_BACKOFF_MS);
 	evconnlistener_disable(l);

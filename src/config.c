@@ -260,7 +260,7 @@ config_set_size(struct config *cf, const struct config_keydef *kd,
 	return 0;
 }
 
-/* A duration in ms or s, within the key's bounds, kept in milliseconds. */
+/* A duration (ms, s, m or min), within the key's bounds, in milliseconds. */
 static int
 config_set_duration(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)

@@ -30,6 +30,7 @@
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
+static int	conn_finish(struct conn *);
 
 static const char *conn_reasons[] = {
 	"eof", "error", "oversize", "slow_consumer", "max_clients", "shutdown"
@@ -116,15 +117,18 @@ conn_configure(struct conn *c)
 {
 	const struct config *cf = &c->cn_router->rt_config;
 
-	/* The write callback runs when the queue is at the resume mark. */
+	/*
+	 * The write callback runs when the queue is at the resume mark.  No
+	 * read watermark: the bufferevent never reads (conn_read_cb bounds
+	 * the input), and one would only add a callback to every drain.
+	 */
 	bufferevent_setwatermark(c->cn_bev, EV_WRITE,
 	    policy_resume_mark((size_t)cf->cf_queue_limit), 0);
-	/* Unparsed input is bounded by one largest frame; see conn_read_cb. */
-	bufferevent_setwatermark(c->cn_bev, EV_READ, FRAMING_MIN_FRAME,
-	    (size_t)cf->cf_max_message_size + FRAMING_HEADER_LEN);
-	/* A smaller queue_limit may have made room for paused senders. */
-	if (conn_queued(c) <= policy_resume_mark((size_t)cf->cf_queue_limit))
-		conn_wake_waiters(c);
+	/*
+	 * A new limit or policy may let paused senders through: wake them
+	 * all; each decides again and pauses again if it must.
+	 */
+	conn_wake_waiters(c);
 }
 
 /*
@@ -178,8 +182,12 @@ conn_close(struct conn *c, enum conn_reason reason)
 	if (reason == CONN_REASON_SHUTDOWN)
 		conn_discard_input(c);
 	event_free(c->cn_read_ev);
+	c->cn_read_ev = NULL;
 	bufferevent_free(c->cn_bev);
-	free(c);
+	c->cn_bev = NULL;
+	/* Closed from inside its own read callback: that frees it on return. */
+	if (!(c->cn_flags & CONN_BUSY))
+		free(c);
 }
 
 void
@@ -228,17 +236,27 @@ conn_queued(struct conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->cn_bev));
 }
 
-/* Resume waiting senders once the queue is back at the resume mark. */
-static void
-conn_drained(struct conn *c, size_t queued)
+/*
+ * After a write: resume waiting senders once the queue is back at the
+ * resume mark, tell a drain, and close a peer that sent EOF once it has
+ * everything.  Returns -1 if the connection was closed.
+ */
+static int
+conn_written(struct conn *c, size_t queued)
 {
 	size_t	mark;
 
-	if (TAILQ_EMPTY(&c->cn_waiters))
-		return;
-	mark = policy_resume_mark((size_t)c->cn_router->rt_config.cf_queue_limit);
-	if (queued <= mark)
-		conn_wake_waiters(c);
+	if (!TAILQ_EMPTY(&c->cn_waiters)) {
+		mark = policy_resume_mark(
+		    (size_t)c->cn_router->rt_config.cf_queue_limit);
+		if (queued <= mark)
+			conn_wake_waiters(c);
+	}
+	if (c->cn_router->rt_draining)
+		router_drain_check(c->cn_router, c);
+	if (queued == 0 && (c->cn_flags & CONN_EOF))
+		return conn_finish(c);
+	return 0;
 }
 
 /*
@@ -274,10 +292,8 @@ conn_flush(struct conn *c)
 	if (queued > 0) {
 		c->cn_flags |= CONN_WRITING;
 		bufferevent_enable(c->cn_bev, EV_WRITE);
-	} else if (c->cn_flags & CONN_DRAINING)
-		router_drain_settle(c->cn_router, c);
-	conn_drained(c, queued);
-	return 0;
+	}
+	return conn_written(c, queued);
 }
 
 /* The bufferevent wrote and the queue is at or under the resume mark. */
@@ -290,10 +306,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (queued == 0) {
 		c->cn_flags &= ~CONN_WRITING;
 		bufferevent_disable(bev, EV_WRITE);
-		if (c->cn_flags & CONN_DRAINING)
-			router_drain_settle(c->cn_router, c);
 	}
-	conn_drained(c, queued);
+	(void)conn_written(c, queued);
 }
 
 static void
@@ -311,33 +325,46 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /*
- * A sender that sent EOF and is not paused: close it once every complete
- * frame it sent is routed; a partial frame dies with it.  A frame still
- * here means the flush at the end of routing resumed us, and the resume's
- * activation routes the rest.
+ * A peer that sent EOF: close it once every complete frame it sent is
+ * routed (a partial frame dies with it) and everything queued for it is
+ * written, since it may have shut down only its sending side.  A frame
+ * still here when not paused means the flush at the end of routing resumed
+ * us, and the resume's activation routes the rest.  Returns -1 if closed.
  */
-static void
+static int
 conn_finish(struct conn *c)
+{
+	if (c->cn_flags & CONN_CLOSED || !conn_idle(c))
+		return 0;
+	conn_close(c, c->cn_eof_reason);
+	return -1;
+}
+
+int
+conn_has_frame(struct conn *c)
 {
 	uint32_t	dst;
 	size_t		len;
 
-	if (!c->cn_router->rt_draining &&
-	    framing_next(&c->cn_framing, bufferevent_get_input(c->cn_bev),
-	    conn_max_message(c), &dst, &len) == FRAMING_FRAME)
-		return;
-	conn_close(c, c->cn_eof_reason);
+	/* framing remembers how far it scanned: asking again costs little. */
+	return framing_next(&c->cn_framing, bufferevent_get_input(c->cn_bev),
+	    conn_max_message(c), &dst, &len) == FRAMING_FRAME;
+}
+
+int
+conn_idle(struct conn *c)
+{
+	return !(c->cn_flags & CONN_PAUSED) && conn_queued(c) == 0 &&
+	    !conn_has_frame(c);
 }
 
 /*
- * The socket is readable, or a paused sender was resumed.  Read at most
- * CONN_READ_MAX bytes, and never past one largest frame of unparsed input:
- * that bounds what a sender can make us hold.
+ * Read at most CONN_READ_MAX bytes, and never past one largest frame of
+ * unparsed input: that bounds what a sender can make us hold.  Then route.
  */
 static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+conn_read(struct conn *c, evutil_socket_t fd)
 {
-	struct conn		*c = arg;
 	struct router		*rt = c->cn_router;
 	struct evbuffer		*in = bufferevent_get_input(c->cn_bev);
 	struct evbuffer_iovec	 v[2];
@@ -351,6 +378,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	room = have < room ? room - have : 0;
 	if (room > CONN_READ_MAX)
 		room = CONN_READ_MAX;
+	/* A drain reads nothing new, but routes what was read before. */
 	if (room > 0 && !rt->rt_draining && !(c->cn_flags & CONN_EOF)) {
 		/* Likewise the input's end: we are the one who reads. */
 		evbuffer_unfreeze(in, 0);
@@ -396,19 +424,46 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		evbuffer_commit_space(in, v, nv);
 		evbuffer_freeze(in, 0);
 	}
-	if (router_input(rt, c) != 0)
+	router_input(rt, c);
+	if (c->cn_flags & CONN_CLOSED)
 		return;
-	if ((c->cn_flags & (CONN_EOF | CONN_PAUSED)) == CONN_EOF)
-		conn_finish(c);
+	if (rt->rt_draining)
+		router_drain_check(rt, c);
+	if (c->cn_flags & CONN_EOF)
+		(void)conn_finish(c);
+}
+
+/*
+ * The socket is readable, or a paused sender was resumed.  Routing may
+ * close this very connection (its own flush fails, a message to itself
+ * finds its queue full): it stays allocated until we are done with it.
+ */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->cn_flags |= CONN_BUSY;
+	conn_read(c, fd);
+	if (c->cn_flags & CONN_CLOSED)
+		free(c);
+	else
+		c->cn_flags &= ~CONN_BUSY;
 }
 
 void
-conn_pause(struct conn *c, struct conn *dst)
+conn_pause(struct conn *c, struct conn *dst, size_t len)
 {
 	struct stats	*st = &c->cn_router->rt_stats;
 
 	c->cn_flags |= CONN_PAUSED;
 	c->cn_blocked_on = dst;
+	/*
+	 * The frame at the head is complete: remember that its payload holds
+	 * no 0x00, so routing it again after resume finds the end at once
+	 * instead of scanning up to max_message_size bytes.
+	 */
+	c->cn_framing.fr_scanned = len - 1;
 	TAILQ_INSERT_TAIL(&dst->cn_waiters, c, cn_wait_entry);
 	event_del(c->cn_read_ev);
 	st->st_paused++;
@@ -430,11 +485,12 @@ conn_resume(struct conn *c)
 	c->cn_flags &= ~CONN_PAUSED;
 	c->cn_blocked_on = NULL;
 	c->cn_router->rt_stats.st_paused--;
-	/* A drain reads nothing more: the event would only spin. */
-	if (c->cn_router->rt_draining)
-		return;
-	/* After EOF there is nothing more to read, only input to route. */
-	if (!(c->cn_flags & CONN_EOF))
+	/*
+	 * After EOF, and during a drain, there is nothing more to read, only
+	 * input to route: activate without watching the socket, which would
+	 * spin on readiness nobody consumes.
+	 */
+	if (!(c->cn_flags & CONN_EOF) && !c->cn_router->rt_draining)
 		event_add(c->cn_read_ev, NULL);
 	event_active(c->cn_read_ev, EV_READ, 0);
 	log_debug("client %u: resumed", c->cn_id);

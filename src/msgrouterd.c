@@ -46,8 +46,9 @@ usage(FILE *f)
 "  -h, --help                 print this help and exit\n"
 "\n"
 "Flags override the file, which overrides the defaults.  Sizes take K, M\n"
-"or G suffixes (powers of 1024); durations take ms or s.  SIGHUP re-reads\n"
-"the file, SIGTERM and SIGINT drain the queues and exit.\n",
+"or G suffixes (powers of 1024); durations take ms, s, or m or min for\n"
+"minutes (a bare number is seconds).  SIGHUP re-reads the file, SIGTERM\n"
+"and SIGINT drain the queues and exit.\n",
 	    CONFIG_DEFAULT_LISTEN, CONFIG_DEFAULT_ADMIN_LISTEN,
 	    CONFIG_DEFAULT_MAX_CLIENTS);
 }
@@ -182,11 +183,11 @@ main(int argc, char *argv[])
 	struct daemon		 d;
 	struct config		 cf;
 	struct event_config	*ecf;
-	struct event		*sigev[3];
-	struct router		*rt;
+	struct event		*sigev[3] = { NULL, NULL, NULL };
+	struct router		*rt = NULL;
 	struct admin		*admin = NULL;
 	char			 err[CONFIG_ERRLEN];
-	int			 ch, check = 0;
+	int			 ch, check = 0, status = 1;
 	size_t			 i;
 
 	memset(&d, 0, sizeof d);
@@ -284,25 +285,25 @@ main(int argc, char *argv[])
 	}
 	if ((rt = router_new(d.d_base, &cf)) == NULL) {
 		log_error("out of memory");
-		return 1;
+		goto fail;
 	}
 	d.d_router = rt;
 	if (router_listen(rt) != 0)
-		return 1;
+		goto fail;
 	if (strcmp(cf.cf_admin_listen, "off") != 0) {
 		if ((admin = admin_new(rt)) == NULL) {
 			log_error("admin: out of memory");
-			return 1;
+			goto fail;
 		}
 		if (admin_listen(admin, cf.cf_admin_listen) != 0)
-			return 1;
+			goto fail;
 	}
 
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
 		sigev[i] = evsignal_new(d.d_base, signals[i], signal_cb, &d);
 		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0) {
 			log_error("cannot install signal handlers");
-			return 1;
+			goto fail;
 		}
 	}
 	log_info("msgrouterd %s: config %s, id_mode %s, max_clients %llu, "
@@ -317,11 +318,17 @@ main(int argc, char *argv[])
 	event_base_dispatch(d.d_base);
 
 	router_log_stats(rt, "final counters");
+	status = 0;
+fail:
+	/* Free everything, on failure too: leak checkers see a clean exit. */
 	admin_free(admin);
 	router_free(rt);
-	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
-		event_free(sigev[i]);
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+		if (sigev[i] != NULL)
+			event_free(sigev[i]);
+	}
 	event_base_free(d.d_base);
-	log_info("exiting");
-	return 0;
+	if (status == 0)
+		log_info("exiting");
+	return status;
 }

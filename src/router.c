@@ -94,6 +94,20 @@ router_accept_timer_cb(evutil_socket_t fd, short what, void *arg)
 	router_accept_resume(arg);
 }
 
+int
+router_accept_exhausted(int err)
+{
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /*
  * accept() failed.  Out of descriptors or memory, retrying at once would
  * spin: turn the listener off for a moment, as relayd and tmux do.
@@ -106,14 +120,7 @@ router_accept_error_cb(struct evconnlistener *l, void *arg)
 	int		 err = EVUTIL_SOCKET_ERROR();
 
 	rt->rt_stats.st_accept_errors++;
-	switch (err) {
-	case EMFILE:
-	case ENFILE:
-	case ENOBUFS:
-	case ENOMEM:
-		break;
-	default:
-		/* Transient per-connection errors (ECONNABORTED...) */
+	if (!router_accept_exhausted(err)) {
 		log_debug("accept: %s", evutil_socket_error_to_string(err));
 		return;
 	}
@@ -270,10 +277,18 @@ router_forget(struct router *rt, struct conn *c)
 	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
 	router_unmark_dirty(rt, c);
 	if (c->cn_flags & CONN_DRAINING)
-		router_drain_settle(rt, c);
+		router_drain_check(rt, c);
 	/* A slot is free again: no need to wait for the back-off timer. */
 	if (rt->rt_accept_paused)
 		router_accept_resume(rt);
+}
+
+/* Count a complete frame taken off a sender's input, whatever became of it. */
+static inline void
+router_consumed(struct stats *st, struct conn *src)
+{
+	st->st_frames++;
+	src->cn_msgs_in++;
 }
 
 /* shutdown_timeout passed with bytes still queued. */
@@ -289,7 +304,6 @@ router_drain_start(struct router *rt)
 	struct conn	*c;
 	struct timeval	 tv;
 	uint64_t	 ms = rt->rt_config.cf_shutdown_timeout_ms;
-	size_t		 queued;
 	char		 when[32];
 
 	if (rt->rt_draining)
@@ -305,13 +319,14 @@ router_drain_start(struct router *rt)
 	rt->rt_accept_paused = 0;
 	router_flush(rt);
 
+	rt->rt_drain_forwarded = rt->rt_stats.st_bytes_forwarded;
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		/* Nothing new is read; what was read is still routed. */
 		event_del(c->cn_read_ev);
-		if ((queued = conn_queued(c)) == 0)
-			continue;
-		c->cn_flags |= CONN_DRAINING;
-		rt->rt_drain_pending++;
-		rt->rt_drain_queued += queued;
+		rt->rt_drain_queued += conn_queued(c);
+		if (!(c->cn_flags & CONN_PAUSED) && conn_has_frame(c))
+			event_active(c->cn_read_ev, EV_READ, 0);
+		router_drain_check(rt, c);
 	}
 	format_duration_ms(ms, when, sizeof when);
 	log_info("draining: queued_bytes=%llu clients=%zu "
@@ -332,24 +347,57 @@ router_drain_start(struct router *rt)
 }
 
 void
-router_drain_settle(struct router *rt, struct conn *c)
+router_drain_check(struct router *rt, struct conn *c)
 {
-	if (!(c->cn_flags & CONN_DRAINING))
+	int	busy;
+
+	if (!rt->rt_draining || rt->rt_drain_done)
 		return;
-	c->cn_flags &= ~CONN_DRAINING;
-	if (rt->rt_drain_done)
-		return;
-	/* Closed with bytes still queued: an error or EOF mid-drain. */
-	if (c->cn_flags & CONN_CLOSED)
-		rt->rt_drain_abandoned += conn_queued(c);
-	if (--rt->rt_drain_pending == 0)
-		router_drain_finish(rt, "complete");
+	busy = !(c->cn_flags & CONN_CLOSED) && !conn_idle(c);
+	if (busy && !(c->cn_flags & CONN_DRAINING)) {
+		c->cn_flags |= CONN_DRAINING;
+		rt->rt_drain_pending++;
+	} else if (!busy && (c->cn_flags & CONN_DRAINING)) {
+		c->cn_flags &= ~CONN_DRAINING;
+		/* Closed with bytes still queued: an error or EOF mid-drain. */
+		if (c->cn_flags & CONN_CLOSED)
+			rt->rt_drain_abandoned += conn_queued(c);
+		if (--rt->rt_drain_pending == 0)
+			router_drain_finish(rt, "complete");
+	}
+}
+
+/*
+ * Drop the complete frames a sender sent that could not be routed before
+ * the drain ended (its destination stayed full), counted as dropped for a
+ * full queue so that every frame received is accounted for.
+ */
+static uint64_t
+router_drop_input(struct router *rt, struct conn *src)
+{
+	struct evbuffer	*in = conn_input(src);
+	struct conn	*dst;
+	uint32_t	 dst_id;
+	size_t		 len;
+	uint64_t	 n = 0;
+
+	while (framing_next(&src->cn_framing, in, conn_max_message(src),
+	    &dst_id, &len) == FRAMING_FRAME) {
+		evbuffer_drain(in, FRAMING_HEADER_LEN + len);
+		router_consumed(&rt->rt_stats, src);
+		rt->rt_stats.st_dropped_queue_full++;
+		if ((dst = registry_find(rt->rt_registry, dst_id)) != NULL)
+			dst->cn_dropped++;
+		n++;
+	}
+	return n;
 }
 
 void
 router_drain_finish(struct router *rt, const char *why)
 {
 	struct conn	*c;
+	uint64_t	 frames = 0, queued;
 
 	if (rt->rt_drain_done)
 		return;
@@ -357,42 +405,58 @@ router_drain_finish(struct router *rt, const char *why)
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
 		if (c->cn_flags & CONN_DRAINING)
 			rt->rt_drain_abandoned += conn_queued(c);
+		frames += router_drop_input(rt, c);
 	}
 	if (rt->rt_drain_ev != NULL)
 		evtimer_del(rt->rt_drain_ev);
-	log_info("drain %s: flushed_bytes=%llu abandoned_bytes=%llu", why,
-	    (unsigned long long)(rt->rt_drain_queued -
-	    rt->rt_drain_abandoned),
-	    (unsigned long long)rt->rt_drain_abandoned);
+	/* Every byte queued at the start or routed since went out or not. */
+	queued = rt->rt_drain_queued + (rt->rt_stats.st_bytes_forwarded -
+	    rt->rt_drain_forwarded);
+	log_info("drain %s: flushed_bytes=%llu abandoned_bytes=%llu "
+	    "abandoned_frames=%llu", why,
+	    (unsigned long long)(queued - rt->rt_drain_abandoned),
+	    (unsigned long long)rt->rt_drain_abandoned,
+	    (unsigned long long)frames);
 	event_base_loopexit(rt->rt_base, NULL);
 }
 
 /*
- * Move one frame's payload and 0x00 to the destination.  The last byte is
- * added on its own so that libevent never hands the sender's partly used
- * read chain to the destination: a queue of small messages would otherwise
- * pin one 64 KiB chain per message and its memory would not follow the
- * bytes counted against queue_limit.
+ * Frames at least this long move whole chains from the sender's input to
+ * the destination (evbuffer_remove_buffer); shorter ones are copied.  A
+ * moved chain keeps all its memory alive, also the bytes before the frame
+ * and the unused room after it, up to two read chains per frame: with
+ * frames of at least two chains that is at most as much again as the bytes
+ * counted against queue_limit, whereas moving the chain that holds the
+ * first bytes of a small frame would pin 64 KiB for a few bytes.
  */
-static void
+#define ROUTER_MOVE_MIN		(2 * CONN_READ_MAX)
+#define ROUTER_COPY_IOV		8
+
+void
 router_move(struct evbuffer *in, struct evbuffer *out, size_t len)
 {
-	evbuffer_drain(in, FRAMING_HEADER_LEN);
-	if (len == evbuffer_get_length(in)) {
-		if (len > 1)
-			evbuffer_remove_buffer(in, out, len - 1);
-		evbuffer_drain(in, 1);
-		evbuffer_add(out, "", 1);
-	} else
-		evbuffer_remove_buffer(in, out, len);
-}
+	struct evbuffer_iovec	v[ROUTER_COPY_IOV];
+	size_t			left, take, done;
+	int			n, i;
 
-/* Count a complete frame taken off a sender's input, whatever became of it. */
-static inline void
-router_consumed(struct stats *st, struct conn *src)
-{
-	st->st_frames++;
-	src->cn_msgs_in++;
+	evbuffer_drain(in, FRAMING_HEADER_LEN);
+	if (len >= ROUTER_MOVE_MIN) {
+		evbuffer_remove_buffer(in, out, len);
+		return;
+	}
+	for (left = len; left > 0; left -= done) {
+		n = evbuffer_peek(in, (ev_ssize_t)left, NULL, v,
+		    ROUTER_COPY_IOV);
+		if (n > ROUTER_COPY_IOV)
+			n = ROUTER_COPY_IOV;
+		for (i = 0, done = 0; i < n && done < left; i++) {
+			take = v[i].iov_len < left - done ?
+			    v[i].iov_len : left - done;
+			evbuffer_add(out, v[i].iov_base, take);
+			done += take;
+		}
+		evbuffer_drain(in, done);
+	}
 }
 
 int
@@ -407,7 +471,7 @@ router_input(struct router *rt, struct conn *src)
 	size_t			 len, max;
 	int			 closed = 0;
 
-	while (!(src->cn_flags & CONN_PAUSED) && !rt->rt_draining) {
+	while (!(src->cn_flags & CONN_PAUSED)) {
 		max = conn_max_message(src);
 		fr = framing_next(&src->cn_framing, in, max, &dst_id, &len);
 		if (fr == FRAMING_NEED_MORE)
@@ -438,7 +502,7 @@ router_input(struct router *rt, struct conn *src)
 			break;
 		case POLICY_PAUSE:
 			/* The frame stays; it is routed again on resume. */
-			conn_pause(src, dst);
+			conn_pause(src, dst, len);
 			continue;
 		case POLICY_DROP:
 			st->st_dropped_queue_full++;

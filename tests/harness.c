@@ -329,14 +329,23 @@ daemon_stop(struct daemon *d, int sig, int timeout_ms)
 	return rc;
 }
 
-int
-tc_connect_raw(struct daemon *d)
+/*
+ * Connect to the daemon's routing port; a receive buffer of rcvbuf bytes
+ * (0: the default) is set before connecting, so the window stays small.
+ */
+static int
+harness_connect(struct daemon *d, int rcvbuf)
 {
 	struct sockaddr_in	sin;
 	int			fd, one = 1;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
+	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof rcvbuf) == -1) {
+		close(fd);
+		return -1;
+	}
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)d->port);
@@ -349,13 +358,14 @@ tc_connect_raw(struct daemon *d)
 	return fd;
 }
 
-int
-tc_connect(struct daemon *d, uint32_t *id)
+/* Connect as harness_connect does and read the 4-byte id. */
+static int
+harness_connect_id(struct daemon *d, int rcvbuf, uint32_t *id)
 {
 	uint32_t	be;
 	int		fd;
 
-	if ((fd = tc_connect_raw(d)) == -1)
+	if ((fd = harness_connect(d, rcvbuf)) == -1)
 		return -1;
 	if (tc_read_exact(fd, &be, sizeof be, HARNESS_TIMEOUT_MS) != 0) {
 		close(fd);
@@ -363,6 +373,24 @@ tc_connect(struct daemon *d, uint32_t *id)
 	}
 	*id = ntohl(be);
 	return fd;
+}
+
+int
+tc_connect_raw(struct daemon *d)
+{
+	return harness_connect(d, 0);
+}
+
+int
+tc_connect(struct daemon *d, uint32_t *id)
+{
+	return harness_connect_id(d, 0, id);
+}
+
+int
+tc_connect_small(struct daemon *d, uint32_t *id)
+{
+	return harness_connect_id(d, TC_SMALL_RCVBUF, id);
 }
 
 int

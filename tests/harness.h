@@ -61,6 +61,13 @@ void	daemon_dump_log(struct daemon *);
 int	tc_connect(struct daemon *, uint32_t *id);
 /* Connect without reading anything; returns the fd or -1. */
 int	tc_connect_raw(struct daemon *);
+/*
+ * tc_connect() with a receive buffer of TC_SMALL_RCVBUF set before the
+ * connect, so the window stays small: a client that does not read soon
+ * leaves what is sent to it queued in the router.
+ */
+int	tc_connect_small(struct daemon *, uint32_t *id);
+#define TC_SMALL_RCVBUF		4096
 /* Write all of buf (blocking); 0 or -1. */
 int	tc_write(int fd, const void *buf, size_t len);
 /* Write one frame: id, payload (strlen), 0x00. */

@@ -354,28 +354,6 @@ test_paging(void **state)
 	stop(&d);
 }
 
-/* Connect a client that reads nothing, with a small receive buffer. */
-static int
-connect_stalled(struct daemon *d, uint32_t *id)
-{
-	struct sockaddr_in	sin;
-	uint32_t		be;
-	int			fd, sz = 4096;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)d->port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(tc_read_exact(fd, &be, sizeof be, HARNESS_TIMEOUT_MS),
-	    0);
-	*id = ntohl(be);
-	return fd;
-}
-
 /*
  * Write frames of payload size len to dst on fd (non-blocking) until
  * done(d) holds, checking between bursts.  Whole frames cycle through one
@@ -435,7 +413,7 @@ test_sort_queued(void **state)
 	start(&d, args);
 	for (i = 0; i < 3; i++)
 		assert_true((idle[i] = tc_connect(&d, &idle_id[i])) >= 0);
-	r = connect_stalled(&d, &idr);
+	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
 	assert_true((s = tc_connect(&d, &ids)) >= 0);
 	flood(&d, s, idr, 4000, sender_paused);
 
@@ -504,7 +482,7 @@ test_closed(void **state)
 	assert_int_equal(tc_expect_close(c2, HARNESS_TIMEOUT_MS), 0);
 	close(c2);
 
-	r = connect_stalled(&d, &idr);
+	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
 	assert_true((s = tc_connect(&d, &ids)) >= 0);
 	flood(&d, s, idr, 60, slow_disconnected);
 	assert_int_equal(tc_expect_close(r, HARNESS_TIMEOUT_MS), 0);

@@ -216,7 +216,7 @@ test_pending_bound(void **state)
 	    MR_ETOOBIG);
 	assert_int_equal(mr_client_queue(f->f_client, 5, big, sizeof big - 1),
 	    MR_EAGAIN);
-	/* send flushes the full buffer first, then queues and flushes. */
+	/* send writes enough of the full buffer to make room, then queues. */
 	assert_int_equal(mr_client_send(f->f_client, 4, "ddddd", 5, WAIT_MS),
 	    MR_OK);
 	assert_int_equal(mr_client_pending(f->f_client), 0);
@@ -454,6 +454,142 @@ test_flush_timeout(void **state)
 	free(p);
 }
 
+/* The payload of the large frame in the send tests; well over SO_SNDBUF. */
+#define BIG_PAYLOAD	(1024 * 1024)
+#define BIG_FRAME	(4 + BIG_PAYLOAD + 1)
+
+/*
+ * Queue one frame of BIG_PAYLOAD 'z' to dst 1 on a client whose socket
+ * holds far less, and write what the socket takes; returns what is left.
+ */
+static size_t
+fill_socket(struct fake *f)
+{
+	int	 sndbuf = 65536;
+	char	*p;
+
+	assert_int_equal(setsockopt(mr_client_fd(f->f_client), SOL_SOCKET,
+	    SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
+	assert_non_null(p = malloc(BIG_PAYLOAD));
+	memset(p, 'z', BIG_PAYLOAD);
+	assert_int_equal(mr_client_queue(f->f_client, 1, p, BIG_PAYLOAD),
+	    MR_OK);
+	free(p);
+	assert_int_equal(mr_client_flush(f->f_client, 0), MR_EAGAIN);
+	assert_true(mr_client_pending(f->f_client) > 0);
+	assert_true(mr_client_pending(f->f_client) < BIG_FRAME);
+	return mr_client_pending(f->f_client);
+}
+
+/* Read what the router's socket has now into got + *have, up to max. */
+static void
+router_read_now(struct fake *f, char *got, size_t *have, size_t max)
+{
+	ssize_t	n;
+
+	while ((n = recv(f->f_router, got + *have, max - *have,
+	    MSG_DONTWAIT)) > 0) {
+		*have += (size_t)n;
+		assert_true(*have <= max);
+		if (*have == max)
+			break;
+	}
+	assert_true(n > 0 || errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/*
+ * Read everything the client sends, flushing it as the router reads, and
+ * check that it is the big frame followed by tail (tlen bytes), once.
+ */
+static void
+router_expect_big(struct fake *f, char *got, size_t have, const char *tail,
+    size_t tlen)
+{
+	const size_t	 total = BIG_FRAME + tlen;
+	size_t		 i;
+	char		 extra;
+	int		 r;
+
+	do {
+		r = mr_client_flush(f->f_client, 0);
+		assert_true(r == MR_OK || r == MR_EAGAIN);
+		router_read_now(f, got, &have, total);
+	} while (have < total || r != MR_OK);
+	assert_int_equal(mr_client_pending(f->f_client), 0);
+	assert_memory_equal(got, "\0\0\0\x01", 4);
+	for (i = 4; i < 4 + BIG_PAYLOAD; i++)
+		if (got[i] != 'z')
+			fail_msg("byte %zu is 0x%02x", i, (unsigned char)got[i]);
+	assert_int_equal(got[4 + BIG_PAYLOAD], '\0');
+	assert_memory_equal(got + BIG_FRAME, tail, tlen);
+	/* Nothing more: the tail was sent once. */
+	assert_int_equal(recv(f->f_router, &extra, 1, MSG_DONTWAIT), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/*
+ * Once send has queued the frame, a flush that does not finish is
+ * MR_QUEUED, not a timeout: the frame goes out later, exactly once.
+ */
+static void
+test_send_queued(void **state)
+{
+	struct fake	*f = *state;
+	static const char tail[] = "\0\0\0\x07" "tail" "\0"
+	    "\0\0\0\x08" "more" "\0";
+	char		*got;
+	size_t		 left;
+
+	left = fill_socket(f);
+	assert_int_equal(mr_client_send(f->f_client, 7, "tail", 4, 0),
+	    MR_QUEUED);
+	assert_int_equal(mr_client_pending(f->f_client), left + 9);
+	assert_int_equal(mr_client_send(f->f_client, 8, "more", 4, 30),
+	    MR_QUEUED);
+	assert_int_equal(mr_client_pending(f->f_client), left + 18);
+	assert_non_null(got = malloc(BIG_FRAME + 18));
+	router_expect_big(f, got, 0, tail, 18);
+	/* With room in the socket, the same call is MR_OK. */
+	assert_int_equal(mr_client_send(f->f_client, 9, "done", 4, 0), MR_OK);
+	router_expect(f->f_router, "\0\0\0\x09" "done" "\0", 9);
+	free(got);
+}
+
+/*
+ * When the send buffer is full and cannot drain, send queues nothing and
+ * says so; once the router reads, send writes only what makes room, then
+ * queues: the frame arrives once.
+ */
+static void
+test_send_not_queued(void **state)
+{
+	struct fake	*f = *state;
+	char		*got;
+	size_t		 left, have = 0;
+
+	left = fill_socket(f);
+	/* Room for 8 more bytes; a 9-byte frame does not fit. */
+	mr_client_set_max_pending(f->f_client, left + 8);
+	assert_int_equal(mr_client_send(f->f_client, 7, "tail", 4, 0),
+	    MR_EAGAIN);
+	assert_int_equal(mr_client_pending(f->f_client), left);
+	assert_int_equal(mr_client_send(f->f_client, 7, "tail", 4, 30),
+	    MR_ETIMEDOUT);
+	assert_int_equal(mr_client_pending(f->f_client), left);
+
+	/* The router reads what its socket has: now there is room. */
+	assert_non_null(got = malloc(BIG_FRAME + 9));
+	router_read_now(f, got, &have, BIG_FRAME + 9);
+	assert_true(have > 0);
+	assert_int_equal(mr_client_send(f->f_client, 7, "tail", 4, 0),
+	    MR_QUEUED);
+	/* Only room was made: most of the big frame still waits. */
+	assert_true(mr_client_pending(f->f_client) > 9);
+	assert_true(mr_client_pending(f->f_client) <= left + 8);
+	router_expect_big(f, got, have, "\0\0\0\x07" "tail" "\0", 9);
+	free(got);
+}
+
 /* The router closes before the whole id arrived. */
 static void
 test_attach_closed_before_id(void **state)
@@ -648,6 +784,8 @@ test_strerror(void **state)
 			assert_string_not_equal(mr_strerror(i),
 			    mr_strerror(j));
 	}
+	assert_string_not_equal(mr_strerror(MR_QUEUED), "unknown error");
+	assert_string_not_equal(mr_strerror(MR_QUEUED), mr_strerror(MR_OK));
 	assert_string_equal(mr_strerror(-100), "unknown error");
 	assert_string_equal(mr_strerror(MR_ETOOBIG), "message too big");
 }
@@ -682,6 +820,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recv_timeout,
 		    fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_timeout,
+		    fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_send_queued,
+		    fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_send_not_queued,
 		    fake_setup, fake_teardown),
 		cmocka_unit_test(test_attach_closed_before_id),
 		cmocka_unit_test(test_connect_bad_address),

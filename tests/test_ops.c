@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -502,30 +503,6 @@ test_reload_admin_token(void **state)
 	unlink(path);
 }
 
-/* Connect with a small receive buffer, so the router holds what we skip. */
-static int
-connect_slow(struct daemon *d, uint32_t *id)
-{
-	struct sockaddr_in	sin;
-	uint32_t		be;
-	int			fd, small = 4096;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)d->port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    tc_read_exact(fd, &be, sizeof be, HARNESS_TIMEOUT_MS) != 0) {
-		close(fd);
-		return -1;
-	}
-	*id = ntohl(be);
-	return fd;
-}
-
 /* The payload byte of frame i, so that a reordering or a loss shows. */
 static char
 frame_byte(int i)
@@ -568,7 +545,7 @@ test_drain_delivers_queue(void **state)
 	start(&d, path, "[router]\nqueue_limit = 64M\n"
 	    "shutdown_timeout = 20s\n");
 	assert_true((a = tc_connect(&d, &a_id)) >= 0);
-	assert_true((b = connect_slow(&d, &b_id)) >= 0);
+	assert_true((b = tc_connect_small(&d, &b_id)) >= 0);
 	fill_queue(a, a_id, b_id);
 
 	kill(d.pid, SIGTERM);
@@ -612,32 +589,92 @@ test_drain_delivers_queue(void **state)
 	unlink(path);
 }
 
+/*
+ * Read what fill_queue sent to b, from stream offset *off, until *off
+ * reaches limit, EOF or the deadline; every byte is checked against the
+ * frames.  Returns 1 at limit, 0 at EOF, -1 on timeout or error.
+ */
+static int
+read_stream(int fd, size_t *off, size_t limit, int timeout_ms)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	long long	 deadline = tc_now_ms() + timeout_ms, left;
+	char		 buf[65536];
+	size_t		 want, i, pos;
+	ssize_t		 n;
+
+	while (*off < limit) {
+		if ((left = deadline - tc_now_ms()) <= 0 ||
+		    poll(&pfd, 1, (int)left) != 1)
+			return -1;
+		want = limit - *off < sizeof buf ? limit - *off : sizeof buf;
+		if ((n = read(fd, buf, want)) == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (i = 0; i < (size_t)n; i++) {
+			pos = (*off + i) % (PAYLOAD + 1);
+			if (buf[i] != (pos == PAYLOAD ? '\0' :
+			    frame_byte((int)((*off + i) / (PAYLOAD + 1)))))
+				fail_msg("stream byte %zu is 0x%02x", *off + i,
+				    (unsigned char)buf[i]);
+		}
+		*off += (size_t)n;
+	}
+	return 1;
+}
+
+/*
+ * b reads a little during the drain, then stops; the timeout ends the
+ * drain and the exit is 0.  What b reads after SIGTERM is what was already
+ * in the kernel buffers when the drain began (all that was routed to it
+ * minus queued_bytes) plus the flushed_bytes, in order and uncut.
+ */
 static void
 test_drain_timeout(void **state)
 {
+	const size_t	 total = (size_t)FRAMES * (PAYLOAD + 1);
 	struct daemon	 d;
 	char		 path[256];
 	uint32_t	 a_id, b_id;
 	long long	 queued, flushed, abandoned;
+	size_t		 got = 0;
 	int		 a, b;
 
 	tmp_path(path, sizeof path, "timeout.conf");
 	start(&d, path, "[router]\nqueue_limit = 64M\n"
 	    "shutdown_timeout = 300ms\n");
 	assert_true((a = tc_connect(&d, &a_id)) >= 0);
-	assert_true((b = connect_slow(&d, &b_id)) >= 0);
+	assert_true((b = tc_connect_small(&d, &b_id)) >= 0);
 	fill_queue(a, a_id, b_id);
 
-	/* b never reads: the timeout ends the drain, and the exit is 0. */
 	kill(d.pid, SIGTERM);
-	assert_int_equal(daemon_wait_exit(&d, 300 + HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_wait_log(&d, "draining: ", 1,
+	    HARNESS_TIMEOUT_MS), 0);
 	queued = daemon_log_value(&d, "draining: ", "queued_bytes");
+	assert_true(queued > 0);
+	assert_true((size_t)queued < total);
+	assert_int_equal(daemon_log_value(&d, "draining: ", "clients"), 1);
+	/*
+	 * Two frames past what the kernel held, which the router can only
+	 * have written during the drain: it flushes into the room b makes,
+	 * unless the timeout has passed already.  Then b stops, far short of
+	 * the whole queue, so the drain can only time out.
+	 */
+	assert_true(read_stream(b, &got, total - (size_t)queued +
+	    2 * (PAYLOAD + 1), HARNESS_TIMEOUT_MS) >= 0);
+	assert_int_equal(daemon_wait_exit(&d, 300 + HARNESS_TIMEOUT_MS), 0);
+	/* The daemon is gone; what it handed to the kernel still arrives. */
+	assert_int_equal(read_stream(b, &got, total, HARNESS_TIMEOUT_MS), 0);
+
 	flushed = daemon_log_value(&d, "drain timed out", "flushed_bytes");
 	abandoned = daemon_log_value(&d, "drain timed out", "abandoned_bytes");
-	assert_true(queued > 0);
-	assert_true(abandoned > 0);
 	assert_true(flushed >= 0);
-	assert_int_equal(flushed + abandoned, queued);
+	assert_true(abandoned > 0);
+	assert_int_equal(got, total - (size_t)queued + (size_t)flushed);
 	close(a);
 	close(b);
 	unlink(path);
@@ -655,7 +692,7 @@ test_drain_second_signal(void **state)
 	start(&d, path, "[router]\nqueue_limit = 64M\n"
 	    "shutdown_timeout = 3600s\n");
 	assert_true((a = tc_connect(&d, &a_id)) >= 0);
-	assert_true((b = connect_slow(&d, &b_id)) >= 0);
+	assert_true((b = tc_connect_small(&d, &b_id)) >= 0);
 	fill_queue(a, a_id, b_id);
 
 	kill(d.pid, SIGTERM);
@@ -686,7 +723,7 @@ test_sigpipe(void **state)
 	tmp_path(path, sizeof path, "sigpipe.conf");
 	start(&d, path, "[router]\nqueue_limit = 64M\n");
 	assert_true((a = tc_connect(&d, &a_id)) >= 0);
-	assert_true((b = connect_slow(&d, &b_id)) >= 0);
+	assert_true((b = tc_connect_small(&d, &b_id)) >= 0);
 	fill_queue(a, a_id, b_id);
 	setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 	close(b);

@@ -54,6 +54,20 @@ test_durations(void **state)
 	assert_int_equal(v, 250);
 	assert_int_equal(parse_duration_ms("3", &v), 0);
 	assert_int_equal(v, 3000);
+	/* Minutes, as documented: m or min, lower case only. */
+	assert_int_equal(parse_duration_ms("2m", &v), 0);
+	assert_int_equal(v, 120000);
+	assert_int_equal(parse_duration_ms("2min", &v), 0);
+	assert_int_equal(v, 120000);
+	assert_int_equal(parse_duration_ms("0m", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_duration_ms("307445734561825m", &v), 0);
+	assert_int_equal(v, 307445734561825ULL * 60000);
+	assert_int_equal(parse_duration_ms("307445734561826m", &v), -1);
+	assert_int_equal(parse_duration_ms("2M", &v), -1);
+	assert_int_equal(parse_duration_ms("2mi", &v), -1);
+	assert_int_equal(parse_duration_ms("2mins", &v), -1);
+	assert_int_equal(parse_duration_ms("m", &v), -1);
 	assert_int_equal(parse_duration_ms("5x", &v), -1);
 	assert_int_equal(parse_duration_ms("s", &v), -1);
 	assert_int_equal(parse_duration_ms("-5s", &v), -1);

@@ -179,7 +179,12 @@ test_max_message_in_progress(void **state)
 	close(b.fd);
 }
 
-/* A raised limit applies to a frame in progress at once: reads resume. */
+/*
+ * A raised limit, like a lowered one, applies from the next frame: the
+ * frame in progress stays held to the 64K it started under (its 61001
+ * bytes fit), and the next may use the new 256K.  One rule both ways: a
+ * frame is judged by the limit in force when its first byte arrived.
+ */
 static void
 test_max_message_raised(void **state)
 {
@@ -194,7 +199,7 @@ test_max_message_raised(void **state)
 
 	fx->cf.cf_max_message_size = 256 * 1024;
 	router_configure(fx->rt, &fx->cf);
-	/* Held to the limit it started under, the larger of the two here. */
+	/* Held to the limit it started under, though the new one is larger. */
 	assert_int_equal(conn_max_message(a.conn), 64 * 1024);
 	peer_write(&a, b.id, 'q', 60000, 0, 1);
 	pump_until(fx, &st->st_forwarded, 1);

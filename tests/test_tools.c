@@ -163,20 +163,30 @@ proc_write(struct proc *p, const char *s)
 	assert_int_equal(tc_write(p->p_in, s, strlen(s)), 0);
 }
 
-/* Start msgrouter-cat; return once it has connected and written its id. */
+/*
+ * Start msgrouter-cat with the NULL-terminated extra flags; return once it
+ * has connected and written its id.
+ */
 static uint32_t
-cat_start(struct proc *p, struct daemon *d, const char *id_file,
-    const char *to)
+cat_start_flags(struct proc *p, struct daemon *d, const char *id_file,
+    const char *const *extra)
 {
-	const char	*argv[] = {
-		tool_path("MSGROUTER_CAT", "../tools/msgrouter-cat"),
-		"-H", d->addr, "--id-file", id_file, to ? "--to" : NULL, to,
-		NULL
-	};
+	const char	*argv[16];
 	FILE		*f;
 	char		 line[64], want[64];
 	unsigned long	 id;
+	int		 argc = 0, i;
 
+	argv[argc++] = tool_path("MSGROUTER_CAT", "../tools/msgrouter-cat");
+	argv[argc++] = "-H";
+	argv[argc++] = d->addr;
+	argv[argc++] = "--id-file";
+	argv[argc++] = id_file;
+	for (i = 0; extra[i] != NULL; i++) {
+		assert_true(argc < 15);
+		argv[argc++] = extra[i];
+	}
+	argv[argc] = NULL;
 	proc_start(p, argv);
 	assert_int_equal(proc_read_until(p, 1, "msgrouter-cat: id ",
 	    HARNESS_TIMEOUT_MS), 0);
@@ -193,6 +203,16 @@ cat_start(struct proc *p, struct daemon *d, const char *id_file,
 	snprintf(want, sizeof want, "msgrouter-cat: id %lu\n", id);
 	assert_string_equal(p->p_errbuf, want);
 	return (uint32_t)id;
+}
+
+/* Start msgrouter-cat, with --to if to is not NULL. */
+static uint32_t
+cat_start(struct proc *p, struct daemon *d, const char *id_file,
+    const char *to)
+{
+	const char	*extra[] = { to ? "--to" : NULL, to, NULL };
+
+	return cat_start_flags(p, d, id_file, extra);
 }
 
 static void
@@ -261,6 +281,122 @@ test_cat_round_trip(void **state)
 	daemon_forget(&d);
 }
 
+/* Write n bytes of c and then a newline to the child's stdin. */
+static void
+proc_write_fill(struct proc *p, char c, size_t n)
+{
+	char	*buf;
+
+	assert_non_null(buf = malloc(n + 1));
+	memset(buf, c, n);
+	buf[n] = '\n';
+	assert_int_equal(tc_write(p->p_in, buf, n + 1), 0);
+	free(buf);
+}
+
+/* Receive one message of n bytes, all c. */
+static void
+expect_fill(struct mr_client *c, char ch, size_t n)
+{
+	const char	*msg;
+	size_t		 len, i;
+
+	assert_int_equal(mr_client_recv(c, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_OK);
+	assert_int_equal(len, n);
+	for (i = 0; i < n; i++)
+		if (msg[i] != ch)
+			fail_msg("byte %zu is 0x%02x", i, (unsigned char)msg[i]);
+}
+
+static void
+expect_text(struct mr_client *c, const char *want)
+{
+	const char	*msg;
+	size_t		 len;
+
+	assert_int_equal(mr_client_recv(c, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_OK);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(msg, want, len);
+}
+
+/*
+ * A line the router would disconnect us for (payload + 0x00 over
+ * max_message_size) is skipped with its line number, and the lines after
+ * it still arrive: with the default 1M, and with --max-message-size 1K
+ * against a daemon set to 1K.
+ */
+static void
+test_cat_max_message(void **state)
+{
+	static const char *const args[] = { "--max-message-size", "1K",
+	    NULL };
+	static const char *const flags[] = { "--max-message-size", "1K",
+	    NULL };
+	struct daemon		 d;
+	struct mr_client	*b;
+	struct proc		*p;
+	char			 path[256], to[16], line[32];
+
+	assert_non_null(p = malloc(sizeof *p));
+	tmp_path(path, sizeof path, "cat-max.id");
+
+	assert_int_equal(daemon_start(&d, NULL), 0);
+	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
+	    MR_OK);
+	snprintf(to, sizeof to, "%" PRIu32, mr_client_id(b));
+	cat_start(p, &d, path, to);
+	proc_write_fill(p, 'x', 1024 * 1024 - 1);
+	proc_write_fill(p, 'y', 1024 * 1024);
+	proc_write(p, "after\n");
+	expect_fill(b, 'x', 1024 * 1024 - 1);
+	expect_text(b, "after");
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 0);
+	assert_non_null(strstr(p->p_errbuf, "msgrouter-cat: stdin line 2: a "
+	    "message of 1048576 bytes is over --max-message-size 1048576 "
+	    "with its 0x00, skipped\n"));
+	mr_client_close(b);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters",
+	    "disconnected_oversize"), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
+	    2);
+	daemon_forget(&d);
+
+	/* "ID message" lines; the ID prefix does not count. */
+	assert_int_equal(daemon_start(&d, args), 0);
+	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
+	    MR_OK);
+	cat_start_flags(p, &d, path, flags);
+	snprintf(line, sizeof line, "%" PRIu32 " ", mr_client_id(b));
+	proc_write(p, line);
+	proc_write_fill(p, 'a', 1023);
+	proc_write(p, line);
+	proc_write_fill(p, 'b', 1024);
+	proc_write(p, line);
+	proc_write_fill(p, 'c', 2000);
+	snprintf(line, sizeof line, "%" PRIu32 " after\n", mr_client_id(b));
+	proc_write(p, line);
+	expect_fill(b, 'a', 1023);
+	expect_text(b, "after");
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 0);
+	assert_non_null(strstr(p->p_errbuf, "msgrouter-cat: stdin line 2: a "
+	    "message of 1024 bytes is over --max-message-size 1024 with its "
+	    "0x00, skipped\n"));
+	assert_non_null(strstr(p->p_errbuf, "msgrouter-cat: stdin line 3: "
+	    "longer than 1040 bytes, over --max-message-size 1024, "
+	    "skipped\n"));
+	mr_client_close(b);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters",
+	    "disconnected_oversize"), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
+	    2);
+	free(p);
+	daemon_forget(&d);
+}
+
 /* The router going away, or never there, is exit status 1; usage is 2. */
 static void
 test_cat_failures(void **state)
@@ -273,6 +409,7 @@ test_cat_failures(void **state)
 	const char	*unreachable[] = { cat, "-H", addr, NULL };
 	const char	*bad_to[] = { cat, "--to", "4294967296", NULL };
 	const char	*bad_host[] = { cat, "-H", "localhost", NULL };
+	const char	*bad_max[] = { cat, "--max-message-size", "2X", NULL };
 
 	p = malloc(sizeof *p);
 	assert_non_null(p);
@@ -299,6 +436,10 @@ test_cat_failures(void **state)
 	proc_start(p, bad_host);
 	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
 	assert_non_null(strstr(p->p_errbuf, "--host: expected HOST:PORT"));
+	proc_start(p, bad_max);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
+	assert_string_equal(p->p_errbuf, "msgrouter-cat: --max-message-size: "
+	    "expected a size from 1 to 1G like 64K or 1M, got \"2X\"\n");
 	free(p);
 	daemon_forget(&d);
 }
@@ -527,6 +668,7 @@ main(void)
 		cmocka_unit_test(test_library_refuses_nul),
 		cmocka_unit_test(test_cat_round_trip),
 		cmocka_unit_test(test_cat_failures),
+		cmocka_unit_test(test_cat_max_message),
 		cmocka_unit_test(test_bench_usage),
 		cmocka_unit_test(test_bench_short),
 		cmocka_unit_test(test_bench_stalled_idle),

@@ -1,7 +1,9 @@
 # Client tools: msgrouter-cat (netcat for msgrouterd) and msgrouter-bench.
-# Both use only the installed client library.
+# Both use only the installed client library; msgrouter-cat also compiles
+# in src/parse.c to read sizes as the daemon does.
 bin_PROGRAMS += tools/msgrouter-cat
-tools_msgrouter_cat_SOURCES = tools/msgrouter-cat.c
+tools_msgrouter_cat_SOURCES = tools/msgrouter-cat.c src/parse.c \
+	include/msgrouter/parse.h
 tools_msgrouter_cat_LDADD = lib/libmsgrouter-client.la
 
 bin_PROGRAMS += tools/msgrouter-bench

@@ -15,14 +15,19 @@
 #include <unistd.h>
 
 #include "msgrouter/client.h"
+#include "msgrouter/parse.h"
 
 #define EXIT_USAGE		2
 #define CAT_DEFAULT_HOST	"127.0.0.1:8080"
 #define CAT_CONNECT_MS		5000
-/* The longest stdin line: a maximal message and an "ID " prefix. */
-#define CAT_LINE_MAX		(MR_DEFAULT_MAX_MESSAGE + 16)
+/* The router's default max_message_size, and the bounds it accepts. */
+#define CAT_DEFAULT_MAX_MESSAGE	MR_DEFAULT_MAX_MESSAGE
+#define CAT_MAX_MESSAGE_MAX	(1024ULL * 1024 * 1024)
+/* Room in the line buffer beyond the message for an "ID " prefix. */
+#define CAT_LINE_EXTRA		16
 /* Stop reading stdin while this much is queued for the router. */
 #define CAT_PAUSE_PENDING	(1024 * 1024)
+/* One read of stdin, so that what one read queues stays bounded. */
 #define CAT_READ_SIZE		65536
 
 struct cat {
@@ -30,7 +35,9 @@ struct cat {
 	const char		*cat_host;
 	uint32_t		 cat_to;
 	int			 cat_have_to;
+	size_t			 cat_max_message; /* payload + 0x00 */
 	char			*cat_line;	/* the unfinished stdin line */
+	size_t			 cat_line_max;	/* cat_max_message + extra */
 	size_t			 cat_len;
 	size_t			 cat_lineno;
 	int			 cat_too_long;	/* skipping a long line */
@@ -42,12 +49,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: msgrouter-cat [-H HOST:PORT] [--to ID] [--id-file FILE]\n"
-"                     [--wait SECONDS] [-h]\n"
+"                     [--max-message-size BYTES] [--wait SECONDS] [-h]\n"
 "\n"
 "  -H, --host HOST:PORT   router address (default %s)\n"
 "  -t, --to ID            send every stdin line to ID; without it, lines\n"
 "                         are \"ID message\"\n"
 "  -i, --id-file FILE     write our id (decimal and a newline) to FILE\n"
+"  -m, --max-message-size BYTES\n"
+"                         the router's limit on payload + 0x00, like 64K\n"
+"                         (default 1M); longer lines are skipped\n"
 "  -w, --wait SECONDS     after stdin ends, keep receiving this long\n"
 "  -h, --help             print this help and exit\n"
 "\n"
@@ -140,6 +150,13 @@ cat_line(struct cat *cat, const char *line, size_t len)
 		line += used + 1;
 		len -= used + 1;
 	}
+	/* The router would disconnect us for it, losing the lines after. */
+	if (len >= cat->cat_max_message) {
+		fprintf(stderr, "msgrouter-cat: stdin line %zu: a message of "
+		    "%zu bytes is over --max-message-size %zu with its 0x00, "
+		    "skipped\n", cat->cat_lineno, len, cat->cat_max_message);
+		return;
+	}
 	r = mr_client_queue(cat->cat_client, dst, line, len);
 	if (r == MR_EINVAL)
 		fprintf(stderr, "msgrouter-cat: stdin line %zu: a message "
@@ -154,11 +171,13 @@ static void
 cat_read_stdin(struct cat *cat)
 {
 	char	*nl, *p;
-	size_t	 left;
+	size_t	 left, want;
 	ssize_t	 n;
 
-	n = read(STDIN_FILENO, cat->cat_line + cat->cat_len,
-	    CAT_LINE_MAX - cat->cat_len);
+	want = cat->cat_line_max - cat->cat_len;
+	if (want > CAT_READ_SIZE)
+		want = CAT_READ_SIZE;
+	n = read(STDIN_FILENO, cat->cat_line + cat->cat_len, want);
 	if (n < 0) {
 		if (errno == EINTR || errno == EAGAIN)
 			return;
@@ -186,11 +205,12 @@ cat_read_stdin(struct cat *cat)
 		left -= (size_t)(nl - p) + 1;
 		p = nl + 1;
 	}
-	if (left == CAT_LINE_MAX || (cat->cat_too_long && left > 0)) {
+	if (left == cat->cat_line_max || (cat->cat_too_long && left > 0)) {
 		if (!cat->cat_too_long)
 			fprintf(stderr, "msgrouter-cat: stdin line %zu: longer "
-			    "than %d bytes, skipped\n", cat->cat_lineno + 1,
-			    CAT_LINE_MAX);
+			    "than %zu bytes, over --max-message-size %zu, "
+			    "skipped\n", cat->cat_lineno + 1,
+			    cat->cat_line_max, cat->cat_max_message);
 		cat->cat_too_long = 1;
 		left = 0;
 	}
@@ -210,8 +230,8 @@ cat_receive(struct cat *cat)
 	    r == MR_ETOOBIG) {
 		if (r == MR_ETOOBIG) {
 			fprintf(stderr, "msgrouter-cat: a received message "
-			    "was over %d bytes, dropped\n",
-			    MR_DEFAULT_MAX_MESSAGE);
+			    "was over %zu bytes, dropped\n",
+			    cat->cat_max_message);
 			continue;
 		}
 		fwrite(msg, 1, len, stdout);
@@ -247,6 +267,7 @@ main(int argc, char **argv)
 		{ "host",	required_argument,	NULL, 'H' },
 		{ "to",		required_argument,	NULL, 't' },
 		{ "id-file",	required_argument,	NULL, 'i' },
+		{ "max-message-size", required_argument, NULL, 'm' },
 		{ "wait",	required_argument,	NULL, 'w' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -257,11 +278,13 @@ main(int argc, char **argv)
 	const char	*id_file = NULL;
 	char		*end;
 	double		 wait_s = 0;
+	uint64_t	 max;
 	size_t		 used;
 	int		 ch, r, nfds, timeout, waiting = 0;
 
 	cat.cat_host = CAT_DEFAULT_HOST;
-	while ((ch = getopt_long(argc, argv, "H:t:i:w:h", longopts,
+	cat.cat_max_message = CAT_DEFAULT_MAX_MESSAGE;
+	while ((ch = getopt_long(argc, argv, "H:t:i:m:w:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'H':
@@ -276,6 +299,13 @@ main(int argc, char **argv)
 			break;
 		case 'i':
 			id_file = optarg;
+			break;
+		case 'm':
+			if (parse_size(optarg, &max) != 0 || max < 1 ||
+			    max > CAT_MAX_MESSAGE_MAX)
+				bad_flag("--max-message-size", optarg,
+				    "a size from 1 to 1G like 64K or 1M");
+			cat.cat_max_message = (size_t)max;
 			break;
 		case 'w':
 			errno = 0;
@@ -307,12 +337,21 @@ main(int argc, char **argv)
 		    "localhost:8080");
 	if (r != MR_OK)
 		cat_fail(&cat, "cannot connect to", r);
+	/*
+	 * The router delivers messages up to the same limit.  Queued frames
+	 * stay under the pause threshold plus what one read adds (at worst
+	 * 5 bytes per newline) plus one longest frame.
+	 */
+	mr_client_set_max_message(cat.cat_client, cat.cat_max_message);
+	mr_client_set_max_pending(cat.cat_client, CAT_PAUSE_PENDING +
+	    5 * CAT_READ_SIZE + cat.cat_max_message + CAT_LINE_EXTRA);
 	/* The file first: whoever sees the line on stderr can read it. */
 	if (id_file != NULL)
 		cat_write_id(id_file, mr_client_id(cat.cat_client));
 	fprintf(stderr, "msgrouter-cat: id %" PRIu32 "\n",
 	    mr_client_id(cat.cat_client));
-	if ((cat.cat_line = malloc(CAT_LINE_MAX)) == NULL) {
+	cat.cat_line_max = cat.cat_max_message + CAT_LINE_EXTRA;
+	if ((cat.cat_line = malloc(cat.cat_line_max)) == NULL) {
 		fprintf(stderr, "msgrouter-cat: out of memory\n");
 		return 1;
 	}

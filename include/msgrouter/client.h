@@ -7,11 +7,11 @@
  *
  * Errors are returned as negative MR_E* codes, never printed and never fatal;
  * mr_strerror() describes them.  Functions returning int return 0 (or a
- * count) on success.
+ * count) on success; mr_client_send() may also return MR_QUEUED (positive).
  *
  * Ownership: a struct mr_client is created by mr_client_connect() and freed
  * by mr_client_close(), which closes the socket.  Payloads passed to the
- * library are copied (mr_client_queue) or written out (mr_client_send)
+ * library are copied into the send buffer (mr_client_queue, mr_client_send)
  * before the call returns; the caller keeps them.  A received message
  * (mr_client_recv) points into the client's own buffer: it stays valid until
  * the next call on that client, and the caller must not free it.
@@ -29,6 +29,7 @@ extern "C" {
 #endif
 
 enum mr_error {
+	MR_QUEUED = 1,		/* mr_client_send: queued, not all written yet */
 	MR_OK = 0,
 	MR_EAGAIN = -1,		/* non-blocking call: nothing to do yet */
 	MR_ETIMEDOUT = -2,	/* the timeout passed */
@@ -99,8 +100,28 @@ int		 mr_client_flush(struct mr_client *, int timeout_ms);
 /* Bytes queued but not yet written. */
 size_t		 mr_client_pending(const struct mr_client *);
 /*
- * mr_client_queue() then mr_client_flush(); when the send buffer is full it
- * flushes first.  timeout_ms bounds the whole call.
+ * Queue one message and flush, all within timeout_ms (0: no waiting; -1: no
+ * limit).  The result says whether the message was queued:
+ *
+ *  MR_OK        queued, and the whole send buffer, this frame included, was
+ *               written to the socket.
+ *  MR_QUEUED    queued, but the flush did not finish in time: the frame
+ *               waits in the send buffer (mr_client_pending() > 0) and goes
+ *               out with the next mr_client_flush() or mr_client_send().
+ *               Do not send it again.
+ *  MR_EAGAIN,   not queued: the send buffer was full (max_pending) and not
+ *  MR_ETIMEDOUT enough of it could be written in time (MR_EAGAIN with
+ *               timeout 0).  Nothing changed but what was written of older
+ *               frames; sending again later is safe.
+ *  MR_EINVAL,   not queued (see mr_client_queue()); sending the same
+ *  MR_ETOOBIG,  payload again fails the same way, except after MR_ENOMEM.
+ *  MR_ENOMEM
+ *  MR_ECLOSED,  the connection is broken, before or after the frame was
+ *  MR_EIO       queued: whether the router got it is unknown.  Close the
+ *               client.
+ *
+ * When the send buffer is full, only enough of it is written to make room
+ * for this frame before it is queued.
  */
 int		 mr_client_send(struct mr_client *, uint32_t dst,
 		    const void *payload, size_t len, int timeout_ms);

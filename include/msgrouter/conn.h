@@ -30,7 +30,8 @@ struct router;
 #define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
 #define CONN_CLOSED		0x08	/* being closed */
 #define CONN_EOF		0x10	/* read EOF or error: route what is left */
-#define CONN_DRAINING		0x20	/* queue counted by the drain */
+#define CONN_DRAINING		0x20	/* counted by the drain as not done */
+#define CONN_BUSY		0x40	/* in its own read callback: free later */
 
 
 enum conn_reason {
@@ -108,8 +109,8 @@ struct evbuffer	*conn_input(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
 /* Write what is queued now; enable write events only on a short write. */
 int		 conn_flush(struct conn *);
-/* Stop reading until dst drains; the frame at the head stays. */
-void		 conn_pause(struct conn *, struct conn *dst);
+/* Stop reading until dst drains; the frame of len bytes at the head stays. */
+void		 conn_pause(struct conn *, struct conn *dst, size_t len);
 /* Resume a paused sender and route what it has buffered, from the loop. */
 void		 conn_resume(struct conn *);
 /* Resume every sender waiting for this destination. */
@@ -118,6 +119,10 @@ void		 conn_wake_waiters(struct conn *);
 size_t		 conn_max_message(struct conn *);
 /* Fill a report record with this client's figures now. */
 void		 conn_info(struct conn *, struct conn_info *);
+/* A complete frame is buffered from this client. */
+int		 conn_has_frame(struct conn *);
+/* Nothing queued to it, nothing buffered from it to route, not paused. */
+int		 conn_idle(struct conn *);
 /* Bytes waiting to be written to this client. */
 size_t		 conn_queued(struct conn *);
 /* Time in milliseconds from CLOCK_MONOTONIC. */

@@ -8,7 +8,7 @@
 
 /* "8M", "1024", "64K", "1G": powers of 1024.  0 on success, -1 if malformed. */
 int	parse_size(const char *, uint64_t *);
-/* "5s", "250ms", "2" (seconds): result in milliseconds. */
+/* "5s", "250ms", "2m" or "2min", "2" (seconds): result in milliseconds. */
 int	parse_duration_ms(const char *, uint64_t *);
 /* A plain decimal unsigned integer, no sign, no suffix. */
 int	parse_uint(const char *, uint64_t *);
