@@ -98,6 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sockaddr_in	 sin;
 	struct event		*ev;
 	struct timeval		 tv = { 30, 0 };
+	static uint32_t		 seq;
 	const uint8_t		*p;
 	size_t			 left;
 	ssize_t			 n;
@@ -108,8 +109,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strcpy(rt->rt_config.cf_admin_token, data[0] & 1 ? "s3cret" : "");
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		abort();
+	/*
+	 * Thousands of connections a second, each left in TIME_WAIT by the
+	 * admin side's close, would exhaust one address's ephemeral ports:
+	 * spread them over 127.1.0.0/16 as the source.
+	 */
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f010000u | (uint32_t)(1 + seq++ % 65000));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
+		abort();
 	sin.sin_port = htons(admin_port(ad));
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
