@@ -9,11 +9,13 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -80,6 +82,41 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/*
+ * A connection to the admin port.  Thousands a second, each left in
+ * TIME_WAIT by the admin side's close, would exhaust one address's
+ * ephemeral ports: the source cycles through 127.1.0.0/16.  A source that
+ * still clashes is skipped; the admin port refusing is a failure.
+ */
+static int
+fuzz_connect(void)
+{
+	static uint32_t		seq;
+	struct sockaddr_in	sin;
+	int			fd, try;
+
+	for (try = 0; try < 8; try++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+			return -1;
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(0x7f010000u |
+		    (1 + seq++ % 65000));
+		if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0) {
+			sin.sin_port = htons(admin_port(ad));
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			if (connect(fd, (struct sockaddr *)&sin, sizeof sin)
+			    == 0)
+				return fd;
+		}
+		fprintf(stderr, "fuzz_connect: %s\n", strerror(errno));
+		close(fd);
+		if (errno == ECONNREFUSED)
+			break;
+	}
+	return -1;
+}
+
 static void
 client_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -95,10 +132,8 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sockaddr_in	 sin;
 	struct event		*ev;
 	struct timeval		 tv = { 30, 0 };
-	static uint32_t		 seq;
 	const uint8_t		*p;
 	size_t			 left;
 	ssize_t			 n;
@@ -107,21 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	strcpy(rt->rt_config.cf_admin_token, data[0] & 1 ? "s3cret" : "");
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		abort();
-	/*
-	 * Thousands of connections a second, each left in TIME_WAIT by the
-	 * admin side's close, would exhaust one address's ephemeral ports:
-	 * spread them over 127.1.0.0/16 as the source.
-	 */
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(0x7f010000u | (uint32_t)(1 + seq++ % 65000));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
-		abort();
-	sin.sin_port = htons(admin_port(ad));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
+	if ((fd = fuzz_connect()) == -1)
 		abort();
 	/* Loopback takes a whole input before anyone reads. */
 	for (p = data + 1, left = size - 1; left > 0; p += n, left -= (size_t)n)
