@@ -66,7 +66,15 @@ struct admin {
 	struct admin_conn_list	 ad_conns;	/* adopted and counted */
 	size_t			 ad_nconns;
 	struct sockaddr_storage	 ad_addr;	/* bound address */
+	TAILQ_ENTRY(admin)	 ad_entry;	/* admin_all */
 };
+
+/*
+ * Every admin interface of the process, to find one from its listener:
+ * evhttp_bind_listener makes the evhttp the listener's callback argument,
+ * and the error callback shares it, so that argument is not ours.
+ */
+static TAILQ_HEAD(, admin) admin_all = TAILQ_HEAD_INITIALIZER(admin_all);
 
 static void	admin_request_cb(struct evhttp_request *, void *);
 
@@ -175,6 +183,7 @@ admin_new(struct router *rt)
 	if ((ad = calloc(1, sizeof *ad)) == NULL)
 		return NULL;
 	ad->ad_router = rt;
+	TAILQ_INSERT_TAIL(&admin_all, ad, ad_entry);
 	TAILQ_INIT(&ad->ad_pending);
 	TAILQ_INIT(&ad->ad_conns);
 	ad->ad_adopt_ev = event_new(rt->rt_base, -1, 0, admin_adopt_cb, ad);
@@ -203,6 +212,7 @@ admin_free(struct admin *ad)
 
 	if (ad == NULL)
 		return;
+	TAILQ_REMOVE(&admin_all, ad, ad_entry);
 	/* Frees every connection; admin_conn_close_cb empties ad_conns. */
 	if (ad->ad_http != NULL)
 		evhttp_free(ad->ad_http);
@@ -238,9 +248,16 @@ admin_accept_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 admin_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct admin	*ad = arg;
+	struct admin	*ad;
 	struct timeval	 tv = { 0, ADMIN_ACCEPT_BACKOFF_MS * 1000 };
 	int		 err = EVUTIL_SOCKET_ERROR();
+
+	/* arg is the evhttp (see admin_all), not our admin. */
+	TAILQ_FOREACH(ad, &admin_all, ad_entry)
+		if (ad->ad_listener == l)
+			break;
+	if (ad == NULL || ad->ad_accept_ev == NULL)
+		return;
 
 	if (!router_accept_exhausted(err)) {
 		log_debug("admin accept: %s",

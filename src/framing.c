@@ -22,16 +22,17 @@ framing_next(struct framing *fr, struct evbuffer *buf, size_t max,
 	if (have < FRAMING_MIN_FRAME)
 		return FRAMING_NEED_MORE;
 	have -= FRAMING_HEADER_LEN;
-	if (fr->fr_scanned >= have)
-		return FRAMING_NEED_MORE;
 
 	/*
 	 * Search only the bytes not yet scanned, and no further than the
 	 * largest frame allowed: a sender cannot make us scan more than max.
+	 * The limit comes first: max may have shrunk (a reload) below what
+	 * was already scanned, and "nothing new to scan" must not hide that
+	 * the frame is oversize, or a full input would never be consumed.
 	 */
 	limit = have < max ? have : max;
 	if (fr->fr_scanned >= limit)
-		return FRAMING_OVERSIZE;
+		return limit >= max ? FRAMING_OVERSIZE : FRAMING_NEED_MORE;
 	if (evbuffer_ptr_set(buf, &start, FRAMING_HEADER_LEN + fr->fr_scanned,
 	    EVBUFFER_PTR_SET) != 0)
 		return FRAMING_NEED_MORE;

@@ -252,22 +252,30 @@ router_flush(struct router *rt)
 	}
 }
 
-void
-router_forget(struct router *rt, struct conn *c)
+/* Take a connection off the flush list. */
+static void
+router_unmark_dirty(struct router *rt, struct conn *c)
 {
 	struct conn	**pp;
 
+	if (!(c->cn_flags & CONN_DIRTY))
+		return;
+	for (pp = &rt->rt_dirty; *pp != NULL; pp = &(*pp)->cn_dirty_next) {
+		if (*pp == c) {
+			*pp = c->cn_dirty_next;
+			break;
+		}
+	}
+	c->cn_dirty_next = NULL;
+	c->cn_flags &= ~CONN_DIRTY;
+}
+
+void
+router_forget(struct router *rt, struct conn *c)
+{
 	registry_remove(rt->rt_registry, c->cn_id);
 	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
-	if (c->cn_flags & CONN_DIRTY) {
-		for (pp = &rt->rt_dirty; *pp != NULL; pp = &(*pp)->cn_dirty_next) {
-			if (*pp == c) {
-				*pp = c->cn_dirty_next;
-				break;
-			}
-		}
-		c->cn_flags &= ~CONN_DIRTY;
-	}
+	router_unmark_dirty(rt, c);
 	if (c->cn_flags & CONN_DRAINING)
 		router_drain_check(rt, c);
 	/* A slot is free again: no need to wait for the back-off timer. */
@@ -744,7 +752,18 @@ router_input(struct router *rt, struct conn *src)
 		}
 	}
 out:
-	router_flush(rt);
+	/*
+	 * The sender may be one of the destinations (a message to itself):
+	 * a write error there closes and frees it, and our caller must know
+	 * not to touch it.  Flush it last, on its own, and see.
+	 */
+	if (!closed && (src->cn_flags & CONN_DIRTY)) {
+		router_unmark_dirty(rt, src);
+		router_flush(rt);
+		if (conn_flush(src) != 0)
+			closed = 1;
+	} else
+		router_flush(rt);
 	return closed ? -1 : 0;
 }
 

@@ -39,6 +39,7 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_paused = st->st_paused;
 	ss->ss_paused_total = st->st_paused_total;
 
+	ss->ss_received = st->st_frames;
 	ss->ss_forwarded = st->st_forwarded;
 	ss->ss_dropped_unknown = st->st_dropped_unknown;
 	ss->ss_dropped_queue_full = st->st_dropped_queue_full;

@@ -29,6 +29,62 @@ tc_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int
+harness_timeout_ms(void)
+{
+	const char	*s = getenv("HARNESS_TIMEOUT_SCALE");
+	int		 scale = s != NULL ? atoi(s) : 1;
+
+	return 15000 * (scale >= 1 ? scale : 1);
+}
+
+int
+harness_wrapped(void)
+{
+	const char	*w = getenv("MSGROUTERD_WRAPPER");
+
+	return w != NULL && w[0] != '\0';
+}
+
+long
+daemon_rss_kb(struct daemon *d)
+{
+	char	path[64], line[256];
+	FILE	*f;
+	long	kb = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)d->pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+long long
+daemon_cpu_ticks(struct daemon *d)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st;
+	FILE			*f;
+	size_t			 n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)d->pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command may hold spaces: fields count from its closing ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
 /* Sleep a little between polls of a file: the log is a file, not a pipe. */
 static void
 harness_pause(void)
@@ -157,8 +213,11 @@ daemon_start(struct daemon *d, const char *const *args)
 {
 	const char	*bin = getenv("MSGROUTERD");
 	const char	*tmp = getenv("TESTS_TMPDIR");
-	const char	*argv[64];
+	const char	*wrapper = getenv("MSGROUTERD_WRAPPER");
+	const char	*argv[96];
 	static int	 seq;
+	static char	 words[512];
+	char		*w, *save;
 	long long	 deadline;
 	int		 argc = 0, fd, status, i, want_admin = 0;
 
@@ -169,10 +228,17 @@ daemon_start(struct daemon *d, const char *const *args)
 		tmp = ".";
 	snprintf(d->log_path, sizeof d->log_path, "%s/daemon-%d-%d.log", tmp,
 	    (int)getpid(), seq++);
+	/* "valgrind --error-exitcode=99 ...": words before the daemon. */
+	if (wrapper != NULL && wrapper[0] != '\0') {
+		snprintf(words, sizeof words, "%s", wrapper);
+		for (w = strtok_r(words, " ", &save); w != NULL && argc < 30;
+		    w = strtok_r(NULL, " ", &save))
+			argv[argc++] = w;
+	}
 	argv[argc++] = bin;
 	argv[argc++] = "-l";
 	argv[argc++] = "127.0.0.1:0";
-	for (i = 0; args != NULL && args[i] != NULL && argc < 60; i++) {
+	for (i = 0; args != NULL && args[i] != NULL && argc < 90; i++) {
 		argv[argc++] = args[i];
 		if (strcmp(args[i], "--admin") == 0 && args[i + 1] != NULL &&
 		    strcmp(args[i + 1], "off") != 0)
@@ -199,7 +265,7 @@ daemon_start(struct daemon *d, const char *const *args)
 			_exit(127);
 		dup2(fd, STDERR_FILENO);
 		close(fd);
-		execv(bin, (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;

@@ -10,8 +10,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Generous: CI machines are slow, and sanitizers slow them further. */
-#define HARNESS_TIMEOUT_MS	15000
+/*
+ * Generous: CI machines are slow, and sanitizers slow them further.  Under
+ * valgrind (make check-valgrind) HARNESS_TIMEOUT_SCALE multiplies it.
+ */
+#define HARNESS_TIMEOUT_MS	(harness_timeout_ms())
+int	harness_timeout_ms(void);
+/*
+ * Whether the daemon runs under $MSGROUTERD_WRAPPER (valgrind): its memory
+ * and CPU figures are then the wrapper's, and tests skip bounds on them.
+ */
+int	harness_wrapped(void);
 
 struct daemon {
 	pid_t		pid;
@@ -41,6 +50,10 @@ int	daemon_log_count(struct daemon *, const char *s);
  */
 long long daemon_log_value(struct daemon *, const char *marker,
 	    const char *name);
+/* The daemon's resident set in KiB (VmRSS), or -1. */
+long	daemon_rss_kb(struct daemon *);
+/* CPU time the daemon has used, user + system, in clock ticks; or -1. */
+long long daemon_cpu_ticks(struct daemon *);
 /* Dump the log to stderr (for failing tests). */
 void	daemon_dump_log(struct daemon *);
 

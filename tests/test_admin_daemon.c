@@ -187,6 +187,7 @@ test_exchange(void **state)
 	assert_int_equal(jnum(j, "clients.disconnected_oversize_total"), 0);
 	assert_int_equal(jnum(j, "clients.paused"), 0);
 	assert_int_equal(jnum(j, "clients.paused_total"), 0);
+	assert_int_equal(jnum(j, "messages.received_total"), 5);
 	assert_int_equal(jnum(j, "messages.forwarded_total"), 4);
 	assert_int_equal(jnum(j, "messages.dropped_unknown_destination_total"),
 	    1);

@@ -229,6 +229,39 @@ test_many_chains(void **state)
 	evbuffer_free(b);
 }
 
+/*
+ * A smaller max after part of a frame was scanned (a reload): the bytes
+ * already scanned, with no 0x00 among them, are past the new max, so the
+ * frame is oversize at once, not "need more".  Found by fuzz_router: with
+ * the input already holding max + 4 bytes the daemon would not read, and
+ * "need more" left the readable socket spinning the loop.
+ */
+static void
+test_max_shrinks(void **state)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct framing	 fr = { 0 };
+	uint32_t	 dst;
+	size_t		 len;
+
+	evbuffer_add(b, hdr7, 4);
+	evbuffer_add(b, "abcde", 5);
+	assert_int_equal(framing_next(&fr, b, 17, &dst, &len),
+	    FRAMING_NEED_MORE);
+	/* Nothing new arrived; the limit is now below what was scanned. */
+	assert_int_equal(framing_next(&fr, b, 1, &dst, &len),
+	    FRAMING_OVERSIZE);
+	assert_int_equal(framing_next(&fr, b, 5, &dst, &len),
+	    FRAMING_OVERSIZE);
+	/* A limit still above what was scanned waits for more, as before. */
+	fr.fr_scanned = 0;
+	assert_int_equal(framing_next(&fr, b, 17, &dst, &len),
+	    FRAMING_NEED_MORE);
+	assert_int_equal(framing_next(&fr, b, 6, &dst, &len),
+	    FRAMING_NEED_MORE);
+	evbuffer_free(b);
+}
+
 int
 main(void)
 {
@@ -242,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_max_boundary),
 		cmocka_unit_test(test_oversize_early),
 		cmocka_unit_test(test_many_chains),
+		cmocka_unit_test(test_max_shrinks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

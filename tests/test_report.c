@@ -46,6 +46,7 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_max_clients = 15;
 	ss->ss_max_message_size = 16;
 	ss->ss_queue_limit = 17;
+	ss->ss_received = 18;
 	ss->ss_slow_consumer = "drop";
 	ss->ss_id_mode = "sequential";
 }
@@ -85,6 +86,7 @@ test_stats_json(void **state)
 	assert_int_equal(jint(j, "clients", "disconnected_oversize_total"), 6);
 	assert_int_equal(jint(j, "clients", "paused"), 7);
 	assert_int_equal(jint(j, "clients", "paused_total"), 8);
+	assert_int_equal(jint(j, "messages", "received_total"), 18);
 	assert_int_equal(jint(j, "messages", "forwarded_total"), 9);
 	assert_int_equal(jint(j, "messages",
 	    "dropped_unknown_destination_total"), 10);
@@ -102,7 +104,7 @@ test_stats_json(void **state)
 	assert_true(json_is_false(json_object_get(j, "draining")));
 	/* Nothing else in the groups: a new figure must be added on purpose. */
 	assert_int_equal(json_object_size(json_object_get(j, "clients")), 7);
-	assert_int_equal(json_object_size(json_object_get(j, "messages")), 3);
+	assert_int_equal(json_object_size(json_object_get(j, "messages")), 4);
 	assert_int_equal(json_object_size(json_object_get(j, "bytes")), 3);
 	assert_int_equal(json_object_size(json_object_get(j, "config")), 5);
 	json_decref(j);
@@ -186,8 +188,8 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 17 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 20);
+	/* 18 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 21);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);

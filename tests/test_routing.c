@@ -969,6 +969,13 @@ test_emfile(void **state)
 	uint32_t	 id, be, ida, idb;
 	int		 fd[N], got = 0, i, a, b;
 
+	/*
+	 * Under valgrind the wrapper itself closes descriptors accepted past
+	 * its own share of the limit, which looks like the router dropping
+	 * clients: this test runs in the plain make check only.
+	 */
+	if (harness_wrapped())
+		skip();
 	getrlimit(RLIMIT_NOFILE, &saved);
 	low = saved;
 	low.rlim_cur = 32;

@@ -44,7 +44,8 @@ struct stats_snapshot {
 	uint64_t	 ss_disconnected_oversize;
 	uint64_t	 ss_paused;
 	uint64_t	 ss_paused_total;
-	/* messages */
+	/* messages: received = forwarded + the two dropped counters */
+	uint64_t	 ss_received;
 	uint64_t	 ss_forwarded;
 	uint64_t	 ss_dropped_unknown;
 	uint64_t	 ss_dropped_queue_full;

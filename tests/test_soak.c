@@ -1,0 +1,729 @@
+/*
+ * The chaos soak: 200 well-behaved clients exchange verified messages while
+ * faulty clients run against the same router.  Well-behaved messages carry
+ * the sender, the destination, a sequence number per pair, a body derived
+ * from those and a checksum; every one must arrive exactly once, in order,
+ * intact.  The faulty clients (a child process) disconnect mid-message,
+ * send garbage and oversize frames, never read, read one byte a second,
+ * connect and close in a tight loop, and address random ids.  Meanwhile the
+ * daemon's RSS must stay well under the worst case its limits allow, and
+ * return near where it started once the faulty clients leave; /stats must
+ * add up at every look: received = forwarded + dropped.
+ *
+ * SOAK_SECONDS (default 120) or the first argument sets the faulty phase.
+ * Assertions are on counts and bytes only; every wait has a deadline.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "http_client.h"
+
+#define NWB		200	/* well-behaved clients */
+#define WINDOW		8	/* messages in flight per sender */
+#define BODY_MAX	12000	/* under max_message_size */
+#define MSG_MAX		(BODY_MAX + 64)
+
+/* The daemon's limits: small, so the worst case is small too. */
+#define MAX_CLIENTS	1000
+#define QUEUE_LIMIT	(64 * 1024)
+#define MAX_MESSAGE	(16 * 1024)
+#define WORST_KB	((long)MAX_CLIENTS * (QUEUE_LIMIT + MAX_MESSAGE) / 1024)
+
+static int	soak_seconds = 120;
+
+/* A well-behaved client: what it is writing and what it has read. */
+struct wb {
+	int		fd;
+	uint32_t	id;
+	char		out[MSG_MAX + 8];
+	size_t		out_len, out_off;
+	char		in[65536];
+	size_t		in_len;
+	int		inflight;	/* sent, not yet received */
+	uint64_t	foreign;	/* messages from faulty clients */
+};
+
+static struct wb	wbs[NWB];
+static uint32_t		sent[NWB][NWB];	/* [from][to] messages framed */
+static uint32_t		got[NWB][NWB];	/* [from][to] verified arrivals */
+
+static uint32_t
+fnv1a(const char *p, size_t n)
+{
+	uint32_t	h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+/* A small deterministic generator (xorshift32), never 0. */
+static uint32_t
+rng(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* The body of message seq from one client to another: printable bytes. */
+static void
+body_fill(char *p, size_t len, int from, int to, uint32_t seq)
+{
+	uint32_t	s = (uint32_t)from * 7919u + (uint32_t)to * 104729u +
+			    seq * 2654435761u + 1;
+	size_t		i;
+
+	if (s == 0)
+		s = 1;
+	for (i = 0; i < len; i++)
+		p[i] = (char)('a' + rng(&s) % 26);
+}
+
+/*
+ * Build the next message from client `from` to `to` into out (a frame):
+ * "W" from(4 hex) to(4 hex) seq(8 hex) len(4 hex) body checksum(8 hex).
+ */
+static size_t
+msg_build(char *out, int from, int to, uint32_t seq, size_t len)
+{
+	char		*p = out + 4;
+	uint32_t	 be = htonl(wbs[to].id);
+	int		 n;
+
+	memcpy(out, &be, 4);
+	n = snprintf(p, 32, "W%04x%04x%08x%04zx", from, to, seq, len);
+	body_fill(p + n, len, from, to, seq);
+	snprintf(p + n + len, 9, "%08x", fnv1a(p, (size_t)n + len));
+	p[n + len + 8] = '\0';
+	return 4 + (size_t)n + len + 8 + 1;
+}
+
+/* Check one message received by client `to`; 0 if whole and expected. */
+static int
+msg_verify(int to, const char *m, size_t mlen)
+{
+	unsigned int	 from, dst, seq, len;
+	char		 body[BODY_MAX], hex[9];
+
+	if (m[0] != 'W') {
+		wbs[to].foreign++;
+		return 0;
+	}
+	if (mlen < 21 + 8 || sscanf(m, "W%4x%4x%8x%4x", &from, &dst, &seq,
+	    &len) != 4 || from >= NWB || dst != (unsigned)to ||
+	    len > BODY_MAX || mlen != 21 + len + 8) {
+		fprintf(stderr, "client %d: malformed message (%zu bytes)\n",
+		    to, mlen);
+		return -1;
+	}
+	snprintf(hex, sizeof hex, "%08x", fnv1a(m, 21 + len));
+	body_fill(body, len, (int)from, to, seq);
+	if (memcmp(m + 21 + len, hex, 8) != 0 ||
+	    memcmp(m + 21, body, len) != 0) {
+		fprintf(stderr, "client %d: corrupt message %u from %u\n",
+		    to, seq, from);
+		return -1;
+	}
+	if (seq != got[from][to]) {
+		fprintf(stderr, "client %d: from %u got seq %u, expected %u\n",
+		    to, from, seq, got[from][to]);
+		return -1;
+	}
+	got[from][to]++;
+	wbs[from].inflight--;
+	return 0;
+}
+
+/* Read what a client has and verify each complete message; 0 or -1. */
+static int
+wb_read(int i)
+{
+	struct wb	*w = &wbs[i];
+	char		*nul;
+	size_t		 used, mlen;
+	ssize_t		 n;
+
+	n = read(w->fd, w->in + w->in_len, sizeof w->in - w->in_len);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		fprintf(stderr, "client %d: connection lost\n", i);
+		return -1;
+	}
+	if (n < 0)
+		return 0;
+	w->in_len += (size_t)n;
+	used = 0;
+	while ((nul = memchr(w->in + used, '\0', w->in_len - used)) != NULL) {
+		mlen = (size_t)(nul - (w->in + used));
+		if (msg_verify(i, w->in + used, mlen) != 0)
+			return -1;
+		used += mlen + 1;
+	}
+	memmove(w->in, w->in + used, w->in_len - used);
+	w->in_len -= used;
+	if (w->in_len == sizeof w->in) {
+		fprintf(stderr, "client %d: message longer than any sent\n", i);
+		return -1;
+	}
+	return 0;
+}
+
+/* Frame the next message if the window allows, and write what fits. */
+static int
+wb_write(int i, uint32_t *seed, int generate)
+{
+	struct wb	*w = &wbs[i];
+	ssize_t		 n;
+	size_t		 len;
+	int		 to;
+
+	if (w->out_off == w->out_len && generate && w->inflight < WINDOW) {
+		to = (int)(rng(seed) % NWB);
+		len = rng(seed) % 16 == 0 ? rng(seed) % BODY_MAX :
+		    rng(seed) % 2000;
+		w->out_len = msg_build(w->out, i, to, sent[i][to], len);
+		w->out_off = 0;
+		sent[i][to]++;
+		w->inflight++;
+	}
+	if (w->out_off == w->out_len)
+		return 0;
+	n = write(w->fd, w->out + w->out_off, w->out_len - w->out_off);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		fprintf(stderr, "client %d: write: %s\n", i, strerror(errno));
+		return -1;
+	}
+	if (n > 0)
+		w->out_off += (size_t)n;
+	return 0;
+}
+
+/* One round of the well-behaved clients: poll, read, write. */
+static void
+wb_round(uint32_t *seed, int generate)
+{
+	struct pollfd	pfd[NWB];
+	int		i;
+
+	for (i = 0; i < NWB; i++) {
+		pfd[i].fd = wbs[i].fd;
+		pfd[i].events = POLLIN;
+		if (wbs[i].out_off < wbs[i].out_len ||
+		    (generate && wbs[i].inflight < WINDOW))
+			pfd[i].events |= POLLOUT;
+	}
+	if (poll(pfd, NWB, 20) < 0)
+		assert_int_equal(errno, EINTR);
+	for (i = 0; i < NWB; i++) {
+		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			assert_int_equal(wb_read(i), 0);
+		if (pfd[i].revents & POLLOUT)
+			assert_int_equal(wb_write(i, seed, generate), 0);
+	}
+}
+
+static int
+wb_inflight(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < NWB; i++)
+		n += wbs[i].inflight;
+	return n;
+}
+
+/* GET /stats as JSON; fails the test if there is no 200. */
+static json_t *
+get_stats(struct daemon *d)
+{
+	struct http_response	 r;
+	json_t			*j;
+
+	assert_int_equal(http_request(d->admin_port, "GET", "/stats", NULL, &r,
+	    HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	j = json_loads(r.body, 0, NULL);
+	assert_non_null(j);
+	http_response_free(&r);
+	return j;
+}
+
+static long long
+jnum(json_t *j, const char *group, const char *name)
+{
+	json_t	*v = json_object_get(json_object_get(j, group), name);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* The identity every /stats must satisfy; returns messages received. */
+static long long
+check_identity(struct daemon *d, long long *connected)
+{
+	json_t		*j = get_stats(d);
+	long long	 rcv = jnum(j, "messages", "received_total");
+
+	assert_int_equal(rcv, jnum(j, "messages", "forwarded_total") +
+	    jnum(j, "messages", "dropped_unknown_destination_total") +
+	    jnum(j, "messages", "dropped_queue_full_total"));
+	if (connected != NULL)
+		*connected = jnum(j, "clients", "connected");
+	json_decref(j);
+	return rcv;
+}
+
+/* Whether the daemon runs with AddressSanitizer (libasan is mapped). */
+static int
+daemon_asan(struct daemon *d)
+{
+	char	path[64], line[512];
+	FILE	*f;
+	int	asan = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)d->pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!asan && fgets(line, sizeof line, f) != NULL)
+		asan = strstr(line, "libasan") != NULL;
+	fclose(f);
+	return asan;
+}
+
+/* ---- the faulty clients, in a child process ---- */
+
+enum fault {
+	F_NOREAD,	/* never reads after its id */
+	F_SLOW,		/* reads one byte a second */
+	F_RANDOM,	/* valid frames to random and known ids */
+	F_MIDMSG,	/* half a frame, then a close */
+	F_GARBAGE,	/* random bytes */
+	F_OVERSIZE,	/* a frame without 0x00 past max_message_size */
+	F_CHURN,	/* connect and close in a tight loop */
+	F_NKINDS
+};
+
+static const int fault_count[F_NKINDS] = { 10, 10, 10, 4, 4, 3, 2 };
+
+struct actor {
+	enum fault	kind;
+	int		fd;
+	uint32_t	id;
+	int		idlen;
+	unsigned char	idbuf[4];
+	char		pending[MAX_MESSAGE + 8192];
+	size_t		plen, poff;
+	long long	since;		/* connected, or pending since */
+	long long	next;		/* next action */
+};
+
+static volatile sig_atomic_t	faulty_stop;
+static uint32_t			pool[NWB + 64];
+static int			npool;
+
+static void
+faulty_sigterm(int sig)
+{
+	faulty_stop = 1;
+}
+
+/* A non-blocking connection; the connect completes in the background. */
+static int
+faulty_connect(struct daemon *d, int small)
+{
+	struct sockaddr_in	sin;
+	int			fd, sz = 4096;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* Readers that fall behind: a small window fills soon. */
+	if (small)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)d->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Close with a reset: no TIME_WAIT left behind on the loopback ports. */
+static void
+faulty_reset(int fd)
+{
+	struct linger	l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+	close(fd);
+}
+
+static void
+actor_close(struct actor *a, int reset)
+{
+	if (a->fd == -1)
+		return;
+	if (reset)
+		faulty_reset(a->fd);
+	else
+		close(a->fd);
+	a->fd = -1;
+	a->idlen = 0;
+	a->plen = a->poff = 0;
+}
+
+/* Queue a frame to dst whose payload never holds 'W' first nor 0x00. */
+static void
+actor_frame(struct actor *a, uint32_t dst, size_t len, uint32_t *seed)
+{
+	uint32_t	be = htonl(dst);
+	size_t		i;
+
+	if (a->plen + 4 + len + 1 > sizeof a->pending)
+		return;
+	memcpy(a->pending + a->plen, &be, 4);
+	a->pending[a->plen + 4] = 'X';
+	for (i = 1; i < len; i++)
+		a->pending[a->plen + 4 + i] = (char)('A' + rng(seed) % 20);
+	a->pending[a->plen + 4 + len] = '\0';
+	a->plen += 4 + len + 1;
+}
+
+/* Write what the socket takes; -1 if the router closed us. */
+static int
+actor_push(struct actor *a)
+{
+	ssize_t	n;
+
+	if (a->poff == a->plen)
+		return 0;
+	n = send(a->fd, a->pending + a->poff, a->plen - a->poff,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ||
+		    errno == ENOTCONN ? 0 : -1;
+	a->poff += (size_t)n;
+	if (a->poff == a->plen)
+		a->poff = a->plen = 0;
+	return 0;
+}
+
+/* Collect the id, a byte at a time if need be; then it joins the pool. */
+static void
+actor_read_id(struct actor *a, size_t max)
+{
+	ssize_t	n;
+
+	if (a->idlen == 4)
+		return;
+	n = recv(a->fd, a->idbuf + a->idlen, max < (size_t)(4 - a->idlen) ?
+	    max : (size_t)(4 - a->idlen), MSG_DONTWAIT);
+	if (n <= 0)
+		return;
+	a->idlen += (int)n;
+	if (a->idlen == 4 && npool < (int)(sizeof pool / sizeof pool[0])) {
+		memcpy(&a->id, a->idbuf, 4);
+		pool[npool++] = ntohl(a->id);
+	}
+}
+
+/*
+ * Half random ids, a quarter WB clients, a quarter the stalled and slow
+ * readers, mostly the first two (the kernel buffers a few MiB for each
+ * before the router queues, and backpressure is what must be exercised).
+ */
+static uint32_t
+random_target(uint32_t *seed)
+{
+	switch (rng(seed) % 4) {
+	case 0:
+	case 1:
+		return rng(seed);
+	case 2:
+		if (npool > NWB)
+			return pool[NWB + rng(seed) % (uint32_t)(npool - NWB <
+			    2 || rng(seed) % 4 == 0 ? npool - NWB : 2)];
+		/* FALLTHROUGH */
+	default:
+		return pool[rng(seed) % NWB];
+	}
+}
+
+/* One step of one faulty client. */
+static void
+actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
+{
+	char	buf[4096];
+	size_t	i, n;
+
+	if (now < a->next)
+		return;
+	if (a->fd == -1) {
+		if ((a->fd = faulty_connect(d, a->kind == F_NOREAD ||
+		    a->kind == F_SLOW)) == -1) {
+			a->next = now + 100;
+			return;
+		}
+		a->since = now;
+	}
+	switch (a->kind) {
+	case F_NOREAD:
+		actor_read_id(a, 4);
+		a->next = now + 50;
+		break;
+	case F_SLOW:
+		if (a->idlen < 4)
+			actor_read_id(a, 1);
+		else if (recv(a->fd, buf, 1, MSG_DONTWAIT) == 0)
+			actor_close(a, 1);
+		a->next = now + 1000;
+		break;
+	case F_RANDOM:
+		if (a->plen == 0) {
+			a->since = now;
+			for (i = 0; i < 4; i++)
+				actor_frame(a, random_target(seed),
+				    rng(seed) % (i == 0 ? BODY_MAX : 3000) + 1,
+				    seed);
+		}
+		/* Paused for long behind a slow reader: give up, come back. */
+		if (actor_push(a) != 0 || (a->plen > 0 && now - a->since > 3000))
+			actor_close(a, 1);
+		/* Whatever others sent it is read and thrown away. */
+		while (a->fd != -1 && recv(a->fd, buf, sizeof buf,
+		    MSG_DONTWAIT) > 0)
+			;
+		a->next = now + 10;
+		break;
+	case F_MIDMSG:
+		actor_frame(a, pool[rng(seed) % NWB], 200, seed);
+		a->plen -= 1 + rng(seed) % 150;	/* cut before the 0x00 */
+		actor_push(a);
+		actor_close(a, rng(seed) % 4 != 0);
+		a->next = now + 25;
+		break;
+	case F_GARBAGE:
+		n = rng(seed) % sizeof buf + 1;
+		for (i = 0; i < n; i++) {
+			buf[i] = (char)rng(seed);
+			if (buf[i] == 'W')
+				buf[i] = 0;
+		}
+		if (send(a->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    errno != EAGAIN && errno != ENOTCONN)
+			actor_close(a, 1);
+		else if (now - a->since > 500)
+			actor_close(a, 1);
+		a->next = now + 20;
+		break;
+	case F_OVERSIZE:
+		if (a->plen == 0 && a->poff == 0) {
+			uint32_t be = htonl(pool[rng(seed) % NWB]);
+			memcpy(a->pending, &be, 4);
+			memset(a->pending + 4, 'X', MAX_MESSAGE + 4096);
+			a->plen = 4 + MAX_MESSAGE + 4096;
+		}
+		if (actor_push(a) != 0 || now - a->since > 2000)
+			actor_close(a, 1);
+		a->next = now + 20;
+		break;
+	case F_CHURN:
+		actor_close(a, rng(seed) % 8 != 0);
+		a->next = now + 5;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The faulty clients' process: runs until SIGTERM, then leaves. */
+static void __attribute__((noreturn))
+faulty_run(struct daemon *d)
+{
+	static struct actor	actors[64];
+	struct timespec		ts = { 0, 2 * 1000 * 1000 };
+	uint32_t		seed = 0x9e3779b9;
+	int			n = 0, k, i;
+
+	signal(SIGTERM, faulty_sigterm);
+	for (i = 0; i < NWB; i++)
+		pool[npool++] = wbs[i].id;
+	for (k = 0; k < F_NKINDS; k++) {
+		for (i = 0; i < fault_count[k]; i++) {
+			actors[n].kind = (enum fault)k;
+			actors[n].fd = -1;
+			n++;
+		}
+	}
+	while (!faulty_stop) {
+		long long now = tc_now_ms();
+		for (i = 0; i < n; i++)
+			actor_step(d, &actors[i], now, &seed);
+		nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < n; i++)
+		actor_close(&actors[i], 1);
+	_exit(0);
+}
+
+/* ---- the test ---- */
+
+static void
+test_soak(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0",
+	    "--max-clients", "1000", "--queue-limit", "64K",
+	    "--max-message-size", "16K", NULL };
+	struct daemon	 d;
+	uint32_t	 seed = 12345, be;
+	long		 rss_start, rss_peak, rss_end, rss;
+	long long	 end, next_look, deadline, connected, rcv;
+	int		 i, j, status, wrapped = harness_wrapped();
+	uint64_t	 total = 0, foreign = 0;
+	pid_t		 child;
+
+	/*
+	 * A small ASan quarantine (freed memory ASan holds back to catch use
+	 * after free), so that RSS follows what the daemon itself holds.
+	 */
+	setenv("ASAN_OPTIONS", "quarantine_size_mb=1:malloc_context_size=5:"
+	    "allocator_release_to_os_interval_ms=500", 1);
+	assert_int_equal(daemon_start(&d, args), 0);
+	for (i = 0; i < NWB; i++) {
+		wbs[i].fd = tc_connect(&d, &wbs[i].id);
+		assert_true(wbs[i].fd >= 0);
+		assert_int_equal(fcntl(wbs[i].fd, F_SETFL, O_NONBLOCK), 0);
+	}
+	(void)be;
+
+	/* Warm up: the well-behaved traffic alone, then the baseline. */
+	end = tc_now_ms() + 2000;
+	while (tc_now_ms() < end)
+		wb_round(&seed, 1);
+	rss_start = rss_peak = daemon_rss_kb(&d);
+	check_identity(&d, NULL);
+
+	if ((child = fork()) == 0)
+		faulty_run(&d);
+	assert_true(child > 0);
+	end = tc_now_ms() + (long long)soak_seconds * 1000;
+	next_look = tc_now_ms() + 1000;
+	while (tc_now_ms() < end) {
+		wb_round(&seed, 1);
+		if (tc_now_ms() >= next_look) {
+			if ((rss = daemon_rss_kb(&d)) > rss_peak)
+				rss_peak = rss;
+			check_identity(&d, NULL);
+			next_look = tc_now_ms() + 1000;
+		}
+	}
+
+	/* The faulty clients leave; the router must be back to 200. */
+	kill(child, SIGTERM);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	for (;;) {
+		wb_round(&seed, 1);
+		check_identity(&d, &connected);
+		if (connected == NWB)
+			break;
+		assert_true(tc_now_ms() < deadline);
+	}
+	/* Well-behaved traffic goes on a while after the chaos, then drains. */
+	end = tc_now_ms() + 2000;
+	while (tc_now_ms() < end)
+		wb_round(&seed, 1);
+	deadline = tc_now_ms() + 4 * HARNESS_TIMEOUT_MS;
+	while (wb_inflight() > 0) {
+		wb_round(&seed, 0);
+		assert_true(tc_now_ms() < deadline);
+	}
+	rss_end = daemon_rss_kb(&d);
+	rcv = check_identity(&d, &connected);
+	assert_int_equal(connected, NWB);
+
+	/* Exactly once, in order (checked on arrival), and none missing. */
+	for (i = 0; i < NWB; i++) {
+		for (j = 0; j < NWB; j++) {
+			assert_int_equal(got[i][j], sent[i][j]);
+			total += sent[i][j];
+		}
+		foreign += wbs[i].foreign;
+	}
+	assert_true(rcv >= (long long)total);
+	fprintf(stderr, "soak: %d s, %llu verified messages, %llu from faulty "
+	    "clients; RSS %ld KiB at start, %ld peak, %ld at end; worst case "
+	    "%ld KiB\n", soak_seconds, (unsigned long long)total,
+	    (unsigned long long)foreign, rss_start, rss_peak, rss_end,
+	    WORST_KB);
+	if (!wrapped) {
+		/*
+		 * Well under the worst case, and back near the start.  ASan's
+		 * allocator keeps freed chunks in per-size free lists rather
+		 * than giving them back (120 s under ASan ended 7.6 MiB up,
+		 * 15 s of the plain build 0.7 MiB): it gets twice the slack.
+		 */
+		assert_true(rss_peak - rss_start < WORST_KB / 4);
+		assert_true(rss_end - rss_start <
+		    (daemon_asan(&d) ? WORST_KB / 8 : WORST_KB / 16));
+	}
+
+	for (i = 0; i < NWB; i++)
+		close(wbs[i].fd);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_value(&d, "final counters", "frames"),
+	    daemon_log_value(&d, "final counters", "forwarded") +
+	    daemon_log_value(&d, "final counters", "dropped_unknown") +
+	    daemon_log_value(&d, "final counters", "dropped_queue_full"));
+	/* The faults happened: oversize senders were cut, strays dropped. */
+	assert_true(daemon_log_value(&d, "final counters",
+	    "disconnected_oversize") > 0);
+	assert_true(daemon_log_value(&d, "final counters",
+	    "dropped_unknown") > 0);
+	assert_true(daemon_log_value(&d, "final counters", "paused_total") > 0);
+	unlink(d.log_path);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_soak),
+	};
+	const char	*s = getenv("SOAK_SECONDS");
+
+	if (argc > 1)
+		s = argv[1];
+	if (s != NULL && atoi(s) > 0)
+		soak_seconds = atoi(s);
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
