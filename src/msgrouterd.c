@@ -280,11 +280,13 @@ main(int argc, char *argv[])
 	 * Read chains (64 KiB) and queue chains come and go with every batch
 	 * at the top of the heap; with glibc's default 128 KiB trim threshold
 	 * that was a brk() every few reads and fresh pages to fault in (16 KiB
-	 * messages: 28% of the CPU per message).  Keep up to 8 MiB of freed
-	 * heap and grow it 1 MiB at a time: a fixed amount, whatever the load.
+	 * messages: 28% of the CPU per message).  Keep up to 1 MiB of freed
+	 * heap and grow it 256 KiB at a time: a fixed amount, whatever the
+	 * load, and small enough that RSS still falls back after a burst
+	 * (test_soak).
 	 */
-	(void)mallopt(M_TRIM_THRESHOLD, 8 << 20);
-	(void)mallopt(M_TOP_PAD, 1 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
+	(void)mallopt(M_TOP_PAD, 256 << 10);
 #endif
 
 	/* Coalesce event changes into the epoll_wait call (changelist). */
