@@ -28,6 +28,7 @@
 #include "msgrouter/router.h"
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_first_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static int	conn_finish(struct conn *);
@@ -77,16 +78,18 @@ conn_new(struct router *rt, int fd, const struct sockaddr *sa, int socklen)
 		free(c);
 		return NULL;
 	}
-	c->cn_read_ev = event_new(rt->rt_base, fd, EV_READ | EV_PERSIST,
-	    conn_read_cb, c);
-	if (c->cn_read_ev == NULL)
-		goto fail;
-	bufferevent_setcb(c->cn_bev, NULL, conn_write_cb, conn_event_cb, c);
 	/*
-	 * The bufferevent neither reads (conn_read_cb does) nor writes until
-	 * a direct flush comes up short: see conn_flush.
+	 * Until its first byte arrives a client is watched by the
+	 * bufferevent's own read event: most of a crowd of idle clients never
+	 * needs our read event, whose struct event is 144 bytes of heap each.
+	 * The first readiness switches to it (conn_first_read_cb).  Writes are
+	 * left to the bufferevent only when a direct flush comes up short: see
+	 * conn_flush.
 	 */
-	bufferevent_disable(c->cn_bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->cn_bev, conn_first_read_cb, conn_write_cb,
+	    conn_event_cb, c);
+	bufferevent_disable(c->cn_bev, EV_WRITE);
+	bufferevent_enable(c->cn_bev, EV_READ);
 	conn_configure(c);
 
 	c->cn_id = registry_next_id(rt->rt_registry, rt->rt_config.cf_id_mode);
@@ -99,17 +102,23 @@ conn_new(struct router *rt, int fd, const struct sockaddr *sa, int socklen)
 	be = htonl(c->cn_id);
 	evbuffer_add(bufferevent_get_output(c->cn_bev), &be, sizeof be);
 	router_mark_dirty(rt, c);
-	event_add(c->cn_read_ev, NULL);
 	log_info("client %u connected from %s", c->cn_id,
 	    addr_format(&c->cn_peer.sa, peer, sizeof peer));
 	return c;
 
 fail:
-	if (c->cn_read_ev != NULL)
-		event_free(c->cn_read_ev);
 	bufferevent_free(c->cn_bev);
 	free(c);
 	return NULL;
+}
+
+/* What the bufferevent may read at once: one largest frame at most. */
+static size_t
+conn_first_read_max(const struct config *cf)
+{
+	size_t	max = (size_t)cf->cf_max_message_size + FRAMING_HEADER_LEN;
+
+	return max < CONN_READ_MAX ? max : CONN_READ_MAX;
 }
 
 void
@@ -118,12 +127,18 @@ conn_configure(struct conn *c)
 	const struct config *cf = &c->cn_router->rt_config;
 
 	/*
-	 * The write callback runs when the queue is at the resume mark.  No
-	 * read watermark: the bufferevent never reads (conn_read_cb bounds
-	 * the input), and one would only add a callback to every drain.
+	 * The write callback runs when the queue is at the resume mark.
 	 */
 	bufferevent_setwatermark(c->cn_bev, EV_WRITE,
 	    policy_resume_mark((size_t)cf->cf_queue_limit), 0);
+	/*
+	 * Unparsed input is bounded by one largest frame: conn_read never
+	 * reads past it, and the bufferevent's one first read is held under
+	 * it too.  No read watermark: in libevent 2.1 it hangs a callback on
+	 * the input buffer that runs on every drain of every frame.
+	 */
+	(void)bufferevent_set_max_single_read(c->cn_bev,
+	    conn_first_read_max(cf));
 	/*
 	 * A new limit or policy may let paused senders through: wake them
 	 * all; each decides again and pauses again if it must.
@@ -181,7 +196,8 @@ conn_close(struct conn *c, enum conn_reason reason)
 	router_forget(rt, c);
 	if (reason == CONN_REASON_SHUTDOWN)
 		conn_discard_input(c);
-	event_free(c->cn_read_ev);
+	if (c->cn_read_ev != NULL)
+		event_free(c->cn_read_ev);
 	c->cn_read_ev = NULL;
 	bufferevent_free(c->cn_bev);
 	c->cn_bev = NULL;
@@ -316,12 +332,62 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 	int		 err = EVUTIL_SOCKET_ERROR();
 
+	if ((what & BEV_EVENT_READING) && c->cn_read_ev == NULL) {
+		/*
+		 * EOF or an error on the bufferevent's first read (it has
+		 * stopped reading): as in conn_read, what is queued for the
+		 * client is still written before it is closed.
+		 */
+		if (what & BEV_EVENT_ERROR)
+			log_info("client %u: read: %s", c->cn_id,
+			    evutil_socket_error_to_string(err));
+		c->cn_flags |= CONN_EOF;
+		c->cn_eof_reason = (what & BEV_EVENT_ERROR) ?
+		    CONN_REASON_ERROR : CONN_REASON_EOF;
+		bufferevent_disable(bev, EV_READ);
+		(void)conn_finish(c);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
-		log_info("client %u: write: %s", c->cn_id,
+		log_info("client %u: %s: %s", c->cn_id,
+		    (what & BEV_EVENT_READING) ? "read" : "write",
 		    evutil_socket_error_to_string(err));
 		conn_close(c, CONN_REASON_ERROR);
 	} else
 		conn_close(c, CONN_REASON_EOF);
+}
+
+/*
+ * The bufferevent read a new client's first bytes (at most one largest
+ * frame).  From now on our own event reads, up to CONN_READ_MAX at a time
+ * without an ioctl; then route what arrived.
+ */
+static void
+conn_first_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct router	*rt = c->cn_router;
+	size_t		 n = evbuffer_get_length(bufferevent_get_input(bev));
+
+	c->cn_read_ev = event_new(rt->rt_base, bufferevent_getfd(bev),
+	    EV_READ | EV_PERSIST, conn_read_cb, c);
+	if (c->cn_read_ev == NULL) {
+		log_warn("client %u: out of memory", c->cn_id);
+		conn_close(c, CONN_REASON_ERROR);
+		return;
+	}
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setcb(bev, NULL, conn_write_cb, conn_event_cb, c);
+	event_add(c->cn_read_ev, NULL);
+	c->cn_bytes_in += n;
+	rt->rt_stats.st_bytes_received += n;
+	/* As in conn_read_cb: routing may close us; free on the way out. */
+	c->cn_flags |= CONN_BUSY;
+	router_input(rt, c);
+	if (c->cn_flags & CONN_CLOSED)
+		free(c);
+	else
+		c->cn_flags &= ~CONN_BUSY;
 }
 
 /*
@@ -369,7 +435,7 @@ conn_read(struct conn *c, evutil_socket_t fd)
 	struct evbuffer		*in = bufferevent_get_input(c->cn_bev);
 	struct evbuffer_iovec	 v[2];
 	struct iovec		 iov[2];
-	size_t			 have, room;
+	size_t			 have, room, want;
 	ssize_t			 n;
 	int			 nv, i;
 
@@ -389,9 +455,11 @@ conn_read(struct conn *c, evutil_socket_t fd)
 			conn_close(c, CONN_REASON_ERROR);
 			return;
 		}
-		for (i = 0; i < nv; i++) {
+		/* The extents may be larger than asked for: read only room. */
+		for (i = 0, want = room; i < nv; i++) {
 			iov[i].iov_base = v[i].iov_base;
-			iov[i].iov_len = v[i].iov_len;
+			iov[i].iov_len = v[i].iov_len < want ? v[i].iov_len : want;
+			want -= iov[i].iov_len;
 		}
 		n = readv(fd, iov, nv);
 		if (n == 0 || (n < 0 && errno != EAGAIN &&
@@ -494,6 +562,15 @@ conn_resume(struct conn *c)
 		event_add(c->cn_read_ev, NULL);
 	event_active(c->cn_read_ev, EV_READ, 0);
 	log_debug("client %u: resumed", c->cn_id);
+}
+
+void
+conn_stop_reading(struct conn *c)
+{
+	if (c->cn_read_ev != NULL)
+		event_del(c->cn_read_ev);
+	else
+		bufferevent_disable(c->cn_bev, EV_READ);
 }
 
 void

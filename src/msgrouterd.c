@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +274,18 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	/* A reload sent before the loop runs must not kill us either. */
 	signal(SIGHUP, SIG_IGN);
+
+#ifdef __GLIBC__
+	/*
+	 * Read chains (64 KiB) and queue chains come and go with every batch
+	 * at the top of the heap; with glibc's default 128 KiB trim threshold
+	 * that was a brk() every few reads and fresh pages to fault in (16 KiB
+	 * messages: 28% of the CPU per message).  Keep up to 8 MiB of freed
+	 * heap and grow it 1 MiB at a time: a fixed amount, whatever the load.
+	 */
+	(void)mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	(void)mallopt(M_TOP_PAD, 1 << 20);
+#endif
 
 	/* Coalesce event changes into the epoll_wait call (changelist). */
 	if ((ecf = event_config_new()) == NULL)

@@ -518,7 +518,8 @@ test_closed(void **state)
 	assert_true(jnum(c, "messages_out") > 0);
 	c = json_array_get(list, 2);
 	assert_int_equal(jnum(c, "id"), id2);
-	assert_int_equal(jnum(c, "bytes_in"), sizeof big);
+	/* Unparsed input is read up to one largest frame, no further. */
+	assert_int_equal(jnum(c, "bytes_in"), 64 + 4);
 	c = json_array_get(list, 3);
 	assert_int_equal(jnum(c, "id"), id1);
 	assert_true(json_is_null(json_object_get(j, "next_cursor")));

@@ -46,7 +46,6 @@ enum conn_reason {
 struct conn {
 	uint32_t		 cn_id;
 	uint32_t		 cn_flags;
-	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
 	struct router		*cn_router;
 	struct bufferevent	*cn_bev;
 	struct event		*cn_read_ev;
@@ -74,6 +73,11 @@ struct conn {
 		struct sockaddr_in	sin;
 		struct sockaddr_in6	sin6;
 	}			 cn_peer;
+	/*
+	 * Last: it fills the padding after cn_peer.  Every byte of struct
+	 * conn counts against 10,000 idle clients (docs/PERFORMANCE.md).
+	 */
+	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
 };
 
 /*
@@ -113,6 +117,8 @@ int		 conn_flush(struct conn *);
 void		 conn_pause(struct conn *, struct conn *dst, size_t len);
 /* Resume a paused sender and route what it has buffered, from the loop. */
 void		 conn_resume(struct conn *);
+/* Stop reading from this client for good (the drain). */
+void		 conn_stop_reading(struct conn *);
 /* Resume every sender waiting for this destination. */
 void		 conn_wake_waiters(struct conn *);
 /* The max_message_size that applies to the frame at the head of input. */

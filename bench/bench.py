@@ -1,0 +1,738 @@
+#!/usr/bin/env python3
+"""bench: run msgrouterd next to the yardsticks and write results and plots.
+
+Every scenario of issue 6 runs msgrouterd and refrouter (and nats-server and
+redis-server where the comparison means something) alternately, one at a
+time, on free loopback ports, with rload as the load generator.  Each run
+records what rload reports, the server's CPU time from /proc/PID/stat, its
+RSS, and the machine's load from /proc/stat, so that a run disturbed by
+other work on the machine can be told apart and left out of the medians.
+
+Output, in --out: results.json (every run and every median), summary.md (the
+table of ratios), and PNG and SVG plots made with gnuplot.
+
+The yardsticks (rload, refrouter) are not our code: they are built from
+--tools into --work.  Without them only msgrouter-bench can load msgrouterd
+and every comparison is skipped; without nats-server or redis-server those
+columns are skipped.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HZ = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+# A run is disturbed when the rest of the machine used more than this much
+# CPU (percent of one core) while it ran.
+DISTURBED_OTHER_PCT = 25.0
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process, in seconds (None once it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / HZ
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_status_kb(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def machine_busy_s():
+    """(busy, total) CPU seconds of the whole machine so far."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+    return busy / HZ, (busy + v[3] + v[4]) / HZ
+
+
+class Server:
+    """One server process on a free loopback port."""
+
+    def __init__(self, kind, argv, port, logpath):
+        self.kind = kind
+        self.port = port
+        self.log = open(logpath, "ab")
+        self.proc = subprocess.Popen(argv, stdout=self.log,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited at start (see %s)" %
+                                   (kind, logpath))
+            try:
+                with socket.create_connection(("127.0.0.1", port), 0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError("%s does not listen on %d" % (kind, port))
+        time.sleep(0.2)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.work = args.work
+        os.makedirs(self.work, exist_ok=True)
+        os.makedirs(args.out, exist_ok=True)
+        self.rload = self.refrouter = None
+        self.build_yardsticks()
+        self.nats = shutil.which("nats-server")
+        self.redis = shutil.which("redis-server")
+        self.results = {"machine": self.machine(), "runs": [],
+                        "scenarios": {}, "skipped": []}
+        prev = os.path.join(args.out, "results.json")
+        if args.update and os.path.exists(prev):
+            # Keep the other scenarios; those run now replace theirs.
+            with open(prev) as f:
+                self.results = json.load(f)
+            self.results["machine"] = self.machine()
+        if self.rload is None:
+            self.skip("rload/refrouter: %s not found; msgrouter-bench "
+                      "loads msgrouterd alone, no comparisons" % args.tools)
+        if self.nats is None:
+            self.skip("nats-server not installed")
+        if self.redis is None:
+            self.skip("redis-server not installed")
+
+    def skip(self, why):
+        log("skipping " + why)
+        self.results["skipped"].append(why)
+
+    def build_yardsticks(self):
+        tools = self.a.tools
+        if not tools or not os.path.isdir(tools):
+            return
+        for name, libs in (("rload", ["-lpthread"]), ("refrouter", [])):
+            src = os.path.join(tools, name, name + ".c")
+            dst = os.path.join(self.work, name)
+            if not os.path.exists(src):
+                return
+            if (not os.path.exists(dst) or
+                    os.path.getmtime(dst) < os.path.getmtime(src)):
+                log("building %s into %s" % (name, self.work))
+                subprocess.run(["cc", "-O2", "-Wall", "-o", dst, src] + libs,
+                               check=True)
+            setattr(self, name, dst)
+
+    def machine(self):
+        m = {"cpus": NCPU, "kernel": os.uname().release}
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        m["cpu"] = line.split(":", 1)[1].strip()
+                        break
+            with open("/proc/meminfo") as f:
+                m["mem_kb"] = int(f.readline().split()[1])
+        except OSError:
+            pass
+        for prog, flag in (("nats-server", "--version"),
+                           ("redis-server", "--version")):
+            if shutil.which(prog):
+                out = subprocess.run([prog, flag], capture_output=True,
+                                     text=True).stdout.strip()
+                m[prog] = out.splitlines()[0] if out else None
+        m["msgrouterd"] = subprocess.run(
+            [self.a.msgrouterd, "--version"], capture_output=True,
+            text=True).stdout.strip()
+        return m
+
+    # -- servers -----------------------------------------------------------
+
+    def available(self, kind):
+        return {"msgrouterd": True, "refrouter": self.refrouter is not None,
+                "nats": self.nats is not None and self.rload is not None,
+                "redis": self.redis is not None and
+                self.rload is not None}[kind]
+
+    def start(self, kind, extra=()):
+        port = free_port()
+        logpath = os.path.join(self.work, "%s.log" % kind)
+        if kind == "msgrouterd":
+            # The default configuration; the admin interface is off only
+            # so that runs never fight over its fixed port.
+            argv = [self.a.msgrouterd, "-l", "127.0.0.1:%d" % port,
+                    "--admin", "off"] + list(extra)
+        elif kind == "refrouter":
+            argv = [self.refrouter, str(port)]
+        elif kind == "nats":
+            argv = [self.nats, "-a", "127.0.0.1", "-p", str(port)]
+        elif kind == "redis":
+            argv = [self.redis, "--port", str(port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no",
+                    "--protected-mode", "no"]
+        return Server(kind, argv, port, logpath)
+
+    # -- one run -----------------------------------------------------------
+
+    def load_argv(self, srv, p):
+        proto = {"msgrouterd": "router", "refrouter": "router",
+                 "nats": "nats", "redis": "redis"}[srv.kind]
+        if self.rload is None:
+            argv = [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.port,
+                    "--json", "-q", "--pairs", str(p["pairs"]),
+                    "--size", str(p["size"]), "--window", str(p["window"]),
+                    "--duration", str(self.a.duration),
+                    "--warmup", str(self.a.warmup)]
+            if p.get("stall"):
+                argv += ["--stalled", str(p["stall"])]
+            return argv
+        argv = [self.rload, "--port", str(srv.port), "--proto", proto, "-q",
+                "--pairs", str(p["pairs"]), "--size", str(p["size"]),
+                "--window", str(p["window"]),
+                "--duration", str(self.a.duration),
+                "--warmup", str(self.a.warmup)]
+        if p.get("stall"):
+            argv += ["--stall", str(p["stall"])]
+        return argv
+
+    def run_load(self, kind, params, extra=()):
+        """Start a server, load it once, stop it; return the run record."""
+        srv = self.start(kind, extra)
+        try:
+            argv = self.load_argv(srv, params)
+            cpu0 = proc_cpu_s(srv.pid)
+            busy0, total0 = machine_busy_s()
+            t0 = time.time()
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
+            rss_peak_during = 0
+            out = b""
+            while True:
+                try:
+                    out, _ = proc.communicate(timeout=0.25)
+                    break
+                except subprocess.TimeoutExpired:
+                    rss = proc_status_kb(srv.pid, "VmRSS") or 0
+                    rss_peak_during = max(rss_peak_during, rss)
+            # The load generator's own CPU: the only child reaped since.
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            ru = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime +
+                                                  ru0.ru_stime)
+            cpu1 = proc_cpu_s(srv.pid)
+            busy1, total1 = machine_busy_s()
+            hwm = proc_status_kb(srv.pid, "VmHWM")
+        finally:
+            srv.stop()
+        wall = time.time() - t0
+        try:
+            r = json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            r = {"errors": ["no JSON from the load generator"]}
+        rec = {"server": kind, "params": params, "extra": list(extra),
+               "wall_s": round(wall, 3), "load": r}
+        if cpu0 is not None and cpu1 is not None:
+            rec["server_cpu_s"] = round(cpu1 - cpu0, 3)
+            received = r.get("received") or 0
+            if received:
+                rec["server_cpu_ns_per_msg"] = round(
+                    (cpu1 - cpu0) * 1e9 / received, 1)
+        elapsed = total1 - total0
+        if elapsed > 0:
+            busy_pct = (busy1 - busy0) / elapsed * 100 * NCPU
+            rec["machine_busy_pct"] = round(busy_pct, 1)
+            rec["server_cpu_pct"] = round(
+                rec.get("server_cpu_s", 0) / wall * 100, 1)
+            rec["load_cpu_pct"] = round(ru / wall * 100, 1)
+        rec["server_rss_peak_kb"] = hwm
+        rec["server_rss_sampled_max_kb"] = rss_peak_during
+        return rec
+
+    def run_idle(self, kind, conns):
+        srv = self.start(kind)
+        try:
+            before = proc_status_kb(srv.pid, "VmRSS")
+            hold = 4 if not self.a.quick else 2
+            proc = subprocess.Popen(
+                [self.rload, "--port", str(srv.port), "--proto",
+                 {"msgrouterd": "router", "refrouter": "router",
+                  "nats": "nats", "redis": "redis"}[kind],
+                 "--idle", str(conns), "--hold", str(hold), "-q"],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            # Sample the RSS all along; only the hold counts (below).
+            t0 = time.time()
+            samples = []
+            deadline = t0 + 60
+            while proc.poll() is None and time.time() < deadline:
+                time.sleep(0.2)
+                samples.append((time.time() - t0,
+                                proc_status_kb(srv.pid, "VmRSS") or 0))
+            out, _ = proc.communicate()
+        finally:
+            srv.stop()
+        try:
+            r = json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            r = {"errors": ["no JSON from rload"]}
+        # The hold: after the connects, before the closes (closing 10,000
+        # clients at once is a transient that frees what it takes).
+        start = (r.get("connect_s") or 0) + 0.3
+        held = [kb for t, kb in samples if start <= t <= start + hold - 0.6]
+        during = max(held) if held else max([kb for _, kb in samples] +
+                                            [before])
+        return {"server": kind, "params": {"idle": conns}, "load": r,
+                "rss_before_kb": before, "rss_during_kb": during,
+                "bytes_per_conn": round((during - before) * 1024 / conns, 1)}
+
+    # -- repetition and medians --------------------------------------------
+
+    def clean(self, rec):
+        """A run counts if nothing was lost and the machine was quiet."""
+        load = rec["load"]
+        if load.get("lost") or load.get("corrupt") or load.get("dup"):
+            return False
+        if load.get("setup_failed"):
+            return False
+        other = rec.get("machine_busy_pct", 0) - rec.get("server_cpu_pct", 0) \
+            - rec.get("load_cpu_pct", 0)
+        rec["other_pct"] = round(other, 1)
+        return other <= DISTURBED_OTHER_PCT
+
+    def summarize(self, recs):
+        ok = [r for r in recs if r.get("clean")]
+        use = ok if ok else recs
+
+        def med(key, src="load"):
+            vals = [(r[src] if src else r).get(key) for r in use]
+            vals = [v for v in vals if v is not None]
+            return statistics.median(vals) if vals else None
+        return {"runs": len(recs), "clean_runs": len(ok),
+                "msgs_per_s": med("msgs_per_s"),
+                "payload_mb_per_s": med("payload_mb_per_s"),
+                "p50_us": med("p50_us"), "p99_us": med("p99_us"),
+                "server_cpu_ns_per_msg": med("server_cpu_ns_per_msg", None),
+                "server_rss_peak_kb": med("server_rss_peak_kb", None),
+                "spam_mb_per_s": med("spam_mb_per_s")}
+
+    def forget(self, name):
+        self.results["runs"] = [r for r in self.results["runs"]
+                                if r.get("scenario") != name]
+
+    def scenario(self, name, params, servers, runs=None, variants=None):
+        """Alternate the servers run by run; medians per server."""
+        self.forget(name)
+        runs = runs or self.a.runs
+        variants = variants or [(s, s, ()) for s in servers]
+        variants = [v for v in variants if self.available(v[1])]
+        if self.rload is None:
+            variants = [v for v in variants if v[1] == "msgrouterd"]
+        recs = {label: [] for label, _, _ in variants}
+        for i in range(runs):
+            for label, kind, extra in variants:
+                # A disturbed run is kept in results.json, but repeated.
+                for attempt in range(1 + self.a.retries):
+                    log("%s: %s run %d/%d" % (name, label, i + 1, runs))
+                    try:
+                        rec = self.run_load(kind, dict(params), extra)
+                    except RuntimeError as e:
+                        self.skip("%s %s: %s" % (name, label, e))
+                        break
+                    rec["scenario"] = name
+                    rec["label"] = label
+                    rec["clean"] = self.clean(rec)
+                    self.results["runs"].append(rec)
+                    recs[label].append(rec)
+                    l = rec["load"]
+                    log("  %s msgs/s p50 %s us p99 %s us, cpu %s ns/msg, "
+                        "other %s%%%s" % (
+                            l.get("msgs_per_s"), l.get("p50_us"),
+                            l.get("p99_us"), rec.get("server_cpu_ns_per_msg"),
+                            rec.get("other_pct"),
+                            "" if rec["clean"] else " (disturbed)"))
+                    if rec["clean"]:
+                        break
+        sc = {"params": params,
+              "servers": {label: self.summarize(r)
+                          for label, r in recs.items() if r}}
+        self.results["scenarios"][name] = sc
+        self.save()
+        return sc
+
+    def save(self):
+        save_results(self.results, self.a.out)
+
+    # -- the scenarios -----------------------------------------------------
+
+    def run_all(self):
+        every = ["msgrouterd", "refrouter", "nats", "redis"]
+        pair = ["msgrouterd", "refrouter"]
+        want = self.a.only.split(",") if self.a.only else None
+
+        def on(name):
+            return want is None or name in want
+
+        if on("t64"):
+            self.scenario("t64", {"pairs": 50, "size": 64, "window": 64},
+                          every)
+        if on("t4k"):
+            self.scenario("t4k", {"pairs": 50, "size": 4096, "window": 8},
+                          pair)
+        if on("t500"):
+            self.scenario("t500", {"pairs": 500, "size": 64, "window": 16},
+                          pair)
+        if on("latency"):
+            self.scenario("latency", {"pairs": 1, "size": 64, "window": 1},
+                          every)
+        if on("stall"):
+            ql = 8 << 20
+            for policy in ("backpressure", "drop", "disconnect"):
+                ex = ("--slow-consumer", policy)
+                self.scenario("stall_" + policy,
+                              {"pairs": 50, "size": 64, "window": 64,
+                               "stall": 4, "queue_limit": ql}, [],
+                              variants=[("msgrouterd+stall", "msgrouterd",
+                                         ex)])
+                self.scenario("nostall_" + policy,
+                              {"pairs": 50, "size": 64, "window": 64}, [],
+                              variants=[("msgrouterd", "msgrouterd", ex)])
+            self.scenario("stall_refrouter",
+                          {"pairs": 50, "size": 64, "window": 64,
+                           "stall": 4}, [], runs=1,
+                          variants=[("refrouter+stall", "refrouter", ())])
+        if on("idle") and self.rload is not None:
+            conns = 10000 if not self.a.quick else 2000
+            sc = {"params": {"idle": conns}, "servers": {}}
+            self.forget("idle")
+            for kind in every:
+                if not self.available(kind):
+                    continue
+                log("idle: %s, %d connections" % (kind, conns))
+                try:
+                    rec = self.run_idle(kind, conns)
+                except RuntimeError as e:
+                    self.skip("idle %s: %s" % (kind, e))
+                    continue
+                rec["scenario"] = "idle"
+                self.results["runs"].append(rec)
+                sc["servers"][kind] = {
+                    "bytes_per_conn": rec["bytes_per_conn"],
+                    "connected": rec["load"].get("connected")}
+                log("  %s B per connection" % rec["bytes_per_conn"])
+            self.results["scenarios"]["idle"] = sc
+            self.save()
+        if on("sizes"):
+            sizes = [40, 64, 256, 1024, 4096, 16384, 65536]
+            if self.a.quick:
+                sizes = [40, 1024, 65536]
+            for s in sizes:
+                w = 64 if s <= 256 else 16 if s <= 1024 else 8 \
+                    if s <= 4096 else 4
+                self.scenario("size_%d" % s,
+                              {"pairs": 50, "size": s, "window": w}, pair,
+                              runs=self.a.sweep_runs)
+        if on("clients"):
+            pairs = [1, 5, 50, 500, 5000]
+            if self.a.quick:
+                pairs = [1, 50, 5000]
+            for p in pairs:
+                self.scenario("clients_%d" % (2 * p),
+                              {"pairs": p, "size": 64, "window": 16}, pair,
+                              runs=self.a.sweep_runs)
+
+
+# What results.json keeps of each rload report.
+LOAD_KEYS = ("msgs_per_s", "payload_mb_per_s", "p50_us", "p90_us", "p99_us",
+             "p999_us", "max_us", "lost", "corrupt", "dup", "sent",
+             "received", "spam_mb_per_s", "stalled_closed", "stalled_open",
+             "spam_closed", "setup_failed", "connected", "connect_s",
+             "ids_unique", "dropped_during_hold")
+
+
+def save_results(res, out):
+    """results.json: the medians, then one line per run, trimmed."""
+    for rec in res["runs"]:
+        load = rec.get("load", {})
+        slim = {k: load[k] for k in LOAD_KEYS if k in load}
+        if load.get("errors"):
+            slim["errors"] = load["errors"][:3]
+        rec["load"] = slim
+    head = {k: v for k, v in res.items() if k != "runs"}
+    text = json.dumps(head, indent=1, sort_keys=True)
+    runs = ",\n".join("  " + json.dumps(r, sort_keys=True)
+                       for r in res["runs"])
+    text = text[:-2] + ',\n "runs": [\n' + runs + "\n ]\n}\n"
+    with open(os.path.join(out, "results.json"), "w") as f:
+        f.write(text)
+
+
+# -- report ----------------------------------------------------------------
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(v, spec="%.2f"):
+    return "-" if v is None else spec % v
+
+
+def report(res, out):
+    sc = res["scenarios"]
+    rows = []
+
+    def srv(name, label):
+        return sc.get(name, {}).get("servers", {}).get(label, {})
+
+    def thr(name, title, target):
+        m, r = srv(name, "msgrouterd"), srv(name, "refrouter")
+        if not m:
+            return
+        x = ratio(m.get("msgs_per_s"), r.get("msgs_per_s"))
+        rows.append((title, "%s / %s msgs/s" % (
+            fmt(m.get("msgs_per_s"), "%.0f"), fmt(r.get("msgs_per_s"),
+                                                  "%.0f")),
+            fmt(x), target, "met" if x is not None and x >= 0.9 else
+            ("-" if x is None else "NOT met"),
+            "%s / %s" % (fmt(m.get("server_cpu_ns_per_msg"), "%.0f"),
+                         fmt(r.get("server_cpu_ns_per_msg"), "%.0f")),
+            "%d/%d, %d/%d" % (m.get("clean_runs", 0), m.get("runs", 0),
+                              r.get("clean_runs", 0), r.get("runs", 0))))
+
+    thr("t64", "1. 50 pairs, 64 B, W 64", ">= 0.9")
+    thr("t4k", "2. 50 pairs, 4 KiB, W 8", ">= 0.9")
+    thr("t500", "2. 500 pairs, 64 B, W 16", ">= 0.9")
+    m, r = srv("latency", "msgrouterd"), srv("latency", "refrouter")
+    if m:
+        for pct in ("p50_us", "p99_us"):
+            x = ratio(m.get(pct), r.get(pct))
+            rows.append(("3. 1 pair, W 1: " + pct[:3], "%s / %s us" % (
+                fmt(m.get(pct), "%.1f"), fmt(r.get(pct), "%.1f")), fmt(x),
+                "<= 1.1", "met" if x is not None and x <= 1.1 else
+                ("-" if x is None else "NOT met"), "", "%d/%d, %d/%d" % (
+                    m.get("clean_runs", 0), m.get("runs", 0),
+                    r.get("clean_runs", 0), r.get("runs", 0))))
+    for policy in ("backpressure", "drop", "disconnect"):
+        s = srv("stall_" + policy, "msgrouter+stall") or \
+            srv("stall_" + policy, "msgrouterd+stall")
+        n = srv("nostall_" + policy, "msgrouterd")
+        if not s:
+            continue
+        x = ratio(s.get("msgs_per_s"), n.get("msgs_per_s"))
+        ql = sc["stall_" + policy]["params"]["queue_limit"]
+        bound = 4 * ql / 1024 + 64 * 1024
+        rss = s.get("server_rss_peak_kb")
+        rows.append(("4. stalled 4+4, %s" % policy, "%s / %s msgs/s, "
+                     "peak RSS %s MiB (bound %.0f)" % (
+                         fmt(s.get("msgs_per_s"), "%.0f"),
+                         fmt(n.get("msgs_per_s"), "%.0f"),
+                         fmt(rss / 1024 if rss else None, "%.1f"),
+                         bound / 1024), fmt(x), ">= 0.9, RSS < bound",
+                     "met" if x is not None and x >= 0.9 and rss and
+                     rss < bound else "NOT met",
+                     fmt(s.get("server_cpu_ns_per_msg"), "%.0f"),
+                     "%d/%d" % (s.get("clean_runs", 0), s.get("runs", 0))))
+    idle = sc.get("idle", {}).get("servers", {})
+    if idle.get("msgrouterd"):
+        b = idle["msgrouterd"]["bytes_per_conn"]
+        rows.append(("5. %d idle connections" % sc["idle"]["params"]["idle"],
+                     "%.0f B/conn (refrouter %s, nats %s, redis %s)" % (
+                         b, *(fmt(idle.get(k, {}).get("bytes_per_conn"),
+                                  "%.0f") for k in
+                              ("refrouter", "nats", "redis"))),
+                     "", "<= 1280 B", "met" if b <= 1280 else "NOT met",
+                     "", "1"))
+    lines = ["| target | msgrouterd / reference | ratio | goal | status | "
+             "router CPU ns/msg (msgrouterd / refrouter) | clean/all runs |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append("| " + " | ".join(row) + " |")
+    others = []
+    for name in ("t64", "latency"):
+        for k in ("nats", "redis"):
+            o = srv(name, k)
+            if o:
+                others.append("| %s | %s | %s msgs/s | p50 %s us | p99 %s us "
+                              "| %s ns/msg |" % (
+                                  name, k, fmt(o.get("msgs_per_s"), "%.0f"),
+                                  fmt(o.get("p50_us"), "%.1f"),
+                                  fmt(o.get("p99_us"), "%.1f"),
+                                  fmt(o.get("server_cpu_ns_per_msg"),
+                                      "%.0f")))
+    if others:
+        lines += ["", "| scenario | server | throughput | p50 | p99 | "
+                  "server CPU |", "|---|---|---|---|---|---|"] + others
+    if res.get("skipped"):
+        lines += [""] + ["- skipped: " + s for s in res["skipped"]]
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+def plots(res, out):
+    if shutil.which("gnuplot") is None:
+        log("gnuplot not found: no plots")
+        return
+    sc = res["scenarios"]
+
+    def series(prefix, key, xkey):
+        data = {}
+        for name, s in sc.items():
+            if not name.startswith(prefix):
+                continue
+            x = s["params"][xkey] * (2 if xkey == "pairs" else 1)
+            for label, v in s["servers"].items():
+                if v.get(key) is not None:
+                    data.setdefault(label, []).append((x, v[key]))
+        return {k: sorted(v) for k, v in data.items()}
+
+    made = []
+    for fname, prefix, xkey, key, xlabel, ylabel in (
+            ("sizes_msgs", "size_", "size", "msgs_per_s",
+             "payload bytes", "messages/s"),
+            ("sizes_mb", "size_", "size", "payload_mb_per_s",
+             "payload bytes", "payload MB/s"),
+            ("sizes_cpu", "size_", "size", "server_cpu_ns_per_msg",
+             "payload bytes", "server CPU ns per message"),
+            ("clients_msgs", "clients_", "pairs", "msgs_per_s",
+             "clients", "messages/s"),
+            ("clients_cpu", "clients_", "pairs", "server_cpu_ns_per_msg",
+             "clients", "server CPU ns per message")):
+        data = series(prefix, key, xkey)
+        if not data:
+            continue
+        datfile = os.path.join(out, fname + ".dat")
+        with open(datfile, "w") as f:
+            for label, pts in data.items():
+                f.write("# %s\n" % label)
+                for x, y in pts:
+                    f.write("%g %g\n" % (x, y))
+                f.write("\n\n")
+        labels = list(data)
+        plot = ", ".join("'%s' index %d with linespoints lw 2 title '%s'" %
+                         (datfile, i, l) for i, l in enumerate(labels))
+        for term, ext in (("pngcairo size 800,500", "png"),
+                          ("svg size 800,500", "svg")):
+            script = ("set terminal %s\nset output '%s'\nset logscale x 2\n"
+                      "set logscale y\nset grid\nset key top right\n"
+                      "set xlabel '%s'\nset ylabel '%s'\nplot %s\n" %
+                      (term, os.path.join(out, fname + "." + ext), xlabel,
+                       ylabel, plot))
+            subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        os.unlink(datfile)
+        made.append(fname)
+    # Ratios to refrouter for the headline scenarios.
+    bars = []
+    for name, title in (("t64", "64B W64"), ("t4k", "4KiB W8"),
+                        ("t500", "500p W16")):
+        m = sc.get(name, {}).get("servers", {})
+        x = ratio(m.get("msgrouterd", {}).get("msgs_per_s"),
+                  m.get("refrouter", {}).get("msgs_per_s"))
+        if x is not None:
+            bars.append((title, x))
+    if bars:
+        datfile = os.path.join(out, "ratios.dat")
+        with open(datfile, "w") as f:
+            for t, x in bars:
+                f.write("\"%s\" %g\n" % (t, x))
+        for term, ext in (("pngcairo size 640,400", "png"),
+                          ("svg size 640,400", "svg")):
+            script = ("set terminal %s\nset output '%s'\nset style fill "
+                      "solid 0.6\nset boxwidth 0.6\nset yrange [0:1.2]\n"
+                      "set grid y\nset ylabel 'msgrouterd / refrouter "
+                      "msgs/s'\nf(x)=0.9\nplot '%s' using 0:2:xtic(1) with "
+                      "boxes title 'ratio', 0.9 with lines dt 2 title "
+                      "'target 0.9'\n" % (term, os.path.join(
+                          out, "ratios." + ext), datfile))
+            subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        os.unlink(datfile)
+        made.append("ratios")
+    log("plots: " + ", ".join(made))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--msgrouterd", required=True)
+    ap.add_argument("--bench-tool", help="msgrouter-bench (without rload)")
+    ap.add_argument("--tools", help="the shared yardsticks (rload, "
+                    "refrouter sources)")
+    ap.add_argument("--work", required=True, help="build dir for "
+                    "yardsticks and logs")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--sweep-runs", type=int)
+    ap.add_argument("--retries", type=int, help="repeat a disturbed run "
+                    "up to this many times")
+    ap.add_argument("--duration", type=float)
+    ap.add_argument("--warmup", type=float)
+    ap.add_argument("--only", help="comma-separated scenarios: t64, t4k, "
+                    "t500, latency, stall, idle, sizes, clients")
+    ap.add_argument("--update", action="store_true", help="keep the "
+                    "scenarios of an earlier results.json in --out that "
+                    "are not run now")
+    ap.add_argument("--report-only", action="store_true",
+                    help="redo summary and plots from results.json")
+    a = ap.parse_args()
+    if a.report_only:
+        with open(os.path.join(a.out, "results.json")) as f:
+            res = json.load(f)
+        save_results(res, a.out)
+        report(res, a.out)
+        plots(res, a.out)
+        return 0
+    a.runs = a.runs or (1 if a.quick else 5)
+    a.sweep_runs = a.sweep_runs or (1 if a.quick else 3)
+    if a.retries is None:
+        a.retries = 0 if a.quick else 2
+    a.duration = a.duration or (1.0 if a.quick else 5.0)
+    a.warmup = a.warmup or (0.5 if a.quick else 1.0)
+    b = Bench(a)
+    b.run_all()
+    b.save()
+    report(b.results, a.out)
+    plots(b.results, a.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
