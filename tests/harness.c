@@ -532,3 +532,22 @@ tc_expect_close(int fd, int timeout_ms)
 			return -1;
 	}
 }
+
+int
+tc_ping_pong(int a, uint32_t ida, int b, uint32_t idb, int n)
+{
+	char	msg[32];
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(msg, sizeof msg, "ping %d", i);
+		if (tc_send(a, idb, msg) != 0 ||
+		    tc_expect(b, msg, strlen(msg) + 1, HARNESS_TIMEOUT_MS) != 0)
+			return -1;
+		snprintf(msg, sizeof msg, "pong %d", i);
+		if (tc_send(b, ida, msg) != 0 ||
+		    tc_expect(a, msg, strlen(msg) + 1, HARNESS_TIMEOUT_MS) != 0)
+			return -1;
+	}
+	return 0;
+}

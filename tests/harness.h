@@ -82,6 +82,11 @@ int	tc_expect(int fd, const void *bytes, size_t len, int timeout_ms);
 ssize_t	tc_recv_msg(int fd, char *buf, size_t max, int timeout_ms);
 /* Wait for EOF or reset, discarding data; 0 if the peer closed in time. */
 int	tc_expect_close(int fd, int timeout_ms);
+/*
+ * Exchange n messages back and forth between two clients, one at a time,
+ * checking each: proof that both are served.  0, or -1 at the first miss.
+ */
+int	tc_ping_pong(int a, uint32_t ida, int b, uint32_t idb, int n);
 /* Milliseconds from CLOCK_MONOTONIC. */
 long long tc_now_ms(void);
 

@@ -85,20 +85,11 @@ expect_msg(int fd, const char *payload)
 	assert_int_equal(tc_expect(fd, payload, strlen(payload) + 1, T), 0);
 }
 
+/* Two clients exchange n messages, each checked. */
 static void
 ping_pong(int a, uint32_t ida, int b, uint32_t idb, int n)
 {
-	char	msg[32];
-	int	i;
-
-	for (i = 0; i < n; i++) {
-		snprintf(msg, sizeof msg, "ping %d", i);
-		assert_int_equal(tc_send(a, idb, msg), 0);
-		expect_msg(b, msg);
-		snprintf(msg, sizeof msg, "pong %d", i);
-		assert_int_equal(tc_send(b, ida, msg), 0);
-		expect_msg(a, msg);
-	}
+	assert_int_equal(tc_ping_pong(a, ida, b, idb, n), 0);
 }
 
 /*
