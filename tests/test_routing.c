@@ -1020,19 +1020,6 @@ test_emfile(void **state)
 	assert_true(counter(&d, "accept_errors") < 200);
 }
 
-/* Run the daemon with args and return its exit status. */
-static int
-run_status(const char *const *args, struct daemon *d)
-{
-	int	rc = daemon_start(d, args);
-
-	if (rc == 0) {
-		daemon_stop(d, SIGKILL, T);
-		return -1;
-	}
-	return 0;
-}
-
 /* Bad flags exit 2 naming the flag; a port in use exits 1 naming it. */
 static void
 test_bad_command_lines(void **state)
@@ -1047,7 +1034,6 @@ test_bad_command_lines(void **state)
 	pid_t		 pid;
 	const char	*bin = getenv("MSGROUTERD");
 
-	(void)run_status;
 	if (bin == NULL)
 		bin = "../src/msgrouterd";
 	assert_int_equal(daemon_start(&d, bad_size), -1);
