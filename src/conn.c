@@ -444,6 +444,11 @@ conn_read(struct conn *c, evutil_socket_t fd)
 	room = have < room ? room - have : 0;
 	if (room > CONN_READ_MAX)
 		room = CONN_READ_MAX;
+	if (c->cn_flags & CONN_SHED) {
+		if (room > CONN_READ_SHED)
+			room = CONN_READ_SHED;
+		c->cn_flags &= ~CONN_SHED;
+	}
 	/* A drain reads nothing new, but routes what was read before. */
 	if (room > 0 && !rt->rt_draining && !(c->cn_flags & CONN_EOF)) {
 		/* Likewise the input's end: we are the one who reads. */

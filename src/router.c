@@ -484,6 +484,7 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 	if (dst == NULL) {
 		st->st_dropped_unknown++;
 		router_consumed(st, src);
+		src->cn_flags |= CONN_SHED;
 		log_debug("client %u: message to unknown id %u dropped",
 		    src->cn_id, dst_id);
 		return ROUTER_CONSUMED;
@@ -500,6 +501,7 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 	case POLICY_DROP:
 		st->st_dropped_queue_full++;
 		router_consumed(st, src);
+		src->cn_flags |= CONN_SHED;
 		dst->cn_dropped++;
 		return ROUTER_CONSUMED;
 	case POLICY_DISCONNECT:
@@ -507,6 +509,7 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 		st->st_dropped_queue_full++;
 		st->st_disconnected_slow++;
 		router_consumed(st, src);
+		src->cn_flags |= CONN_SHED;
 		dst->cn_dropped++;
 		log_warn("client %u: queue over queue_limit %llu, "
 		    "disconnecting slow consumer", dst->cn_id,

@@ -68,11 +68,109 @@ test_self_message_then_gone(void **state)
 	event_base_free(base);
 }
 
+/*
+ * Fill a socket with len bytes of 64-byte frames (payload 59 bytes and its
+ * 0x00) for id to.
+ */
+static void
+fill_frames(int fd, uint32_t to, size_t len)
+{
+	unsigned char	buf[4096];
+	uint32_t	be = htonl(to);
+	size_t		i;
+
+	assert_int_equal(len % sizeof buf, 0);
+	for (i = 0; i < sizeof buf; i += 64) {
+		memcpy(buf + i, &be, 4);
+		memset(buf + i + 4, 'x', 59);
+		buf[i + 63] = '\0';
+	}
+	for (i = 0; i < len; i += sizeof buf)
+		assert_int_equal(write(fd, buf, sizeof buf), sizeof buf);
+}
+
+/*
+ * A sender whose frames go to the bin (here: to an id nobody has) is read
+ * a page per pass of the loop instead of 64 KiB, so that it cannot take the
+ * router's time from clients whose messages are delivered; once a read of
+ * it delivers again, it is read in full.  Nothing is lost either way: the
+ * counters account for every frame.  EVLOOP_ONCE | EVLOOP_NONBLOCK is one
+ * pass of the loop: one read per readable connection.
+ */
+static void
+test_shed_dropping_sender(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct sockaddr_in	 sin;
+	struct router		*rt;
+	struct config		 cf;
+	struct conn		*c, *d;
+	uint64_t		 before, most;
+	const size_t		 fill = 192 * 1024;
+	int			 sv[2], dv[2], bufsz = 1 << 20, i;
+
+	config_defaults(&cf);
+	assert_non_null(base);
+	assert_non_null(rt = router_new(base, &cf));
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    dv), 0);
+	for (i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+		setsockopt(dv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+		setsockopt(dv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	}
+	assert_non_null(c = conn_new(rt, sv[0], (struct sockaddr *)&sin,
+	    sizeof sin));
+	assert_non_null(d = conn_new(rt, dv[0], (struct sockaddr *)&sin,
+	    sizeof sin));
+	router_flush(rt);
+
+	/* To nobody: after the first read, no read takes more than a page. */
+	fill_frames(sv[1], d->cn_id + 1, fill);
+	most = 0;
+	for (i = 0; i < 200 && c->cn_bytes_in < fill; i++) {
+		before = c->cn_bytes_in;
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		if (i > 0 && c->cn_bytes_in - before > most)
+			most = c->cn_bytes_in - before;
+	}
+	assert_int_equal(c->cn_bytes_in, fill);
+	assert_int_equal(most, CONN_READ_SHED);
+	assert_int_equal(rt->rt_stats.st_dropped_unknown, fill / 64);
+
+	/* To a reader: the next read after a delivering one is full size. */
+	fill_frames(sv[1], d->cn_id, fill);
+	most = 0;
+	for (i = 0; i < 200 && c->cn_bytes_in < 2 * fill; i++) {
+		before = c->cn_bytes_in;
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		if (c->cn_bytes_in - before > most)
+			most = c->cn_bytes_in - before;
+	}
+	assert_int_equal(c->cn_bytes_in, 2 * fill);
+	assert_true(most > 8 * CONN_READ_SHED);
+	assert_int_equal(rt->rt_stats.st_forwarded, fill / 64);
+	assert_int_equal(rt->rt_stats.st_frames, 2 * fill / 64);
+
+	close(sv[1]);
+	close(dv[1]);
+	for (i = 0; i < 4; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	router_free(rt);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_self_message_then_gone),
+		cmocka_unit_test(test_shed_dropping_sender),
 	};
 
 	log_init(LOG_LEVEL_ERROR);

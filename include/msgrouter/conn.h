@@ -25,6 +25,14 @@ struct router;
  */
 #define CONN_READ_MAX		(65536 - 128)
 
+/*
+ * The most one read takes from a sender whose last read had frames dropped
+ * (to a full queue, to an unknown id): it is never paused for that, but
+ * while its traffic goes to the bin it gets a page per pass of the loop,
+ * like a client that sends a window of small messages, not 64 KiB.
+ */
+#define CONN_READ_SHED		4096
+
 #define CONN_PAUSED		0x01	/* reading stopped: backpressure */
 #define CONN_DIRTY		0x02	/* on the router's flush list */
 #define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
@@ -32,6 +40,7 @@ struct router;
 #define CONN_EOF		0x10	/* read EOF or error: route what is left */
 #define CONN_DRAINING		0x20	/* counted by the drain as not done */
 #define CONN_BUSY		0x40	/* in its own read callback: free later */
+#define CONN_SHED		0x80	/* its last read had frames dropped */
 
 
 enum conn_reason {
