@@ -66,6 +66,8 @@ struct daemon {
 	const char		*d_path;	/* -c FILE or NULL */
 	struct config_flag	 d_flags[MAX_FLAGS];
 	size_t			 d_nflags;
+	uint64_t		 d_trim_seen;	/* bytes received, last tick */
+	uint64_t		 d_trim_since;	/* received since the last trim */
 };
 
 /*
@@ -139,6 +141,36 @@ signal_name(int sig)
 	}
 }
 
+#ifdef __GLIBC__
+/*
+ * The heap keeps what the hot path frees (see the mallopt in main), so that
+ * a busy router does not give pages back only to fault them in again a
+ * moment later.  Once a second of quiet follows real traffic (less than
+ * TRIM_QUIET_BYTES read in the last second, TRIM_AFTER_BYTES or more since
+ * the last trim), all of it goes back to the system: RSS falls back after
+ * a burst, and an idle router costs one wake-up a second.
+ */
+#define TRIM_INTERVAL_S		1
+#define TRIM_QUIET_BYTES	(64 << 10)
+#define TRIM_AFTER_BYTES	(1 << 20)
+
+static void
+trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	uint64_t	 now = d->d_router->rt_stats.st_bytes_received;
+	uint64_t	 delta = now - d->d_trim_seen;
+
+	d->d_trim_seen = now;
+	d->d_trim_since += delta;
+	if (delta >= TRIM_QUIET_BYTES || d->d_trim_since < TRIM_AFTER_BYTES)
+		return;
+	d->d_trim_since = 0;
+	if (malloc_trim(0))
+		log_debug("quiet: heap memory returned to the system");
+}
+#endif
+
 /*
  * SIGHUP reloads; SIGTERM or SIGINT starts the drain, and a second one ends
  * it at once.  libevent runs this from the loop, never from the handler.
@@ -187,6 +219,10 @@ main(int argc, char *argv[])
 	struct config		 cf;
 	struct event_config	*ecf;
 	struct event		*sigev[3] = { NULL, NULL, NULL };
+#ifdef __GLIBC__
+	struct event		*trim_ev = NULL;
+	const struct timeval	 trim_tv = { TRIM_INTERVAL_S, 0 };
+#endif
 	struct router		*rt = NULL;
 	struct admin		*admin = NULL;
 	char			 err[CONFIG_ERRLEN];
@@ -280,13 +316,12 @@ main(int argc, char *argv[])
 	 * Read chains (64 KiB) and queue chains come and go with every batch
 	 * at the top of the heap; with glibc's default 128 KiB trim threshold
 	 * that was a brk() every few reads and fresh pages to fault in (16 KiB
-	 * messages: 28% of the CPU per message).  Keep up to 1 MiB of freed
-	 * heap and grow it 256 KiB at a time: a fixed amount, whatever the
-	 * load, and small enough that RSS still falls back after a burst
-	 * (test_soak).
+	 * messages: about two page faults per message and a third more CPU).
+	 * Keep up to 8 MiB of freed heap and grow it 1 MiB at a time while
+	 * busy; trim_cb gives it back once traffic goes quiet.
 	 */
-	(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
-	(void)mallopt(M_TOP_PAD, 256 << 10);
+	(void)mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	(void)mallopt(M_TOP_PAD, 1 << 20);
 #endif
 
 	/* Coalesce event changes into the epoll_wait call (changelist). */
@@ -323,6 +358,13 @@ main(int argc, char *argv[])
 			goto fail;
 		}
 	}
+#ifdef __GLIBC__
+	if ((trim_ev = event_new(d.d_base, -1, EV_PERSIST, trim_cb,
+	    &d)) == NULL || event_add(trim_ev, &trim_tv) != 0) {
+		log_error("cannot add the heap trim timer");
+		goto fail;
+	}
+#endif
 	log_info("msgrouterd %s: config %s, id_mode %s, max_clients %llu, "
 	    "max_message_size %llu, queue_limit %llu, slow_consumer %s",
 	    PACKAGE_VERSION, d.d_path != NULL ? d.d_path : "(none)",
@@ -344,6 +386,10 @@ fail:
 		if (sigev[i] != NULL)
 			event_free(sigev[i]);
 	}
+#ifdef __GLIBC__
+	if (trim_ev != NULL)
+		event_free(trim_ev);
+#endif
 	event_base_free(d.d_base);
 	if (status == 0)
 		log_info("exiting");
