@@ -201,6 +201,38 @@ test_check_config_bad(void **state)
 	assert_string_equal(err, want);
 }
 
+/*
+ * "token = ;abc" holds only a comment for libinih, which would mean no
+ * token and no authentication: refused at -t and at start, with status 2,
+ * and without the text that may be the token.
+ */
+static void
+test_check_config_token_comment(void **state)
+{
+	char		 path[256], out[4096], err[4096], want[512];
+	const char	*check[] = { "-c", path, "-t", NULL };
+	const char	*start[] = { "-c", path, "-l", "127.0.0.1:0", "--admin",
+			    "127.0.0.1:0", NULL };
+
+	tmp_path(path, sizeof path, "comment.conf");
+	write_file(path, "[admin]\ntoken = ;s3cret\n");
+	snprintf(want, sizeof want, "%s:2: token: expected a value before "
+	    "the inline comment, got 7 bytes of comment (not shown)\n", path);
+	assert_int_equal(run(check, out, sizeof out, err, sizeof err), 2);
+	assert_string_equal(out, "");
+	assert_string_equal(err, want);
+	assert_int_equal(run(start, out, sizeof out, err, sizeof err), 2);
+	assert_string_equal(err, want);
+
+	/* Right after the "=", the ";" is the token's first byte. */
+	write_file(path, "[admin]\ntoken=;s3cret\n");
+	assert_int_equal(run(check, out, sizeof out, err, sizeof err), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out,
+	    "admin.token = (hidden, 7 bytes)  # file\n"));
+	unlink(path);
+}
+
 static void
 test_bad_flag(void **state)
 {
@@ -474,7 +506,7 @@ static void
 test_reload_admin_token(void **state)
 {
 	struct daemon	 d;
-	char		 path[256];
+	char		 path[256], want[512];
 	const char	*args[] = { "-c", path, "--admin", "127.0.0.1:0", NULL };
 
 	tmp_path(path, sizeof path, "token.conf");
@@ -491,6 +523,20 @@ test_reload_admin_token(void **state)
 	assert_int_equal(admin_status(&d, "first-Token"), 401);
 	assert_int_equal(admin_status(&d, "second-Token"), 200);
 	/* The token itself is never logged. */
+	assert_int_equal(daemon_log_count(&d, "Token"), 0);
+
+	/*
+	 * Only an inline comment after the "=": refused, not read as "no
+	 * token", and the running token stays.
+	 */
+	write_file(path, "[admin]\ntoken = ;third-Token\n");
+	kill(d.pid, SIGHUP);
+	snprintf(want, sizeof want, "error reload: %s:2: token: expected a "
+	    "value before the inline comment, got 12 bytes of comment (not "
+	    "shown); keeping the running configuration", path);
+	assert_int_equal(daemon_wait_log(&d, want, 1, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(admin_status(&d, NULL), 401);
+	assert_int_equal(admin_status(&d, "second-Token"), 200);
 	assert_int_equal(daemon_log_count(&d, "Token"), 0);
 
 	/* Emptied: no token needed any more. */
@@ -742,6 +788,7 @@ main(void)
 		cmocka_unit_test(test_check_config_good),
 		cmocka_unit_test(test_check_config_example),
 		cmocka_unit_test(test_check_config_bad),
+		cmocka_unit_test(test_check_config_token_comment),
 		cmocka_unit_test(test_bad_flag),
 		cmocka_unit_test(test_bind_failure),
 		cmocka_unit_test(test_reload_live),
