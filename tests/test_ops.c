@@ -539,13 +539,52 @@ test_reload_admin_token(void **state)
 	assert_int_equal(admin_status(&d, "second-Token"), 200);
 	assert_int_equal(daemon_log_count(&d, "Token"), 0);
 
-	/* Emptied: no token needed any more. */
+	/* Emptied: no token needed any more; on loopback, no warning. */
 	write_file(path, "[admin]\ntoken =\n");
 	kill(d.pid, SIGHUP);
 	assert_int_equal(daemon_wait_log(&d, "reload: admin.token: (hidden, "
 	    "12 bytes) -> \"\"", 1, HARNESS_TIMEOUT_MS), 0);
 	assert_int_equal(admin_status(&d, NULL), 200);
 	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d, "has no token"), 0);
+	unlink(path);
+}
+
+/*
+ * An admin interface other hosts can reach, without a token: a warning at
+ * start and after each reload that leaves it so, none while a token is set.
+ */
+static void
+test_admin_open_warning(void **state)
+{
+	struct daemon	 d;
+	char		 path[256], want[128];
+	const char	*args[] = { "-c", path, "--admin", "0.0.0.0:0", NULL };
+
+	tmp_path(path, sizeof path, "open.conf");
+	write_file(path, "[admin]\ntoken =\n");
+	assert_int_equal(daemon_start(&d, args), 0);
+	assert_true(d.admin_port > 0);
+	snprintf(want, sizeof want, "warn  admin on 0.0.0.0:%d has no token: "
+	    "anyone who can reach it can read /stats, /clients and /metrics",
+	    d.admin_port);
+	assert_int_equal(daemon_wait_log(&d, want, 1, HARNESS_TIMEOUT_MS), 0);
+
+	write_file(path, "[admin]\ntoken = t0ken\n");
+	kill(d.pid, SIGHUP);
+	assert_int_equal(daemon_wait_log(&d, "reload: admin.token: \"\" -> "
+	    "(hidden, 5 bytes)", 1, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_wait_log(&d, "1 setting changed", 1,
+	    HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d, want), 1);
+	assert_int_equal(admin_status(&d, NULL), 401);
+
+	write_file(path, "[admin]\ntoken =\n");
+	kill(d.pid, SIGHUP);
+	assert_int_equal(daemon_wait_log(&d, want, 2, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(admin_status(&d, NULL), 200);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d, "has no token"), 2);
 	unlink(path);
 }
 
@@ -796,6 +835,7 @@ main(void)
 		cmocka_unit_test(test_reload_restart_key),
 		cmocka_unit_test(test_reload_log_level),
 		cmocka_unit_test(test_reload_admin_token),
+		cmocka_unit_test(test_admin_open_warning),
 		cmocka_unit_test(test_drain_delivers_queue),
 		cmocka_unit_test(test_drain_timeout),
 		cmocka_unit_test(test_drain_second_signal),
