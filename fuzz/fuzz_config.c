@@ -47,12 +47,11 @@ round_trip(const struct config *cf)
 		    config_key_name(k), v);
 	}
 	/*
-	 * The token as it is, last and without a newline: the file's last
-	 * line may be one byte longer (see test_long_line in test_config.c)
-	 * and the input may have used that byte.  No space after "=": inih
-	 * takes " ;" for a comment (a token "=;x" is ";x", "= ;x" is empty).
+	 * The token as it is.  No space after "=": inih takes " ;" for a
+	 * comment (a token "=;x" is ";x"; "= ;x" is refused).  The longest
+	 * token fits on the line with room to spare.
 	 */
-	fprintf(f, "[admin]\ntoken=%s", cf->cf_admin_token);
+	fprintf(f, "[admin]\ntoken=%s\n", cf->cf_admin_token);
 	fclose(f);
 	if ((f = fmemopen(text, len, "r")) == NULL)
 		abort();

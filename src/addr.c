@@ -108,3 +108,22 @@ addr_format(const struct sockaddr *sa, char *buf, size_t len)
 	}
 	return buf;
 }
+
+int
+addr_is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	case AF_INET6:
+		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return 1;
+		return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+		    sin6->sin6_addr.s6_addr[12] == 127;
+	default:
+		return 0;
+	}
+}

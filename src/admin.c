@@ -308,7 +308,23 @@ admin_listen(struct admin *ad, const char *addr)
 	    (struct sockaddr *)&ad->ad_addr, &sslen);
 	log_info("admin listening on %s",
 	    addr_format((struct sockaddr *)&ad->ad_addr, buf, sizeof buf));
+	admin_warn_open(ad);
 	return 0;
+}
+
+void
+admin_warn_open(const struct admin *ad)
+{
+	const struct sockaddr	*sa = (const struct sockaddr *)&ad->ad_addr;
+	char			 buf[ADDR_STRLEN];
+
+	if (ad->ad_listener == NULL ||
+	    ad->ad_router->rt_config.cf_admin_token[0] != '\0' ||
+	    addr_is_loopback(sa))
+		return;
+	log_warn("admin on %s has no token: anyone who can reach it can "
+	    "read /stats, /clients and /metrics", addr_format(sa, buf,
+	    sizeof buf));
 }
 
 uint16_t

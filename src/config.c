@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@ struct config_keydef {
 	const char		*kd_name;
 	int			 kd_live;	/* a reload applies it */
 	int			 kd_string;	/* a NUL-terminated char array */
+	int			 kd_secret;	/* never shown in messages */
 	size_t			 kd_offset;
 	size_t			 kd_size;
 	config_set_fn		 kd_set;
@@ -80,36 +82,36 @@ static void	config_format_log_level(const struct config *,
 
 /* Indexed by enum config_key. */
 static const struct config_keydef config_keys[CONFIG_NKEYS] = {
-	[CONFIG_ROUTER_LISTEN] = { "router", "listen", 0, 1,
+	[CONFIG_ROUTER_LISTEN] = { "router", "listen", 0, 1, 0,
 	    CONFIG_FIELD(cf_listen), config_set_listen,
 	    config_format_string, 0, 0 },
-	[CONFIG_ROUTER_MAX_CLIENTS] = { "router", "max_clients", 1, 0,
+	[CONFIG_ROUTER_MAX_CLIENTS] = { "router", "max_clients", 1, 0, 0,
 	    CONFIG_FIELD(cf_max_clients), config_set_count,
 	    config_format_count, 1, CONFIG_MAX_CLIENTS_MAX },
-	[CONFIG_ROUTER_MAX_MESSAGE_SIZE] = { "router", "max_message_size", 1, 0,
-	    CONFIG_FIELD(cf_max_message_size), config_set_size,
+	[CONFIG_ROUTER_MAX_MESSAGE_SIZE] = { "router", "max_message_size",
+	    1, 0, 0, CONFIG_FIELD(cf_max_message_size), config_set_size,
 	    config_format_size, CONFIG_MAX_MESSAGE_MIN,
 	    CONFIG_MAX_MESSAGE_MAX },
-	[CONFIG_ROUTER_QUEUE_LIMIT] = { "router", "queue_limit", 1, 0,
+	[CONFIG_ROUTER_QUEUE_LIMIT] = { "router", "queue_limit", 1, 0, 0,
 	    CONFIG_FIELD(cf_queue_limit), config_set_size,
 	    config_format_size, CONFIG_QUEUE_LIMIT_MIN,
 	    CONFIG_QUEUE_LIMIT_MAX },
-	[CONFIG_ROUTER_SLOW_CONSUMER] = { "router", "slow_consumer", 1, 0,
+	[CONFIG_ROUTER_SLOW_CONSUMER] = { "router", "slow_consumer", 1, 0, 0,
 	    CONFIG_FIELD(cf_slow_consumer), config_set_slow,
 	    config_format_slow, 0, 0 },
-	[CONFIG_ROUTER_ID_MODE] = { "router", "id_mode", 0, 0,
+	[CONFIG_ROUTER_ID_MODE] = { "router", "id_mode", 0, 0, 0,
 	    CONFIG_FIELD(cf_id_mode), config_set_id_mode,
 	    config_format_id_mode, 0, 0 },
-	[CONFIG_ROUTER_SHUTDOWN_TIMEOUT] = { "router", "shutdown_timeout", 1, 0,
-	    CONFIG_FIELD(cf_shutdown_timeout_ms), config_set_duration,
+	[CONFIG_ROUTER_SHUTDOWN_TIMEOUT] = { "router", "shutdown_timeout",
+	    1, 0, 0, CONFIG_FIELD(cf_shutdown_timeout_ms), config_set_duration,
 	    config_format_duration, 0, CONFIG_SHUTDOWN_MS_MAX },
-	[CONFIG_ADMIN_LISTEN] = { "admin", "listen", 0, 1,
+	[CONFIG_ADMIN_LISTEN] = { "admin", "listen", 0, 1, 0,
 	    CONFIG_FIELD(cf_admin_listen), config_set_admin_listen,
 	    config_format_string, 0, 0 },
-	[CONFIG_ADMIN_TOKEN] = { "admin", "token", 1, 1,
+	[CONFIG_ADMIN_TOKEN] = { "admin", "token", 1, 1, 1,
 	    CONFIG_FIELD(cf_admin_token), config_set_token,
 	    config_format_token, 0, 0 },
-	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0,
+	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0, 0,
 	    CONFIG_FIELD(cf_log_level), config_set_log_level,
 	    config_format_log_level, 0, 0 },
 };
@@ -445,9 +447,21 @@ config_section_known(const char *section)
 }
 
 /*
+ * The longest line is what the buffer of libinih's header holds less the
+ * newline and the NUL: 198 bytes.  A library built with a longer one is
+ * held to it too, so the documented limit is the same everywhere and the
+ * copy of the line fits.
+ */
+#define CONFIG_LINE_BUF	INI_MAX_LINE
+
+_Static_assert(sizeof "token = " - 1 + CONFIG_TOKEN_MAX - 1 <=
+    CONFIG_LINE_BUF - 2, "the longest token fits on a \"token = \" line");
+
+/*
  * One pass of libinih over a stream.  libinih gives the handler no line
  * number, so it reads through config_ini_reader, which counts lines; the
- * handler runs on the line the reader returned last.
+ * handler runs on the line the reader returned last, and a copy of that
+ * line shows it what libinih took for a comment.
  */
 struct config_reader {
 	struct config	*rd_cf;
@@ -458,6 +472,7 @@ struct config_reader {
 	int		 rd_seen[CONFIG_NKEYS];	/* line that set the key */
 	char		*rd_err;
 	size_t		 rd_errlen;
+	char		 rd_text[CONFIG_LINE_BUF]; /* the line, unparsed */
 };
 
 /* Record the first error as "name:line: ..."; later ones are not reached. */
@@ -496,6 +511,8 @@ config_ini_reader(char *str, int num, void *arg)
 
 	if (rd->rd_failed)
 		return NULL;
+	if (num > (int)sizeof rd->rd_text)
+		num = (int)sizeof rd->rd_text;
 	if (fgets(str, num, rd->rd_fp) == NULL) {
 		if (ferror(rd->rd_fp) && !rd->rd_failed) {
 			rd->rd_failed = 1;
@@ -519,6 +536,8 @@ config_ini_reader(char *str, int num, void *arg)
 	for (p = str; *p == ' ' || *p == '\t'; p++)
 		;
 	memmove(str, p, strlen(p) + 1);
+	/* libinih cuts the buffer up in place: keep the line for the handler. */
+	memcpy(rd->rd_text, str, strlen(str) + 1);
 
 	/* The line without its end, for messages. */
 	len = strcspn(str, "\r\n");
@@ -547,6 +566,36 @@ config_ini_reader(char *str, int num, void *arg)
 	return str;
 }
 
+/*
+ * The inline comment that took all of a key's value, or NULL.  libinih
+ * passes the value with the comment cut off, so an empty value where the
+ * line holds text after its "=" or ":" means the text was all comment: a
+ * ";" after a blank, as in "token = ;abc".  The first "=" or ":" is the
+ * one libinih split at, since a key holds neither.  *len is the comment's
+ * length without trailing blanks.
+ */
+static const char *
+config_comment_value(const struct config_reader *rd, const char *value,
+    size_t *len)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (value[0] != '\0')
+		return NULL;
+	p = rd->rd_text + strcspn(rd->rd_text, "=:");
+	if (*p == '\0')
+		return NULL;
+	for (p++; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '\0')
+		return NULL;
+	for (n = strlen(p); n > 0 && isspace((unsigned char)p[n - 1]); n--)
+		;
+	*len = n;
+	return p;
+}
+
 /* libinih's handler: one key = value, validated as a flag would be. */
 static int
 config_ini_handler(void *arg, const char *section, const char *name,
@@ -554,6 +603,8 @@ config_ini_handler(void *arg, const char *section, const char *name,
 {
 	struct config_reader	*rd = arg;
 	char			 msg[CONFIG_ERRLEN];
+	const char		*comment;
+	size_t			 len;
 	int			 k;
 
 	if (name[0] == '\0') {
@@ -573,6 +624,21 @@ config_ini_handler(void *arg, const char *section, const char *name,
 	if (rd->rd_seen[k] != 0) {
 		config_reader_error(rd, "%s: set twice in [%s], first on "
 		    "line %d", name, section, rd->rd_seen[k]);
+		return 0;
+	}
+	/*
+	 * "key = ;x" would otherwise quietly mean an empty value: for
+	 * admin.token, no authentication at all.
+	 */
+	if ((comment = config_comment_value(rd, value, &len)) != NULL) {
+		if (config_keys[k].kd_secret)
+			config_reader_error(rd, "%s: expected a value before "
+			    "the inline comment, got %zu bytes of comment "
+			    "(not shown)", name, len);
+		else
+			config_reader_error(rd, "%s: expected a value before "
+			    "the inline comment, got \"%.*s\"", name, (int)len,
+			    comment);
 		return 0;
 	}
 	if (config_set(rd->rd_cf, (enum config_key)k, value,

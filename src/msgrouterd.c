@@ -63,6 +63,7 @@ usage(FILE *f)
 struct daemon {
 	struct event_base	*d_base;
 	struct router		*d_router;
+	struct admin		*d_admin;	/* NULL: --admin off */
 	const char		*d_path;	/* -c FILE or NULL */
 	struct config_flag	 d_flags[MAX_FLAGS];
 	size_t			 d_nflags;
@@ -124,6 +125,8 @@ reload(struct daemon *d)
 	router_configure(rt, &next);
 	log_info("reload: %s read, %d setting%s changed", d->d_path, changed,
 	    changed == 1 ? "" : "s");
+	if (d->d_admin != NULL)
+		admin_warn_open(d->d_admin);
 }
 
 static const char *
@@ -349,6 +352,7 @@ main(int argc, char *argv[])
 		}
 		if (admin_listen(admin, cf.cf_admin_listen) != 0)
 			goto fail;
+		d.d_admin = admin;
 	}
 
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {

@@ -246,24 +246,63 @@ test_bad_token(void **state)
 	char		long_token[CONFIG_TOKEN_MAX + 1];
 
 	expect_error("[admin]\ntoken = two words\n",
-	    "t.conf:2: token: expected at most 255 printable characters "
+	    "t.conf:2: token: expected at most 190 printable characters "
 	    "without spaces, got 9 bytes (not shown)");
-	/* Longer than the buffer: only the flag path can carry it. */
+	/* One more than the buffer holds: refused, from a flag as well. */
 	memset(long_token, 'x', sizeof long_token - 1);
 	long_token[sizeof long_token - 1] = '\0';
 	config_defaults(&cf);
 	assert_int_equal(config_set(&cf, CONFIG_ADMIN_TOKEN, long_token,
 	    CONFIG_ORIGIN_FLAG, err, sizeof err), -1);
-	assert_string_equal(err, "expected at most 255 printable characters "
-	    "without spaces, got 256 bytes (not shown)");
-	long_token[255] = '\0';
+	assert_string_equal(err, "expected at most 190 printable characters "
+	    "without spaces, got 191 bytes (not shown)");
+	long_token[190] = '\0';
 	assert_int_equal(config_set(&cf, CONFIG_ADMIN_TOKEN, long_token,
 	    CONFIG_ORIGIN_FLAG, err, sizeof err), 0);
-	assert_int_equal(strlen(cf.cf_admin_token), 255);
+	assert_int_equal(strlen(cf.cf_admin_token), 190);
 	/* An empty token means none. */
 	assert_int_equal(read_text(&cf, "[admin]\ntoken =\n"), 0);
 	assert_string_equal(cf.cf_admin_token, "");
 	assert_int_equal(cf.cf_origin[CONFIG_ADMIN_TOKEN], CONFIG_ORIGIN_FILE);
+	assert_int_equal(read_text(&cf, "[admin]\ntoken = \t \r\n"), 0);
+	assert_string_equal(cf.cf_admin_token, "");
+}
+
+/*
+ * libinih cuts a value at a ";" after a blank.  When that leaves nothing
+ * the line is refused, rather than read as an empty value: "token = ;abc"
+ * would otherwise turn authentication off.
+ */
+static void
+test_inline_comment_value(void **state)
+{
+	struct config	cf;
+
+	/* The token's comment may be the token itself: not shown. */
+	expect_error("[admin]\ntoken = ;abc\n",
+	    "t.conf:2: token: expected a value before the inline comment, "
+	    "got 4 bytes of comment (not shown)");
+	expect_error("[admin]\n\ntoken:\t; no token \r\n",
+	    "t.conf:3: token: expected a value before the inline comment, "
+	    "got 10 bytes of comment (not shown)");
+	expect_error("[log]\nlevel = ; debug\n",
+	    "t.conf:2: level: expected a value before the inline comment, "
+	    "got \"; debug\"");
+	expect_error("[router]\nmax_clients = ;5\n",
+	    "t.conf:2: max_clients: expected a value before the inline "
+	    "comment, got \";5\"");
+
+	/* No blank before the ";": it is the value's. */
+	assert_int_equal(read_text(&cf, "[admin]\ntoken=;abc\n"), 0);
+	assert_string_equal(cf.cf_admin_token, ";abc");
+	assert_int_equal(read_text(&cf, "[admin]\ntoken = a;b\n"), 0);
+	assert_string_equal(cf.cf_admin_token, "a;b");
+	/* A comment after a value is still a comment. */
+	assert_int_equal(read_text(&cf, "[admin]\ntoken = abc ;x\n"), 0);
+	assert_string_equal(cf.cf_admin_token, "abc");
+	/* "#" is never an inline comment: it stays in the value. */
+	assert_int_equal(read_text(&cf, "[admin]\ntoken = #abc\n"), 0);
+	assert_string_equal(cf.cf_admin_token, "#abc");
 }
 
 static void
@@ -296,19 +335,28 @@ test_long_line(void **state)
 	struct config	cf;
 	char		text[512];
 
-	/* libinih's buffer holds 198 bytes of text and the newline. */
+	/*
+	 * libinih's buffer holds 198 bytes of text and the newline: the
+	 * longest token, 190 bytes, fits after "token = ".
+	 */
 	snprintf(text, sizeof text, "[admin]\n# %0196d\ntoken = %0190d\n",
 	    0, 0);
 	assert_int_equal(read_text(&cf, text), 0);
 	assert_int_equal(strlen(cf.cf_admin_token), 190);
+	/* Longer is an error naming the line, never a token cut short. */
 	snprintf(text, sizeof text, "[admin]\n# %0196d\ntoken = %0191d\n",
 	    0, 0);
 	expect_error(text, "t.conf:3: line longer than 198 bytes");
+	snprintf(text, sizeof text, "[admin]\ntoken = %0250d\n", 0);
+	expect_error(text, "t.conf:2: line longer than 198 bytes");
+	/* A line that fits with a token too long for it. */
+	snprintf(text, sizeof text, "[admin]\ntoken=%0191d\n", 0);
+	expect_error(text, "t.conf:2: token: expected at most 190 printable "
+	    "characters without spaces, got 191 bytes (not shown)");
 	/* A last line without its newline has room for one more byte. */
-	snprintf(text, sizeof text, "[admin]\ntoken = %0191d", 0);
+	snprintf(text, sizeof text, "[admin]\n# %0197d", 0);
 	assert_int_equal(read_text(&cf, text), 0);
-	assert_int_equal(strlen(cf.cf_admin_token), 191);
-	snprintf(text, sizeof text, "[admin]\ntoken = %0192d", 0);
+	snprintf(text, sizeof text, "[admin]\n# %0198d", 0);
 	expect_error(text, "t.conf:2: line longer than 198 bytes");
 }
 
@@ -512,6 +560,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_addresses),
 		cmocka_unit_test(test_bad_token),
+		cmocka_unit_test(test_inline_comment_value),
 		cmocka_unit_test(test_bad_structure),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_first_error_wins),

@@ -201,6 +201,38 @@ test_check_config_bad(void **state)
 	assert_string_equal(err, want);
 }
 
+/*
+ * "token = ;abc" holds only a comment for libinih, which would mean no
+ * token and no authentication: refused at -t and at start, with status 2,
+ * and without the text that may be the token.
+ */
+static void
+test_check_config_token_comment(void **state)
+{
+	char		 path[256], out[4096], err[4096], want[512];
+	const char	*check[] = { "-c", path, "-t", NULL };
+	const char	*start[] = { "-c", path, "-l", "127.0.0.1:0", "--admin",
+			    "127.0.0.1:0", NULL };
+
+	tmp_path(path, sizeof path, "comment.conf");
+	write_file(path, "[admin]\ntoken = ;s3cret\n");
+	snprintf(want, sizeof want, "%s:2: token: expected a value before "
+	    "the inline comment, got 7 bytes of comment (not shown)\n", path);
+	assert_int_equal(run(check, out, sizeof out, err, sizeof err), 2);
+	assert_string_equal(out, "");
+	assert_string_equal(err, want);
+	assert_int_equal(run(start, out, sizeof out, err, sizeof err), 2);
+	assert_string_equal(err, want);
+
+	/* Right after the "=", the ";" is the token's first byte. */
+	write_file(path, "[admin]\ntoken=;s3cret\n");
+	assert_int_equal(run(check, out, sizeof out, err, sizeof err), 0);
+	assert_string_equal(err, "");
+	assert_non_null(strstr(out,
+	    "admin.token = (hidden, 7 bytes)  # file\n"));
+	unlink(path);
+}
+
 static void
 test_bad_flag(void **state)
 {
@@ -474,7 +506,7 @@ static void
 test_reload_admin_token(void **state)
 {
 	struct daemon	 d;
-	char		 path[256];
+	char		 path[256], want[512];
 	const char	*args[] = { "-c", path, "--admin", "127.0.0.1:0", NULL };
 
 	tmp_path(path, sizeof path, "token.conf");
@@ -493,13 +525,66 @@ test_reload_admin_token(void **state)
 	/* The token itself is never logged. */
 	assert_int_equal(daemon_log_count(&d, "Token"), 0);
 
-	/* Emptied: no token needed any more. */
+	/*
+	 * Only an inline comment after the "=": refused, not read as "no
+	 * token", and the running token stays.
+	 */
+	write_file(path, "[admin]\ntoken = ;third-Token\n");
+	kill(d.pid, SIGHUP);
+	snprintf(want, sizeof want, "error reload: %s:2: token: expected a "
+	    "value before the inline comment, got 12 bytes of comment (not "
+	    "shown); keeping the running configuration", path);
+	assert_int_equal(daemon_wait_log(&d, want, 1, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(admin_status(&d, NULL), 401);
+	assert_int_equal(admin_status(&d, "second-Token"), 200);
+	assert_int_equal(daemon_log_count(&d, "Token"), 0);
+
+	/* Emptied: no token needed any more; on loopback, no warning. */
 	write_file(path, "[admin]\ntoken =\n");
 	kill(d.pid, SIGHUP);
 	assert_int_equal(daemon_wait_log(&d, "reload: admin.token: (hidden, "
 	    "12 bytes) -> \"\"", 1, HARNESS_TIMEOUT_MS), 0);
 	assert_int_equal(admin_status(&d, NULL), 200);
 	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d, "has no token"), 0);
+	unlink(path);
+}
+
+/*
+ * An admin interface other hosts can reach, without a token: a warning at
+ * start and after each reload that leaves it so, none while a token is set.
+ */
+static void
+test_admin_open_warning(void **state)
+{
+	struct daemon	 d;
+	char		 path[256], want[128];
+	const char	*args[] = { "-c", path, "--admin", "0.0.0.0:0", NULL };
+
+	tmp_path(path, sizeof path, "open.conf");
+	write_file(path, "[admin]\ntoken =\n");
+	assert_int_equal(daemon_start(&d, args), 0);
+	assert_true(d.admin_port > 0);
+	snprintf(want, sizeof want, "warn  admin on 0.0.0.0:%d has no token: "
+	    "anyone who can reach it can read /stats, /clients and /metrics",
+	    d.admin_port);
+	assert_int_equal(daemon_wait_log(&d, want, 1, HARNESS_TIMEOUT_MS), 0);
+
+	write_file(path, "[admin]\ntoken = t0ken\n");
+	kill(d.pid, SIGHUP);
+	assert_int_equal(daemon_wait_log(&d, "reload: admin.token: \"\" -> "
+	    "(hidden, 5 bytes)", 1, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_wait_log(&d, "1 setting changed", 1,
+	    HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d, want), 1);
+	assert_int_equal(admin_status(&d, NULL), 401);
+
+	write_file(path, "[admin]\ntoken =\n");
+	kill(d.pid, SIGHUP);
+	assert_int_equal(daemon_wait_log(&d, want, 2, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(admin_status(&d, NULL), 200);
+	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d, "has no token"), 2);
 	unlink(path);
 }
 
@@ -742,6 +827,7 @@ main(void)
 		cmocka_unit_test(test_check_config_good),
 		cmocka_unit_test(test_check_config_example),
 		cmocka_unit_test(test_check_config_bad),
+		cmocka_unit_test(test_check_config_token_comment),
 		cmocka_unit_test(test_bad_flag),
 		cmocka_unit_test(test_bind_failure),
 		cmocka_unit_test(test_reload_live),
@@ -749,6 +835,7 @@ main(void)
 		cmocka_unit_test(test_reload_restart_key),
 		cmocka_unit_test(test_reload_log_level),
 		cmocka_unit_test(test_reload_admin_token),
+		cmocka_unit_test(test_admin_open_warning),
 		cmocka_unit_test(test_drain_delivers_queue),
 		cmocka_unit_test(test_drain_timeout),
 		cmocka_unit_test(test_drain_second_signal),

@@ -143,6 +143,36 @@ test_addr_bad(void **state)
 	}
 }
 
+/* Loopback is 127/8, ::1 and IPv4-mapped 127/8; the wildcards are not. */
+static void
+test_addr_loopback(void **state)
+{
+	static const struct {
+		const char	*addr;
+		int		 loopback;
+	} cases[] = {
+		{ "127.0.0.1:80", 1 }, { "127.255.0.9:80", 1 },
+		{ "localhost:80", 1 }, { "[::1]:80", 1 },
+		{ "[::ffff:127.0.0.2]:80", 1 }, { "0.0.0.0:80", 0 },
+		{ "*:80", 0 }, { "[::]:80", 0 }, { "10.1.2.3:80", 0 },
+		{ "128.0.0.1:80", 0 }, { "[::2]:80", 0 },
+		{ "[::ffff:10.0.0.1]:80", 0 }, { "[fe80::1]:80", 0 },
+	};
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	const char		*why;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(addr_parse(cases[i].addr, &ss, &len, &why),
+		    0);
+		if (addr_is_loopback((struct sockaddr *)&ss) !=
+		    cases[i].loopback)
+			fail_msg("%s: loopback should be %d", cases[i].addr,
+			    cases[i].loopback);
+	}
+}
+
 int
 main(void)
 {
@@ -153,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_format_size),
 		cmocka_unit_test(test_addr_roundtrip),
 		cmocka_unit_test(test_addr_bad),
+		cmocka_unit_test(test_addr_loopback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,5 +17,7 @@ int		 addr_parse(const char *, struct sockaddr_storage *, socklen_t *,
 		    const char **why);
 /* Format a socket address as "1.2.3.4:80" or "[::1]:80" into buf. */
 const char	*addr_format(const struct sockaddr *, char *, size_t);
+/* Whether only this host can reach the address: 127/8, ::1, ::ffff:127/104. */
+int		 addr_is_loopback(const struct sockaddr *);
 
 #endif

@@ -40,6 +40,12 @@ void		 admin_free(struct admin *);
  * port bound; -1 with a logged reason naming the address.
  */
 int		 admin_listen(struct admin *, const char *addr);
+/*
+ * Warn if the interface answers other hosts without a token: bound to an
+ * address that is not loopback while admin.token is empty.  Called after
+ * admin_listen and after each reload, as the token may change then.
+ */
+void		 admin_warn_open(const struct admin *);
 /* The port admin_listen bound (useful with port 0). */
 uint16_t	 admin_port(const struct admin *);
 /*

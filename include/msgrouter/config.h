@@ -41,8 +41,11 @@ enum config_origin {
 };
 
 #define CONFIG_LISTEN_MAX	128
-/* The admin token's buffer: at most 255 bytes and the NUL. */
-#define CONFIG_TOKEN_MAX	256
+/*
+ * The admin token's buffer: at most 190 bytes and the NUL, the most that
+ * "token = " leaves of a file's 198-byte line (config.c checks the sum).
+ */
+#define CONFIG_TOKEN_MAX	191
 
 struct config {
 	char			cf_listen[CONFIG_LISTEN_MAX];
