@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += src/libmsgrouter.la
 src_libmsgrouter_la_SOURCES = \
 	src/addr.c \
 	src/admin.c \
+	src/bufmem.c \
 	src/closed.c \
 	src/config.c \
 	src/conn.c \
@@ -16,6 +17,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/stats.c \
 	include/msgrouter/addr.h \
 	include/msgrouter/admin.h \
+	include/msgrouter/bufmem.h \
 	include/msgrouter/closed.h \
 	include/msgrouter/config.h \
 	include/msgrouter/conn.h \

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "msgrouter/admin.h"
+#include "msgrouter/bufmem.h"
 #include "msgrouter/config.h"
 #include "msgrouter/log.h"
 #include "msgrouter/router.h"
@@ -232,6 +233,8 @@ main(int argc, char *argv[])
 	int			 ch, check = 0, status = 1;
 	size_t			 i;
 
+	/* Before any other libevent call: buffer data on cache lines. */
+	bufmem_install();
 	memset(&d, 0, sizeof d);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:tl:Vh", longopts, NULL))
@@ -395,6 +398,7 @@ fail:
 		event_free(trim_ev);
 #endif
 	event_base_free(d.d_base);
+	bufmem_shutdown();
 	if (status == 0)
 		log_info("exiting");
 	return status;

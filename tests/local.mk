@@ -9,7 +9,7 @@ AM_TESTS_ENVIRONMENT = \
 	TESTS_TMPDIR='$(abs_top_builddir)/tests'; export TESTS_TMPDIR;
 
 UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
-	tests/test_conn tests/test_move
+	tests/test_conn tests/test_move tests/test_bufmem
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -25,6 +25,9 @@ tests_test_policy_LDADD = $(TEST_LIBS)
 tests_test_conn_SOURCES = tests/test_conn.c
 tests_test_conn_CFLAGS = $(TEST_CFLAGS)
 tests_test_conn_LDADD = $(TEST_LIBS)
+tests_test_bufmem_SOURCES = tests/test_bufmem.c
+tests_test_bufmem_CFLAGS = $(TEST_CFLAGS)
+tests_test_bufmem_LDADD = $(TEST_LIBS)
 tests_test_move_SOURCES = tests/test_move.c
 tests_test_move_CFLAGS = $(TEST_CFLAGS)
 tests_test_move_LDADD = $(TEST_LIBS)
