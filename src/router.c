@@ -543,6 +543,7 @@ router_forwarded(struct router *rt, struct conn *src, struct conn *dst,
 struct router_run {
 	struct conn		*rr_dst;	/* NULL: no run open */
 	const unsigned char	*rr_start;	/* header of the first frame */
+	size_t			 rr_queued;	/* rr_dst's queue at the start */
 	size_t			 rr_bytes;	/* payloads and their 0x00s */
 	int			 rr_frames;
 	size_t			 rr_len[ROUTER_RUN_MAX];
@@ -667,7 +668,7 @@ router_route_segment(struct router *rt, struct conn *src, struct evbuffer *in)
 
 		if (run.rr_dst != NULL && run.rr_dst->cn_id == dst_id &&
 		    run.rr_frames < ROUTER_RUN_MAX &&
-		    policy_decide(conn_queued(run.rr_dst) + run.rr_bytes, len,
+		    policy_decide(run.rr_queued + run.rr_bytes, len,
 		    (size_t)cf->cf_queue_limit, cf->cf_slow_consumer) ==
 		    POLICY_FORWARD) {
 			run.rr_len[run.rr_frames++] = len;
@@ -688,6 +689,8 @@ router_route_segment(struct router *rt, struct conn *src, struct evbuffer *in)
 			break;
 		case ROUTER_FORWARD:
 			run.rr_dst = dst;
+			/* Nothing else queues to dst until the run is flushed. */
+			run.rr_queued = conn_queued(dst);
 			run.rr_start = p;
 			run.rr_bytes = len;
 			run.rr_frames = 1;
