@@ -513,6 +513,13 @@ config_ini_reader(char *str, int num, void *arg)
 		return NULL;
 	if (num > (int)sizeof rd->rd_text)
 		num = (int)sizeof rd->rd_text;
+	/*
+	 * fgets does not say how much it read: with the buffer filled first,
+	 * the last NUL in it is the one fgets wrote.  Any other cut the line
+	 * short for libinih and for us alike ("token = \0x" would be no token
+	 * at all), so it is refused.
+	 */
+	memset(str, '\n', (size_t)num);
 	if (fgets(str, num, rd->rd_fp) == NULL) {
 		if (ferror(rd->rd_fp) && !rd->rd_failed) {
 			rd->rd_failed = 1;
@@ -523,9 +530,18 @@ config_ini_reader(char *str, int num, void *arg)
 	}
 	rd->rd_line++;
 	len = strlen(str);
+	if (memrchr(str, '\0', (size_t)num) != str + len) {
+		config_reader_error(rd, "line holds a NUL byte");
+		return NULL;
+	}
 	if (len > 0 && str[len - 1] != '\n') {
-		/* A full buffer without its newline: the end of the file? */
-		if ((ch = fgetc(rd->rd_fp)) != EOF) {
+		/*
+		 * A full buffer without its newline: the end of the file, or
+		 * the "\n" of a CRLF whose "\r" took the last byte (the line
+		 * end is not one of the 198 bytes of text).
+		 */
+		ch = fgetc(rd->rd_fp);
+		if (ch != EOF && !(ch == '\n' && str[len - 1] == '\r')) {
 			config_reader_error(rd, "line longer than %d bytes",
 			    num - 2);
 			return NULL;
