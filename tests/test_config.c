@@ -336,6 +336,26 @@ test_bad_structure(void **state)
 	    "t.conf:2: expected \"key = value\", got no key");
 }
 
+/*
+ * A token line that lost its "=" is not a key, but it still holds the
+ * token: in a section with a secret the line is not quoted back (start-up
+ * prints the error, a reload logs it).
+ */
+static void
+test_secret_line_not_shown(void **state)
+{
+	expect_error("[admin]\ntoken s3cret\n",
+	    "t.conf:2: expected \"key = value\" or \"[section]\", got 12 "
+	    "bytes (not shown)");
+	expect_error("[log]\nlevel = info\n[admin]\n\ttoken\ts3cret\r\n",
+	    "t.conf:4: expected \"key = value\" or \"[section]\", got 12 "
+	    "bytes (not shown)");
+	/* Other sections quote it, as before. */
+	expect_error("[admin]\ntoken = s\n[log]\nlevel debug\n",
+	    "t.conf:4: expected \"key = value\" or \"[section]\", "
+	    "got \"level debug\"");
+}
+
 static void
 test_long_line(void **state)
 {
@@ -612,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_bad_token),
 		cmocka_unit_test(test_inline_comment_value),
 		cmocka_unit_test(test_bad_structure),
+		cmocka_unit_test(test_secret_line_not_shown),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_long_line_crlf),
 		cmocka_unit_test(test_nul_byte),
