@@ -446,6 +446,20 @@ config_section_known(const char *section)
 	return 0;
 }
 
+/* Whether a key in this section is a secret (admin.token). */
+static int
+config_section_secret(const char *section)
+{
+	int	k;
+
+	for (k = 0; k < CONFIG_NKEYS; k++) {
+		if (config_keys[k].kd_secret &&
+		    strcmp(config_keys[k].kd_section, section) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * The longest line is what the buffer of libinih's header holds less the
  * newline and the NUL: 198 bytes.  A library built with a longer one is
@@ -469,6 +483,7 @@ struct config_reader {
 	const char	*rd_name;
 	int		 rd_line;
 	int		 rd_failed;
+	int		 rd_secret;	/* the section holds a secret key */
 	int		 rd_seen[CONFIG_NKEYS];	/* line that set the key */
 	char		*rd_err;
 	size_t		 rd_errlen;
@@ -513,6 +528,13 @@ config_ini_reader(char *str, int num, void *arg)
 		return NULL;
 	if (num > (int)sizeof rd->rd_text)
 		num = (int)sizeof rd->rd_text;
+	/*
+	 * fgets does not say how much it read: with the buffer filled first,
+	 * the last NUL in it is the one fgets wrote.  Any other cut the line
+	 * short for libinih and for us alike ("token = \0x" would be no token
+	 * at all), so it is refused.
+	 */
+	memset(str, '\n', (size_t)num);
 	if (fgets(str, num, rd->rd_fp) == NULL) {
 		if (ferror(rd->rd_fp) && !rd->rd_failed) {
 			rd->rd_failed = 1;
@@ -523,9 +545,18 @@ config_ini_reader(char *str, int num, void *arg)
 	}
 	rd->rd_line++;
 	len = strlen(str);
+	if (memrchr(str, '\0', (size_t)num) != str + len) {
+		config_reader_error(rd, "line holds a NUL byte");
+		return NULL;
+	}
 	if (len > 0 && str[len - 1] != '\n') {
-		/* A full buffer without its newline: the end of the file? */
-		if ((ch = fgetc(rd->rd_fp)) != EOF) {
+		/*
+		 * A full buffer without its newline: the end of the file, or
+		 * the "\n" of a CRLF whose "\r" took the last byte (the line
+		 * end is not one of the 198 bytes of text).
+		 */
+		ch = fgetc(rd->rd_fp);
+		if (ch != EOF && !(ch == '\n' && str[len - 1] == '\r')) {
 			config_reader_error(rd, "line longer than %d bytes",
 			    num - 2);
 			return NULL;
@@ -555,12 +586,18 @@ config_ini_reader(char *str, int num, void *arg)
 			    "expected " CONFIG_SECTIONS, str + 1);
 			return NULL;
 		}
+		rd->rd_secret = config_section_secret(str + 1);
 		*end = ']';
 		return str;
 	}
 	if (strcspn(str, "=:") >= len) {
-		config_reader_error(rd, "expected \"key = value\" or "
-		    "\"[section]\", got \"%.*s\"", (int)len, str);
+		/* "token s3cret" lost its "=", not its secret. */
+		if (rd->rd_secret)
+			config_reader_error(rd, "expected \"key = value\" or "
+			    "\"[section]\", got %zu bytes (not shown)", len);
+		else
+			config_reader_error(rd, "expected \"key = value\" or "
+			    "\"[section]\", got \"%.*s\"", (int)len, str);
 		return NULL;
 	}
 	return str;

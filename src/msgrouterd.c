@@ -69,7 +69,8 @@ struct daemon {
 	struct config_flag	 d_flags[MAX_FLAGS];
 	size_t			 d_nflags;
 	uint64_t		 d_trim_seen;	/* bytes received, last tick */
-	uint64_t		 d_trim_since;	/* received since the last trim */
+	size_t			 d_trim_queued;	/* bytes queued, last tick */
+	uint64_t		 d_trim_since;	/* in or out since the last trim */
 };
 
 /*
@@ -150,9 +151,12 @@ signal_name(int sig)
  * The heap keeps what the hot path frees (see the mallopt in main), so that
  * a busy router does not give pages back only to fault them in again a
  * moment later.  Once a second of quiet follows real traffic (less than
- * TRIM_QUIET_BYTES read in the last second, TRIM_AFTER_BYTES or more since
- * the last trim), all of it goes back to the system: RSS falls back after
- * a burst, and an idle router costs one wake-up a second.
+ * TRIM_QUIET_BYTES read in the last second, TRIM_AFTER_BYTES or more read
+ * or written out of the queues since the last trim), all of it goes back
+ * to the system: RSS falls back after a burst, and an idle router costs one
+ * wake-up a second.  The queues count because a slow consumer's queue is
+ * freed as it is written, often long after the last byte was read: a trim
+ * taken while it was still full returned none of it.
  */
 #define TRIM_INTERVAL_S		1
 #define TRIM_QUIET_BYTES	(64 << 10)
@@ -164,14 +168,19 @@ trim_cb(evutil_socket_t fd, short what, void *arg)
 	struct daemon	*d = arg;
 	uint64_t	 now = d->d_router->rt_stats.st_bytes_received;
 	uint64_t	 delta = now - d->d_trim_seen;
+	size_t		 queued = router_queued_bytes(d->d_router);
 
 	d->d_trim_seen = now;
 	d->d_trim_since += delta;
+	/* Written out, or dropped with a closed client: freed either way. */
+	if (queued < d->d_trim_queued)
+		d->d_trim_since += d->d_trim_queued - queued;
+	d->d_trim_queued = queued;
 	if (delta >= TRIM_QUIET_BYTES || d->d_trim_since < TRIM_AFTER_BYTES)
 		return;
 	d->d_trim_since = 0;
-	if (malloc_trim(0))
-		log_debug("quiet: heap memory returned to the system");
+	log_debug("quiet: heap trimmed, %s", malloc_trim(0) ?
+	    "memory returned to the system" : "nothing to return");
 }
 #endif
 

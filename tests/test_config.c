@@ -19,20 +19,27 @@
 
 static char	err[CONFIG_ERRLEN];
 
-/* Read text as the file "t.conf" over the defaults; 0 or -1. */
+/* Read len bytes of text as the file "t.conf" over the defaults; 0 or -1. */
 static int
-read_text(struct config *cf, const char *text)
+read_bytes(struct config *cf, const char *text, size_t len)
 {
 	FILE	*fp;
 	int	 rc;
 
 	config_defaults(cf);
 	err[0] = '\0';
-	fp = fmemopen((void *)text, strlen(text), "r");
+	fp = fmemopen((void *)text, len, "r");
 	assert_non_null(fp);
 	rc = config_read_fp(cf, fp, "t.conf", err, sizeof err);
 	fclose(fp);
 	return rc;
+}
+
+/* Read text as the file "t.conf" over the defaults; 0 or -1. */
+static int
+read_text(struct config *cf, const char *text)
+{
+	return read_bytes(cf, text, strlen(text));
 }
 
 /* Expect text to fail with exactly this message. */
@@ -329,6 +336,26 @@ test_bad_structure(void **state)
 	    "t.conf:2: expected \"key = value\", got no key");
 }
 
+/*
+ * A token line that lost its "=" is not a key, but it still holds the
+ * token: in a section with a secret the line is not quoted back (start-up
+ * prints the error, a reload logs it).
+ */
+static void
+test_secret_line_not_shown(void **state)
+{
+	expect_error("[admin]\ntoken s3cret\n",
+	    "t.conf:2: expected \"key = value\" or \"[section]\", got 12 "
+	    "bytes (not shown)");
+	expect_error("[log]\nlevel = info\n[admin]\n\ttoken\ts3cret\r\n",
+	    "t.conf:4: expected \"key = value\" or \"[section]\", got 12 "
+	    "bytes (not shown)");
+	/* Other sections quote it, as before. */
+	expect_error("[admin]\ntoken = s\n[log]\nlevel debug\n",
+	    "t.conf:4: expected \"key = value\" or \"[section]\", "
+	    "got \"level debug\"");
+}
+
 static void
 test_long_line(void **state)
 {
@@ -358,6 +385,49 @@ test_long_line(void **state)
 	assert_int_equal(read_text(&cf, text), 0);
 	snprintf(text, sizeof text, "[admin]\n# %0198d", 0);
 	expect_error(text, "t.conf:2: line longer than 198 bytes");
+}
+
+/*
+ * A CRLF file has the same 198 bytes a line: the "\r" of a line that
+ * fills the buffer is its end, not a 199th byte of text.
+ */
+static void
+test_long_line_crlf(void **state)
+{
+	struct config	cf;
+	char		text[512];
+
+	snprintf(text, sizeof text, "[admin]\r\n# %0196d\r\n"
+	    "token = %0190d\r\n", 0, 0);
+	assert_int_equal(read_text(&cf, text), 0);
+	assert_int_equal(strlen(cf.cf_admin_token), 190);
+	snprintf(text, sizeof text, "[admin]\r\ntoken = %0191d\r\n", 0);
+	expect_error(text, "t.conf:2: line longer than 198 bytes");
+}
+
+/*
+ * A NUL byte ends the text that libinih and the reader look at: the rest
+ * of the line would vanish without a word, and "token = \0..." would read
+ * as no token at all.  The line is refused, wherever it is.
+ */
+static void
+test_nul_byte(void **state)
+{
+	struct config		cf;
+	static const char	last[] = "[admin]\ntoken = \0;abc\n";
+	static const char	cut[] = "[admin]\ntoken = s3cret\0xyz";
+	static const char	mid[] = "[admin]\ntoken = a\0b\n[log]\n"
+	    "level = info\n";
+	static const char	comment[] = "[admin]\n# \0\ntoken = s3cret\n";
+
+	assert_int_equal(read_bytes(&cf, last, sizeof last - 1), -1);
+	assert_string_equal(err, "t.conf:2: line holds a NUL byte");
+	assert_int_equal(read_bytes(&cf, cut, sizeof cut - 1), -1);
+	assert_string_equal(err, "t.conf:2: line holds a NUL byte");
+	assert_int_equal(read_bytes(&cf, mid, sizeof mid - 1), -1);
+	assert_string_equal(err, "t.conf:2: line holds a NUL byte");
+	assert_int_equal(read_bytes(&cf, comment, sizeof comment - 1), -1);
+	assert_string_equal(err, "t.conf:2: line holds a NUL byte");
 }
 
 /* The first error is reported and parsing stops there. */
@@ -562,7 +632,10 @@ main(void)
 		cmocka_unit_test(test_bad_token),
 		cmocka_unit_test(test_inline_comment_value),
 		cmocka_unit_test(test_bad_structure),
+		cmocka_unit_test(test_secret_line_not_shown),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_long_line_crlf),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_precedence),
