@@ -573,9 +573,18 @@ router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
 	out = conn_output(dst);
 	nv = evbuffer_reserve_space(out, (ev_ssize_t)run->rr_bytes, v, 2);
 	if (nv <= 0) {
-		log_warn("client %u: out of memory", dst->cn_id);
+		/*
+		 * The queue cannot take the run: its frames are dropped like
+		 * those of a full queue, so that every frame received is still
+		 * forwarded or counted as dropped.
+		 */
+		log_warn("client %u: out of memory, %d messages to it dropped",
+		    dst->cn_id, run->rr_frames);
 		rt->rt_stats.st_frames += (uint64_t)run->rr_frames;
+		rt->rt_stats.st_dropped_queue_full += (uint64_t)run->rr_frames;
 		src->cn_msgs_in += (uint64_t)run->rr_frames;
+		src->cn_flags |= CONN_SHED;
+		dst->cn_dropped += (uint64_t)run->rr_frames;
 		conn_close(dst, CONN_REASON_ERROR);
 		return dst == src ? -1 : 0;
 	}

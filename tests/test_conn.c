@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,6 +23,21 @@
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
 #include "msgrouter/router.h"
+
+/* libevent's allocations of [fail_min, fail_max) bytes fail. */
+static size_t	fail_min, fail_max;
+
+static void *
+failing_malloc(size_t n)
+{
+	return n >= fail_min && n < fail_max ? NULL : malloc(n);
+}
+
+static void *
+failing_realloc(void *p, size_t n)
+{
+	return n >= fail_min && n < fail_max ? NULL : realloc(p, n);
+}
 
 /*
  * A client sends a message to itself and goes away before reading it.
@@ -165,14 +181,91 @@ test_shed_dropping_sender(void **state)
 	event_base_free(base);
 }
 
+/*
+ * A destination's queue cannot grow (out of memory): the destination is
+ * closed and the run of messages for it is counted as dropped, so that
+ * every message received is still forwarded or counted as dropped.  The
+ * sender is not harmed.
+ */
+static void
+test_queue_out_of_memory(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct sockaddr_in	 sin;
+	struct router		*rt;
+	struct config		 cf;
+	struct conn		*c, *d, *x;
+	unsigned char		 buf[4096];
+	int			 sv[2], dv[2], i, found;
+
+	config_defaults(&cf);
+	assert_non_null(base);
+	assert_non_null(rt = router_new(base, &cf));
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    dv), 0);
+	assert_non_null(c = conn_new(rt, sv[0], (struct sockaddr *)&sin,
+	    sizeof sin));
+	assert_non_null(d = conn_new(rt, dv[0], (struct sockaddr *)&sin,
+	    sizeof sin));
+	router_flush(rt);
+	assert_int_equal(read(dv[1], buf, sizeof buf), 4);
+
+	/* One delivered frame: c now reads through its own event. */
+	fill_frames(sv[1], d->cn_id, 4096);
+	for (i = 0; i < 50 && rt->rt_stats.st_forwarded < 64; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(rt->rt_stats.st_forwarded, 64);
+	while (read(dv[1], buf, sizeof buf) > 0)
+		;
+
+	/*
+	 * Now no chain of 1 KiB to 32 KiB can be had: the read takes a
+	 * 64 KiB chain, the run of 64 frames for d needs a 4 KiB one.
+	 */
+	fail_min = 1024;
+	fail_max = 32768;
+	fill_frames(sv[1], d->cn_id, 4096);
+	for (i = 0; i < 50 && rt->rt_stats.st_frames < 128; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	fail_min = fail_max = 0;
+
+	assert_int_equal(rt->rt_stats.st_frames, 128);
+	assert_int_equal(rt->rt_stats.st_forwarded, 64);
+	assert_int_equal(rt->rt_stats.st_dropped_queue_full, 64);
+	assert_int_equal(rt->rt_stats.st_frames, rt->rt_stats.st_forwarded +
+	    rt->rt_stats.st_dropped_unknown +
+	    rt->rt_stats.st_dropped_queue_full);
+	/* d is gone, c is still there. */
+	found = 0;
+	TAILQ_FOREACH(x, &rt->rt_conns, cn_entry) {
+		assert_ptr_not_equal(x, d);
+		found += x == c;
+	}
+	assert_int_equal(found, 1);
+
+	close(sv[1]);
+	close(dv[1]);
+	for (i = 0; i < 4; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	router_free(rt);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_self_message_then_gone),
 		cmocka_unit_test(test_shed_dropping_sender),
+		cmocka_unit_test(test_queue_out_of_memory),
 	};
 
+	/* Before libevent allocates anything: no failures until armed. */
+	event_set_mem_functions(failing_malloc, failing_realloc, free);
 	log_init(LOG_LEVEL_ERROR);
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
