@@ -85,6 +85,45 @@ test_self_message_then_gone(void **state)
 }
 
 /*
+ * A client on a socketpair with 1 MiB buffers: the router gets one end,
+ * the test the other (*fd).
+ */
+static struct conn *
+client_new(struct router *rt, int *fd)
+{
+	struct sockaddr_in	 sin;
+	struct conn		*c;
+	int			 sv[2], bufsz = 1 << 20, i;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	for (i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	assert_non_null(c = conn_new(rt, sv[0], (struct sockaddr *)&sin,
+	    sizeof sin));
+	*fd = sv[1];
+	return c;
+}
+
+/* Close the test's ends, let the router see it, free everything. */
+static void
+teardown_router(struct event_base *base, struct router *rt, int a, int b)
+{
+	int	i;
+
+	close(a);
+	close(b);
+	for (i = 0; i < 4; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	router_free(rt);
+	event_base_free(base);
+}
+
+/*
  * Fill a socket with len bytes of 64-byte frames (payload 59 bytes and its
  * 0x00) for id to.
  */
@@ -117,37 +156,22 @@ static void
 test_shed_dropping_sender(void **state)
 {
 	struct event_base	*base = event_base_new();
-	struct sockaddr_in	 sin;
 	struct router		*rt;
 	struct config		 cf;
 	struct conn		*c, *d;
 	uint64_t		 before, most;
 	const size_t		 fill = 192 * 1024;
-	int			 sv[2], dv[2], bufsz = 1 << 20, i;
+	int			 cfd, dfd, i;
 
 	config_defaults(&cf);
 	assert_non_null(base);
 	assert_non_null(rt = router_new(base, &cf));
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    dv), 0);
-	for (i = 0; i < 2; i++) {
-		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-		setsockopt(dv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-		setsockopt(dv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	}
-	assert_non_null(c = conn_new(rt, sv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
-	assert_non_null(d = conn_new(rt, dv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
+	c = client_new(rt, &cfd);
+	d = client_new(rt, &dfd);
 	router_flush(rt);
 
 	/* To nobody: after the first read, no read takes more than a page. */
-	fill_frames(sv[1], d->cn_id + 1, fill);
+	fill_frames(cfd, d->cn_id + 1, fill);
 	most = 0;
 	for (i = 0; i < 200 && c->cn_bytes_in < fill; i++) {
 		before = c->cn_bytes_in;
@@ -160,7 +184,7 @@ test_shed_dropping_sender(void **state)
 	assert_int_equal(rt->rt_stats.st_dropped_unknown, fill / 64);
 
 	/* To a reader: the next read after a delivering one is full size. */
-	fill_frames(sv[1], d->cn_id, fill);
+	fill_frames(cfd, d->cn_id, fill);
 	most = 0;
 	for (i = 0; i < 200 && c->cn_bytes_in < 2 * fill; i++) {
 		before = c->cn_bytes_in;
@@ -173,12 +197,7 @@ test_shed_dropping_sender(void **state)
 	assert_int_equal(rt->rt_stats.st_forwarded, fill / 64);
 	assert_int_equal(rt->rt_stats.st_frames, 2 * fill / 64);
 
-	close(sv[1]);
-	close(dv[1]);
-	for (i = 0; i < 4; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-	router_free(rt);
-	event_base_free(base);
+	teardown_router(base, rt, cfd, dfd);
 }
 
 /*
@@ -191,35 +210,26 @@ static void
 test_queue_out_of_memory(void **state)
 {
 	struct event_base	*base = event_base_new();
-	struct sockaddr_in	 sin;
 	struct router		*rt;
 	struct config		 cf;
 	struct conn		*c, *d, *x;
 	unsigned char		 buf[4096];
-	int			 sv[2], dv[2], i, found;
+	int			 cfd, dfd, i, found;
 
 	config_defaults(&cf);
 	assert_non_null(base);
 	assert_non_null(rt = router_new(base, &cf));
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    dv), 0);
-	assert_non_null(c = conn_new(rt, sv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
-	assert_non_null(d = conn_new(rt, dv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
+	c = client_new(rt, &cfd);
+	d = client_new(rt, &dfd);
 	router_flush(rt);
-	assert_int_equal(read(dv[1], buf, sizeof buf), 4);
+	assert_int_equal(read(dfd, buf, sizeof buf), 4);
 
 	/* One delivered frame: c now reads through its own event. */
-	fill_frames(sv[1], d->cn_id, 4096);
+	fill_frames(cfd, d->cn_id, 4096);
 	for (i = 0; i < 50 && rt->rt_stats.st_forwarded < 64; i++)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	assert_int_equal(rt->rt_stats.st_forwarded, 64);
-	while (read(dv[1], buf, sizeof buf) > 0)
+	while (read(dfd, buf, sizeof buf) > 0)
 		;
 
 	/*
@@ -228,7 +238,7 @@ test_queue_out_of_memory(void **state)
 	 */
 	fail_min = 1024;
 	fail_max = 32768;
-	fill_frames(sv[1], d->cn_id, 4096);
+	fill_frames(cfd, d->cn_id, 4096);
 	for (i = 0; i < 50 && rt->rt_stats.st_frames < 128; i++)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	fail_min = fail_max = 0;
@@ -247,12 +257,7 @@ test_queue_out_of_memory(void **state)
 	}
 	assert_int_equal(found, 1);
 
-	close(sv[1]);
-	close(dv[1]);
-	for (i = 0; i < 4; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-	router_free(rt);
-	event_base_free(base);
+	teardown_router(base, rt, cfd, dfd);
 }
 
 int
