@@ -291,6 +291,22 @@ router_consumed(struct stats *st, struct conn *src)
 	src->cn_msgs_in++;
 }
 
+/*
+ * Count n complete frames from src dropped because dst's queue could not
+ * take them (over queue_limit, or out of memory).  Their sender is read
+ * gently for a while (CONN_SHED, conn.h).
+ */
+static inline void
+router_dropped(struct stats *st, struct conn *src, struct conn *dst,
+    uint64_t n)
+{
+	st->st_frames += n;
+	st->st_dropped_queue_full += n;
+	src->cn_msgs_in += n;
+	src->cn_flags |= CONN_SHED;
+	dst->cn_dropped += n;
+}
+
 /* shutdown_timeout passed with bytes still queued. */
 static void
 router_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -499,18 +515,12 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 		conn_pause(src, dst, len);
 		return ROUTER_STOP;
 	case POLICY_DROP:
-		st->st_dropped_queue_full++;
-		router_consumed(st, src);
-		src->cn_flags |= CONN_SHED;
-		dst->cn_dropped++;
+		router_dropped(st, src, dst, 1);
 		return ROUTER_CONSUMED;
 	case POLICY_DISCONNECT:
 	default:
-		st->st_dropped_queue_full++;
+		router_dropped(st, src, dst, 1);
 		st->st_disconnected_slow++;
-		router_consumed(st, src);
-		src->cn_flags |= CONN_SHED;
-		dst->cn_dropped++;
 		log_warn("client %u: queue over queue_limit %llu, "
 		    "disconnecting slow consumer", dst->cn_id,
 		    (unsigned long long)cf->cf_queue_limit);
@@ -580,11 +590,8 @@ router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
 		 */
 		log_warn("client %u: out of memory, %d messages to it dropped",
 		    dst->cn_id, run->rr_frames);
-		rt->rt_stats.st_frames += (uint64_t)run->rr_frames;
-		rt->rt_stats.st_dropped_queue_full += (uint64_t)run->rr_frames;
-		src->cn_msgs_in += (uint64_t)run->rr_frames;
-		src->cn_flags |= CONN_SHED;
-		dst->cn_dropped += (uint64_t)run->rr_frames;
+		router_dropped(&rt->rt_stats, src, dst,
+		    (uint64_t)run->rr_frames);
 		conn_close(dst, CONN_REASON_ERROR);
 		return dst == src ? -1 : 0;
 	}
