@@ -224,7 +224,7 @@ test_queue_out_of_memory(void **state)
 	router_flush(rt);
 	assert_int_equal(read(dfd, buf, sizeof buf), 4);
 
-	/* One delivered frame: c now reads through its own event. */
+	/* A delivered batch: c now reads through its own event. */
 	fill_frames(cfd, d->cn_id, 4096);
 	for (i = 0; i < 50 && rt->rt_stats.st_forwarded < 64; i++)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
