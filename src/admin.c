@@ -30,6 +30,7 @@
 
 #include "msgrouter/addr.h"
 #include "msgrouter/admin.h"
+#include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
@@ -261,11 +262,11 @@ admin_accept_error_cb(struct evconnlistener *l, void *arg)
 
 	if (!router_accept_exhausted(err)) {
 		log_debug("admin accept: %s",
-		    evutil_socket_error_to_string(err));
+		    strerror(err));
 		return;
 	}
-	log_warn("admin accept: %s; pausing admin accept for %d ms",
-	    evutil_socket_error_to_string(err), ADMIN_ACCEPT_BACKOFF_MS);
+	log_warnx("admin accept: %s; pausing admin accept for %d ms",
+	    strerror(err), ADMIN_ACCEPT_BACKOFF_MS);
 	evconnlistener_disable(l);
 	evtimer_add(ad->ad_accept_ev, &tv);
 }
@@ -279,7 +280,7 @@ admin_listen(struct admin *ad, const char *addr)
 	char			 buf[ADDR_STRLEN];
 
 	if (addr_parse(addr, &ss, &sslen, &why) != 0) {
-		log_error("admin listen %s: %s", addr, why);
+		log_errorx("admin listen %s: %s", addr, why);
 		return -1;
 	}
 	ad->ad_listener = evconnlistener_new_bind(ad->ad_router->rt_base,
@@ -287,13 +288,13 @@ admin_listen(struct admin *ad, const char *addr)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, (struct sockaddr *)&ss, (int)sslen);
 	if (ad->ad_listener == NULL) {
-		log_error("admin listen %s: %s", addr, strerror(errno));
+		log_error("admin listen %s", addr);
 		return -1;
 	}
 	if (evhttp_bind_listener(ad->ad_http, ad->ad_listener) == NULL) {
 		evconnlistener_free(ad->ad_listener);
 		ad->ad_listener = NULL;
-		log_error("admin listen %s: cannot attach the HTTP server",
+		log_errorx("admin listen %s: cannot attach the HTTP server",
 		    addr);
 		return -1;
 	}
@@ -322,7 +323,7 @@ admin_warn_open(const struct admin *ad)
 	    ad->ad_router->rt_config.cf_admin_token[0] != '\0' ||
 	    addr_is_loopback(sa))
 		return;
-	log_warn("admin on %s has no token: anyone who can reach it can "
+	log_warnx("admin on %s has no token: anyone who can reach it can "
 	    "read /stats, /clients and /metrics", addr_format(sa, buf,
 	    sizeof buf));
 }
@@ -572,7 +573,7 @@ admin_clients_closed(struct admin *ad, const struct admin_query *q,
 		return -1;
 	for (; seq >= oldest && seq > 0 && n < max; seq--)
 		ce[n++] = closed_get(cl, seq);
-	rv = report_closed_list_json(body, ce, n, conn_now_ms(),
+	rv = report_closed_list_json(body, ce, n, clock_now_ms(),
 	    seq >= oldest ? seq : 0);
 	free(ce);
 	return rv;
@@ -603,11 +604,11 @@ admin_clients(struct admin *ad, struct evhttp_request *req, const char *query)
 		rv = -1;
 	else if (q.aq_sort_queued) {
 		n = stats_clients_top_queued(ad->ad_router, ci, q.aq_limit);
-		rv = report_clients_json(body, ci, n, conn_now_ms(), 0);
+		rv = report_clients_json(body, ci, n, clock_now_ms(), 0);
 	} else {
 		cursor = (size_t)q.aq_cursor;
 		n = stats_clients_page(ad->ad_router, &cursor, ci, q.aq_limit);
-		rv = report_clients_json(body, ci, n, conn_now_ms(), cursor);
+		rv = report_clients_json(body, ci, n, clock_now_ms(), cursor);
 	}
 	free(ci);
 	if (rv == 0 && evbuffer_add(body, "\n", 1) == 0)
@@ -633,7 +634,7 @@ admin_client(struct admin *ad, struct evhttp_request *req, const char *idstr)
 	}
 	conn_info(c, &ci);
 	admin_reply_json(req, 200, "OK", report_client_json(&ci,
-	    conn_now_ms()));
+	    clock_now_ms()));
 }
 
 static const struct admin_route {

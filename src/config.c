@@ -800,7 +800,7 @@ config_reload(const struct config *running, struct config *next)
 			    now[0] != '\0' ? now : "\"\"");
 			continue;
 		}
-		log_warn("reload: %s.%s: %s needs a restart; keeping %s",
+		log_warnx("reload: %s.%s: %s needs a restart; keeping %s",
 		    kd->kd_section, kd->kd_name, now, was);
 		memcpy(config_field(next, kd), config_cfield(running, kd),
 		    kd->kd_size);

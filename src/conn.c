@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
@@ -41,15 +42,6 @@ const char *
 conn_reason_name(enum conn_reason reason)
 {
 	return conn_reasons[reason];
-}
-
-uint64_t
-conn_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 struct conn *
@@ -96,7 +88,7 @@ conn_new(struct router *rt, int fd, const struct sockaddr *sa, int socklen)
 	if (registry_add(rt->rt_registry, c) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&rt->rt_conns, c, cn_entry);
-	c->cn_connected = conn_now_ms();
+	c->cn_connected = clock_now_ms();
 	rt->rt_stats.st_accepted++;
 
 	be = htonl(c->cn_id);
@@ -176,7 +168,7 @@ conn_close(struct conn *c, enum conn_reason reason)
 	c->cn_flags |= CONN_CLOSED;
 	/* The ring keeps the counters as they are at close, unsent included. */
 	conn_info(c, &ci);
-	closed_add(rt->rt_closed, &ci, reason, conn_now_ms());
+	closed_add(rt->rt_closed, &ci, reason, clock_now_ms());
 	log_info("client %u closed: %s; in %llu msgs %llu bytes, out %llu "
 	    "msgs %llu bytes, dropped %llu, %zu bytes unsent", c->cn_id,
 	    conn_reason_name(reason), (unsigned long long)c->cn_msgs_in,
@@ -299,7 +291,7 @@ conn_flush(struct conn *c)
 		int err = errno;
 		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
 			log_info("client %u: write: %s", c->cn_id,
-			    evutil_socket_error_to_string(err));
+			    strerror(err));
 			conn_close(c, CONN_REASON_ERROR);
 			return -1;
 		}
@@ -340,7 +332,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		 */
 		if (what & BEV_EVENT_ERROR)
 			log_info("client %u: read: %s", c->cn_id,
-			    evutil_socket_error_to_string(err));
+			    strerror(err));
 		c->cn_flags |= CONN_EOF;
 		c->cn_eof_reason = (what & BEV_EVENT_ERROR) ?
 		    CONN_REASON_ERROR : CONN_REASON_EOF;
@@ -351,7 +343,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_ERROR) {
 		log_info("client %u: %s: %s", c->cn_id,
 		    (what & BEV_EVENT_READING) ? "read" : "write",
-		    evutil_socket_error_to_string(err));
+		    strerror(err));
 		conn_close(c, CONN_REASON_ERROR);
 	} else
 		conn_close(c, CONN_REASON_EOF);
@@ -372,7 +364,7 @@ conn_first_read_cb(struct bufferevent *bev, void *arg)
 	c->cn_read_ev = event_new(rt->rt_base, bufferevent_getfd(bev),
 	    EV_READ | EV_PERSIST, conn_read_cb, c);
 	if (c->cn_read_ev == NULL) {
-		log_warn("client %u: out of memory", c->cn_id);
+		log_warnx("client %u: out of memory", c->cn_id);
 		conn_close(c, CONN_REASON_ERROR);
 		return;
 	}
@@ -456,7 +448,7 @@ conn_read(struct conn *c, evutil_socket_t fd)
 		nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2);
 		if (nv <= 0) {
 			evbuffer_freeze(in, 0);
-			log_warn("client %u: out of memory", c->cn_id);
+			log_warnx("client %u: out of memory", c->cn_id);
 			conn_close(c, CONN_REASON_ERROR);
 			return;
 		}

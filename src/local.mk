@@ -5,6 +5,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/addr.c \
 	src/admin.c \
 	src/bufmem.c \
+	src/clock.c \
 	src/closed.c \
 	src/config.c \
 	src/conn.c \
@@ -18,6 +19,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/addr.h \
 	include/msgrouter/admin.h \
 	include/msgrouter/bufmem.h \
+	include/msgrouter/clock.h \
 	include/msgrouter/closed.h \
 	include/msgrouter/config.h \
 	include/msgrouter/conn.h \

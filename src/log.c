@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,16 +16,24 @@
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 
-static const char *log_names[] = { "debug", "info", "warn", "error" };
+static const char *const log_names[] = {
+	[LOG_LEVEL_DEBUG] = "debug",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_ERROR] = "error",
+};
 
-/* Write one line: ISO 8601 UTC time with milliseconds, level, message. */
+/*
+ * Write one line: ISO 8601 UTC time with milliseconds, level, message and,
+ * when err is not 0, ": " and its strerror.
+ */
 static void
-log_vwrite(enum log_level level, const char *fmt, va_list ap)
+log_vwrite(enum log_level level, int err, const char *fmt, va_list ap)
 {
 	struct timespec	ts;
 	struct tm	tm;
 	char		line[1024], stamp[32];
-	int		n;
+	int		n, m;
 
 	if (level < log_level)
 		return;
@@ -32,11 +41,17 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof line, "%s.%03ldZ %-5s ", stamp,
-	    ts.tv_nsec / 1000000, log_names[level]);
+	    ts.tv_nsec / 1000000, log_level_name(level));
 	if (n < 0 || (size_t)n >= sizeof line)
 		return;
-	vsnprintf(line + n, sizeof line - n, fmt, ap);
-	/* One fputs per line so that lines never interleave. */
+	m = vsnprintf(line + n, sizeof line - n, fmt, ap);
+	if (err != 0 && m >= 0 && (size_t)n + (size_t)m < sizeof line)
+		snprintf(line + n + m, sizeof line - n - m, ": %s",
+		    strerror(err));
+	/*
+	 * stderr is line buffered (log_init) and the line fits its buffer:
+	 * one write(2) per line, so lines never interleave.
+	 */
 	fprintf(stderr, "%s\n", line);
 }
 
@@ -47,7 +62,7 @@ log_write(enum log_level level, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwrite(level, fmt, ap);
+	log_vwrite(level, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -89,12 +104,6 @@ log_set_level(enum log_level level)
 	log_level = level;
 }
 
-enum log_level
-log_get_level(void)
-{
-	return log_level;
-}
-
 /* Parse "debug", "info", "warn" or "error"; -1 if it is none of them. */
 int
 log_parse_level(const char *s, enum log_level *level)
@@ -117,21 +126,30 @@ log_parse_level(const char *s, enum log_level *level)
 const char *
 log_level_name(enum log_level level)
 {
+	if ((size_t)level >= sizeof log_names / sizeof log_names[0])
+		return "unknown";
 	return log_names[level];
 }
 
-#define LOG_FUNC(name, level)					\
+/*
+ * One function per level; the errno variants take errno before anything
+ * (even the clock) can change it.
+ */
+#define LOG_FUNC(name, level, with_errno)			\
 void								\
 name(const char *fmt, ...)					\
 {								\
 	va_list	ap;						\
+	int	err = (with_errno) ? errno : 0;			\
 								\
 	va_start(ap, fmt);					\
-	log_vwrite(level, fmt, ap);				\
+	log_vwrite(level, err, fmt, ap);			\
 	va_end(ap);						\
 }
 
-LOG_FUNC(log_debug, LOG_LEVEL_DEBUG)
-LOG_FUNC(log_info, LOG_LEVEL_INFO)
-LOG_FUNC(log_warn, LOG_LEVEL_WARN)
-LOG_FUNC(log_error, LOG_LEVEL_ERROR)
+LOG_FUNC(log_debug, LOG_LEVEL_DEBUG, 0)
+LOG_FUNC(log_info, LOG_LEVEL_INFO, 0)
+LOG_FUNC(log_warn, LOG_LEVEL_WARN, 1)
+LOG_FUNC(log_warnx, LOG_LEVEL_WARN, 0)
+LOG_FUNC(log_error, LOG_LEVEL_ERROR, 1)
+LOG_FUNC(log_errorx, LOG_LEVEL_ERROR, 0)

@@ -118,7 +118,7 @@ reload(struct daemon *d)
 	}
 	if (config_load(&next, d->d_path, d->d_flags, d->d_nflags, err,
 	    sizeof err) != 0) {
-		log_error("reload: %s; keeping the running configuration",
+		log_errorx("reload: %s; keeping the running configuration",
 		    err);
 		return;
 	}
@@ -199,7 +199,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (rt->rt_draining) {
-		log_warn("%s received again: exiting at once",
+		log_warnx("%s received again: exiting at once",
 		    signal_name((int)sig));
 		router_drain_finish(rt, "interrupted");
 		return;
@@ -347,11 +347,11 @@ main(int argc, char *argv[])
 	d.d_base = event_base_new_with_config(ecf);
 	event_config_free(ecf);
 	if (d.d_base == NULL) {
-		log_error("cannot create the event base");
+		log_errorx("cannot create the event base");
 		return 1;
 	}
 	if ((rt = router_new(d.d_base, &cf)) == NULL) {
-		log_error("out of memory");
+		log_errorx("out of memory");
 		goto fail;
 	}
 	d.d_router = rt;
@@ -359,7 +359,7 @@ main(int argc, char *argv[])
 		goto fail;
 	if (strcmp(cf.cf_admin_listen, "off") != 0) {
 		if ((admin = admin_new(rt)) == NULL) {
-			log_error("admin: out of memory");
+			log_errorx("admin: out of memory");
 			goto fail;
 		}
 		if (admin_listen(admin, cf.cf_admin_listen) != 0)
@@ -370,14 +370,14 @@ main(int argc, char *argv[])
 	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
 		sigev[i] = evsignal_new(d.d_base, signals[i], signal_cb, &d);
 		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0) {
-			log_error("cannot install signal handlers");
+			log_errorx("cannot install signal handlers");
 			goto fail;
 		}
 	}
 #ifdef __GLIBC__
 	if ((trim_ev = event_new(d.d_base, -1, EV_PERSIST, trim_cb,
 	    &d)) == NULL || event_add(trim_ev, &trim_tv) != 0) {
-		log_error("cannot add the heap trim timer");
+		log_errorx("cannot add the heap trim timer");
 		goto fail;
 	}
 #endif

@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
@@ -51,7 +52,7 @@ router_new(struct event_base *base, const struct config *cf)
 		free(rt);
 		return NULL;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &rt->rt_started);
+	rt->rt_started = clock_now_ms();
 	return rt;
 }
 
@@ -121,13 +122,13 @@ router_accept_error_cb(struct evconnlistener *l, void *arg)
 
 	rt->rt_stats.st_accept_errors++;
 	if (!router_accept_exhausted(err)) {
-		log_debug("accept: %s", evutil_socket_error_to_string(err));
+		log_debug("accept: %s", strerror(err));
 		return;
 	}
 	if (rt->rt_accept_paused)
 		return;
-	log_warn("accept: %s; pausing accept for %d ms",
-	    evutil_socket_error_to_string(err), ROUTER_ACCEPT_BACKOFF_MS);
+	log_warnx("accept: %s; pausing accept for %d ms",
+	    strerror(err), ROUTER_ACCEPT_BACKOFF_MS);
 	rt->rt_accept_paused = 1;
 	evconnlistener_disable(l);
 	tv.tv_sec = 0;
@@ -141,7 +142,7 @@ router_record_rejected(struct router *rt, const struct sockaddr *sa,
     int socklen)
 {
 	struct conn_info	ci;
-	uint64_t		now = conn_now_ms();
+	uint64_t		now = clock_now_ms();
 
 	memset(&ci, 0, sizeof ci);
 	if (socklen > 0 && (size_t)socklen <= sizeof ci.ci_peer)
@@ -171,7 +172,7 @@ router_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	if (conn_new(rt, fd, sa, socklen) == NULL) {
-		log_warn("client %s: out of memory, closed",
+		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));
 		return;
 	}
@@ -188,7 +189,7 @@ router_listen(struct router *rt)
 	char			 buf[ADDR_STRLEN];
 
 	if (addr_parse(rt->rt_config.cf_listen, &ss, &sslen, &why) != 0) {
-		log_error("listen %s: %s", rt->rt_config.cf_listen, why);
+		log_errorx("listen %s: %s", rt->rt_config.cf_listen, why);
 		return -1;
 	}
 	rt->rt_listener = evconnlistener_new_bind(rt->rt_base,
@@ -196,8 +197,8 @@ router_listen(struct router *rt)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    1024, (struct sockaddr *)&ss, (int)sslen);
 	if (rt->rt_listener == NULL) {
-		log_error("cannot listen on %s (router.listen): %s",
-		    rt->rt_config.cf_listen, strerror(errno));
+		log_error("cannot listen on %s (router.listen)",
+		    rt->rt_config.cf_listen);
 		return -1;
 	}
 	evconnlistener_set_error_cb(rt->rt_listener, router_accept_error_cb);
@@ -521,7 +522,7 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 	default:
 		router_dropped(st, src, dst, 1);
 		st->st_disconnected_slow++;
-		log_warn("client %u: queue over queue_limit %llu, "
+		log_warnx("client %u: queue over queue_limit %llu, "
 		    "disconnecting slow consumer", dst->cn_id,
 		    (unsigned long long)cf->cf_queue_limit);
 		conn_close(dst, CONN_REASON_SLOW_CONSUMER);
@@ -588,7 +589,7 @@ router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
 		 * those of a full queue, so that every frame received is still
 		 * forwarded or counted as dropped.
 		 */
-		log_warn("client %u: out of memory, %d messages to it dropped",
+		log_warnx("client %u: out of memory, %d messages to it dropped",
 		    dst->cn_id, run->rr_frames);
 		router_dropped(&rt->rt_stats, src, dst,
 		    (uint64_t)run->rr_frames);
@@ -752,7 +753,7 @@ router_input(struct router *rt, struct conn *src)
 			break;
 		if (fr == FRAMING_OVERSIZE) {
 			st->st_disconnected_oversize++;
-			log_warn("client %u: no 0x00 within max_message_size "
+			log_warnx("client %u: no 0x00 within max_message_size "
 			    "%zu bytes, disconnecting", src->cn_id, max);
 			conn_close(src, CONN_REASON_OVERSIZE);
 			closed = 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "msgrouter/clock.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/registry.h"
@@ -22,13 +23,10 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 {
 	const struct stats	*st = &rt->rt_stats;
 	const struct config	*cf = &rt->rt_config;
-	struct timespec		 now;
 
 	memset(ss, 0, sizeof *ss);
 	ss->ss_version = PACKAGE_VERSION;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ss->ss_uptime_seconds = (uint64_t)(now.tv_sec - rt->rt_started.tv_sec -
-	    (now.tv_nsec < rt->rt_started.tv_nsec));
+	ss->ss_uptime_seconds = (clock_now_ms() - rt->rt_started) / 1000;
 	ss->ss_draining = rt->rt_draining != 0;
 
 	ss->ss_connected = registry_count(rt->rt_registry);

@@ -140,7 +140,5 @@ int		 conn_has_frame(struct conn *);
 int		 conn_idle(struct conn *);
 /* Bytes waiting to be written to this client. */
 size_t		 conn_queued(struct conn *);
-/* Time in milliseconds from CLOCK_MONOTONIC. */
-uint64_t	 conn_now_ms(void);
 
 #endif

@@ -1,5 +1,7 @@
 /*
- * log: one line per event on stderr, "time level message".
+ * log: one line per event on stderr, "time level message".  As in relayd,
+ * log_warn and log_error append ": " and strerror(errno) to the message;
+ * log_warnx and log_errorx do not.
  */
 #ifndef MSGROUTER_LOG_H
 #define MSGROUTER_LOG_H
@@ -13,16 +15,14 @@ enum log_level {
 
 void		 log_init(enum log_level);
 void		 log_set_level(enum log_level);
-enum log_level	 log_get_level(void);
 int		 log_parse_level(const char *, enum log_level *);
 const char	*log_level_name(enum log_level);
 
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-/* True when messages at this level are written; guards costly arguments. */
-#define log_enabled(l) ((l) >= log_get_level())
+void	log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -42,7 +42,7 @@ struct router {
 	struct conn		*rt_dirty;	/* destinations to flush */
 	struct stats		 rt_stats;
 	struct closed		*rt_closed;	/* recently closed clients */
-	struct timespec		 rt_started;	/* CLOCK_MONOTONIC */
+	uint64_t		 rt_started;	/* clock_now_ms() */
 	struct sockaddr_storage	 rt_addr;	/* bound listen address */
 };
 
