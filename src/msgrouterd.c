@@ -60,9 +60,45 @@ usage(FILE *f)
 /* The most settings one command line may carry (every flag repeated). */
 #define MAX_FLAGS	64
 
-/* What the signal callbacks need: the file and flags to reload from. */
+/*
+ * The flags that set a configuration key: each is checked by that key's
+ * validator (config_set) and applied over the file on every reload.
+ */
+static const struct daemon_flag {
+	const char	*df_name;	/* long option, without "--" */
+	int		 df_ch;		/* getopt_long's code */
+	enum config_key	 df_key;
+} daemon_flags[] = {
+	{ "listen",		'l', CONFIG_ROUTER_LISTEN },
+	{ "admin",		'A', CONFIG_ADMIN_LISTEN },
+	{ "id-mode",		'I', CONFIG_ROUTER_ID_MODE },
+	{ "max-clients",	'C', CONFIG_ROUTER_MAX_CLIENTS },
+	{ "max-message-size",	'M', CONFIG_ROUTER_MAX_MESSAGE_SIZE },
+	{ "queue-limit",	'Q', CONFIG_ROUTER_QUEUE_LIMIT },
+	{ "slow-consumer",	'S', CONFIG_ROUTER_SLOW_CONSUMER },
+	{ "shutdown-timeout",	'T', CONFIG_ROUTER_SHUTDOWN_TIMEOUT },
+	{ "log-level",		'L', CONFIG_LOG_LEVEL },
+};
+#define DAEMON_NFLAGS	(sizeof daemon_flags / sizeof daemon_flags[0])
+
+/* The options that are not configuration keys. */
+static const struct option daemon_options[] = {
+	{ "config",		required_argument, NULL, 'c' },
+	{ "check-config",	no_argument,	   NULL, 't' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ "help",		no_argument,	   NULL, 'h' },
+};
+#define DAEMON_NOPTIONS	(sizeof daemon_options / sizeof daemon_options[0])
+
+/* The signals the daemon handles, all through the loop (signal_cb). */
+static const int daemon_signals[] = { SIGHUP, SIGINT, SIGTERM };
+#define DAEMON_NSIGNALS	(sizeof daemon_signals / sizeof daemon_signals[0])
+
+/* The process's objects, and what the signal callbacks need to reload. */
 struct daemon {
 	struct event_base	*d_base;
+	struct event		*d_sigev[DAEMON_NSIGNALS];
+	struct event		*d_trim_ev;
 	struct router		*d_router;
 	struct admin		*d_admin;	/* NULL: --admin off */
 	const char		*d_path;	/* -c FILE or NULL */
@@ -78,23 +114,22 @@ struct daemon {
  * flags are applied again over the file on every reload.
  */
 static void
-add_flag(struct daemon *d, const char *flag, enum config_key key,
-    const char *value)
+add_flag(struct daemon *d, const struct daemon_flag *df, const char *value)
 {
 	struct config	scratch;
 	char		err[CONFIG_ERRLEN];
 
 	config_defaults(&scratch);
-	if (config_set(&scratch, key, value, CONFIG_ORIGIN_FLAG, err,
+	if (config_set(&scratch, df->df_key, value, CONFIG_ORIGIN_FLAG, err,
 	    sizeof err) != 0) {
-		fprintf(stderr, "msgrouterd: %s: %s\n", flag, err);
+		fprintf(stderr, "msgrouterd: --%s: %s\n", df->df_name, err);
 		exit(EXIT_USAGE);
 	}
 	if (d->d_nflags == MAX_FLAGS) {
 		fprintf(stderr, "msgrouterd: too many flags\n");
 		exit(EXIT_USAGE);
 	}
-	d->d_flags[d->d_nflags].cfl_key = key;
+	d->d_flags[d->d_nflags].cfl_key = df->df_key;
 	d->d_flags[d->d_nflags].cfl_value = value;
 	d->d_nflags++;
 }
@@ -208,84 +243,57 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	router_drain_start(rt);
 }
 
-int
-main(int argc, char *argv[])
+/* getopt_long's table: the plain options, then one per configuration flag. */
+static void
+options_build(struct option *o)
 {
-	static const struct option longopts[] = {
-		{ "config",		required_argument, NULL, 'c' },
-		{ "check-config",	no_argument,	   NULL, 't' },
-		{ "listen",		required_argument, NULL, 'l' },
-		{ "admin",		required_argument, NULL, 'A' },
-		{ "id-mode",		required_argument, NULL, 'I' },
-		{ "max-clients",	required_argument, NULL, 'C' },
-		{ "max-message-size",	required_argument, NULL, 'M' },
-		{ "queue-limit",	required_argument, NULL, 'Q' },
-		{ "slow-consumer",	required_argument, NULL, 'S' },
-		{ "shutdown-timeout",	required_argument, NULL, 'T' },
-		{ "log-level",		required_argument, NULL, 'L' },
-		{ "version",		no_argument,	   NULL, 'V' },
-		{ "help",		no_argument,	   NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const int signals[] = { SIGHUP, SIGINT, SIGTERM };
-	struct daemon		 d;
-	struct config		 cf;
-	struct event_config	*ecf;
-	struct event		*sigev[3] = { NULL, NULL, NULL };
-#ifdef __GLIBC__
-	struct event		*trim_ev = NULL;
-	const struct timeval	 trim_tv = { TRIM_INTERVAL_S, 0 };
-#endif
-	struct router		*rt = NULL;
-	struct admin		*admin = NULL;
-	char			 err[CONFIG_ERRLEN];
-	int			 ch, check = 0, status = 1;
-	size_t			 i;
+	size_t	i;
 
-	/* Before any other libevent call: buffer data on cache lines. */
-	bufmem_install();
-	memset(&d, 0, sizeof d);
+	memcpy(o, daemon_options, sizeof daemon_options);
+	for (i = 0; i < DAEMON_NFLAGS; i++) {
+		o[DAEMON_NOPTIONS + i].name = daemon_flags[i].df_name;
+		o[DAEMON_NOPTIONS + i].has_arg = required_argument;
+		o[DAEMON_NOPTIONS + i].flag = NULL;
+		o[DAEMON_NOPTIONS + i].val = daemon_flags[i].df_ch;
+	}
+	memset(&o[DAEMON_NOPTIONS + DAEMON_NFLAGS], 0, sizeof *o);
+}
+
+/* The configuration flag getopt_long returned as ch, or NULL. */
+static const struct daemon_flag *
+flag_find(int ch)
+{
+	size_t	i;
+
+	for (i = 0; i < DAEMON_NFLAGS; i++) {
+		if (daemon_flags[i].df_ch == ch)
+			return &daemon_flags[i];
+	}
+	return NULL;
+}
+
+/*
+ * Read the command line into d: -c, -t, and every configuration flag.
+ * Returns -1 to go on, or the status to exit with (-V, -h, a bad flag).
+ */
+static int
+parse_args(struct daemon *d, int argc, char *argv[], int *check)
+{
+	struct option			 longopts[DAEMON_NOPTIONS +
+					    DAEMON_NFLAGS + 1];
+	const struct daemon_flag	*df;
+	int				 ch;
+
+	options_build(longopts);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:tl:Vh", longopts, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'c':
-			d.d_path = optarg;
+			d->d_path = optarg;
 			break;
 		case 't':
-			check = 1;
-			break;
-		case 'l':
-			add_flag(&d, "--listen", CONFIG_ROUTER_LISTEN, optarg);
-			break;
-		case 'A':
-			add_flag(&d, "--admin", CONFIG_ADMIN_LISTEN, optarg);
-			break;
-		case 'I':
-			add_flag(&d, "--id-mode", CONFIG_ROUTER_ID_MODE, optarg);
-			break;
-		case 'C':
-			add_flag(&d, "--max-clients", CONFIG_ROUTER_MAX_CLIENTS,
-			    optarg);
-			break;
-		case 'M':
-			add_flag(&d, "--max-message-size",
-			    CONFIG_ROUTER_MAX_MESSAGE_SIZE, optarg);
-			break;
-		case 'Q':
-			add_flag(&d, "--queue-limit", CONFIG_ROUTER_QUEUE_LIMIT,
-			    optarg);
-			break;
-		case 'S':
-			add_flag(&d, "--slow-consumer",
-			    CONFIG_ROUTER_SLOW_CONSUMER, optarg);
-			break;
-		case 'T':
-			add_flag(&d, "--shutdown-timeout",
-			    CONFIG_ROUTER_SHUTDOWN_TIMEOUT, optarg);
-			break;
-		case 'L':
-			add_flag(&d, "--log-level", CONFIG_LOG_LEVEL, optarg);
+			*check = 1;
 			break;
 		case 'V':
 			printf("msgrouterd %s (libevent %s)\n", PACKAGE_VERSION,
@@ -299,10 +307,14 @@ main(int argc, char *argv[])
 			    argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
-			fprintf(stderr, "msgrouterd: unknown option %s\n",
-			    argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			if ((df = flag_find(ch)) == NULL) {
+				fprintf(stderr, "msgrouterd: unknown option "
+				    "%s\n", argv[optind - 1]);
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			add_flag(d, df, optarg);
+			break;
 		}
 	}
 	if (optind < argc) {
@@ -310,22 +322,18 @@ main(int argc, char *argv[])
 		    argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (config_load(&cf, d.d_path, d.d_flags, d.d_nflags, err,
-	    sizeof err) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return EXIT_USAGE;
-	}
-	if (check) {
-		config_print(&cf, stdout);
-		return fflush(stdout) == 0 ? 0 : 1;
-	}
+	return -1;
+}
 
-	log_init(cf.cf_log_level);
+/* Process-wide settings made once, before the event base exists. */
+static void
+process_setup(const struct config *cf)
+{
+	log_init(cf->cf_log_level);
 	/* A peer that goes away mid-write is an EPIPE, not a death. */
 	signal(SIGPIPE, SIG_IGN);
-	/* A reload sent before the loop runs must not kill us either. */
+	/* Nor is a reload sent before signals_setup takes SIGHUP over. */
 	signal(SIGHUP, SIG_IGN);
-
 #ifdef __GLIBC__
 	/*
 	 * Read chains (64 KiB) and queue chains come and go with every batch
@@ -338,75 +346,149 @@ main(int argc, char *argv[])
 	(void)mallopt(M_TRIM_THRESHOLD, 8 << 20);
 	(void)mallopt(M_TOP_PAD, 1 << 20);
 #endif
+}
 
-	/* Coalesce event changes into the epoll_wait call (changelist). */
+/*
+ * The event base, with event changes coalesced into the epoll_wait call
+ * (changelist) and no locks (one thread).
+ */
+static struct event_base *
+base_new(void)
+{
+	struct event_config	*ecf;
+	struct event_base	*base;
+
 	if ((ecf = event_config_new()) == NULL)
-		return 1;
+		return NULL;
 	event_config_set_flag(ecf, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	event_config_set_flag(ecf, EVENT_BASE_FLAG_NOLOCK);
-	d.d_base = event_base_new_with_config(ecf);
+	base = event_base_new_with_config(ecf);
 	event_config_free(ecf);
-	if (d.d_base == NULL) {
-		log_errorx("cannot create the event base");
-		return 1;
-	}
-	if ((rt = router_new(d.d_base, &cf)) == NULL) {
-		log_errorx("out of memory");
-		goto fail;
-	}
-	d.d_router = rt;
-	if (router_listen(rt) != 0)
-		goto fail;
-	if (strcmp(cf.cf_admin_listen, "off") != 0) {
-		if ((admin = admin_new(rt)) == NULL) {
-			log_errorx("admin: out of memory");
-			goto fail;
-		}
-		if (admin_listen(admin, cf.cf_admin_listen) != 0)
-			goto fail;
-		d.d_admin = admin;
-	}
+	return base;
+}
 
-	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
-		sigev[i] = evsignal_new(d.d_base, signals[i], signal_cb, &d);
-		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0) {
+/*
+ * The signal events, added before anything listens: a daemon that has said
+ * "listening on" (what supervisors and the tests take as ready) must drain
+ * on a SIGTERM sent the next instant, not die of it.  A signal that comes
+ * before the loop runs waits in libevent's pipe and is handled first.
+ */
+static int
+signals_setup(struct daemon *d)
+{
+	size_t	i;
+
+	for (i = 0; i < DAEMON_NSIGNALS; i++) {
+		d->d_sigev[i] = evsignal_new(d->d_base, daemon_signals[i],
+		    signal_cb, d);
+		if (d->d_sigev[i] == NULL ||
+		    evsignal_add(d->d_sigev[i], NULL) != 0) {
 			log_errorx("cannot install signal handlers");
-			goto fail;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Make everything the loop runs: signals first, then router and admin. */
+static int
+daemon_setup(struct daemon *d, const struct config *cf)
+{
 #ifdef __GLIBC__
-	if ((trim_ev = event_new(d.d_base, -1, EV_PERSIST, trim_cb,
-	    &d)) == NULL || event_add(trim_ev, &trim_tv) != 0) {
+	const struct timeval	 trim_tv = { TRIM_INTERVAL_S, 0 };
+#endif
+
+	if ((d->d_base = base_new()) == NULL) {
+		log_errorx("cannot create the event base");
+		return -1;
+	}
+	if (signals_setup(d) != 0)
+		return -1;
+#ifdef __GLIBC__
+	if ((d->d_trim_ev = event_new(d->d_base, -1, EV_PERSIST, trim_cb,
+	    d)) == NULL || event_add(d->d_trim_ev, &trim_tv) != 0) {
 		log_errorx("cannot add the heap trim timer");
-		goto fail;
+		return -1;
 	}
 #endif
-	log_info("msgrouterd %s: config %s, id_mode %s, max_clients %llu, "
-	    "max_message_size %llu, queue_limit %llu, slow_consumer %s",
-	    PACKAGE_VERSION, d.d_path != NULL ? d.d_path : "(none)",
-	    config_id_mode_name(cf.cf_id_mode),
-	    (unsigned long long)cf.cf_max_clients,
-	    (unsigned long long)cf.cf_max_message_size,
-	    (unsigned long long)cf.cf_queue_limit,
-	    config_slow_consumer_name(cf.cf_slow_consumer));
-
-	event_base_dispatch(d.d_base);
-
-	router_log_stats(rt, "final counters");
-	status = 0;
-fail:
-	/* Free everything, on failure too: leak checkers see a clean exit. */
-	admin_free(admin);
-	router_free(rt);
-	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
-		if (sigev[i] != NULL)
-			event_free(sigev[i]);
+	if ((d->d_router = router_new(d->d_base, cf)) == NULL) {
+		log_errorx("out of memory");
+		return -1;
 	}
-#ifdef __GLIBC__
-	if (trim_ev != NULL)
-		event_free(trim_ev);
-#endif
-	event_base_free(d.d_base);
+	if (router_listen(d->d_router) != 0)
+		return -1;
+	if (strcmp(cf->cf_admin_listen, "off") != 0) {
+		if ((d->d_admin = admin_new(d->d_router)) == NULL) {
+			log_errorx("admin: out of memory");
+			return -1;
+		}
+		if (admin_listen(d->d_admin, cf->cf_admin_listen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Free everything daemon_setup made, in reverse, also after it failed half
+ * way: leak checkers see a clean exit.
+ */
+static void
+daemon_teardown(struct daemon *d)
+{
+	size_t	i;
+
+	admin_free(d->d_admin);
+	router_free(d->d_router);
+	if (d->d_trim_ev != NULL)
+		event_free(d->d_trim_ev);
+	for (i = 0; i < DAEMON_NSIGNALS; i++) {
+		if (d->d_sigev[i] != NULL)
+			event_free(d->d_sigev[i]);
+	}
+	if (d->d_base != NULL)
+		event_base_free(d->d_base);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon	d;
+	struct config	cf;
+	char		err[CONFIG_ERRLEN];
+	int		check = 0, status;
+
+	/* Before any other libevent call: buffer data on cache lines. */
+	bufmem_install();
+	memset(&d, 0, sizeof d);
+	if ((status = parse_args(&d, argc, argv, &check)) >= 0)
+		return status;
+	if (config_load(&cf, d.d_path, d.d_flags, d.d_nflags, err,
+	    sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	if (check) {
+		config_print(&cf, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+
+	process_setup(&cf);
+	status = 1;
+	if (daemon_setup(&d, &cf) == 0) {
+		log_info("msgrouterd %s: config %s, id_mode %s, max_clients "
+		    "%llu, max_message_size %llu, queue_limit %llu, "
+		    "slow_consumer %s", PACKAGE_VERSION,
+		    d.d_path != NULL ? d.d_path : "(none)",
+		    config_id_mode_name(cf.cf_id_mode),
+		    (unsigned long long)cf.cf_max_clients,
+		    (unsigned long long)cf.cf_max_message_size,
+		    (unsigned long long)cf.cf_queue_limit,
+		    config_slow_consumer_name(cf.cf_slow_consumer));
+		event_base_dispatch(d.d_base);
+		router_log_stats(d.d_router, "final counters");
+		status = 0;
+	}
+	daemon_teardown(&d);
 	bufmem_shutdown();
 	if (status == 0)
 		log_info("exiting");
