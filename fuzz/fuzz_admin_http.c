@@ -51,7 +51,7 @@ add_client(int *peer)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(40000);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((c = conn_new(rt, sv[0], (struct sockaddr *)&sin, sizeof sin))
+	if ((c = router_attach(rt, sv[0], (struct sockaddr *)&sin, sizeof sin))
 	    == NULL)
 		abort();
 	*peer = sv[1];
@@ -76,7 +76,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	for (i = 0; i < 3; i++)
 		add_client(&peers[i]);
-	conn_close(add_client(&spare), CONN_REASON_EOF);
+	router_close(rt, add_client(&spare), CONN_REASON_EOF);
 	close(spare);
 	router_flush(rt);
 	return 0;

@@ -4,7 +4,7 @@
  * that many bytes.  Each chunk is moved into the buffer as a chain of its own
  * (as the daemon's reads land), then every frame framing_next finds is
  * checked against what a byte-by-byte scan of the whole stream says, and
- * consumed the way router_input consumes it.
+ * consumed the way the router consumes it.
  */
 #include "config.h"
 

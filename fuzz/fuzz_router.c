@@ -1,7 +1,7 @@
 /*
  * fuzz_router: the daemon's whole input path without a network.  Clients
- * are socketpairs handed to conn_new, so conn_read_cb reads them, routes
- * through router_input and flushes with conn_flush, exactly as in msgrouterd.
+ * are socketpairs handed to router_attach, so conn.c reads them and the
+ * router routes and flushes them exactly as in msgrouterd.
  * The input is a little program: write raw bytes or whole frames from a
  * client, run the loop, read or stop reading a client's deliveries, close
  * and reopen clients, reconfigure the limits.  Afterwards the counters must
@@ -83,7 +83,7 @@ peer_open(struct router *rt, struct peer *pe)
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((c = conn_new(rt, sv[0], (struct sockaddr *)&sin, sizeof sin))
+	if ((c = router_attach(rt, sv[0], (struct sockaddr *)&sin, sizeof sin))
 	    == NULL)
 		abort();
 	pe->fd = sv[1];
@@ -228,7 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config		 cf;
 	struct peer		 all[MAX_PEERS], *peers[NPEER], *pe;
 	struct stats		*st;
-	struct conn		*c;
+	struct conn		*c, *w;
 	size_t			 nf = 0, nall = 0, n, i;
 	unsigned char		 frame[4 + 4096 + 1];
 	uint32_t		 dst, be, paused = 0;
@@ -322,9 +322,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    st->st_dropped_queue_full)
 		abort();
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
-		if (c->cn_flags & CONN_PAUSED) {
+		if (c->cn_blocked_on != NULL) {
 			paused++;
-			if (c->cn_blocked_on == NULL)
+			/* Not read, and on its destination's list of waiters. */
+			if (conn_state(c) != CONN_PAUSED &&
+			    conn_state(c) != CONN_DONE)
+				abort();
+			TAILQ_FOREACH(w, &c->cn_blocked_on->cn_waiters,
+			    cn_wait_entry) {
+				if (w == c)
+					break;
+			}
+			if (w == NULL)
 				abort();
 		}
 	}

@@ -127,3 +127,11 @@ addr_is_loopback(const struct sockaddr *sa)
 		return 0;
 	}
 }
+
+void
+addr_copy(union addr_any *dst, const struct sockaddr *sa, int socklen)
+{
+	memset(dst, 0, sizeof *dst);
+	if (socklen > 0 && (size_t)socklen <= sizeof *dst)
+		memcpy(dst, sa, (size_t)socklen);
+}

@@ -1,70 +1,137 @@
 /*
- * conn: a client connection.  The bufferevent owns the socket and both
- * evbuffers and writes what the direct flush could not; our own read event
- * fills the input buffer, and the router routes from it.
+ * conn: a client connection's socket glue.  The bufferevent owns the socket
+ * and both evbuffers and writes what the direct flush could not; our own
+ * read event fills the input buffer.  What to do with the bytes is the
+ * owner's (struct conn_ops): conn.c reads, writes, changes state and frees.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "msgrouter/addr.h"
 #include "msgrouter/clock.h"
-#include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
-#include "msgrouter/policy.h"
-#include "msgrouter/registry.h"
-#include "msgrouter/router.h"
+
+/*
+ * What conn_close(discard) reads and throws away at most: 64 reads of
+ * 16 KiB, 1 MiB.  A peer that keeps sending past that is reset anyway.
+ */
+#define CONN_DISCARD_BUF	16384
+#define CONN_DISCARD_READS	64
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_first_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
-static int	conn_finish(struct conn *);
 
-static const char *conn_reasons[] = {
-	"eof", "error", "oversize", "slow_consumer", "max_clients", "shutdown"
+static const char *const conn_states[] = {
+	[CONN_NEW] = "new",
+	[CONN_OPEN] = "open",
+	[CONN_PAUSED] = "paused",
+	[CONN_DONE] = "done",
+	[CONN_CLOSED] = "closed",
 };
+
+static const char *const conn_reasons[] = {
+	[CONN_REASON_EOF] = "eof",
+	[CONN_REASON_ERROR] = "error",
+	[CONN_REASON_OVERSIZE] = "oversize",
+	[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
+	[CONN_REASON_MAX_CLIENTS] = "max_clients",
+	[CONN_REASON_SHUTDOWN] = "shutdown",
+};
+
+_Static_assert(sizeof conn_states / sizeof conn_states[0] == CONN_NSTATES,
+    "a name for every state");
+_Static_assert(sizeof conn_reasons / sizeof conn_reasons[0] == CONN_NREASONS,
+    "a name for every reason");
+
+/* The transitions conn.h lists, as [from] = bit mask of the legal "to". */
+#define CONN_TO(s)	(1u << (s))
+static const unsigned conn_legal[CONN_NSTATES] = {
+	[CONN_NEW] = CONN_TO(CONN_OPEN) | CONN_TO(CONN_DONE) |
+	    CONN_TO(CONN_CLOSED),
+	[CONN_OPEN] = CONN_TO(CONN_PAUSED) | CONN_TO(CONN_DONE) |
+	    CONN_TO(CONN_CLOSED),
+	[CONN_PAUSED] = CONN_TO(CONN_OPEN) | CONN_TO(CONN_DONE) |
+	    CONN_TO(CONN_CLOSED),
+	[CONN_DONE] = CONN_TO(CONN_CLOSED),
+	[CONN_CLOSED] = 0,
+};
+
+const char *
+conn_state_name(enum conn_state state)
+{
+	if ((size_t)state >= CONN_NSTATES)
+		return "unknown";
+	return conn_states[state];
+}
 
 const char *
 conn_reason_name(enum conn_reason reason)
 {
+	if ((size_t)reason >= CONN_NREASONS)
+		return "unknown";
 	return conn_reasons[reason];
 }
 
+/* Every state change goes through here; an illegal one is a broken invariant. */
+static void
+conn_set_state(struct conn *c, enum conn_state to)
+{
+	assert(conn_legal[c->cn_state] & CONN_TO(to));
+	log_debug("client %u: %s -> %s", c->cn_id,
+	    conn_state_name(c->cn_state), conn_state_name(to));
+	c->cn_state = (uint8_t)to;
+}
+
+enum conn_state
+conn_state(const struct conn *c)
+{
+	return (enum conn_state)c->cn_state;
+}
+
+int
+conn_eof_reason(const struct conn *c)
+{
+	if (c->cn_state != CONN_DONE || c->cn_done_reason == CONN_REASON_SHUTDOWN)
+		return -1;
+	return c->cn_done_reason;
+}
+
 struct conn *
-conn_new(struct router *rt, int fd, const struct sockaddr *sa, int socklen)
+conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
+    int socklen, const struct conn_ops *ops, struct router *owner)
 {
 	struct conn	*c;
-	uint32_t	 be;
 	int		 one = 1;
-	char		 peer[ADDR_STRLEN];
 
 	if ((c = calloc(1, sizeof *c)) == NULL) {
 		close(fd);
 		return NULL;
 	}
-	c->cn_router = rt;
+	c->cn_ops = ops;
+	c->cn_router = owner;
+	c->cn_refs = 1;
+	c->cn_state = CONN_NEW;
+	c->cn_connected = clock_now_ms();
 	TAILQ_INIT(&c->cn_waiters);
-	if ((size_t)socklen <= sizeof c->cn_peer)
-		memcpy(&c->cn_peer, sa, (size_t)socklen);
+	addr_copy(&c->cn_peer, sa, socklen);
 	/* Forwarded messages go out as soon as they are routed. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-	c->cn_bev = bufferevent_socket_new(rt->rt_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	c->cn_bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->cn_bev == NULL) {
 		close(fd);
 		free(c);
@@ -80,62 +147,41 @@ conn_new(struct router *rt, int fd, const struct sockaddr *sa, int socklen)
 	 */
 	bufferevent_setcb(c->cn_bev, conn_first_read_cb, conn_write_cb,
 	    conn_event_cb, c);
-	bufferevent_disable(c->cn_bev, EV_WRITE);
-	bufferevent_enable(c->cn_bev, EV_READ);
-	conn_configure(c);
-
-	c->cn_id = registry_next_id(rt->rt_registry, rt->rt_config.cf_id_mode);
-	if (registry_add(rt->rt_registry, c) != 0)
-		goto fail;
-	TAILQ_INSERT_TAIL(&rt->rt_conns, c, cn_entry);
-	c->cn_connected = clock_now_ms();
-	rt->rt_stats.st_accepted++;
-
-	be = htonl(c->cn_id);
-	evbuffer_add(bufferevent_get_output(c->cn_bev), &be, sizeof be);
-	router_mark_dirty(rt, c);
-	log_info("client %u connected from %s", c->cn_id,
-	    addr_format(&c->cn_peer.sa, peer, sizeof peer));
+	if (bufferevent_disable(c->cn_bev, EV_WRITE) != 0 ||
+	    bufferevent_enable(c->cn_bev, EV_READ) != 0) {
+		bufferevent_free(c->cn_bev);
+		free(c);
+		return NULL;
+	}
 	return c;
-
-fail:
-	bufferevent_free(c->cn_bev);
-	free(c);
-	return NULL;
-}
-
-/* What the bufferevent may read at once: one largest frame at most. */
-static size_t
-conn_first_read_max(const struct config *cf)
-{
-	size_t	max = (size_t)cf->cf_max_message_size + FRAMING_HEADER_LEN;
-
-	return max < CONN_READ_MAX ? max : CONN_READ_MAX;
 }
 
 void
-conn_configure(struct conn *c)
+conn_configure(struct conn *c, size_t resume_mark, size_t first_read_max)
 {
-	const struct config *cf = &c->cn_router->rt_config;
+	/* The write callback runs when the queue is at the resume mark. */
+	bufferevent_setwatermark(c->cn_bev, EV_WRITE, resume_mark, 0);
+	/*
+	 * No read watermark: in libevent 2.1 it hangs a callback on the input
+	 * buffer that runs on every drain of every frame.
+	 */
+	(void)bufferevent_set_max_single_read(c->cn_bev, first_read_max);
+}
 
-	/*
-	 * The write callback runs when the queue is at the resume mark.
-	 */
-	bufferevent_setwatermark(c->cn_bev, EV_WRITE,
-	    policy_resume_mark((size_t)cf->cf_queue_limit), 0);
-	/*
-	 * Unparsed input is bounded by one largest frame: conn_read never
-	 * reads past it, and the bufferevent's one first read is held under
-	 * it too.  No read watermark: in libevent 2.1 it hangs a callback on
-	 * the input buffer that runs on every drain of every frame.
-	 */
-	(void)bufferevent_set_max_single_read(c->cn_bev,
-	    conn_first_read_max(cf));
-	/*
-	 * A new limit or policy may let paused senders through: wake them
-	 * all; each decides again and pauses again if it must.
-	 */
-	conn_wake_waiters(c);
+void
+conn_ref(struct conn *c)
+{
+	c->cn_refs++;
+}
+
+void
+conn_unref(struct conn *c)
+{
+	assert(c->cn_refs > 0);
+	if (--c->cn_refs == 0) {
+		assert(c->cn_state == CONN_CLOSED);
+		free(c);
+	}
 }
 
 /*
@@ -147,10 +193,10 @@ conn_configure(struct conn *c)
 static void
 conn_discard_input(struct conn *c)
 {
-	char	buf[16384];
+	char	buf[CONN_DISCARD_BUF];
 	int	i;
 
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < CONN_DISCARD_READS; i++) {
 		if (recv(bufferevent_getfd(c->cn_bev), buf, sizeof buf,
 		    MSG_DONTWAIT) <= 0)
 			break;
@@ -158,52 +204,27 @@ conn_discard_input(struct conn *c)
 }
 
 void
-conn_close(struct conn *c, enum conn_reason reason)
+conn_close(struct conn *c, int discard)
 {
-	struct router		*rt = c->cn_router;
-	struct conn_info	 ci;
-
-	if (c->cn_flags & CONN_CLOSED)
+	if (c->cn_state == CONN_CLOSED)
 		return;
-	c->cn_flags |= CONN_CLOSED;
-	/* The ring keeps the counters as they are at close, unsent included. */
-	conn_info(c, &ci);
-	closed_add(rt->rt_closed, &ci, reason, clock_now_ms());
-	log_info("client %u closed: %s; in %llu msgs %llu bytes, out %llu "
-	    "msgs %llu bytes, dropped %llu, %zu bytes unsent", c->cn_id,
-	    conn_reason_name(reason), (unsigned long long)c->cn_msgs_in,
-	    (unsigned long long)c->cn_bytes_in,
-	    (unsigned long long)c->cn_msgs_out,
-	    (unsigned long long)c->cn_bytes_out,
-	    (unsigned long long)c->cn_dropped, conn_queued(c));
-
-	if (c->cn_flags & CONN_PAUSED) {
-		TAILQ_REMOVE(&c->cn_blocked_on->cn_waiters, c, cn_wait_entry);
-		c->cn_blocked_on = NULL;
-		c->cn_flags &= ~CONN_PAUSED;
-		rt->rt_stats.st_paused--;
-	}
-	/* Whoever waits for us must not wait for ever: the lost wake-up. */
-	conn_wake_waiters(c);
-	router_forget(rt, c);
-	if (reason == CONN_REASON_SHUTDOWN)
+	conn_set_state(c, CONN_CLOSED);
+	if (discard)
 		conn_discard_input(c);
 	if (c->cn_read_ev != NULL)
 		event_free(c->cn_read_ev);
 	c->cn_read_ev = NULL;
 	bufferevent_free(c->cn_bev);
 	c->cn_bev = NULL;
-	/* Closed from inside its own read callback: that frees it on return. */
-	if (!(c->cn_flags & CONN_BUSY))
-		free(c);
+	conn_unref(c);
 }
 
 void
-conn_info(struct conn *c, struct conn_info *ci)
+conn_info(const struct conn *c, struct conn_info *ci)
 {
 	memset(ci, 0, sizeof *ci);
 	ci->ci_id = c->cn_id;
-	ci->ci_paused = (c->cn_flags & CONN_PAUSED) != 0;
+	ci->ci_paused = c->cn_blocked_on != NULL;
 	ci->ci_connected = c->cn_connected;
 	ci->ci_queued = conn_queued(c);
 	ci->ci_msgs_in = c->cn_msgs_in;
@@ -211,8 +232,7 @@ conn_info(struct conn *c, struct conn_info *ci)
 	ci->ci_msgs_out = c->cn_msgs_out;
 	ci->ci_bytes_out = c->cn_bytes_out;
 	ci->ci_dropped = c->cn_dropped;
-	_Static_assert(sizeof ci->ci_peer == sizeof c->cn_peer, "peer size");
-	memcpy(&ci->ci_peer, &c->cn_peer, sizeof ci->ci_peer);
+	ci->ci_peer = c->cn_peer;
 }
 
 struct evbuffer *
@@ -228,80 +248,49 @@ conn_output(struct conn *c)
 }
 
 size_t
-conn_max_message(struct conn *c)
+conn_queued(const struct conn *c)
 {
-	uint64_t	head;
-
-	head = c->cn_bytes_in - evbuffer_get_length(conn_input(c));
-	if (head < c->cn_max_until)
-		return c->cn_max_before;
-	return (size_t)c->cn_router->rt_config.cf_max_message_size;
-}
-
-size_t
-conn_queued(struct conn *c)
-{
+	if (c->cn_bev == NULL)
+		return 0;
 	return evbuffer_get_length(bufferevent_get_output(c->cn_bev));
-}
-
-/*
- * After a write: resume waiting senders once the queue is back at the
- * resume mark, tell a drain, and close a peer that sent EOF once it has
- * everything.  Returns -1 if the connection was closed.
- */
-static int
-conn_written(struct conn *c, size_t queued)
-{
-	size_t	mark;
-
-	if (!TAILQ_EMPTY(&c->cn_waiters)) {
-		mark = policy_resume_mark(
-		    (size_t)c->cn_router->rt_config.cf_queue_limit);
-		if (queued <= mark)
-			conn_wake_waiters(c);
-	}
-	if (c->cn_router->rt_draining)
-		router_drain_check(c->cn_router, c);
-	if (queued == 0 && (c->cn_flags & CONN_EOF))
-		return conn_finish(c);
-	return 0;
 }
 
 /*
  * Write the queue now rather than one loop iteration later, and leave write
  * events to the bufferevent only when the socket took less than all of it:
  * no epoll_ctl and no extra wake-up per message, as refrouter does it.
+ * Returns 1 after a write, 0 when there was nothing to write or the
+ * bufferevent writes, -1 on a write error (the owner closes).
  */
 int
 conn_flush(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->cn_bev);
-	size_t		 queued;
-	int		 n;
+	struct evbuffer	*out;
+	int		 n, err;
 
-	if (c->cn_flags & (CONN_WRITING | CONN_CLOSED))
+	if (c->cn_writing || c->cn_state == CONN_CLOSED)
 		return 0;
+	out = bufferevent_get_output(c->cn_bev);
 	if (evbuffer_get_length(out) == 0)
 		return 0;
 	/* The bufferevent freezes its output's start between its own writes. */
 	evbuffer_unfreeze(out, 1);
 	n = evbuffer_write(out, bufferevent_getfd(c->cn_bev));
+	err = errno;
 	evbuffer_freeze(out, 1);
-	if (n < 0) {
-		int err = errno;
-		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
-			log_info("client %u: write: %s", c->cn_id,
-			    strerror(err));
-			conn_close(c, CONN_REASON_ERROR);
+	if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+		log_info("client %u: write: %s", c->cn_id, strerror(err));
+		return -1;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		c->cn_writing = 1;
+		if (bufferevent_enable(c->cn_bev, EV_WRITE) != 0) {
+			log_warnx("client %u: cannot watch for writes",
+			    c->cn_id);
 			return -1;
 		}
 	}
-	queued = evbuffer_get_length(out);
-	if (queued > 0) {
-		c->cn_flags |= CONN_WRITING;
-		bufferevent_enable(c->cn_bev, EV_WRITE);
-	}
-	return conn_written(c, queued);
+	return 1;
 }
 
 /* The bufferevent wrote and the queue is at or under the resume mark. */
@@ -312,10 +301,27 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	size_t		 queued = conn_queued(c);
 
 	if (queued == 0) {
-		c->cn_flags &= ~CONN_WRITING;
+		c->cn_writing = 0;
 		bufferevent_disable(bev, EV_WRITE);
 	}
-	(void)conn_written(c, queued);
+	conn_ref(c);
+	c->cn_ops->co_written(c, queued);
+	conn_unref(c);
+}
+
+/*
+ * Reading is over: EOF, a read error, or the drain (CONN_REASON_SHUTDOWN).
+ * Routing and writing go on.
+ */
+static void
+conn_read_done(struct conn *c, enum conn_reason reason)
+{
+	conn_set_state(c, CONN_DONE);
+	c->cn_done_reason = (uint8_t)reason;
+	if (c->cn_read_ev != NULL)
+		event_del(c->cn_read_ev);
+	else
+		bufferevent_disable(c->cn_bev, EV_READ);
 }
 
 static void
@@ -324,217 +330,125 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 	int		 err = EVUTIL_SOCKET_ERROR();
 
-	if ((what & BEV_EVENT_READING) && c->cn_read_ev == NULL) {
+	conn_ref(c);
+	if ((what & BEV_EVENT_READING) && c->cn_state == CONN_NEW) {
 		/*
 		 * EOF or an error on the bufferevent's first read (it has
-		 * stopped reading): as in conn_read, what is queued for the
-		 * client is still written before it is closed.
+		 * stopped reading): as after conn_read's, what is queued for
+		 * the client is still written before it is closed.
 		 */
 		if (what & BEV_EVENT_ERROR)
 			log_info("client %u: read: %s", c->cn_id,
 			    strerror(err));
-		c->cn_flags |= CONN_EOF;
-		c->cn_eof_reason = (what & BEV_EVENT_ERROR) ?
-		    CONN_REASON_ERROR : CONN_REASON_EOF;
-		bufferevent_disable(bev, EV_READ);
-		(void)conn_finish(c);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
+		conn_read_done(c, (what & BEV_EVENT_ERROR) ?
+		    CONN_REASON_ERROR : CONN_REASON_EOF);
+		c->cn_ops->co_input(c, 0);
+	} else if (what & BEV_EVENT_ERROR) {
 		log_info("client %u: %s: %s", c->cn_id,
 		    (what & BEV_EVENT_READING) ? "read" : "write",
 		    strerror(err));
-		conn_close(c, CONN_REASON_ERROR);
+		c->cn_ops->co_error(c, CONN_REASON_ERROR);
 	} else
-		conn_close(c, CONN_REASON_EOF);
+		c->cn_ops->co_error(c, CONN_REASON_EOF);
+	conn_unref(c);
 }
 
 /*
- * The bufferevent read a new client's first bytes (at most one largest
- * frame).  From now on our own event reads, up to CONN_READ_MAX at a time
- * without an ioctl; then route what arrived.
+ * The bufferevent read a new client's first bytes (at most first_read_max).
+ * From now on our own event reads, up to CONN_READ_MAX at a time without an
+ * ioctl; then the owner handles what arrived.
  */
 static void
 conn_first_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	struct router	*rt = c->cn_router;
 	size_t		 n = evbuffer_get_length(bufferevent_get_input(bev));
 
-	c->cn_read_ev = event_new(rt->rt_base, bufferevent_getfd(bev),
-	    EV_READ | EV_PERSIST, conn_read_cb, c);
-	if (c->cn_read_ev == NULL) {
-		log_warnx("client %u: out of memory", c->cn_id);
-		conn_close(c, CONN_REASON_ERROR);
+	conn_ref(c);
+	c->cn_read_ev = event_new(bufferevent_get_base(bev),
+	    bufferevent_getfd(bev), EV_READ | EV_PERSIST, conn_read_cb, c);
+	if (c->cn_read_ev == NULL || event_add(c->cn_read_ev, NULL) != 0) {
+		log_warnx("client %u: cannot watch for reads (out of memory)",
+		    c->cn_id);
+		c->cn_ops->co_error(c, CONN_REASON_ERROR);
+		conn_unref(c);
 		return;
 	}
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, conn_write_cb, conn_event_cb, c);
-	event_add(c->cn_read_ev, NULL);
-	c->cn_bytes_in += n;
-	rt->rt_stats.st_bytes_received += n;
-	/* As in conn_read_cb: routing may close us; free on the way out. */
-	c->cn_flags |= CONN_BUSY;
-	router_input(rt, c);
-	if (c->cn_flags & CONN_CLOSED)
-		free(c);
-	else
-		c->cn_flags &= ~CONN_BUSY;
+	conn_set_state(c, CONN_OPEN);
+	c->cn_ops->co_input(c, n);
+	conn_unref(c);
 }
 
-/*
- * A peer that sent EOF: close it once every complete frame it sent is
- * routed (a partial frame dies with it) and everything queued for it is
- * written, since it may have shut down only its sending side.  A frame
- * still here when not paused means the flush at the end of routing resumed
- * us, and the resume's activation routes the rest.  Returns -1 if closed.
- */
-static int
-conn_finish(struct conn *c)
-{
-	if (c->cn_flags & CONN_CLOSED || !conn_idle(c))
-		return 0;
-	conn_close(c, c->cn_eof_reason);
-	return -1;
-}
-
-int
-conn_has_frame(struct conn *c)
-{
-	uint32_t	dst;
-	size_t		len;
-
-	/* framing remembers how far it scanned: asking again costs little. */
-	return framing_next(&c->cn_framing, bufferevent_get_input(c->cn_bev),
-	    conn_max_message(c), &dst, &len) == FRAMING_FRAME;
-}
-
-int
-conn_idle(struct conn *c)
-{
-	return !(c->cn_flags & CONN_PAUSED) && conn_queued(c) == 0 &&
-	    !conn_has_frame(c);
-}
-
-/*
- * Read at most CONN_READ_MAX bytes, and never past one largest frame of
- * unparsed input: that bounds what a sender can make us hold.  Then route.
- */
-static void
-conn_read(struct conn *c, evutil_socket_t fd)
-{
-	struct router		*rt = c->cn_router;
-	struct evbuffer		*in = bufferevent_get_input(c->cn_bev);
-	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
-	size_t			 have, room, want;
-	ssize_t			 n;
-	int			 nv, i;
-
-	have = evbuffer_get_length(in);
-	room = conn_max_message(c) + FRAMING_HEADER_LEN;
-	room = have < room ? room - have : 0;
-	if (room > CONN_READ_MAX)
-		room = CONN_READ_MAX;
-	if (c->cn_flags & CONN_SHED) {
-		if (room > CONN_READ_SHED)
-			room = CONN_READ_SHED;
-		c->cn_flags &= ~CONN_SHED;
-	}
-	/* A drain reads nothing new, but routes what was read before. */
-	if (room > 0 && !rt->rt_draining && !(c->cn_flags & CONN_EOF)) {
-		/* Likewise the input's end: we are the one who reads. */
-		evbuffer_unfreeze(in, 0);
-		nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2);
-		if (nv <= 0) {
-			evbuffer_freeze(in, 0);
-			log_warnx("client %u: out of memory", c->cn_id);
-			conn_close(c, CONN_REASON_ERROR);
-			return;
-		}
-		/* The extents may be larger than asked for: read only room. */
-		for (i = 0, want = room; i < nv; i++) {
-			iov[i].iov_base = v[i].iov_base;
-			iov[i].iov_len = v[i].iov_len < want ? v[i].iov_len : want;
-			want -= iov[i].iov_len;
-		}
-		n = readv(fd, iov, nv);
-		if (n == 0 || (n < 0 && errno != EAGAIN &&
-		    errno != EWOULDBLOCK && errno != EINTR)) {
-			/*
-			 * The sender is done, but what it sent before is
-			 * accepted data: route it first, even if that means
-			 * waiting for a full destination (see conn_resume).
-			 */
-			if (n < 0)
-				log_info("client %u: read: %s", c->cn_id,
-				    strerror(errno));
-			c->cn_flags |= CONN_EOF;
-			c->cn_eof_reason = n == 0 ? CONN_REASON_EOF :
-			    CONN_REASON_ERROR;
-			event_del(c->cn_read_ev);
-			n = 0;
-		}
-		if (n < 0)
-			n = 0;
-		for (i = 0; i < nv; i++) {
-			size_t take = (size_t)n < v[i].iov_len ?
-			    (size_t)n : v[i].iov_len;
-			v[i].iov_len = take;
-			n -= (ssize_t)take;
-		}
-		c->cn_bytes_in += v[0].iov_len + (nv > 1 ? v[1].iov_len : 0);
-		rt->rt_stats.st_bytes_received += v[0].iov_len +
-		    (nv > 1 ? v[1].iov_len : 0);
-		evbuffer_commit_space(in, v, nv);
-		evbuffer_freeze(in, 0);
-	}
-	router_input(rt, c);
-	if (c->cn_flags & CONN_CLOSED)
-		return;
-	if (rt->rt_draining)
-		router_drain_check(rt, c);
-	if (c->cn_flags & CONN_EOF)
-		(void)conn_finish(c);
-}
-
-/*
- * The socket is readable, or a paused sender was resumed.  Routing may
- * close this very connection (its own flush fails, a message to itself
- * finds its queue full): it stays allocated until we are done with it.
- */
+/* The socket is readable, or conn_kick: the owner reads and routes. */
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	c->cn_flags |= CONN_BUSY;
-	conn_read(c, fd);
-	if (c->cn_flags & CONN_CLOSED)
-		free(c);
-	else
-		c->cn_flags &= ~CONN_BUSY;
+	conn_ref(c);
+	c->cn_ops->co_input(c, 0);
+	conn_unref(c);
+}
+
+ssize_t
+conn_read(struct conn *c, size_t max)
+{
+	struct evbuffer		*in;
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	size_t			 want, got;
+	ssize_t			 n;
+	int			 nv, i;
+
+	if (c->cn_state != CONN_OPEN || max == 0)
+		return 0;
+	in = bufferevent_get_input(c->cn_bev);
+	/* The bufferevent freezes the input's end: we are the one who reads. */
+	evbuffer_unfreeze(in, 0);
+	nv = evbuffer_reserve_space(in, (ev_ssize_t)max, v, 2);
+	if (nv <= 0) {
+		evbuffer_freeze(in, 0);
+		log_warnx("client %u: out of memory", c->cn_id);
+		return -1;
+	}
+	/* The extents may be larger than asked for: read only max. */
+	for (i = 0, want = max; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < want ? v[i].iov_len : want;
+		want -= iov[i].iov_len;
+	}
+	n = readv(bufferevent_getfd(c->cn_bev), iov, nv);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)) {
+		/*
+		 * The sender is done, but what it sent before is accepted
+		 * data: the owner routes it first, even if that means waiting
+		 * for a full destination.
+		 */
+		if (n < 0)
+			log_info("client %u: read: %s", c->cn_id,
+			    strerror(errno));
+		conn_read_done(c, n == 0 ? CONN_REASON_EOF : CONN_REASON_ERROR);
+	}
+	got = n > 0 ? (size_t)n : 0;
+	for (i = 0, want = got; i < nv; i++) {
+		v[i].iov_len = want < v[i].iov_len ? want : v[i].iov_len;
+		want -= v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, nv);
+	evbuffer_freeze(in, 0);
+	return (ssize_t)got;
 }
 
 void
-conn_pause(struct conn *c, struct conn *dst, size_t len)
+conn_pause(struct conn *c)
 {
-	struct stats	*st = &c->cn_router->rt_stats;
-
-	c->cn_flags |= CONN_PAUSED;
-	c->cn_blocked_on = dst;
-	/*
-	 * The frame at the head is complete: remember that its payload holds
-	 * no 0x00, so routing it again after resume finds the end at once
-	 * instead of scanning up to max_message_size bytes.
-	 */
-	c->cn_framing.fr_scanned = len - 1;
-	TAILQ_INSERT_TAIL(&dst->cn_waiters, c, cn_wait_entry);
+	if (c->cn_state != CONN_OPEN)
+		return;
+	conn_set_state(c, CONN_PAUSED);
 	event_del(c->cn_read_ev);
-	st->st_paused++;
-	st->st_paused_total++;
-	log_debug("client %u: paused, client %u has %zu bytes queued",
-	    c->cn_id, dst->cn_id, conn_queued(dst));
 }
 
 /*
@@ -545,38 +459,29 @@ conn_pause(struct conn *c, struct conn *dst, size_t len)
 void
 conn_resume(struct conn *c)
 {
-	if (!(c->cn_flags & CONN_PAUSED))
-		return;
-	c->cn_flags &= ~CONN_PAUSED;
-	c->cn_blocked_on = NULL;
-	c->cn_router->rt_stats.st_paused--;
-	/*
-	 * After EOF, and during a drain, there is nothing more to read, only
-	 * input to route: activate without watching the socket, which would
-	 * spin on readiness nobody consumes.
-	 */
-	if (!(c->cn_flags & CONN_EOF) && !c->cn_router->rt_draining)
-		event_add(c->cn_read_ev, NULL);
-	event_active(c->cn_read_ev, EV_READ, 0);
-	log_debug("client %u: resumed", c->cn_id);
+	if (c->cn_state == CONN_PAUSED) {
+		conn_set_state(c, CONN_OPEN);
+		if (event_add(c->cn_read_ev, NULL) != 0)
+			log_warnx("client %u: cannot watch for reads",
+			    c->cn_id);
+	}
+	conn_kick(c);
+}
+
+void
+conn_kick(struct conn *c)
+{
+	if (c->cn_read_ev != NULL && c->cn_state != CONN_CLOSED)
+		event_active(c->cn_read_ev, EV_READ, 0);
 }
 
 void
 conn_stop_reading(struct conn *c)
 {
-	if (c->cn_read_ev != NULL)
-		event_del(c->cn_read_ev);
-	else
-		bufferevent_disable(c->cn_bev, EV_READ);
-}
-
-void
-conn_wake_waiters(struct conn *c)
-{
-	struct conn	*w;
-
-	while ((w = TAILQ_FIRST(&c->cn_waiters)) != NULL) {
-		TAILQ_REMOVE(&c->cn_waiters, w, cn_wait_entry);
-		conn_resume(w);
-	}
+	/*
+	 * From now on activations (conn_kick) route what was read, without
+	 * watching the socket, which would spin on readiness nobody consumes.
+	 */
+	if (c->cn_state != CONN_DONE && c->cn_state != CONN_CLOSED)
+		conn_read_done(c, CONN_REASON_SHUTDOWN);
 }

@@ -1,9 +1,20 @@
 /*
- * router: accept connections, route frames from senders to destinations and
- * apply the slow-consumer policy.  Everything runs on one event_base.
+ * router: accept clients, route frames from senders to destinations, apply
+ * the slow-consumer policy, and drain.  Everything runs on one event_base.
+ *
+ * A message's path, in the order of this file: conn.c reports input
+ * (router_input_cb); router_read reads at most one largest frame of
+ * unparsed input; router_route takes frames off it, mostly in runs straight
+ * from the input's memory (router_route_segment), else one at a time
+ * (framing_next); router_decide looks up the destination and asks the
+ * policy; a forwarded frame is copied or moved into the destination's
+ * output queue (router_run_flush, router_move) and counted
+ * (router_forwarded); router_flush writes every destination that got data
+ * (conn_flush), and router_written wakes the senders that waited for it.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +37,24 @@
 
 /* How long accept stays off after the process runs out of descriptors. */
 #define ROUTER_ACCEPT_BACKOFF_MS	250
+
+static void	router_input_cb(struct conn *, size_t);
+static void	router_written_cb(struct conn *, size_t);
+static void	router_error_cb(struct conn *, enum conn_reason);
+static void	router_drain_check(struct router *, struct conn *);
+static void	router_mark_dirty(struct router *, struct conn *);
+static void	router_unmark_dirty(struct router *, struct conn *);
+static void	router_wake_waiters(struct router *, struct conn *);
+static void	router_accept_resume(struct router *);
+
+static const struct conn_ops router_conn_ops = {
+	.co_input = router_input_cb,
+	.co_written = router_written_cb,
+	.co_error = router_error_cb,
+};
+
+/* A sender waiting for a destination to drain (backpressure). */
+#define router_paused(c)	((c)->cn_blocked_on != NULL)
 
 static uint32_t
 router_conn_key(const void *e)
@@ -56,7 +85,6 @@ router_new(struct event_base *base, const struct config *cf)
 	return rt;
 }
 
-/* Close every connection and release the listener. */
 void
 router_free(struct router *rt)
 {
@@ -65,7 +93,7 @@ router_free(struct router *rt)
 	if (rt == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
-		conn_close(c, CONN_REASON_SHUTDOWN);
+		router_close(rt, c, CONN_REASON_SHUTDOWN);
 	if (rt->rt_listener != NULL)
 		evconnlistener_free(rt->rt_listener);
 	if (rt->rt_accept_ev != NULL)
@@ -145,8 +173,7 @@ router_record_rejected(struct router *rt, const struct sockaddr *sa,
 	uint64_t		now = clock_now_ms();
 
 	memset(&ci, 0, sizeof ci);
-	if (socklen > 0 && (size_t)socklen <= sizeof ci.ci_peer)
-		memcpy(&ci.ci_peer, sa, (size_t)socklen);
+	addr_copy(&ci.ci_peer, sa, socklen);
 	ci.ci_connected = now;
 	closed_add(rt->rt_closed, &ci, CONN_REASON_MAX_CLIENTS, now);
 }
@@ -171,7 +198,7 @@ router_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (conn_new(rt, fd, sa, socklen) == NULL) {
+	if (router_attach(rt, fd, sa, socklen) == NULL) {
 		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));
 		return;
@@ -214,6 +241,297 @@ router_listen(struct router *rt)
 	return 0;
 }
 
+size_t
+router_max_message(const struct router *rt, struct conn *c)
+{
+	uint64_t	head;
+
+	head = c->cn_bytes_in - evbuffer_get_length(conn_input(c));
+	if (head < c->cn_max_until)
+		return c->cn_max_before;
+	return (size_t)rt->rt_config.cf_max_message_size;
+}
+
+/*
+ * The counters.  Every frame taken off a sender's input is counted once,
+ * here, as forwarded or dropped, so that received = forwarded + dropped
+ * holds by construction.
+ */
+
+/* Count n bytes read from c. */
+static inline void
+router_received(struct router *rt, struct conn *c, size_t n)
+{
+	c->cn_bytes_in += n;
+	rt->rt_stats.st_bytes_received += n;
+}
+
+/* Count n frames (bytes of payload and 0x00) queued from src to dst. */
+static inline void
+router_forwarded(struct router *rt, struct conn *src, struct conn *dst,
+    uint64_t n, size_t bytes)
+{
+	struct stats	*st = &rt->rt_stats;
+
+	st->st_frames += n;
+	st->st_forwarded += n;
+	st->st_bytes_forwarded += bytes;
+	src->cn_msgs_in += n;
+	dst->cn_msgs_out += n;
+	dst->cn_bytes_out += bytes;
+	router_mark_dirty(rt, dst);
+}
+
+enum router_drop {
+	ROUTER_DROP_UNKNOWN,		/* no such destination */
+	ROUTER_DROP_QUEUE_FULL,		/* its queue could not take them */
+};
+
+/*
+ * Count n frames from src dropped, to dst (NULL if unknown).  Their sender
+ * is read gently for a while (CONN_SHED, ROUTER_READ_SHED).
+ */
+static inline void
+router_dropped(struct router *rt, struct conn *src, struct conn *dst,
+    uint64_t n, enum router_drop why)
+{
+	struct stats	*st = &rt->rt_stats;
+
+	st->st_frames += n;
+	if (why == ROUTER_DROP_UNKNOWN)
+		st->st_dropped_unknown += n;
+	else
+		st->st_dropped_queue_full += n;
+	src->cn_msgs_in += n;
+	src->cn_rflags |= CONN_SHED;
+	if (dst != NULL)
+		dst->cn_dropped += n;
+}
+
+/*
+ * Read at most CONN_READ_MAX bytes, and never past one largest frame of
+ * unparsed input: that bounds what a sender can make us hold.  A sender
+ * whose frames were just dropped gets ROUTER_READ_SHED.  -1 if out of
+ * memory.
+ */
+static int
+router_read(struct router *rt, struct conn *c)
+{
+	size_t	have, room;
+	ssize_t	n;
+
+	have = evbuffer_get_length(conn_input(c));
+	room = router_max_message(rt, c) + FRAMING_HEADER_LEN;
+	room = have < room ? room - have : 0;
+	if (room > CONN_READ_MAX)
+		room = CONN_READ_MAX;
+	if (c->cn_rflags & CONN_SHED) {
+		if (room > ROUTER_READ_SHED)
+			room = ROUTER_READ_SHED;
+		c->cn_rflags &= ~CONN_SHED;
+	}
+	if ((n = conn_read(c, room)) < 0)
+		return -1;
+	router_received(rt, c, (size_t)n);
+	return 0;
+}
+
+/* A complete frame is buffered from this client. */
+static int
+router_has_frame(const struct router *rt, struct conn *c)
+{
+	uint32_t	dst;
+	size_t		len;
+
+	/* framing remembers how far it scanned: asking again costs little. */
+	return framing_next(&c->cn_framing, conn_input(c),
+	    router_max_message(rt, c), &dst, &len) == FRAMING_FRAME;
+}
+
+/* Nothing queued to it, nothing buffered from it to route, not paused. */
+static int
+router_idle(const struct router *rt, struct conn *c)
+{
+	return !router_paused(c) && conn_queued(c) == 0 &&
+	    !router_has_frame(rt, c);
+}
+
+/*
+ * A peer that sent EOF (or whose read failed): close it once every
+ * complete frame it sent is routed (a partial frame dies with it) and
+ * everything queued for it is written, since it may have shut down only
+ * its sending side.
+ */
+static void
+router_finish(struct router *rt, struct conn *c)
+{
+	int	reason = conn_eof_reason(c);
+
+	if (reason >= 0 && router_idle(rt, c))
+		router_close(rt, c, (enum conn_reason)reason);
+}
+
+/* Take a sender off its destination's list of waiters. */
+static void
+router_unblock(struct router *rt, struct conn *c)
+{
+	TAILQ_REMOVE(&c->cn_blocked_on->cn_waiters, c, cn_wait_entry);
+	c->cn_blocked_on = NULL;
+	rt->rt_stats.st_paused--;
+}
+
+/*
+ * Stop a sender until dst drains.  The frame at the head stays; it is
+ * complete, so remember that its payload holds no 0x00: routing it again
+ * after resume finds the end at once instead of scanning up to
+ * max_message_size bytes.
+ */
+static void
+router_pause(struct router *rt, struct conn *src, struct conn *dst,
+    size_t len)
+{
+	src->cn_blocked_on = dst;
+	src->cn_framing.fr_scanned = len - 1;
+	TAILQ_INSERT_TAIL(&dst->cn_waiters, src, cn_wait_entry);
+	conn_pause(src);
+	rt->rt_stats.st_paused++;
+	rt->rt_stats.st_paused_total++;
+	log_debug("client %u: paused, client %u has %zu bytes queued",
+	    src->cn_id, dst->cn_id, conn_queued(dst));
+}
+
+/* Let a paused sender go on: conn_resume routes its input from the loop. */
+static void
+router_resume(struct router *rt, struct conn *c)
+{
+	if (!router_paused(c))
+		return;
+	router_unblock(rt, c);
+	conn_resume(c);
+	log_debug("client %u: resumed", c->cn_id);
+}
+
+/* Resume every sender waiting for this destination. */
+static void
+router_wake_waiters(struct router *rt, struct conn *c)
+{
+	struct conn	*w;
+
+	while ((w = TAILQ_FIRST(&c->cn_waiters)) != NULL)
+		router_resume(rt, w);
+}
+
+/* What the bufferevent may read at once: one largest frame at most. */
+static size_t
+router_first_read_max(const struct config *cf)
+{
+	size_t	max = (size_t)cf->cf_max_message_size + FRAMING_HEADER_LEN;
+
+	return max < CONN_READ_MAX ? max : CONN_READ_MAX;
+}
+
+/*
+ * Apply the router's limits to one client.  Unparsed input is bounded by
+ * one largest frame: router_read never reads past it, and the bufferevent's
+ * one first read is held under it too.  A new limit or policy may let
+ * paused senders through: wake them all; each decides again and pauses
+ * again if it must.
+ */
+static void
+router_configure_conn(struct router *rt, struct conn *c)
+{
+	const struct config	*cf = &rt->rt_config;
+
+	conn_configure(c, policy_resume_mark((size_t)cf->cf_queue_limit),
+	    router_first_read_max(cf));
+	router_wake_waiters(rt, c);
+}
+
+struct conn *
+router_attach(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen)
+{
+	struct conn	*c;
+	uint32_t	 be;
+	char		 peer[ADDR_STRLEN];
+
+	c = conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
+	if (c == NULL)
+		return NULL;
+	router_configure_conn(rt, c);
+	c->cn_id = registry_next_id(rt->rt_registry, rt->rt_config.cf_id_mode);
+	if (registry_add(rt->rt_registry, c) != 0) {
+		conn_close(c, 0);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&rt->rt_conns, c, cn_entry);
+	rt->rt_stats.st_accepted++;
+	log_info("client %u connected from %s", c->cn_id,
+	    addr_format(&c->cn_peer.sa, peer, sizeof peer));
+	be = htonl(c->cn_id);
+	if (evbuffer_add(conn_output(c), &be, sizeof be) != 0) {
+		log_warnx("client %u: out of memory for its id", c->cn_id);
+		router_close(rt, c, CONN_REASON_ERROR);
+		return NULL;
+	}
+	router_mark_dirty(rt, c);
+	return c;
+}
+
+/*
+ * Forget a client that is being closed: its waits, its waiters (who must
+ * not wait for ever: the lost wake-up), the registry, the lists and the
+ * drain's count.  A slot is free again, so accept need not wait for its
+ * back-off timer.
+ */
+static void
+router_detach(struct router *rt, struct conn *c)
+{
+	if (router_paused(c))
+		router_unblock(rt, c);
+	router_wake_waiters(rt, c);
+	registry_remove(rt->rt_registry, c->cn_id);
+	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
+	router_unmark_dirty(rt, c);
+	if ((c->cn_rflags & CONN_DRAINING) && !rt->rt_drain_done) {
+		/* Closed with bytes still queued: an error or EOF mid-drain. */
+		c->cn_rflags &= ~CONN_DRAINING;
+		rt->rt_drain_abandoned += conn_queued(c);
+		if (--rt->rt_drain_pending == 0)
+			router_drain_finish(rt, "complete");
+	}
+	if (rt->rt_accept_paused)
+		router_accept_resume(rt);
+}
+
+void
+router_close(struct router *rt, struct conn *c, enum conn_reason reason)
+{
+	struct conn_info	ci;
+
+	if (conn_state(c) == CONN_CLOSED)
+		return;
+	/* The ring keeps the counters as they are at close, unsent included. */
+	conn_info(c, &ci);
+	closed_add(rt->rt_closed, &ci, reason, clock_now_ms());
+	log_info("client %u closed: %s; in %llu msgs %llu bytes, out %llu "
+	    "msgs %llu bytes, dropped %llu, %zu bytes unsent", c->cn_id,
+	    conn_reason_name(reason), (unsigned long long)c->cn_msgs_in,
+	    (unsigned long long)c->cn_bytes_in,
+	    (unsigned long long)c->cn_msgs_out,
+	    (unsigned long long)c->cn_bytes_out,
+	    (unsigned long long)c->cn_dropped, conn_queued(c));
+	router_detach(rt, c);
+	conn_close(c, reason == CONN_REASON_SHUTDOWN);
+}
+
+/* conn.c: a write failed, or the peer left while we only wrote. */
+static void
+router_error_cb(struct conn *c, enum conn_reason reason)
+{
+	router_close(c->cn_router, c, reason);
+}
+
 void
 router_configure(struct router *rt, const struct config *cf)
 {
@@ -221,36 +539,23 @@ router_configure(struct router *rt, const struct config *cf)
 
 	/* Input already received keeps the limit it arrived under. */
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
-		c->cn_max_before = conn_max_message(c);
+		c->cn_max_before = router_max_message(rt, c);
 		c->cn_max_until = c->cn_bytes_in;
 	}
 	rt->rt_config = *cf;
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
-		conn_configure(c);
+		router_configure_conn(rt, c);
 }
 
-void
+/* Queue a destination for router_flush. */
+static void
 router_mark_dirty(struct router *rt, struct conn *c)
 {
-	if (c->cn_flags & CONN_DIRTY)
+	if (c->cn_rflags & CONN_DIRTY)
 		return;
-	c->cn_flags |= CONN_DIRTY;
+	c->cn_rflags |= CONN_DIRTY;
 	c->cn_dirty_next = rt->rt_dirty;
 	rt->rt_dirty = c;
-}
-
-void
-router_flush(struct router *rt)
-{
-	struct conn	*c;
-
-	/* Pop one at a time: a flush may close the connection it writes. */
-	while ((c = rt->rt_dirty) != NULL) {
-		rt->rt_dirty = c->cn_dirty_next;
-		c->cn_dirty_next = NULL;
-		c->cn_flags &= ~CONN_DIRTY;
-		conn_flush(c);
-	}
 }
 
 /* Take a connection off the flush list. */
@@ -259,7 +564,7 @@ router_unmark_dirty(struct router *rt, struct conn *c)
 {
 	struct conn	**pp;
 
-	if (!(c->cn_flags & CONN_DIRTY))
+	if (!(c->cn_rflags & CONN_DIRTY))
 		return;
 	for (pp = &rt->rt_dirty; *pp != NULL; pp = &(*pp)->cn_dirty_next) {
 		if (*pp == c) {
@@ -268,174 +573,52 @@ router_unmark_dirty(struct router *rt, struct conn *c)
 		}
 	}
 	c->cn_dirty_next = NULL;
-	c->cn_flags &= ~CONN_DIRTY;
-}
-
-void
-router_forget(struct router *rt, struct conn *c)
-{
-	registry_remove(rt->rt_registry, c->cn_id);
-	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
-	router_unmark_dirty(rt, c);
-	if (c->cn_flags & CONN_DRAINING)
-		router_drain_check(rt, c);
-	/* A slot is free again: no need to wait for the back-off timer. */
-	if (rt->rt_accept_paused)
-		router_accept_resume(rt);
-}
-
-/* Count a complete frame taken off a sender's input, whatever became of it. */
-static inline void
-router_consumed(struct stats *st, struct conn *src)
-{
-	st->st_frames++;
-	src->cn_msgs_in++;
+	c->cn_rflags &= ~CONN_DIRTY;
 }
 
 /*
- * Count n complete frames from src dropped because dst's queue could not
- * take them (over queue_limit, or out of memory).  Their sender is read
- * gently for a while (CONN_SHED, conn.h).
+ * After a write to c: resume the senders waiting for it once its queue is
+ * back at the resume mark, tell a drain, and close a peer that sent EOF
+ * once it has everything.
  */
-static inline void
-router_dropped(struct stats *st, struct conn *src, struct conn *dst,
-    uint64_t n)
-{
-	st->st_frames += n;
-	st->st_dropped_queue_full += n;
-	src->cn_msgs_in += n;
-	src->cn_flags |= CONN_SHED;
-	dst->cn_dropped += n;
-}
-
-/* shutdown_timeout passed with bytes still queued. */
 static void
-router_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
+router_written(struct router *rt, struct conn *c, size_t queued)
 {
-	router_drain_finish(arg, "timed out");
+	size_t	mark;
+
+	if (!TAILQ_EMPTY(&c->cn_waiters)) {
+		mark = policy_resume_mark((size_t)rt->rt_config.cf_queue_limit);
+		if (queued <= mark)
+			router_wake_waiters(rt, c);
+	}
+	router_drain_check(rt, c);
+	if (queued == 0)
+		router_finish(rt, c);
+}
+
+/* conn.c: the bufferevent wrote what a direct flush left. */
+static void
+router_written_cb(struct conn *c, size_t queued)
+{
+	router_written(c->cn_router, c, queued);
 }
 
 void
-router_drain_start(struct router *rt)
+router_flush(struct router *rt)
 {
 	struct conn	*c;
-	struct timeval	 tv;
-	uint64_t	 ms = rt->rt_config.cf_shutdown_timeout_ms;
-	char		 when[32];
+	int		 rv;
 
-	if (rt->rt_draining)
-		return;
-	rt->rt_draining = 1;
-	/* Closing the socket, not just disabling it, refuses new clients. */
-	if (rt->rt_listener != NULL) {
-		evconnlistener_free(rt->rt_listener);
-		rt->rt_listener = NULL;
+	/* Pop one at a time: a flush may close the connection it writes. */
+	while ((c = rt->rt_dirty) != NULL) {
+		rt->rt_dirty = c->cn_dirty_next;
+		c->cn_dirty_next = NULL;
+		c->cn_rflags &= ~CONN_DIRTY;
+		if ((rv = conn_flush(c)) < 0)
+			router_close(rt, c, CONN_REASON_ERROR);
+		else if (rv > 0)
+			router_written(rt, c, conn_queued(c));
 	}
-	if (rt->rt_accept_ev != NULL)
-		evtimer_del(rt->rt_accept_ev);
-	rt->rt_accept_paused = 0;
-	router_flush(rt);
-
-	rt->rt_drain_forwarded = rt->rt_stats.st_bytes_forwarded;
-	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
-		/* Nothing new is read; what was read is still routed. */
-		conn_stop_reading(c);
-		rt->rt_drain_queued += conn_queued(c);
-		if (!(c->cn_flags & CONN_PAUSED) && c->cn_read_ev != NULL &&
-		    conn_has_frame(c))
-			event_active(c->cn_read_ev, EV_READ, 0);
-		router_drain_check(rt, c);
-	}
-	format_duration_ms(ms, when, sizeof when);
-	log_info("draining: queued_bytes=%llu clients=%zu "
-	    "shutdown_timeout=%s", (unsigned long long)rt->rt_drain_queued,
-	    rt->rt_drain_pending, when);
-	if (rt->rt_drain_pending == 0) {
-		router_drain_finish(rt, "complete");
-		return;
-	}
-	rt->rt_drain_ev = evtimer_new(rt->rt_base, router_drain_timer_cb, rt);
-	if (rt->rt_drain_ev == NULL) {
-		router_drain_finish(rt, "out of memory");
-		return;
-	}
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(rt->rt_drain_ev, &tv);
-}
-
-void
-router_drain_check(struct router *rt, struct conn *c)
-{
-	int	busy;
-
-	if (!rt->rt_draining || rt->rt_drain_done)
-		return;
-	busy = !(c->cn_flags & CONN_CLOSED) && !conn_idle(c);
-	if (busy && !(c->cn_flags & CONN_DRAINING)) {
-		c->cn_flags |= CONN_DRAINING;
-		rt->rt_drain_pending++;
-	} else if (!busy && (c->cn_flags & CONN_DRAINING)) {
-		c->cn_flags &= ~CONN_DRAINING;
-		/* Closed with bytes still queued: an error or EOF mid-drain. */
-		if (c->cn_flags & CONN_CLOSED)
-			rt->rt_drain_abandoned += conn_queued(c);
-		if (--rt->rt_drain_pending == 0)
-			router_drain_finish(rt, "complete");
-	}
-}
-
-/*
- * Drop the complete frames a sender sent that could not be routed before
- * the drain ended (its destination stayed full), counted as dropped for a
- * full queue so that every frame received is accounted for.
- */
-static uint64_t
-router_drop_input(struct router *rt, struct conn *src)
-{
-	struct evbuffer	*in = conn_input(src);
-	struct conn	*dst;
-	uint32_t	 dst_id;
-	size_t		 len;
-	uint64_t	 n = 0;
-
-	while (framing_next(&src->cn_framing, in, conn_max_message(src),
-	    &dst_id, &len) == FRAMING_FRAME) {
-		evbuffer_drain(in, FRAMING_HEADER_LEN + len);
-		router_consumed(&rt->rt_stats, src);
-		rt->rt_stats.st_dropped_queue_full++;
-		if ((dst = registry_find(rt->rt_registry, dst_id)) != NULL)
-			dst->cn_dropped++;
-		n++;
-	}
-	return n;
-}
-
-void
-router_drain_finish(struct router *rt, const char *why)
-{
-	struct conn	*c;
-	uint64_t	 frames = 0, queued;
-
-	if (rt->rt_drain_done)
-		return;
-	rt->rt_drain_done = 1;
-	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
-		if (c->cn_flags & CONN_DRAINING)
-			rt->rt_drain_abandoned += conn_queued(c);
-		frames += router_drop_input(rt, c);
-	}
-	if (rt->rt_drain_ev != NULL)
-		evtimer_del(rt->rt_drain_ev);
-	/* Every byte queued at the start or routed since went out or not. */
-	queued = rt->rt_drain_queued + (rt->rt_stats.st_bytes_forwarded -
-	    rt->rt_drain_forwarded);
-	log_info("drain %s: flushed_bytes=%llu abandoned_bytes=%llu "
-	    "abandoned_frames=%llu", why,
-	    (unsigned long long)(queued - rt->rt_drain_abandoned),
-	    (unsigned long long)rt->rt_drain_abandoned,
-	    (unsigned long long)frames);
-	event_base_loopexit(rt->rt_base, NULL);
 }
 
 /*
@@ -487,21 +670,18 @@ enum router_verdict {
 /*
  * Decide what becomes of one complete frame of len bytes (payload and
  * 0x00) for dst_id: the registry look-up and the slow-consumer policy.
- * Every counter but the forwarding ones is updated here.
+ * Everything but forwarding is done and counted here.
  */
 static enum router_verdict
 router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
     size_t len, struct conn **dstp)
 {
 	struct config	*cf = &rt->rt_config;
-	struct stats	*st = &rt->rt_stats;
 	struct conn	*dst;
 
 	dst = registry_find(rt->rt_registry, dst_id);
 	if (dst == NULL) {
-		st->st_dropped_unknown++;
-		router_consumed(st, src);
-		src->cn_flags |= CONN_SHED;
+		router_dropped(rt, src, NULL, 1, ROUTER_DROP_UNKNOWN);
 		log_debug("client %u: message to unknown id %u dropped",
 		    src->cn_id, dst_id);
 		return ROUTER_CONSUMED;
@@ -513,34 +693,21 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 		return ROUTER_FORWARD;
 	case POLICY_PAUSE:
 		/* The frame stays; it is routed again on resume. */
-		conn_pause(src, dst, len);
+		router_pause(rt, src, dst, len);
 		return ROUTER_STOP;
 	case POLICY_DROP:
-		router_dropped(st, src, dst, 1);
+		router_dropped(rt, src, dst, 1, ROUTER_DROP_QUEUE_FULL);
 		return ROUTER_CONSUMED;
 	case POLICY_DISCONNECT:
 	default:
-		router_dropped(st, src, dst, 1);
-		st->st_disconnected_slow++;
+		router_dropped(rt, src, dst, 1, ROUTER_DROP_QUEUE_FULL);
+		rt->rt_stats.st_disconnected_slow++;
 		log_warnx("client %u: queue over queue_limit %llu, "
 		    "disconnecting slow consumer", dst->cn_id,
 		    (unsigned long long)cf->cf_queue_limit);
-		conn_close(dst, CONN_REASON_SLOW_CONSUMER);
+		router_close(rt, dst, CONN_REASON_SLOW_CONSUMER);
 		return dst == src ? ROUTER_CLOSED : ROUTER_CONSUMED;
 	}
-}
-
-/* Count a frame queued to its destination and have the destination flushed. */
-static inline void
-router_forwarded(struct router *rt, struct conn *src, struct conn *dst,
-    size_t len)
-{
-	router_consumed(&rt->rt_stats, src);
-	dst->cn_msgs_out++;
-	dst->cn_bytes_out += len;
-	rt->rt_stats.st_forwarded++;
-	rt->rt_stats.st_bytes_forwarded += len;
-	router_mark_dirty(rt, dst);
 }
 
 /*
@@ -560,49 +727,53 @@ struct router_run {
 	size_t			 rr_len[ROUTER_RUN_MAX];
 };
 
+/* Open a run to dst with the frame at p. */
+static void
+router_run_open(struct router_run *run, struct conn *dst,
+    const unsigned char *p, size_t len)
+{
+	run->rr_dst = dst;
+	/* Nothing else queues to dst until the run is flushed. */
+	run->rr_queued = conn_queued(dst);
+	run->rr_start = p;
+	run->rr_bytes = len;
+	run->rr_frames = 1;
+	run->rr_len[0] = len;
+}
+
 /*
- * Queue the run's payloads to its destination: frames lie back to back
- * from rr_start, each a header and rr_len bytes.  Reserving at most two
- * extents lets libevent fill the last chain's free space before it adds
- * one, so the queue's memory stays close to the bytes it holds.  Returns
- * -1 if the sender itself was closed.
+ * Add the next frame to the open run if it goes to the same destination
+ * and the policy, asked against the queue plus the run, forwards it.
  */
 static int
-router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
+router_run_add(const struct router *rt, struct router_run *run,
+    uint32_t dst_id, size_t len)
 {
-	struct conn		*dst = run->rr_dst;
-	struct evbuffer		*out;
-	struct evbuffer_iovec	 v[2];
-	const unsigned char	*q = run->rr_start;
-	unsigned char		*w;
-	size_t			 room, len, take;
-	int			 nv, i, k;
+	const struct config	*cf = &rt->rt_config;
 
-	if (dst == NULL)
+	if (run->rr_dst == NULL || run->rr_dst->cn_id != dst_id ||
+	    run->rr_frames == ROUTER_RUN_MAX ||
+	    policy_decide(run->rr_queued + run->rr_bytes, len,
+	    (size_t)cf->cf_queue_limit, cf->cf_slow_consumer) !=
+	    POLICY_FORWARD)
 		return 0;
-	run->rr_dst = NULL;
-	out = conn_output(dst);
-	nv = evbuffer_reserve_space(out, (ev_ssize_t)run->rr_bytes, v, 2);
-	if (nv <= 0) {
-		/*
-		 * The queue cannot take the run: its frames are dropped like
-		 * those of a full queue, so that every frame received is still
-		 * forwarded or counted as dropped.
-		 */
-		log_warnx("client %u: out of memory, %d messages to it dropped",
-		    dst->cn_id, run->rr_frames);
-		router_dropped(&rt->rt_stats, src, dst,
-		    (uint64_t)run->rr_frames);
-		conn_close(dst, CONN_REASON_ERROR);
-		return dst == src ? -1 : 0;
-	}
-	i = 0;
-	w = v[0].iov_base;
-	room = v[0].iov_len;
+	run->rr_len[run->rr_frames++] = len;
+	run->rr_bytes += len;
+	return 1;
+}
+
+/* Copy the run's payloads, back to back from rr_start, into v[0..1]. */
+static int
+router_run_copy(const struct router_run *run, struct evbuffer_iovec *v)
+{
+	const unsigned char	*q = run->rr_start;
+	unsigned char		*w = v[0].iov_base;
+	size_t			 room = v[0].iov_len, len, take;
+	int			 i = 0, k;
+
 	for (k = 0; k < run->rr_frames; k++) {
 		q += FRAMING_HEADER_LEN;
-		len = run->rr_len[k];
-		while (len > 0) {
+		for (len = run->rr_len[k]; len > 0; len -= take) {
 			if (room == 0) {
 				v[i].iov_len = (size_t)(w -
 				    (unsigned char *)v[i].iov_base);
@@ -615,20 +786,72 @@ router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
 			w += take;
 			q += take;
 			room -= take;
-			len -= take;
 		}
 	}
 	v[i].iov_len = (size_t)(w - (unsigned char *)v[i].iov_base);
-	evbuffer_commit_space(out, v, i + 1);
+	return i + 1;
+}
 
-	rt->rt_stats.st_frames += (uint64_t)run->rr_frames;
-	src->cn_msgs_in += (uint64_t)run->rr_frames;
-	rt->rt_stats.st_forwarded += (uint64_t)run->rr_frames;
-	rt->rt_stats.st_bytes_forwarded += run->rr_bytes;
-	dst->cn_msgs_out += (uint64_t)run->rr_frames;
-	dst->cn_bytes_out += run->rr_bytes;
-	router_mark_dirty(rt, dst);
-	return 0;
+/*
+ * Queue the run's payloads to its destination.  Reserving at most two
+ * extents lets libevent fill the last chain's free space before it adds
+ * one, so the queue's memory stays close to the bytes it holds.
+ */
+static void
+router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
+{
+	struct conn		*dst = run->rr_dst;
+	struct evbuffer		*out;
+	struct evbuffer_iovec	 v[2];
+	int			 nv;
+
+	if (dst == NULL)
+		return;
+	run->rr_dst = NULL;
+	out = conn_output(dst);
+	nv = evbuffer_reserve_space(out, (ev_ssize_t)run->rr_bytes, v, 2);
+	if (nv <= 0) {
+		/*
+		 * The queue cannot take the run: its frames are dropped like
+		 * those of a full queue, so that every frame received is still
+		 * forwarded or counted as dropped.
+		 */
+		log_warnx("client %u: out of memory, %d messages to it dropped",
+		    dst->cn_id, run->rr_frames);
+		router_dropped(rt, src, dst, (uint64_t)run->rr_frames,
+		    ROUTER_DROP_QUEUE_FULL);
+		router_close(rt, dst, CONN_REASON_ERROR);
+		return;
+	}
+	evbuffer_commit_space(out, v, router_run_copy(run, v));
+	router_forwarded(rt, src, dst, (uint64_t)run->rr_frames,
+	    run->rr_bytes);
+}
+
+/*
+ * Find the frame at p if it lies whole before end: 1 with its destination
+ * and length (payload and 0x00), else 0 with *scanned set to the payload
+ * bytes looked at.  A sender cannot make us scan more than one largest
+ * frame.
+ */
+static int
+router_scan(const unsigned char *p, const unsigned char *end, size_t max,
+    uint32_t *dst_id, size_t *len, size_t *scanned)
+{
+	const unsigned char	*nul;
+	size_t			 n;
+
+	n = (size_t)(end - p) - FRAMING_HEADER_LEN;
+	if (n > max)
+		n = max;
+	if ((nul = memchr(p + FRAMING_HEADER_LEN, 0, n)) == NULL) {
+		*scanned = n;
+		return 0;
+	}
+	*dst_id = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+	*len = (size_t)(nul - p) - FRAMING_HEADER_LEN + 1;
+	return 1;
 }
 
 /*
@@ -642,152 +865,274 @@ router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
  * still decided for every frame, against the queue plus the open run.
  * Returns the frames taken off the input, or -1 if the sender was closed.
  * A frame that is not whole in the segment, or whose head an earlier call
- * already scanned, is left to framing_next.
+ * already scanned, is left to framing_next; so is input that arrived
+ * before a reload, which keeps its old max_message_size.
  */
 static ssize_t
 router_route_segment(struct router *rt, struct conn *src, struct evbuffer *in)
 {
-	const struct config	*cf = &rt->rt_config;
 	struct evbuffer_iovec	 v;
 	struct router_run	 run;
 	struct conn		*dst;
-	const unsigned char	*p, *end, *nul;
-	size_t			 max, len, n;
+	const unsigned char	*p, *end;
+	size_t			 max, len, scanned;
 	ssize_t			 frames = 0;
 	uint32_t		 dst_id;
 
-	/*
-	 * Input that arrived before a reload keeps its old max_message_size
-	 * (conn_max_message): framing_next routes it.
-	 */
 	if (src->cn_framing.fr_scanned != 0 ||
 	    src->cn_bytes_in - evbuffer_get_length(in) < src->cn_max_until ||
 	    evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 		return 0;
 	p = v.iov_base;
 	end = p + v.iov_len;
-	max = (size_t)cf->cf_max_message_size;
+	max = (size_t)rt->rt_config.cf_max_message_size;
 	run.rr_dst = NULL;
-	while (!(src->cn_flags & CONN_PAUSED) && end - p >= FRAMING_MIN_FRAME) {
-		/* A sender cannot make us scan more than one largest frame. */
-		n = (size_t)(end - p) - FRAMING_HEADER_LEN;
-		if (n > max)
-			n = max;
-		if ((nul = memchr(p + FRAMING_HEADER_LEN, 0, n)) == NULL) {
+	while (!router_paused(src) && end - p >= FRAMING_MIN_FRAME) {
+		if (!router_scan(p, end, max, &dst_id, &len, &scanned)) {
 			/* framing_next goes on from here, or finds it oversize. */
-			if (n < max)
-				src->cn_framing.fr_scanned = n;
+			if (scanned < max)
+				src->cn_framing.fr_scanned = scanned;
 			break;
 		}
-		dst_id = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-		len = (size_t)(nul - p) - FRAMING_HEADER_LEN + 1;
-
-		if (run.rr_dst != NULL && run.rr_dst->cn_id == dst_id &&
-		    run.rr_frames < ROUTER_RUN_MAX &&
-		    policy_decide(run.rr_queued + run.rr_bytes, len,
-		    (size_t)cf->cf_queue_limit, cf->cf_slow_consumer) ==
-		    POLICY_FORWARD) {
-			run.rr_len[run.rr_frames++] = len;
-			run.rr_bytes += len;
-			p += FRAMING_HEADER_LEN + len;
-			frames++;
-			continue;
-		}
-		/* The decision needs the queue as it is: close the open run. */
-		if (router_run_flush(rt, src, &run) != 0)
-			return -1;
-		switch (router_decide(rt, src, dst_id, len, &dst)) {
-		case ROUTER_CLOSED:
-			return -1;
-		case ROUTER_STOP:
-			goto out;
-		case ROUTER_CONSUMED:
-			break;
-		case ROUTER_FORWARD:
-			run.rr_dst = dst;
-			/* Nothing else queues to dst until the run is flushed. */
-			run.rr_queued = conn_queued(dst);
-			run.rr_start = p;
-			run.rr_bytes = len;
-			run.rr_frames = 1;
-			run.rr_len[0] = len;
-			break;
+		if (!router_run_add(rt, &run, dst_id, len)) {
+			/* The decision needs the queue as it is: close the run. */
+			router_run_flush(rt, src, &run);
+			if (conn_state(src) == CONN_CLOSED)
+				return -1;
+			switch (router_decide(rt, src, dst_id, len, &dst)) {
+			case ROUTER_CLOSED:
+				return -1;
+			case ROUTER_STOP:
+				continue;	/* paused: the loop ends */
+			case ROUTER_CONSUMED:
+				break;
+			case ROUTER_FORWARD:
+				router_run_open(&run, dst, p, len);
+				break;
+			}
 		}
 		p += FRAMING_HEADER_LEN + len;
 		frames++;
 	}
-out:
-	if (router_run_flush(rt, src, &run) != 0)
+	router_run_flush(rt, src, &run);
+	if (conn_state(src) == CONN_CLOSED)
 		return -1;
 	if (frames > 0)
 		evbuffer_drain(in, (size_t)(p - (const unsigned char *)v.iov_base));
 	return frames;
 }
 
-int
-router_input(struct router *rt, struct conn *src)
+/*
+ * Route the frame at the head of the input, one at a time: one that spans
+ * segments or is not complete yet.  Returns 1 to go on, 0 when the input
+ * holds no complete frame, -1 if the sender was closed.
+ */
+static int
+router_route_head(struct router *rt, struct conn *src, struct evbuffer *in)
 {
-	struct evbuffer		*in = conn_input(src);
-	struct stats		*st = &rt->rt_stats;
 	struct conn		*dst;
 	enum framing_result	 fr;
 	uint32_t		 dst_id;
 	size_t			 len, max;
-	ssize_t			 n;
-	int			 closed = 0;
 
-	while (!(src->cn_flags & CONN_PAUSED)) {
-		if ((n = router_route_segment(rt, src, in)) < 0) {
-			closed = 1;
-			break;
-		}
-		/* It may have paused the sender at the head frame. */
-		if (n > 0 || (src->cn_flags & CONN_PAUSED))
-			continue;
-
-		/* The head frame spans segments, or is not complete yet. */
-		max = conn_max_message(src);
-		fr = framing_next(&src->cn_framing, in, max, &dst_id, &len);
-		if (fr == FRAMING_NEED_MORE)
-			break;
-		if (fr == FRAMING_OVERSIZE) {
-			st->st_disconnected_oversize++;
-			log_warnx("client %u: no 0x00 within max_message_size "
-			    "%zu bytes, disconnecting", src->cn_id, max);
-			conn_close(src, CONN_REASON_OVERSIZE);
-			closed = 1;
-			break;
-		}
-		switch (router_decide(rt, src, dst_id, len, &dst)) {
-		case ROUTER_CLOSED:
-			closed = 1;
-			goto out;
-		case ROUTER_STOP:
-			continue;
-		case ROUTER_CONSUMED:
-			evbuffer_drain(in, FRAMING_HEADER_LEN + len);
-			continue;
-		case ROUTER_FORWARD:
-			router_move(in, conn_output(dst), len);
-			router_forwarded(rt, src, dst, len);
-			continue;
-		}
+	max = router_max_message(rt, src);
+	fr = framing_next(&src->cn_framing, in, max, &dst_id, &len);
+	if (fr == FRAMING_NEED_MORE)
+		return 0;
+	if (fr == FRAMING_OVERSIZE) {
+		rt->rt_stats.st_disconnected_oversize++;
+		log_warnx("client %u: no 0x00 within max_message_size "
+		    "%zu bytes, disconnecting", src->cn_id, max);
+		router_close(rt, src, CONN_REASON_OVERSIZE);
+		return -1;
 	}
-out:
-	/*
-	 * The sender may be one of the destinations (a message to itself):
-	 * a write error there closes and frees it, and our caller must know
-	 * not to touch it.  Flush it last, on its own, and see.
-	 */
-	if (!closed && (src->cn_flags & CONN_DIRTY)) {
-		router_unmark_dirty(rt, src);
-		router_flush(rt);
-		if (conn_flush(src) != 0)
-			closed = 1;
-	} else
-		router_flush(rt);
-	return closed ? -1 : 0;
+	switch (router_decide(rt, src, dst_id, len, &dst)) {
+	case ROUTER_CLOSED:
+		return -1;
+	case ROUTER_STOP:
+		break;
+	case ROUTER_CONSUMED:
+		evbuffer_drain(in, FRAMING_HEADER_LEN + len);
+		break;
+	case ROUTER_FORWARD:
+		router_move(in, conn_output(dst), len);
+		router_forwarded(rt, src, dst, 1, len);
+		break;
+	}
+	return 1;
+}
+
+/*
+ * Route every complete frame buffered from this sender until it is paused
+ * or its input holds none, then write every destination it filled.
+ */
+static void
+router_route(struct router *rt, struct conn *src)
+{
+	struct evbuffer	*in = conn_input(src);
+	ssize_t		 n;
+
+	while (!router_paused(src)) {
+		if ((n = router_route_segment(rt, src, in)) < 0)
+			break;
+		/* It may have paused the sender at the head frame. */
+		if (n > 0 || router_paused(src))
+			continue;
+		if (router_route_head(rt, src, in) <= 0)
+			break;
+	}
+	router_flush(rt);
+}
+
+/*
+ * conn.c: input to handle.  Read (unless the bufferevent's first read just
+ * brought arrived bytes), route, and see whether a drain or an EOF is done
+ * with this client.  conn.c holds a reference: closing c here is safe.
+ */
+static void
+router_input_cb(struct conn *c, size_t arrived)
+{
+	struct router	*rt = c->cn_router;
+
+	if (arrived > 0)
+		router_received(rt, c, arrived);
+	else if (router_read(rt, c) != 0) {
+		router_close(rt, c, CONN_REASON_ERROR);
+		return;
+	}
+	router_route(rt, c);
+	if (conn_state(c) == CONN_CLOSED)
+		return;
+	router_drain_check(rt, c);
+	router_finish(rt, c);
+}
+
+/* shutdown_timeout passed with bytes still queued. */
+static void
+router_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	router_drain_finish(arg, "timed out");
+}
+
+void
+router_drain_start(struct router *rt)
+{
+	struct conn	*c;
+	struct timeval	 tv;
+	uint64_t	 ms = rt->rt_config.cf_shutdown_timeout_ms;
+	char		 when[32];
+
+	if (rt->rt_draining)
+		return;
+	rt->rt_draining = 1;
+	/* Closing the socket, not just disabling it, refuses new clients. */
+	if (rt->rt_listener != NULL) {
+		evconnlistener_free(rt->rt_listener);
+		rt->rt_listener = NULL;
+	}
+	if (rt->rt_accept_ev != NULL)
+		evtimer_del(rt->rt_accept_ev);
+	rt->rt_accept_paused = 0;
+	router_flush(rt);
+
+	rt->rt_drain_forwarded = rt->rt_stats.st_bytes_forwarded;
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		/* Nothing new is read; what was read is still routed. */
+		conn_stop_reading(c);
+		rt->rt_drain_queued += conn_queued(c);
+		if (!router_paused(c) && router_has_frame(rt, c))
+			conn_kick(c);
+		router_drain_check(rt, c);
+	}
+	format_duration_ms(ms, when, sizeof when);
+	log_info("draining: queued_bytes=%llu clients=%zu "
+	    "shutdown_timeout=%s", (unsigned long long)rt->rt_drain_queued,
+	    rt->rt_drain_pending, when);
+	if (rt->rt_drain_pending == 0) {
+		router_drain_finish(rt, "complete");
+		return;
+	}
+	rt->rt_drain_ev = evtimer_new(rt->rt_base, router_drain_timer_cb, rt);
+	if (rt->rt_drain_ev == NULL) {
+		router_drain_finish(rt, "out of memory");
+		return;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(rt->rt_drain_ev, &tv);
+}
+
+/*
+ * Something changed for this live client during a drain (a write, routing):
+ * count it as done or not, and end the drain when all are done.  Clients
+ * closed mid-drain are counted off by router_detach.
+ */
+static void
+router_drain_check(struct router *rt, struct conn *c)
+{
+	int	busy;
+
+	if (!rt->rt_draining || rt->rt_drain_done)
+		return;
+	busy = !router_idle(rt, c);
+	if (busy && !(c->cn_rflags & CONN_DRAINING)) {
+		c->cn_rflags |= CONN_DRAINING;
+		rt->rt_drain_pending++;
+	} else if (!busy && (c->cn_rflags & CONN_DRAINING)) {
+		c->cn_rflags &= ~CONN_DRAINING;
+		if (--rt->rt_drain_pending == 0)
+			router_drain_finish(rt, "complete");
+	}
+}
+
+/*
+ * Drop the complete frames a sender sent that could not be routed before
+ * the drain ended (its destination stayed full), counted as dropped for a
+ * full queue so that every frame received is accounted for.
+ */
+static uint64_t
+router_drop_input(struct router *rt, struct conn *src)
+{
+	struct evbuffer	*in = conn_input(src);
+	uint32_t	 dst_id;
+	size_t		 len;
+	uint64_t	 n = 0;
+
+	while (framing_next(&src->cn_framing, in, router_max_message(rt, src),
+	    &dst_id, &len) == FRAMING_FRAME) {
+		evbuffer_drain(in, FRAMING_HEADER_LEN + len);
+		router_dropped(rt, src, registry_find(rt->rt_registry, dst_id),
+		    1, ROUTER_DROP_QUEUE_FULL);
+		n++;
+	}
+	return n;
+}
+
+void
+router_drain_finish(struct router *rt, const char *why)
+{
+	struct conn	*c;
+	uint64_t	 frames = 0, queued;
+
+	if (rt->rt_drain_done)
+		return;
+	rt->rt_drain_done = 1;
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		if (c->cn_rflags & CONN_DRAINING)
+			rt->rt_drain_abandoned += conn_queued(c);
+		frames += router_drop_input(rt, c);
+	}
+	if (rt->rt_drain_ev != NULL)
+		evtimer_del(rt->rt_drain_ev);
+	/* Every byte queued at the start or routed since went out or not. */
+	queued = rt->rt_drain_queued + (rt->rt_stats.st_bytes_forwarded -
+	    rt->rt_drain_forwarded);
+	log_info("drain %s: flushed_bytes=%llu abandoned_bytes=%llu "
+	    "abandoned_frames=%llu", why,
+	    (unsigned long long)(queued - rt->rt_drain_abandoned),
+	    (unsigned long long)rt->rt_drain_abandoned,
+	    (unsigned long long)frames);
+	event_base_loopexit(rt->rt_base, NULL);
 }
 
 size_t

@@ -1,6 +1,6 @@
 /*
- * Unit tests for a connection's read path on a socketpair: conn_new,
- * conn_read_cb, router_input and the flush, without a listener.
+ * Unit tests for a connection's read path on a socketpair: router_attach,
+ * conn.c's reads, the router's routing and the flush, without a listener.
  */
 #include "config.h"
 
@@ -65,7 +65,7 @@ test_self_message_then_gone(void **state)
 	    sv), 0);
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
-	assert_non_null(c = conn_new(rt, sv[0], (struct sockaddr *)&sin,
+	assert_non_null(c = router_attach(rt, sv[0], (struct sockaddr *)&sin,
 	    sizeof sin));
 	router_flush(rt);
 	be = htonl(c->cn_id);
@@ -103,7 +103,7 @@ client_new(struct router *rt, int *fd)
 	}
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
-	assert_non_null(c = conn_new(rt, sv[0], (struct sockaddr *)&sin,
+	assert_non_null(c = router_attach(rt, sv[0], (struct sockaddr *)&sin,
 	    sizeof sin));
 	*fd = sv[1];
 	return c;
@@ -180,7 +180,7 @@ test_shed_dropping_sender(void **state)
 			most = c->cn_bytes_in - before;
 	}
 	assert_int_equal(c->cn_bytes_in, fill);
-	assert_int_equal(most, CONN_READ_SHED);
+	assert_int_equal(most, ROUTER_READ_SHED);
 	assert_int_equal(rt->rt_stats.st_dropped_unknown, fill / 64);
 
 	/* To a reader: the next read after a delivering one is full size. */
@@ -193,7 +193,7 @@ test_shed_dropping_sender(void **state)
 			most = c->cn_bytes_in - before;
 	}
 	assert_int_equal(c->cn_bytes_in, 2 * fill);
-	assert_true(most > 8 * CONN_READ_SHED);
+	assert_true(most > 8 * ROUTER_READ_SHED);
 	assert_int_equal(rt->rt_stats.st_forwarded, fill / 64);
 	assert_int_equal(rt->rt_stats.st_frames, 2 * fill / 64);
 

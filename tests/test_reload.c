@@ -51,7 +51,7 @@ peer_open(struct fixture *fx, struct peer *p)
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_non_null(p->conn = conn_new(fx->rt, sv[0],
+	assert_non_null(p->conn = router_attach(fx->rt, sv[0],
 	    (struct sockaddr *)&sin, sizeof sin));
 	router_flush(fx->rt);
 	p->fd = sv[1];
@@ -158,13 +158,13 @@ test_max_message_in_progress(void **state)
 
 	fx->cf.cf_max_message_size = 1024;
 	router_configure(fx->rt, &fx->cf);
-	assert_int_equal(conn_max_message(a.conn), 64 * 1024);
-	assert_int_equal(conn_max_message(b.conn), 1024);
+	assert_int_equal(router_max_message(fx->rt, a.conn), 64 * 1024);
+	assert_int_equal(router_max_message(fx->rt, b.conn), 1024);
 
 	peer_write(&a, b.id, 'x', 10000, 0, 1);
 	pump_until(fx, &st->st_forwarded, 1);
 	expect_message(&b, 'x', 30000);
-	assert_int_equal(conn_max_message(a.conn), 1024);
+	assert_int_equal(router_max_message(fx->rt, a.conn), 1024);
 
 	/* Within the new limit: routed. */
 	peer_write(&a, b.id, 'y', 1023, 1, 1);
@@ -200,11 +200,11 @@ test_max_message_raised(void **state)
 	fx->cf.cf_max_message_size = 256 * 1024;
 	router_configure(fx->rt, &fx->cf);
 	/* Held to the limit it started under, though the new one is larger. */
-	assert_int_equal(conn_max_message(a.conn), 64 * 1024);
+	assert_int_equal(router_max_message(fx->rt, a.conn), 64 * 1024);
 	peer_write(&a, b.id, 'q', 60000, 0, 1);
 	pump_until(fx, &st->st_forwarded, 1);
 	expect_message(&b, 'q', 61000);
-	assert_int_equal(conn_max_message(a.conn), 256 * 1024);
+	assert_int_equal(router_max_message(fx->rt, a.conn), 256 * 1024);
 
 	peer_write(&a, b.id, 'r', 100000, 1, 1);
 	pump_until(fx, &st->st_forwarded, 2);

@@ -1,21 +1,31 @@
 /*
- * conn: one client connection's life: accept, id, reads, writes, pause and
- * resume, close.  The bufferevent owns the socket and both buffers; reads go
- * through our own event so that one readiness reads up to CONN_READ_MAX bytes
- * (libevent 2.1's bufferevent reads 4096 bytes at a time after an ioctl).
+ * conn: one client connection's socket glue.  The bufferevent owns the
+ * socket and both buffers and writes what a direct flush could not; our own
+ * read event reads up to CONN_READ_MAX bytes per readiness (libevent 2.1's
+ * bufferevent reads 4096 bytes at a time after an ioctl).
+ *
+ * conn.c knows nothing of routing: it tells its owner (the router) what
+ * happened through struct conn_ops, and the owner decides, through the
+ * functions below, how much to read, when to stop reading and when to
+ * close.  The members under "the router's" are the router's alone; conn.c
+ * never touches them, and the router touches conn.c's only through these
+ * functions.
  */
 #ifndef MSGROUTER_CONN_H
 #define MSGROUTER_CONN_H
 
-#include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
+#include <sys/types.h>
 
+#include "msgrouter/addr.h"
 #include "msgrouter/framing.h"
 
 struct bufferevent;
+struct conn;
 struct event;
+struct event_base;
 struct evbuffer;
 struct router;
 
@@ -26,22 +36,28 @@ struct router;
 #define CONN_READ_MAX		(65536 - 128)
 
 /*
- * The most one read takes from a sender whose last read had frames dropped
- * (to a full queue, to an unknown id): it is never paused for that, but
- * while its traffic goes to the bin it gets a page per pass of the loop,
- * like a client that sends a window of small messages, not 64 KiB.
+ * A connection's states.  Legal transitions (conn_set_state asserts them):
+ *
+ *	NEW	-> OPEN		its first bytes arrived: our read event reads
+ *	NEW	-> DONE		EOF or an error before any byte; the drain
+ *	OPEN	-> PAUSED	conn_pause: the router's backpressure
+ *	OPEN	-> DONE		EOF or a read error; the drain
+ *	PAUSED	-> OPEN		conn_resume
+ *	PAUSED	-> DONE		the drain
+ *	any	-> CLOSED	conn_close
+ *
+ * In DONE nothing more is read, but what was read is still routed (the
+ * router kicks it) and the queue is still written: accepted data is never
+ * lost to an EOF, a half-close or the drain.
  */
-#define CONN_READ_SHED		4096
-
-#define CONN_PAUSED		0x01	/* reading stopped: backpressure */
-#define CONN_DIRTY		0x02	/* on the router's flush list */
-#define CONN_WRITING		0x04	/* EV_WRITE enabled: short write */
-#define CONN_CLOSED		0x08	/* being closed */
-#define CONN_EOF		0x10	/* read EOF or error: route what is left */
-#define CONN_DRAINING		0x20	/* counted by the drain as not done */
-#define CONN_BUSY		0x40	/* in its own read callback: free later */
-#define CONN_SHED		0x80	/* its last read had frames dropped */
-
+enum conn_state {
+	CONN_NEW = 0,	/* accepted; the bufferevent waits for first bytes */
+	CONN_OPEN,	/* our read event watches the socket */
+	CONN_PAUSED,	/* not read until conn_resume */
+	CONN_DONE,	/* reading over for good; routing and writing go on */
+	CONN_CLOSED,	/* socket and buffers freed; struct goes with refs */
+	CONN_NSTATES
+};
 
 enum conn_reason {
 	CONN_REASON_EOF = 0,
@@ -50,17 +66,47 @@ enum conn_reason {
 	CONN_REASON_SLOW_CONSUMER,
 	CONN_REASON_MAX_CLIENTS,
 	CONN_REASON_SHUTDOWN,
+	CONN_NREASONS
 };
 
+/*
+ * What a connection tells its owner, from libevent's callbacks.  The
+ * connection holds a reference across each call, so the owner may close it
+ * inside.
+ */
+struct conn_ops {
+	/*
+	 * Input to handle: the socket is readable (arrived 0: read it with
+	 * conn_read), the bufferevent's first read put arrived bytes in the
+	 * input, the connection went DONE on an EOF or error, or conn_kick.
+	 */
+	void	(*co_input)(struct conn *, size_t arrived);
+	/* The bufferevent wrote and the queue is at or under its mark. */
+	void	(*co_written)(struct conn *, size_t queued);
+	/* A write failed, or the peer went away while we only wrote. */
+	void	(*co_error)(struct conn *, enum conn_reason);
+};
+
+/* The router's flags (cn_rflags). */
+#define CONN_DIRTY		0x01	/* on the router's flush list */
+#define CONN_DRAINING		0x02	/* counted by the drain as not done */
+#define CONN_SHED		0x04	/* its last read had frames dropped */
+
 struct conn {
-	uint32_t		 cn_id;
-	uint32_t		 cn_flags;
-	struct router		*cn_router;
+	/* conn.c's: read through the functions below. */
 	struct bufferevent	*cn_bev;
-	struct event		*cn_read_ev;
+	struct event		*cn_read_ev;	/* NULL while NEW */
+	const struct conn_ops	*cn_ops;
+	uint32_t		 cn_refs;	/* conn_ref, conn_unref */
+	uint8_t			 cn_state;	/* enum conn_state */
+	uint8_t			 cn_done_reason; /* why DONE: EOF, ERROR... */
+	uint8_t			 cn_writing;	/* EV_WRITE on: a short write */
+	/* The router's. */
+	uint8_t			 cn_rflags;	/* CONN_DIRTY... */
+	struct router		*cn_router;	/* owner: never used by conn.c */
 	struct framing		 cn_framing;
 	struct conn		*cn_dirty_next;	/* router's flush list */
-	struct conn		*cn_blocked_on;	/* destination we wait for */
+	struct conn		*cn_blocked_on;	/* paused: destination we wait for */
 	TAILQ_HEAD(, conn)	 cn_waiters;	/* senders waiting for us */
 	TAILQ_ENTRY(conn)	 cn_wait_entry;
 	TAILQ_ENTRY(conn)	 cn_entry;	/* router's list of all */
@@ -69,7 +115,7 @@ struct conn {
 	uint64_t		 cn_msgs_out;
 	uint64_t		 cn_bytes_out;
 	uint64_t		 cn_dropped;	/* addressed to us, dropped */
-	uint64_t		 cn_connected;	/* monotonic ms */
+	uint64_t		 cn_connected;	/* clock_now_ms() */
 	/*
 	 * A reload changes max_message_size only for frames not yet started:
 	 * input bytes before cn_max_until (in cn_bytes_in terms) keep the
@@ -77,16 +123,12 @@ struct conn {
 	 */
 	uint64_t		 cn_max_until;
 	size_t			 cn_max_before;
-	union {
-		struct sockaddr		sa;
-		struct sockaddr_in	sin;
-		struct sockaddr_in6	sin6;
-	}			 cn_peer;
+	union addr_any		 cn_peer;	/* conn.c's */
 	/*
 	 * Last: it fills the padding after cn_peer.  Every byte of struct
 	 * conn counts against 10,000 idle clients (docs/PERFORMANCE.md).
 	 */
-	enum conn_reason	 cn_eof_reason;	/* with CONN_EOF: eof or error */
+	uint32_t		 cn_id;
 };
 
 /*
@@ -96,49 +138,69 @@ struct conn {
 struct conn_info {
 	uint32_t		 ci_id;		/* 0: rejected before an id */
 	int			 ci_paused;
-	uint64_t		 ci_connected;	/* monotonic ms */
+	uint64_t		 ci_connected;	/* clock_now_ms() */
 	uint64_t		 ci_queued;	/* bytes waiting to be written */
 	uint64_t		 ci_msgs_in;
 	uint64_t		 ci_bytes_in;
 	uint64_t		 ci_msgs_out;
 	uint64_t		 ci_bytes_out;
 	uint64_t		 ci_dropped;
-	union {
-		struct sockaddr		sa;
-		struct sockaddr_in	sin;
-		struct sockaddr_in6	sin6;
-	}			 ci_peer;
+	union addr_any		 ci_peer;
 };
 
-/* Take over an accepted socket: give it an id and start reading. */
-struct conn	*conn_new(struct router *, int fd, const struct sockaddr *,
-		    int socklen);
-/* Apply the router's current limits (after a reload). */
-void		 conn_configure(struct conn *);
-/* Close with a reason, logged once; frees everything. */
-void		 conn_close(struct conn *, enum conn_reason);
+/*
+ * Take over an accepted socket in state NEW, with one reference (the
+ * owner's, dropped by conn_close).  The socket is closed on failure.
+ */
+struct conn	*conn_new(struct event_base *, int fd, const struct sockaddr *,
+		    int socklen, const struct conn_ops *, struct router *);
+/*
+ * Set the queue length at which co_written runs (the resume mark) and the
+ * most the bufferevent's first read may take.
+ */
+void		 conn_configure(struct conn *, size_t resume_mark,
+		    size_t first_read_max);
+/*
+ * Free the socket and both buffers and drop the owner's reference; with
+ * discard, first read and throw away what the peer sent (see conn.c).
+ */
+void		 conn_close(struct conn *, int discard);
+/* Keep the struct alive across a call that may close it. */
+void		 conn_ref(struct conn *);
+/* Drop a reference; the last one frees the struct. */
+void		 conn_unref(struct conn *);
+enum conn_state	 conn_state(const struct conn *);
+const char	*conn_state_name(enum conn_state);
 const char	*conn_reason_name(enum conn_reason);
+/* In DONE after the peer's EOF or a read error: which (else -1). */
+int		 conn_eof_reason(const struct conn *);
+/*
+ * Read at most max bytes into the input, if OPEN.  Returns the bytes read
+ * (0: none now, or EOF or a read error, after which the state is DONE), or
+ * -1 when the input could not grow (out of memory).
+ */
+ssize_t		 conn_read(struct conn *, size_t max);
+/*
+ * Write what is queued now; enable write events only on a short write.
+ * 1 if it wrote, 0 if it had nothing to do, -1 on an error.
+ */
+int		 conn_flush(struct conn *);
+/* Stop reading until conn_resume: OPEN -> PAUSED; otherwise nothing. */
+void		 conn_pause(struct conn *);
+/* PAUSED -> OPEN; then, in any state, conn_kick. */
+void		 conn_resume(struct conn *);
+/* Stop reading for good (the drain): NEW, OPEN or PAUSED -> DONE. */
+void		 conn_stop_reading(struct conn *);
+/*
+ * Have co_input run from the loop, for input already buffered that no
+ * readiness will announce.  Nothing in NEW (no input) or CLOSED.
+ */
+void		 conn_kick(struct conn *);
 struct evbuffer	*conn_input(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
-/* Write what is queued now; enable write events only on a short write. */
-int		 conn_flush(struct conn *);
-/* Stop reading until dst drains; the frame of len bytes at the head stays. */
-void		 conn_pause(struct conn *, struct conn *dst, size_t len);
-/* Resume a paused sender and route what it has buffered, from the loop. */
-void		 conn_resume(struct conn *);
-/* Stop reading from this client for good (the drain). */
-void		 conn_stop_reading(struct conn *);
-/* Resume every sender waiting for this destination. */
-void		 conn_wake_waiters(struct conn *);
-/* The max_message_size that applies to the frame at the head of input. */
-size_t		 conn_max_message(struct conn *);
-/* Fill a report record with this client's figures now. */
-void		 conn_info(struct conn *, struct conn_info *);
-/* A complete frame is buffered from this client. */
-int		 conn_has_frame(struct conn *);
-/* Nothing queued to it, nothing buffered from it to route, not paused. */
-int		 conn_idle(struct conn *);
 /* Bytes waiting to be written to this client. */
-size_t		 conn_queued(struct conn *);
+size_t		 conn_queued(const struct conn *);
+/* Fill a report record with this client's figures now. */
+void		 conn_info(const struct conn *, struct conn_info *);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * router: the listener, the id registry, forwarding and the slow-consumer
- * policy.  One router per process, driven by one event_base.
+ * router: the clients' lives (attach, close), the id registry, forwarding
+ * and the slow-consumer policy, and the drain.  One router per process,
+ * driven by one event_base.  It owns every struct conn: conn.c is its
+ * socket glue and reports to it through struct conn_ops.
  */
 #ifndef MSGROUTER_ROUTER_H
 #define MSGROUTER_ROUTER_H
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "msgrouter/config.h"
+#include "msgrouter/conn.h"
 #include "msgrouter/stats.h"
 
 struct closed;
@@ -23,6 +26,14 @@ struct registry;
 struct conn;
 
 TAILQ_HEAD(conn_list, conn);
+
+/*
+ * The most one read takes from a sender whose last read had frames dropped
+ * (to a full queue, to an unknown id): it is never paused for that, but
+ * while its traffic goes to the bin it gets a page per pass of the loop,
+ * like a client that sends a window of small messages, not 64 KiB.
+ */
+#define ROUTER_READ_SHED	4096
 
 struct router {
 	struct event_base	*rt_base;
@@ -47,8 +58,9 @@ struct router {
 };
 
 struct router	*router_new(struct event_base *, const struct config *);
+/* Close every client and release the listener. */
 void		 router_free(struct router *);
-/* Bind and listen on the configured address; -1 with errno-based log. */
+/* Bind and listen on the configured address; logs "listening on ADDR". */
 int		 router_listen(struct router *);
 /*
  * Is this accept() error the process or system running out of descriptors
@@ -59,10 +71,19 @@ int		 router_accept_exhausted(int);
 /* Apply new limits and policy to the router and every connection. */
 void		 router_configure(struct router *, const struct config *);
 /*
- * Route every complete frame buffered from this sender, then flush the
- * destinations it filled.  Returns -1 if the sender was closed.
+ * Take over an accepted socket as a client: an id, the registry, the id
+ * queued to it (sent by the next router_flush).  NULL if out of memory (the
+ * socket is closed).
  */
-int		 router_input(struct router *, struct conn *);
+struct conn	*router_attach(struct router *, int fd, const struct sockaddr *,
+		    int socklen);
+/*
+ * The one way a client goes: record it in the ring of closed clients, log
+ * one line with the reason, forget it everywhere and close its socket.
+ */
+void		 router_close(struct router *, struct conn *, enum conn_reason);
+/* The max_message_size that applies to the frame at the head of c's input. */
+size_t		 router_max_message(const struct router *, struct conn *);
 /*
  * Take one frame (header, then len bytes of payload and 0x00) off the head
  * of in and append its payload and 0x00 to out: large frames by moving
@@ -72,10 +93,6 @@ void		 router_move(struct evbuffer *in, struct evbuffer *out,
 		    size_t len);
 /* Write out every destination that received data since the last flush. */
 void		 router_flush(struct router *);
-/* Queue a connection for router_flush. */
-void		 router_mark_dirty(struct router *, struct conn *);
-/* Forget a connection: registry, dirty list, waiters. */
-void		 router_forget(struct router *, struct conn *);
 /*
  * Graceful drain: close the listener, stop reading, keep writing what is
  * queued; the loop exits once every queue is empty or shutdown_timeout
@@ -84,11 +101,6 @@ void		 router_forget(struct router *, struct conn *);
 void		 router_drain_start(struct router *);
 /* End the drain now (second signal): log the counts and exit the loop. */
 void		 router_drain_finish(struct router *, const char *why);
-/*
- * Something changed for this client during a drain (a write, routing, a
- * close): count it as done or not, and end the drain when all are done.
- */
-void		 router_drain_check(struct router *, struct conn *);
 /* Total bytes waiting to be written to clients. */
 size_t		 router_queued_bytes(const struct router *);
 /* Log the counters in one line. */
