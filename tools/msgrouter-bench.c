@@ -18,7 +18,6 @@
 #include <sys/resource.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,8 +30,8 @@
 #include <jansson.h>
 
 #include "msgrouter/client.h"
+#include "tool.h"
 
-#define EXIT_USAGE		2
 #define BENCH_DEFAULT_HOST	"127.0.0.1:8080"
 #define BENCH_CONNECT_MS	5000
 #define BENCH_HEADER		40
@@ -129,8 +128,9 @@ struct bench {
 
 static volatile sig_atomic_t bench_interrupted;
 
+/* The help text, on f. */
 static void
-usage(FILE *f)
+bench_usage(FILE *f)
 {
 	fprintf(f,
 "usage: msgrouter-bench [-H HOST:PORT] [--pairs N] [--size BYTES]\n"
@@ -157,15 +157,7 @@ usage(FILE *f)
 "1 otherwise, 2 for bad usage.\n", BENCH_DEFAULT_HOST, BENCH_HEADER);
 }
 
-/* A bad flag value: one line naming the flag, then exit status 2. */
-static void __attribute__((noreturn))
-bad_flag(const char *flag, const char *value, const char *expected)
-{
-	fprintf(stderr, "msgrouter-bench: %s: expected %s, got \"%s\"\n", flag,
-	    expected, value);
-	exit(EXIT_USAGE);
-}
-
+/* A whole number from min to max for flag, or exit 2. */
 static size_t
 flag_count(const char *flag, const char *value, size_t min, size_t max)
 {
@@ -178,34 +170,23 @@ flag_count(const char *flag, const char *value, size_t min, size_t max)
 	    v < min || v > max) {
 		snprintf(what, sizeof what, "a number from %zu to %zu", min,
 		    max);
-		bad_flag(flag, value, what);
+		tool_bad_flag(flag, value, what);
 	}
 	return (size_t)v;
 }
 
+/* Seconds from min to 86400 for flag, or exit 2. */
 static double
 flag_seconds(const char *flag, const char *value, double min)
 {
-	double	 v;
-	char	*end, what[96];
+	double	v;
+	char	what[96];
 
-	errno = 0;
-	v = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || !(v >= min) ||
-	    v > 86400) {
+	if (tool_parse_seconds(value, min, 86400, &v) != 0) {
 		snprintf(what, sizeof what, "seconds from %g to 86400", min);
-		bad_flag(flag, value, what);
+		tool_bad_flag(flag, value, what);
 	}
 	return v;
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
 /* Keep an error message for the report (the first BENCH_MAX_ERRORS). */
@@ -399,7 +380,7 @@ bench_refill(struct bench *b, struct conn *cn)
 	in_flight = cn->cn_next_seq - cn->cn_peer->cn_expect;
 	if (in_flight >= b->b_window)
 		return;
-	t = now_ns() - b->b_start;
+	t = tool_now_ns() - b->b_start;
 	while (in_flight < b->b_window) {
 		bench_build(b, cn->cn_next_seq, t, cn->cn_index);
 		r = mr_client_queue(cn->cn_client, cn->cn_peer->cn_id, b->b_msg,
@@ -482,7 +463,7 @@ bench_read(struct bench *b, struct conn *cn)
 {
 	const char	*msg;
 	size_t		 len;
-	uint64_t	 now = now_ns();
+	uint64_t	 now = tool_now_ns();
 	int		 r;
 
 	while ((r = mr_client_recv(cn->cn_client, 0, &msg, &len)) == MR_OK ||
@@ -559,7 +540,7 @@ bench_connect(struct bench *b, struct conn *cn, enum conn_kind kind,
 	cn->cn_index = index;
 	r = mr_client_connect(b->b_host, BENCH_CONNECT_MS, &cn->cn_client);
 	if (r == MR_EINVAL)
-		bad_flag("--host", b->b_host,
+		tool_bad_flag("--host", b->b_host,
 		    "HOST:PORT like 127.0.0.1:8080 or [::1]:8080");
 	if (r != MR_OK) {
 		fprintf(stderr, "msgrouter-bench: cannot connect to %s "
@@ -585,7 +566,7 @@ bench_setup(struct bench *b)
 {
 	struct conn	*cn;
 	size_t		 i, n;
-	uint64_t	 t0 = now_ns();
+	uint64_t	 t0 = tool_now_ns();
 
 	n = 2 * b->b_pairs + 2 * b->b_stalled + b->b_idle;
 	if ((b->b_conns = calloc(n, sizeof *b->b_conns)) == NULL) {
@@ -611,7 +592,7 @@ bench_setup(struct bench *b)
 	b->b_idle_connected = b->b_idle;
 	if (b->b_router_pid > 0)
 		b->b_rss_after_kb = bench_rss_kb(b->b_router_pid);
-	b->b_setup_s = (double)(now_ns() - t0) / 1e9;
+	b->b_setup_s = (double)(tool_now_ns() - t0) / 1e9;
 }
 
 /* One progress line: the receive rate since the last one, and the losses. */
@@ -651,7 +632,7 @@ bench_probe_stalled(struct bench *b)
 {
 	struct epoll_event	 ev[BENCH_EVENTS];
 	struct conn		*first, *cn;
-	uint64_t		 now = now_ns(), deadline = now + 2 * NS;
+	uint64_t		 now = tool_now_ns(), deadline = now + 2 * NS;
 	size_t			 k, left = b->b_stalled;
 	int			 n, i;
 
@@ -667,7 +648,7 @@ bench_probe_stalled(struct bench *b)
 			if (!cn->cn_dead)
 				bench_read(b, cn);
 		}
-		now = now_ns();
+		now = tool_now_ns();
 		for (k = 0, left = 0; k < b->b_stalled; k++) {
 			cn = &first[k];
 			if (!cn->cn_probed &&
@@ -696,7 +677,7 @@ bench_run(struct bench *b)
 	int			 n, i, timeout;
 	size_t			 k;
 
-	b->b_start = now_ns();
+	b->b_start = tool_now_ns();
 	b->b_measure_from = b->b_start + (uint64_t)(b->b_warmup * 1e9);
 	b->b_measure_to = b->b_measure_from + (uint64_t)(b->b_duration * 1e9);
 	b->b_generating = 1;
@@ -711,7 +692,7 @@ bench_run(struct bench *b)
 	}
 
 	for (;;) {
-		now = now_ns();
+		now = tool_now_ns();
 		if (b->b_generating && (now >= b->b_measure_to ||
 		    bench_interrupted)) {
 			b->b_generating = 0;
@@ -934,99 +915,90 @@ bench_raise_nofile(size_t want)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int
-main(int argc, char **argv)
-{
-	enum {
-		OPT_WARMUP = 256, OPT_DRAIN, OPT_STALLED, OPT_IDLE,
-		OPT_ROUTER_PID, OPT_JSON,
-	};
-	static const struct option longopts[] = {
-		{ "host",	required_argument,	NULL, 'H' },
-		{ "pairs",	required_argument,	NULL, 'p' },
-		{ "size",	required_argument,	NULL, 's' },
-		{ "window",	required_argument,	NULL, 'w' },
-		{ "duration",	required_argument,	NULL, 'd' },
-		{ "warmup",	required_argument,	NULL, OPT_WARMUP },
-		{ "drain",	required_argument,	NULL, OPT_DRAIN },
-		{ "stalled",	required_argument,	NULL, OPT_STALLED },
-		{ "idle",	required_argument,	NULL, OPT_IDLE },
-		{ "router-pid",	required_argument,	NULL, OPT_ROUTER_PID },
-		{ "json",	no_argument,		NULL, OPT_JSON },
-		{ "quiet",	no_argument,		NULL, 'q' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	static struct bench	 bench;
-	struct bench		*b = &bench;
-	struct sigaction	 sa;
-	size_t			 i;
-	int			 ch, ok;
+enum {
+	OPT_WARMUP = 256, OPT_DRAIN, OPT_STALLED, OPT_IDLE, OPT_ROUTER_PID,
+	OPT_JSON,
+};
 
-	b->b_host = BENCH_DEFAULT_HOST;
-	b->b_pairs = 10;
-	b->b_size = 64;
-	b->b_window = 64;
-	b->b_duration = 5;
-	b->b_warmup = 1;
-	b->b_drain = 5;
-	while ((ch = getopt_long(argc, argv, "H:p:s:w:d:qh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'H':
-			b->b_host = optarg;
-			break;
-		case 'p':
-			b->b_pairs = flag_count("--pairs", optarg, 1, 100000);
-			break;
-		case 's':
-			b->b_size = flag_count("--size", optarg, BENCH_HEADER,
-			    MR_DEFAULT_MAX_MESSAGE - 1);
-			break;
-		case 'w':
-			b->b_window = flag_count("--window", optarg, 1, 100000);
-			break;
-		case 'd':
-			b->b_duration = flag_seconds("--duration", optarg,
-			    0.001);
-			break;
-		case OPT_WARMUP:
-			b->b_warmup = flag_seconds("--warmup", optarg, 0);
-			break;
-		case OPT_DRAIN:
-			b->b_drain = flag_seconds("--drain", optarg, 0);
-			break;
-		case OPT_STALLED:
-			b->b_stalled = flag_count("--stalled", optarg, 0,
-			    100000);
-			break;
-		case OPT_IDLE:
-			b->b_idle = flag_count("--idle", optarg, 0, 1000000);
-			break;
-		case OPT_ROUTER_PID:
-			b->b_router_pid = (long)flag_count("--router-pid",
-			    optarg, 1, 1 << 30);
-			break;
-		case OPT_JSON:
-			b->b_json = 1;
-			break;
-		case 'q':
-			b->b_quiet = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+/* Take one command line option into b; -1 for one it does not know. */
+static int
+bench_option(void *arg, int ch, const char *value)
+{
+	struct bench	*b = arg;
+
+	switch (ch) {
+	case 'H':
+		b->b_host = value;
+		break;
+	case 'p':
+		b->b_pairs = flag_count("--pairs", value, 1, 100000);
+		break;
+	case 's':
+		b->b_size = flag_count("--size", value, BENCH_HEADER,
+		    MR_DEFAULT_MAX_MESSAGE - 1);
+		break;
+	case 'w':
+		b->b_window = flag_count("--window", value, 1, 100000);
+		break;
+	case 'd':
+		b->b_duration = flag_seconds("--duration", value, 0.001);
+		break;
+	case OPT_WARMUP:
+		b->b_warmup = flag_seconds("--warmup", value, 0);
+		break;
+	case OPT_DRAIN:
+		b->b_drain = flag_seconds("--drain", value, 0);
+		break;
+	case OPT_STALLED:
+		b->b_stalled = flag_count("--stalled", value, 0, 100000);
+		break;
+	case OPT_IDLE:
+		b->b_idle = flag_count("--idle", value, 0, 1000000);
+		break;
+	case OPT_ROUTER_PID:
+		b->b_router_pid = (long)flag_count("--router-pid", value, 1,
+		    1 << 30);
+		break;
+	case OPT_JSON:
+		b->b_json = 1;
+		break;
+	case 'q':
+		b->b_quiet = 1;
+		break;
+	default:
+		return -1;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "msgrouter-bench: unexpected argument \"%s\"\n",
-		    argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	return 0;
+}
+
+static const struct option bench_longopts[] = {
+	{ "host",	required_argument,	NULL, 'H' },
+	{ "pairs",	required_argument,	NULL, 'p' },
+	{ "size",	required_argument,	NULL, 's' },
+	{ "window",	required_argument,	NULL, 'w' },
+	{ "duration",	required_argument,	NULL, 'd' },
+	{ "warmup",	required_argument,	NULL, OPT_WARMUP },
+	{ "drain",	required_argument,	NULL, OPT_DRAIN },
+	{ "stalled",	required_argument,	NULL, OPT_STALLED },
+	{ "idle",	required_argument,	NULL, OPT_IDLE },
+	{ "router-pid",	required_argument,	NULL, OPT_ROUTER_PID },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "quiet",	no_argument,		NULL, 'q' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+const struct tool tool_self = {
+	"msgrouter-bench", "H:p:s:w:d:qh", bench_longopts, bench_usage,
+	bench_option
+};
+
+/* Signals, descriptors, the payload buffers and epoll; exit 1 on failure. */
+static void
+bench_init(struct bench *b)
+{
+	struct sigaction	sa;
+	size_t			i;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = bench_sigint;
@@ -1037,16 +1009,34 @@ main(int argc, char **argv)
 	b->b_filler = malloc(b->b_size + 26);
 	if (b->b_msg == NULL || b->b_filler == NULL) {
 		fprintf(stderr, "msgrouter-bench: out of memory\n");
-		return 1;
+		exit(1);
 	}
 	for (i = 0; i < b->b_size + 26; i++)
 		b->b_filler[i] = (char)('a' + i % 26);
 	if ((b->b_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		fprintf(stderr, "msgrouter-bench: epoll_create1: %s\n",
 		    strerror(errno));
-		return 1;
+		exit(1);
 	}
+}
 
+int
+main(int argc, char **argv)
+{
+	static struct bench	 bench;
+	struct bench		*b = &bench;
+	int			 ok;
+
+	b->b_host = BENCH_DEFAULT_HOST;
+	b->b_pairs = 10;
+	b->b_size = 64;
+	b->b_window = 64;
+	b->b_duration = 5;
+	b->b_warmup = 1;
+	b->b_drain = 5;
+	tool_getopt(argc, argv, b);
+
+	bench_init(b);
 	bench_setup(b);
 	bench_run(b);
 	if (b->b_json)
