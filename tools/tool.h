@@ -14,7 +14,7 @@
 
 /* What each tool defines once, as tool_self: its name, flags and usage. */
 struct tool {
-	const char		*tl_name;	/* the prefix of every message */
+	const char		*tl_name;	/* starts every message */
 	const char		*tl_shortopts;
 	const struct option	*tl_longopts;
 	void			(*tl_usage)(FILE *);
