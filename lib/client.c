@@ -353,14 +353,37 @@ client_close_fd(int fd)
 	errno = saved;
 }
 
+/*
+ * Wait until a connect in progress on fd ends: MR_OK once connected, else
+ * why not, with errno set for MR_ECONNECT.
+ */
+static int
+client_connect_wait(int fd, const struct mr_deadline *dl)
+{
+	socklen_t	errlen;
+	int		r, err;
+
+	r = client_wait(fd, POLLOUT, dl);
+	if (r != MR_OK)
+		return r == MR_EAGAIN ? MR_ETIMEDOUT : r;
+	errlen = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
+		err = errno;
+	if (err != 0) {
+		errno = err;
+		return MR_ECONNECT;
+	}
+	return MR_OK;
+}
+
 int
 mr_client_connect(const char *hostport, int timeout_ms, struct mr_client **out)
 {
 	struct sockaddr_storage	 ss;
-	socklen_t		 sslen, errlen;
+	socklen_t		 sslen;
 	struct mr_deadline	 dl;
 	const char		*why;
-	int			 fd, r, err, one = 1;
+	int			 fd, r, one = 1;
 
 	if (out == NULL)
 		return MR_EINVAL;
@@ -373,26 +396,17 @@ mr_client_connect(const char *hostport, int timeout_ms, struct mr_client **out)
 		return MR_EINVAL;
 
 	deadline_start(&dl, timeout_ms);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
 		return MR_EIO;
 	if (connect(fd, (struct sockaddr *)&ss, sslen) == -1) {
-		if (errno != EINPROGRESS && errno != EINTR) {
-			client_close_fd(fd);
-			return MR_ECONNECT;
-		}
-		r = client_wait(fd, POLLOUT, &dl);
+		if (errno != EINPROGRESS && errno != EINTR)
+			r = MR_ECONNECT;
+		else
+			r = client_connect_wait(fd, &dl);
 		if (r != MR_OK) {
 			client_close_fd(fd);
-			return r == MR_EAGAIN ? MR_ETIMEDOUT : r;
-		}
-		errlen = sizeof err;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
-			err = errno;
-		if (err != 0) {
-			close(fd);
-			errno = err;
-			return MR_ECONNECT;
+			return r;
 		}
 	}
 	/* Messages are small and latency matters more than packet count. */

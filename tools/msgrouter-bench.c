@@ -18,7 +18,6 @@
 #include <sys/resource.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,8 +30,8 @@
 #include <jansson.h>
 
 #include "msgrouter/client.h"
+#include "tool.h"
 
-#define EXIT_USAGE		2
 #define BENCH_DEFAULT_HOST	"127.0.0.1:8080"
 #define BENCH_CONNECT_MS	5000
 #define BENCH_HEADER		40
@@ -103,6 +102,10 @@ struct bench {
 	uint64_t	 b_measure_from;
 	uint64_t	 b_measure_to;
 	int		 b_generating;
+	uint64_t	 b_drain_to;	/* set when generating stops */
+	uint64_t	 b_next_progress;
+	uint64_t	 b_progress_t;	/* the last progress line's time */
+	uint64_t	 b_progress_received; /* and b_received then */
 
 	uint64_t	 b_sent;
 	uint64_t	 b_received;
@@ -129,8 +132,9 @@ struct bench {
 
 static volatile sig_atomic_t bench_interrupted;
 
+/* The help text, on f. */
 static void
-usage(FILE *f)
+bench_usage(FILE *f)
 {
 	fprintf(f,
 "usage: msgrouter-bench [-H HOST:PORT] [--pairs N] [--size BYTES]\n"
@@ -157,15 +161,7 @@ usage(FILE *f)
 "1 otherwise, 2 for bad usage.\n", BENCH_DEFAULT_HOST, BENCH_HEADER);
 }
 
-/* A bad flag value: one line naming the flag, then exit status 2. */
-static void __attribute__((noreturn))
-bad_flag(const char *flag, const char *value, const char *expected)
-{
-	fprintf(stderr, "msgrouter-bench: %s: expected %s, got \"%s\"\n", flag,
-	    expected, value);
-	exit(EXIT_USAGE);
-}
-
+/* A whole number from min to max for flag, or exit 2. */
 static size_t
 flag_count(const char *flag, const char *value, size_t min, size_t max)
 {
@@ -178,34 +174,23 @@ flag_count(const char *flag, const char *value, size_t min, size_t max)
 	    v < min || v > max) {
 		snprintf(what, sizeof what, "a number from %zu to %zu", min,
 		    max);
-		bad_flag(flag, value, what);
+		tool_bad_flag(flag, value, what);
 	}
 	return (size_t)v;
 }
 
+/* Seconds from min to 86400 for flag, or exit 2. */
 static double
 flag_seconds(const char *flag, const char *value, double min)
 {
-	double	 v;
-	char	*end, what[96];
+	double	v;
+	char	what[96];
 
-	errno = 0;
-	v = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || !(v >= min) ||
-	    v > 86400) {
+	if (tool_parse_seconds(value, min, 86400, &v) != 0) {
 		snprintf(what, sizeof what, "seconds from %g to 86400", min);
-		bad_flag(flag, value, what);
+		tool_bad_flag(flag, value, what);
 	}
 	return v;
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
 /* Keep an error message for the report (the first BENCH_MAX_ERRORS). */
@@ -399,7 +384,7 @@ bench_refill(struct bench *b, struct conn *cn)
 	in_flight = cn->cn_next_seq - cn->cn_peer->cn_expect;
 	if (in_flight >= b->b_window)
 		return;
-	t = now_ns() - b->b_start;
+	t = tool_now_ns() - b->b_start;
 	while (in_flight < b->b_window) {
 		bench_build(b, cn->cn_next_seq, t, cn->cn_index);
 		r = mr_client_queue(cn->cn_client, cn->cn_peer->cn_id, b->b_msg,
@@ -482,7 +467,7 @@ bench_read(struct bench *b, struct conn *cn)
 {
 	const char	*msg;
 	size_t		 len;
-	uint64_t	 now = now_ns();
+	uint64_t	 now = tool_now_ns();
 	int		 r;
 
 	while ((r = mr_client_recv(cn->cn_client, 0, &msg, &len)) == MR_OK ||
@@ -559,7 +544,7 @@ bench_connect(struct bench *b, struct conn *cn, enum conn_kind kind,
 	cn->cn_index = index;
 	r = mr_client_connect(b->b_host, BENCH_CONNECT_MS, &cn->cn_client);
 	if (r == MR_EINVAL)
-		bad_flag("--host", b->b_host,
+		tool_bad_flag("--host", b->b_host,
 		    "HOST:PORT like 127.0.0.1:8080 or [::1]:8080");
 	if (r != MR_OK) {
 		fprintf(stderr, "msgrouter-bench: cannot connect to %s "
@@ -585,7 +570,7 @@ bench_setup(struct bench *b)
 {
 	struct conn	*cn;
 	size_t		 i, n;
-	uint64_t	 t0 = now_ns();
+	uint64_t	 t0 = tool_now_ns();
 
 	n = 2 * b->b_pairs + 2 * b->b_stalled + b->b_idle;
 	if ((b->b_conns = calloc(n, sizeof *b->b_conns)) == NULL) {
@@ -611,25 +596,33 @@ bench_setup(struct bench *b)
 	b->b_idle_connected = b->b_idle;
 	if (b->b_router_pid > 0)
 		b->b_rss_after_kb = bench_rss_kb(b->b_router_pid);
-	b->b_setup_s = (double)(now_ns() - t0) / 1e9;
+	b->b_setup_s = (double)(tool_now_ns() - t0) / 1e9;
 }
 
-/* One progress line: the receive rate since the last one, and the losses. */
+/*
+ * Once a second, unless quiet, one progress line: the receive rate since
+ * the last one, and the losses.
+ */
 static void
-bench_progress(struct bench *b, uint64_t now, uint64_t *last_t,
-    uint64_t *last_received)
+bench_progress(struct bench *b, uint64_t now)
 {
-	double	dt = (double)(now - *last_t) / 1e9;
-	double	rate = (double)(b->b_received - *last_received) / dt;
-	double	at = (double)(now - b->b_start) / 1e9;
+	double	dt, rate, at;
 
+	if (now < b->b_next_progress)
+		return;
+	b->b_next_progress += NS;
+	if (b->b_quiet)
+		return;
+	dt = (double)(now - b->b_progress_t) / 1e9;
+	rate = (double)(b->b_received - b->b_progress_received) / dt;
+	at = (double)(now - b->b_start) / 1e9;
 	fprintf(stderr, "msgrouter-bench: %5.1f s %-7s %10.0f msgs/s "
 	    "%8.1f MB/s  lost %" PRIu64 " corrupt %" PRIu64 "%s\n", at,
 	    now < b->b_measure_from ? "warmup" : now < b->b_measure_to ?
 	    "measure" : "drain", rate, rate * (double)b->b_size / 1e6,
 	    b->b_lost, b->b_corrupt, b->b_nerrors > 0 ? "  (errors)" : "");
-	*last_t = now;
-	*last_received = b->b_received;
+	b->b_progress_t = now;
+	b->b_progress_received = b->b_received;
 }
 
 /* The first signal ends the measurement, a second one the drain too. */
@@ -638,6 +631,16 @@ bench_sigint(int sig)
 {
 	if (bench_interrupted < 2)
 		bench_interrupted++;
+}
+
+/* Count a stalled client as still open, once. */
+static void
+bench_stalled_open(struct bench *b, struct conn *cn)
+{
+	if (cn->cn_probed)
+		return;
+	cn->cn_probed = 1;
+	b->b_stalled_open++;
 }
 
 /*
@@ -651,7 +654,7 @@ bench_probe_stalled(struct bench *b)
 {
 	struct epoll_event	 ev[BENCH_EVENTS];
 	struct conn		*first, *cn;
-	uint64_t		 now = now_ns(), deadline = now + 2 * NS;
+	uint64_t		 now = tool_now_ns(), deadline = now + 2 * NS;
 	size_t			 k, left = b->b_stalled;
 	int			 n, i;
 
@@ -667,96 +670,90 @@ bench_probe_stalled(struct bench *b)
 			if (!cn->cn_dead)
 				bench_read(b, cn);
 		}
-		now = now_ns();
+		now = tool_now_ns();
 		for (k = 0, left = 0; k < b->b_stalled; k++) {
 			cn = &first[k];
-			if (!cn->cn_probed &&
-			    now - cn->cn_last_data >= NS / 5) {
-				cn->cn_probed = 1;
-				b->b_stalled_open++;
-			}
+			if (now - cn->cn_last_data >= NS / 5)
+				bench_stalled_open(b, cn);
 			left += !cn->cn_probed;
 		}
 	}
 	for (k = 0; k < b->b_stalled; k++)
-		if (!first[k].cn_probed) {
-			first[k].cn_probed = 1;
-			b->b_stalled_open++;
-		}
+		bench_stalled_open(b, &first[k]);
 }
 
-/* Run the clients: warmup, measure, then drain what is in flight. */
+/* Start the clock and the senders: pairs fill their windows, spammers spam. */
 static void
-bench_run(struct bench *b)
+bench_start(struct bench *b)
 {
-	struct epoll_event	 ev[BENCH_EVENTS];
-	struct conn		*cn;
-	uint64_t		 now, drain_to = 0, last_t, last_received = 0;
-	uint64_t		 next_progress;
-	int			 n, i, timeout;
-	size_t			 k;
+	size_t	k;
 
-	b->b_start = now_ns();
+	b->b_start = tool_now_ns();
 	b->b_measure_from = b->b_start + (uint64_t)(b->b_warmup * 1e9);
 	b->b_measure_to = b->b_measure_from + (uint64_t)(b->b_duration * 1e9);
 	b->b_generating = 1;
-	last_t = b->b_start;
-	next_progress = b->b_start + NS;
+	b->b_progress_t = b->b_start;
+	b->b_next_progress = b->b_start + NS;
 
 	for (k = 0; k < 2 * b->b_pairs; k++)
 		bench_refill(b, &b->b_conns[k]);
-	for (k = 0; k < b->b_stalled; k++) {
-		cn = &b->b_conns[2 * b->b_pairs + k];
-		conn_watch(b, cn, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT);
-	}
+	for (k = 0; k < b->b_stalled; k++)
+		conn_watch(b, &b->b_conns[2 * b->b_pairs + k], EPOLL_CTL_MOD,
+		    EPOLLIN | EPOLLOUT);
+}
 
-	for (;;) {
-		now = now_ns();
-		if (b->b_generating && (now >= b->b_measure_to ||
-		    bench_interrupted)) {
-			b->b_generating = 0;
-			drain_to = now + (uint64_t)(b->b_drain * 1e9);
-		}
-		if (!b->b_generating) {
-			if (bench_all_received(b)) {
-				b->b_drained = 1;
-				break;
-			}
-			if (now >= drain_to || bench_interrupted > 1)
-				break;
-		}
-		if (now >= next_progress) {
-			if (!b->b_quiet)
-				bench_progress(b, now, &last_t,
-				    &last_received);
-			next_progress += NS;
-		}
-		timeout = 100;
-		n = epoll_wait(b->b_epfd, ev, BENCH_EVENTS, timeout);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "msgrouter-bench: epoll_wait: %s\n",
-			    strerror(errno));
-			exit(1);
-		}
-		for (i = 0; i < n; i++) {
-			cn = ev[i].data.ptr;
-			if (cn->cn_dead)
-				continue;
-			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-				bench_read(b, cn);
-			if (cn->cn_dead || !(ev[i].events & EPOLLOUT))
-				continue;
-			if (cn->cn_kind == CONN_SPAMMER)
-				bench_spam(b, cn);
-			else
-				conn_flush(b, cn);
-		}
+/*
+ * Whether the run is over at now.  Sending stops at the end of the
+ * measurement or at the first signal; the drain after it ends when every
+ * message has arrived, when --drain has passed, or at a second signal.
+ */
+static int
+bench_over(struct bench *b, uint64_t now)
+{
+	if (b->b_generating && (now >= b->b_measure_to || bench_interrupted)) {
+		b->b_generating = 0;
+		b->b_drain_to = now + (uint64_t)(b->b_drain * 1e9);
 	}
+	if (b->b_generating)
+		return 0;
+	if (bench_all_received(b)) {
+		b->b_drained = 1;
+		return 1;
+	}
+	return now >= b->b_drain_to || bench_interrupted > 1;
+}
+
+/* Serve the n events epoll_wait returned: read, then write what waits. */
+static void
+bench_dispatch(struct bench *b, const struct epoll_event *ev, int n)
+{
+	struct conn	*cn;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		cn = ev[i].data.ptr;
+		if (cn->cn_dead)
+			continue;
+		if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			bench_read(b, cn);
+		if (cn->cn_dead || !(ev[i].events & EPOLLOUT))
+			continue;
+		if (cn->cn_kind == CONN_SPAMMER)
+			bench_spam(b, cn);
+		else
+			conn_flush(b, cn);
+	}
+}
+
+/* After the run: count what never arrived, and probe the stalled clients. */
+static void
+bench_finish(struct bench *b)
+{
+	struct conn	*cn;
+	size_t		 k;
+
 	if (bench_interrupted)
 		bench_error(b, "interrupted");
-
 	/* What never arrived is lost. */
 	for (k = 0; k < 2 * b->b_pairs; k++) {
 		cn = &b->b_conns[k];
@@ -769,90 +766,162 @@ bench_run(struct bench *b)
 		bench_probe_stalled(b);
 }
 
-static json_t *
-json_us(const struct bench *b, double q)
+/* Run the clients: warmup, measure, then drain what is in flight. */
+static void
+bench_run(struct bench *b)
 {
-	if (b->b_hist.h_total == 0)
-		return json_null();
-	return json_real(hist_quantile(&b->b_hist, q) / 1e3);
+	struct epoll_event	ev[BENCH_EVENTS];
+	uint64_t		now;
+	int			n;
+
+	bench_start(b);
+	for (;;) {
+		now = tool_now_ns();
+		if (bench_over(b, now))
+			break;
+		bench_progress(b, now);
+		n = epoll_wait(b->b_epfd, ev, BENCH_EVENTS, 100);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "msgrouter-bench: epoll_wait: %s\n",
+			    strerror(errno));
+			exit(1);
+		}
+		bench_dispatch(b, ev, n);
+	}
+	bench_finish(b);
+}
+
+/* What both reports show, figured once from the counters. */
+struct bench_figures {
+	double	bf_msgs_per_s;
+	double	bf_payload_mb_per_s;
+	double	bf_spam_mb_per_s;
+	int	bf_latency;		/* the latencies below are known */
+	double	bf_p50_us;
+	double	bf_p90_us;
+	double	bf_p99_us;
+	double	bf_p999_us;
+	double	bf_max_us;
+	double	bf_mean_us;
+	int	bf_per_idle;		/* bf_bytes_per_idle is known */
+	double	bf_bytes_per_idle;	/* router RSS growth per idle conn */
+};
+
+/* Figure the rates, latencies and memory per idle connection of a run. */
+static void
+bench_figure(const struct bench *b, struct bench_figures *f)
+{
+	const struct hist	*h = &b->b_hist;
+
+	memset(f, 0, sizeof *f);
+	f->bf_msgs_per_s = (double)b->b_measured / b->b_duration;
+	f->bf_payload_mb_per_s = (double)b->b_measured * (double)b->b_size /
+	    b->b_duration / 1e6;
+	f->bf_spam_mb_per_s = (double)b->b_spam_bytes /
+	    (b->b_warmup + b->b_duration) / 1e6;
+	if ((f->bf_latency = h->h_total > 0)) {
+		f->bf_p50_us = hist_quantile(h, 0.50) / 1e3;
+		f->bf_p90_us = hist_quantile(h, 0.90) / 1e3;
+		f->bf_p99_us = hist_quantile(h, 0.99) / 1e3;
+		f->bf_p999_us = hist_quantile(h, 0.999) / 1e3;
+		f->bf_max_us = (double)h->h_max / 1e3;
+		f->bf_mean_us = (double)(h->h_sum / (long double)h->h_total) /
+		    1e3;
+	}
+	f->bf_per_idle = b->b_router_pid > 0 && b->b_idle > 0 &&
+	    b->b_rss_before_kb >= 0 && b->b_rss_after_kb >= 0;
+	if (f->bf_per_idle)
+		f->bf_bytes_per_idle = (double)(b->b_rss_after_kb -
+		    b->b_rss_before_kb) * 1024 / (double)b->b_idle;
+}
+
+/* Set key in o to a count. */
+static void
+json_set_count(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+/* Set key in o to v if it is known, else to null. */
+static void
+json_set_real(json_t *o, const char *key, int known, double v)
+{
+	json_object_set_new(o, key, known ? json_real(v) : json_null());
+}
+
+/* The run's settings, rates and latencies. */
+static void
+bench_json_run(json_t *o, const struct bench *b,
+    const struct bench_figures *f)
+{
+	json_object_set_new(o, "host", json_string(b->b_host));
+	json_set_count(o, "pairs", b->b_pairs);
+	json_set_count(o, "size", b->b_size);
+	json_set_count(o, "window", b->b_window);
+	json_set_real(o, "warmup_s", 1, b->b_warmup);
+	json_set_real(o, "duration_s", 1, b->b_duration);
+	json_set_real(o, "setup_s", 1, b->b_setup_s);
+	json_set_count(o, "msgs", b->b_measured);
+	json_set_real(o, "msgs_per_s", 1, f->bf_msgs_per_s);
+	json_set_real(o, "payload_mb_per_s", 1, f->bf_payload_mb_per_s);
+	json_set_real(o, "p50_us", f->bf_latency, f->bf_p50_us);
+	json_set_real(o, "p90_us", f->bf_latency, f->bf_p90_us);
+	json_set_real(o, "p99_us", f->bf_latency, f->bf_p99_us);
+	json_set_real(o, "p999_us", f->bf_latency, f->bf_p999_us);
+	json_set_real(o, "max_us", f->bf_latency, f->bf_max_us);
+	json_set_real(o, "mean_us", f->bf_latency, f->bf_mean_us);
+}
+
+/* The message counts, the stalled and idle clients, the router's RSS. */
+static void
+bench_json_counts(json_t *o, const struct bench *b,
+    const struct bench_figures *f)
+{
+	json_set_count(o, "sent", b->b_sent);
+	json_set_count(o, "received", b->b_received);
+	json_set_count(o, "lost", b->b_lost);
+	json_set_count(o, "corrupt", b->b_corrupt);
+	json_object_set_new(o, "drained", json_boolean(b->b_drained));
+	json_set_count(o, "stalled", b->b_stalled);
+	json_set_count(o, "spam_bytes", b->b_spam_bytes);
+	json_set_real(o, "spam_mb_per_s", 1, f->bf_spam_mb_per_s);
+	json_set_count(o, "spam_closed", b->b_spam_closed);
+	json_set_count(o, "stalled_closed", b->b_stalled_closed);
+	json_set_count(o, "stalled_open", b->b_stalled_open);
+	json_set_count(o, "stalled_backlog_bytes", b->b_stalled_backlog);
+	json_set_count(o, "idle", b->b_idle);
+	json_set_count(o, "idle_connected", b->b_idle_connected);
+	json_set_count(o, "idle_dropped", b->b_idle_dropped);
+	if (b->b_router_pid > 0) {
+		json_object_set_new(o, "router_rss_kb_before",
+		    json_integer(b->b_rss_before_kb));
+		json_object_set_new(o, "router_rss_kb_after",
+		    json_integer(b->b_rss_after_kb));
+		json_set_real(o, "router_bytes_per_idle_conn", f->bf_per_idle,
+		    f->bf_bytes_per_idle);
+	}
 }
 
 /* One JSON object with the run's settings and figures. */
 static void
 bench_report_json(const struct bench *b)
 {
-	json_t		*o, *errors;
-	double		 spam_s = b->b_warmup + b->b_duration;
-	char		*s;
-	size_t		 i;
+	struct bench_figures	 f;
+	json_t			*o, *errors;
+	char			*s;
+	size_t			 i;
 
+	bench_figure(b, &f);
+	o = json_object();
+	bench_json_run(o, b, &f);
+	bench_json_counts(o, b, &f);
 	errors = json_array();
 	for (i = 0; i < b->b_nerrors; i++)
 		json_array_append_new(errors, json_string(b->b_errors[i]));
-	o = json_object();
-	json_object_set_new(o, "host", json_string(b->b_host));
-	json_object_set_new(o, "pairs", json_integer((json_int_t)b->b_pairs));
-	json_object_set_new(o, "size", json_integer((json_int_t)b->b_size));
-	json_object_set_new(o, "window",
-	    json_integer((json_int_t)b->b_window));
-	json_object_set_new(o, "warmup_s", json_real(b->b_warmup));
-	json_object_set_new(o, "duration_s", json_real(b->b_duration));
-	json_object_set_new(o, "setup_s", json_real(b->b_setup_s));
-	json_object_set_new(o, "msgs", json_integer((json_int_t)b->b_measured));
-	json_object_set_new(o, "msgs_per_s",
-	    json_real((double)b->b_measured / b->b_duration));
-	json_object_set_new(o, "payload_mb_per_s",
-	    json_real((double)b->b_measured * (double)b->b_size /
-	    b->b_duration / 1e6));
-	json_object_set_new(o, "p50_us", json_us(b, 0.50));
-	json_object_set_new(o, "p90_us", json_us(b, 0.90));
-	json_object_set_new(o, "p99_us", json_us(b, 0.99));
-	json_object_set_new(o, "p999_us", json_us(b, 0.999));
-	json_object_set_new(o, "max_us", b->b_hist.h_total == 0 ? json_null() :
-	    json_real((double)b->b_hist.h_max / 1e3));
-	json_object_set_new(o, "mean_us", b->b_hist.h_total == 0 ?
-	    json_null() : json_real((double)(b->b_hist.h_sum /
-	    (long double)b->b_hist.h_total) / 1e3));
-	json_object_set_new(o, "sent", json_integer((json_int_t)b->b_sent));
-	json_object_set_new(o, "received",
-	    json_integer((json_int_t)b->b_received));
-	json_object_set_new(o, "lost", json_integer((json_int_t)b->b_lost));
-	json_object_set_new(o, "corrupt",
-	    json_integer((json_int_t)b->b_corrupt));
-	json_object_set_new(o, "drained", json_boolean(b->b_drained));
-	json_object_set_new(o, "stalled",
-	    json_integer((json_int_t)b->b_stalled));
-	json_object_set_new(o, "spam_bytes",
-	    json_integer((json_int_t)b->b_spam_bytes));
-	json_object_set_new(o, "spam_mb_per_s",
-	    json_real((double)b->b_spam_bytes / spam_s / 1e6));
-	json_object_set_new(o, "spam_closed",
-	    json_integer((json_int_t)b->b_spam_closed));
-	json_object_set_new(o, "stalled_closed",
-	    json_integer((json_int_t)b->b_stalled_closed));
-	json_object_set_new(o, "stalled_open",
-	    json_integer((json_int_t)b->b_stalled_open));
-	json_object_set_new(o, "stalled_backlog_bytes",
-	    json_integer((json_int_t)b->b_stalled_backlog));
-	json_object_set_new(o, "idle", json_integer((json_int_t)b->b_idle));
-	json_object_set_new(o, "idle_connected",
-	    json_integer((json_int_t)b->b_idle_connected));
-	json_object_set_new(o, "idle_dropped",
-	    json_integer((json_int_t)b->b_idle_dropped));
-	if (b->b_router_pid > 0) {
-		json_object_set_new(o, "router_rss_kb_before",
-		    json_integer(b->b_rss_before_kb));
-		json_object_set_new(o, "router_rss_kb_after",
-		    json_integer(b->b_rss_after_kb));
-		json_object_set_new(o, "router_bytes_per_idle_conn",
-		    b->b_idle > 0 && b->b_rss_before_kb >= 0 &&
-		    b->b_rss_after_kb >= 0 ? json_real((double)(
-		    b->b_rss_after_kb - b->b_rss_before_kb) * 1024 /
-		    (double)b->b_idle) : json_null());
-	}
 	json_object_set_new(o, "errors", errors);
-	json_object_set_new(o, "errors_dropped",
-	    json_integer((json_int_t)b->b_errors_dropped));
+	json_set_count(o, "errors_dropped", b->b_errors_dropped);
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (s == NULL) {
 		fprintf(stderr, "msgrouter-bench: cannot render JSON\n");
@@ -867,21 +936,19 @@ bench_report_json(const struct bench *b)
 static void
 bench_report_text(const struct bench *b)
 {
-	size_t	i;
+	struct bench_figures	f;
+	size_t			i;
 
+	bench_figure(b, &f);
 	printf("%zu pairs, %zu-byte payloads, window %zu, %.1f s after "
 	    "%.1f s warmup\n", b->b_pairs, b->b_size, b->b_window,
 	    b->b_duration, b->b_warmup);
 	printf("  %.0f msgs/s, %.2f payload MB/s (%" PRIu64 " msgs measured)\n",
-	    (double)b->b_measured / b->b_duration, (double)b->b_measured *
-	    (double)b->b_size / b->b_duration / 1e6, b->b_measured);
-	if (b->b_hist.h_total > 0)
+	    f.bf_msgs_per_s, f.bf_payload_mb_per_s, b->b_measured);
+	if (f.bf_latency)
 		printf("  latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f"
-		    "  max %.1f\n", hist_quantile(&b->b_hist, 0.5) / 1e3,
-		    hist_quantile(&b->b_hist, 0.9) / 1e3,
-		    hist_quantile(&b->b_hist, 0.99) / 1e3,
-		    hist_quantile(&b->b_hist, 0.999) / 1e3,
-		    (double)b->b_hist.h_max / 1e3);
+		    "  max %.1f\n", f.bf_p50_us, f.bf_p90_us, f.bf_p99_us,
+		    f.bf_p999_us, f.bf_max_us);
 	printf("  sent %" PRIu64 ", received %" PRIu64 ", lost %" PRIu64
 	    ", corrupt %" PRIu64 "\n", b->b_sent, b->b_received, b->b_lost,
 	    b->b_corrupt);
@@ -894,12 +961,10 @@ bench_report_text(const struct bench *b)
 	if (b->b_idle > 0) {
 		printf("  %zu idle connections, %" PRIu64 " dropped",
 		    b->b_idle, b->b_idle_dropped);
-		if (b->b_router_pid > 0 && b->b_rss_before_kb >= 0 &&
-		    b->b_rss_after_kb >= 0)
+		if (f.bf_per_idle)
 			printf(", router RSS %ld -> %ld KiB (%.0f bytes each)",
 			    b->b_rss_before_kb, b->b_rss_after_kb,
-			    (double)(b->b_rss_after_kb - b->b_rss_before_kb) *
-			    1024 / (double)b->b_idle);
+			    f.bf_bytes_per_idle);
 		printf("\n");
 	}
 	for (i = 0; i < b->b_nerrors; i++)
@@ -934,99 +999,90 @@ bench_raise_nofile(size_t want)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int
-main(int argc, char **argv)
-{
-	enum {
-		OPT_WARMUP = 256, OPT_DRAIN, OPT_STALLED, OPT_IDLE,
-		OPT_ROUTER_PID, OPT_JSON,
-	};
-	static const struct option longopts[] = {
-		{ "host",	required_argument,	NULL, 'H' },
-		{ "pairs",	required_argument,	NULL, 'p' },
-		{ "size",	required_argument,	NULL, 's' },
-		{ "window",	required_argument,	NULL, 'w' },
-		{ "duration",	required_argument,	NULL, 'd' },
-		{ "warmup",	required_argument,	NULL, OPT_WARMUP },
-		{ "drain",	required_argument,	NULL, OPT_DRAIN },
-		{ "stalled",	required_argument,	NULL, OPT_STALLED },
-		{ "idle",	required_argument,	NULL, OPT_IDLE },
-		{ "router-pid",	required_argument,	NULL, OPT_ROUTER_PID },
-		{ "json",	no_argument,		NULL, OPT_JSON },
-		{ "quiet",	no_argument,		NULL, 'q' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	static struct bench	 bench;
-	struct bench		*b = &bench;
-	struct sigaction	 sa;
-	size_t			 i;
-	int			 ch, ok;
+enum {
+	OPT_WARMUP = 256, OPT_DRAIN, OPT_STALLED, OPT_IDLE, OPT_ROUTER_PID,
+	OPT_JSON,
+};
 
-	b->b_host = BENCH_DEFAULT_HOST;
-	b->b_pairs = 10;
-	b->b_size = 64;
-	b->b_window = 64;
-	b->b_duration = 5;
-	b->b_warmup = 1;
-	b->b_drain = 5;
-	while ((ch = getopt_long(argc, argv, "H:p:s:w:d:qh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'H':
-			b->b_host = optarg;
-			break;
-		case 'p':
-			b->b_pairs = flag_count("--pairs", optarg, 1, 100000);
-			break;
-		case 's':
-			b->b_size = flag_count("--size", optarg, BENCH_HEADER,
-			    MR_DEFAULT_MAX_MESSAGE - 1);
-			break;
-		case 'w':
-			b->b_window = flag_count("--window", optarg, 1, 100000);
-			break;
-		case 'd':
-			b->b_duration = flag_seconds("--duration", optarg,
-			    0.001);
-			break;
-		case OPT_WARMUP:
-			b->b_warmup = flag_seconds("--warmup", optarg, 0);
-			break;
-		case OPT_DRAIN:
-			b->b_drain = flag_seconds("--drain", optarg, 0);
-			break;
-		case OPT_STALLED:
-			b->b_stalled = flag_count("--stalled", optarg, 0,
-			    100000);
-			break;
-		case OPT_IDLE:
-			b->b_idle = flag_count("--idle", optarg, 0, 1000000);
-			break;
-		case OPT_ROUTER_PID:
-			b->b_router_pid = (long)flag_count("--router-pid",
-			    optarg, 1, 1 << 30);
-			break;
-		case OPT_JSON:
-			b->b_json = 1;
-			break;
-		case 'q':
-			b->b_quiet = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+/* Take one command line option into b; -1 for one it does not know. */
+static int
+bench_option(void *arg, int ch, const char *value)
+{
+	struct bench	*b = arg;
+
+	switch (ch) {
+	case 'H':
+		b->b_host = value;
+		break;
+	case 'p':
+		b->b_pairs = flag_count("--pairs", value, 1, 100000);
+		break;
+	case 's':
+		b->b_size = flag_count("--size", value, BENCH_HEADER,
+		    MR_DEFAULT_MAX_MESSAGE - 1);
+		break;
+	case 'w':
+		b->b_window = flag_count("--window", value, 1, 100000);
+		break;
+	case 'd':
+		b->b_duration = flag_seconds("--duration", value, 0.001);
+		break;
+	case OPT_WARMUP:
+		b->b_warmup = flag_seconds("--warmup", value, 0);
+		break;
+	case OPT_DRAIN:
+		b->b_drain = flag_seconds("--drain", value, 0);
+		break;
+	case OPT_STALLED:
+		b->b_stalled = flag_count("--stalled", value, 0, 100000);
+		break;
+	case OPT_IDLE:
+		b->b_idle = flag_count("--idle", value, 0, 1000000);
+		break;
+	case OPT_ROUTER_PID:
+		b->b_router_pid = (long)flag_count("--router-pid", value, 1,
+		    1 << 30);
+		break;
+	case OPT_JSON:
+		b->b_json = 1;
+		break;
+	case 'q':
+		b->b_quiet = 1;
+		break;
+	default:
+		return -1;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "msgrouter-bench: unexpected argument \"%s\"\n",
-		    argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	return 0;
+}
+
+static const struct option bench_longopts[] = {
+	{ "host",	required_argument,	NULL, 'H' },
+	{ "pairs",	required_argument,	NULL, 'p' },
+	{ "size",	required_argument,	NULL, 's' },
+	{ "window",	required_argument,	NULL, 'w' },
+	{ "duration",	required_argument,	NULL, 'd' },
+	{ "warmup",	required_argument,	NULL, OPT_WARMUP },
+	{ "drain",	required_argument,	NULL, OPT_DRAIN },
+	{ "stalled",	required_argument,	NULL, OPT_STALLED },
+	{ "idle",	required_argument,	NULL, OPT_IDLE },
+	{ "router-pid",	required_argument,	NULL, OPT_ROUTER_PID },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "quiet",	no_argument,		NULL, 'q' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+const struct tool tool_self = {
+	"msgrouter-bench", "H:p:s:w:d:qh", bench_longopts, bench_usage,
+	bench_option
+};
+
+/* Signals, descriptors, the payload buffers and epoll; exit 1 on failure. */
+static void
+bench_init(struct bench *b)
+{
+	struct sigaction	sa;
+	size_t			i;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = bench_sigint;
@@ -1037,16 +1093,34 @@ main(int argc, char **argv)
 	b->b_filler = malloc(b->b_size + 26);
 	if (b->b_msg == NULL || b->b_filler == NULL) {
 		fprintf(stderr, "msgrouter-bench: out of memory\n");
-		return 1;
+		exit(1);
 	}
 	for (i = 0; i < b->b_size + 26; i++)
 		b->b_filler[i] = (char)('a' + i % 26);
 	if ((b->b_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		fprintf(stderr, "msgrouter-bench: epoll_create1: %s\n",
 		    strerror(errno));
-		return 1;
+		exit(1);
 	}
+}
 
+int
+main(int argc, char **argv)
+{
+	static struct bench	 bench;
+	struct bench		*b = &bench;
+	int			 ok;
+
+	b->b_host = BENCH_DEFAULT_HOST;
+	b->b_pairs = 10;
+	b->b_size = 64;
+	b->b_window = 64;
+	b->b_duration = 5;
+	b->b_warmup = 1;
+	b->b_drain = 5;
+	tool_getopt(argc, argv, b);
+
+	bench_init(b);
 	bench_setup(b);
 	bench_run(b);
 	if (b->b_json)

@@ -5,19 +5,17 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "msgrouter/client.h"
 #include "msgrouter/parse.h"
+#include "tool.h"
 
-#define EXIT_USAGE		2
 #define CAT_DEFAULT_HOST	"127.0.0.1:8080"
 #define CAT_CONNECT_MS		5000
 /* The router's default max_message_size, and the bounds it accepts. */
@@ -42,10 +40,15 @@ struct cat {
 	size_t			 cat_lineno;
 	int			 cat_too_long;	/* skipping a long line */
 	int			 cat_eof;
+	const char		*cat_id_file;
+	double			 cat_wait_s;
+	int			 cat_waiting;	/* stdin done, all sent */
+	uint64_t		 cat_deadline;	/* ns: the end of --wait */
 };
 
+/* The help text, on f. */
 static void
-usage(FILE *f)
+cat_usage(FILE *f)
 {
 	fprintf(f,
 "usage: msgrouter-cat [-H HOST:PORT] [--to ID] [--id-file FILE]\n"
@@ -64,15 +67,6 @@ usage(FILE *f)
 "Our id is printed on stderr.  Received messages go to stdout, one per\n"
 "line.  Exit status: 0 at the end of stdin, 1 when the router cannot be\n"
 "reached or goes away, 2 for bad usage.\n", CAT_DEFAULT_HOST);
-}
-
-/* A bad flag value: one line naming the flag, then exit status 2. */
-static void __attribute__((noreturn))
-bad_flag(const char *flag, const char *value, const char *expected)
-{
-	fprintf(stderr, "msgrouter-cat: %s: expected %s, got \"%s\"\n", flag,
-	    expected, value);
-	exit(EXIT_USAGE);
 }
 
 /* Parse a decimal id below 2^32 at s; *used is how many digits it took. */
@@ -245,163 +239,162 @@ cat_receive(struct cat *cat)
 		cat_fail(cat, "connection to", r);
 }
 
-/* Milliseconds from now to the deadline, at least 0. */
+/* Take one command line option into cat; -1 for one it does not know. */
 static int
-cat_ms_until(const struct timespec *deadline)
+cat_option(void *arg, int ch, const char *value)
 {
-	struct timespec	now;
-	long long	ns;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
-	    (deadline->tv_nsec - now.tv_nsec);
-	if (ns <= 0)
-		return 0;
-	return (int)((ns + 999999) / 1000000);
-}
-
-int
-main(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "host",	required_argument,	NULL, 'H' },
-		{ "to",		required_argument,	NULL, 't' },
-		{ "id-file",	required_argument,	NULL, 'i' },
-		{ "max-message-size", required_argument, NULL, 'm' },
-		{ "wait",	required_argument,	NULL, 'w' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 }
-	};
-	static struct cat cat;
-	struct pollfd	 pfd[2];
-	struct timespec	 deadline;
-	const char	*id_file = NULL;
-	char		*end;
-	double		 wait_s = 0;
+	struct cat	*cat = arg;
 	uint64_t	 max;
 	size_t		 used;
-	int		 ch, r, nfds, timeout, waiting = 0;
 
-	cat.cat_host = CAT_DEFAULT_HOST;
-	cat.cat_max_message = CAT_DEFAULT_MAX_MESSAGE;
-	while ((ch = getopt_long(argc, argv, "H:t:i:m:w:h", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'H':
-			cat.cat_host = optarg;
-			break;
-		case 't':
-			if (cat_parse_id(optarg, strlen(optarg), &cat.cat_to,
-			    &used) != 0 || optarg[used] != '\0')
-				bad_flag("--to", optarg,
-				    "a decimal id from 0 to 4294967295");
-			cat.cat_have_to = 1;
-			break;
-		case 'i':
-			id_file = optarg;
-			break;
-		case 'm':
-			if (parse_size(optarg, &max) != 0 || max < 1 ||
-			    max > CAT_MAX_MESSAGE_MAX)
-				bad_flag("--max-message-size", optarg,
-				    "a size from 1 to 1G like 64K or 1M");
-			cat.cat_max_message = (size_t)max;
-			break;
-		case 'w':
-			errno = 0;
-			wait_s = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    !(wait_s >= 0 && wait_s <= 1e6))
-				bad_flag("--wait", optarg,
-				    "seconds from 0 to 1000000 like 0.5");
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	switch (ch) {
+	case 'H':
+		cat->cat_host = value;
+		break;
+	case 't':
+		if (cat_parse_id(value, strlen(value), &cat->cat_to,
+		    &used) != 0 || value[used] != '\0')
+			tool_bad_flag("--to", value,
+			    "a decimal id from 0 to 4294967295");
+		cat->cat_have_to = 1;
+		break;
+	case 'i':
+		cat->cat_id_file = value;
+		break;
+	case 'm':
+		if (parse_size(value, &max) != 0 || max < 1 ||
+		    max > CAT_MAX_MESSAGE_MAX)
+			tool_bad_flag("--max-message-size", value,
+			    "a size from 1 to 1G like 64K or 1M");
+		cat->cat_max_message = (size_t)max;
+		break;
+	case 'w':
+		if (tool_parse_seconds(value, 0, 1e6, &cat->cat_wait_s) != 0)
+			tool_bad_flag("--wait", value,
+			    "seconds from 0 to 1000000 like 0.5");
+		break;
+	default:
+		return -1;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "msgrouter-cat: unexpected argument \"%s\"\n",
-		    argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	return 0;
+}
 
-	r = mr_client_connect(cat.cat_host, CAT_CONNECT_MS, &cat.cat_client);
+static const struct option cat_longopts[] = {
+	{ "host",	required_argument,	NULL, 'H' },
+	{ "to",		required_argument,	NULL, 't' },
+	{ "id-file",	required_argument,	NULL, 'i' },
+	{ "max-message-size", required_argument, NULL, 'm' },
+	{ "wait",	required_argument,	NULL, 'w' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+const struct tool tool_self = {
+	"msgrouter-cat", "H:t:i:m:w:h", cat_longopts, cat_usage, cat_option
+};
+
+/* Connect, announce our id and make the line buffer; exit if we cannot. */
+static void
+cat_start(struct cat *cat)
+{
+	uint32_t	id;
+	int		r;
+
+	r = mr_client_connect(cat->cat_host, CAT_CONNECT_MS, &cat->cat_client);
 	if (r == MR_EINVAL)
-		bad_flag("--host", cat.cat_host,
+		tool_bad_flag("--host", cat->cat_host,
 		    "HOST:PORT like 127.0.0.1:8080, [::1]:8080 or "
 		    "localhost:8080");
 	if (r != MR_OK)
-		cat_fail(&cat, "cannot connect to", r);
+		cat_fail(cat, "cannot connect to", r);
 	/*
 	 * The router delivers messages up to the same limit.  Queued frames
 	 * stay under the pause threshold plus what one read adds (at worst
 	 * 5 bytes per newline) plus one longest frame.
 	 */
-	mr_client_set_max_message(cat.cat_client, cat.cat_max_message);
-	mr_client_set_max_pending(cat.cat_client, CAT_PAUSE_PENDING +
-	    5 * CAT_READ_SIZE + cat.cat_max_message + CAT_LINE_EXTRA);
+	mr_client_set_max_message(cat->cat_client, cat->cat_max_message);
+	mr_client_set_max_pending(cat->cat_client, CAT_PAUSE_PENDING +
+	    5 * CAT_READ_SIZE + cat->cat_max_message + CAT_LINE_EXTRA);
+	id = mr_client_id(cat->cat_client);
 	/* The file first: whoever sees the line on stderr can read it. */
-	if (id_file != NULL)
-		cat_write_id(id_file, mr_client_id(cat.cat_client));
-	fprintf(stderr, "msgrouter-cat: id %" PRIu32 "\n",
-	    mr_client_id(cat.cat_client));
-	cat.cat_line_max = cat.cat_max_message + CAT_LINE_EXTRA;
-	if ((cat.cat_line = malloc(cat.cat_line_max)) == NULL) {
+	if (cat->cat_id_file != NULL)
+		cat_write_id(cat->cat_id_file, id);
+	fprintf(stderr, "msgrouter-cat: id %" PRIu32 "\n", id);
+	cat->cat_line_max = cat->cat_max_message + CAT_LINE_EXTRA;
+	if ((cat->cat_line = malloc(cat->cat_line_max)) == NULL) {
 		fprintf(stderr, "msgrouter-cat: out of memory\n");
-		return 1;
+		exit(1);
 	}
+}
 
-	for (;;) {
-		if (cat.cat_eof && mr_client_pending(cat.cat_client) == 0) {
-			if (!waiting) {
-				clock_gettime(CLOCK_MONOTONIC, &deadline);
-				deadline.tv_sec += (time_t)wait_s;
-				deadline.tv_nsec += (long)((wait_s -
-				    (double)(time_t)wait_s) * 1e9);
-				if (deadline.tv_nsec >= 1000000000L) {
-					deadline.tv_sec++;
-					deadline.tv_nsec -= 1000000000L;
-				}
-				waiting = 1;
-			}
-			if ((timeout = cat_ms_until(&deadline)) == 0)
-				break;
-		} else
-			timeout = -1;
-
-		pfd[0].fd = mr_client_fd(cat.cat_client);
-		pfd[0].events = POLLIN;
-		if (mr_client_pending(cat.cat_client) > 0)
-			pfd[0].events |= POLLOUT;
-		nfds = 1;
-		if (!cat.cat_eof &&
-		    mr_client_pending(cat.cat_client) < CAT_PAUSE_PENDING) {
-			pfd[1].fd = STDIN_FILENO;
-			pfd[1].events = POLLIN;
-			nfds = 2;
-		}
-		if (poll(pfd, (nfds_t)nfds, timeout) == -1) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "msgrouter-cat: poll: %s\n",
-			    strerror(errno));
-			return 1;
-		}
-		if (pfd[0].revents != 0)
-			cat_receive(&cat);
-		if (nfds == 2 && pfd[1].revents != 0)
-			cat_read_stdin(&cat);
-		if (mr_client_pending(cat.cat_client) > 0) {
-			r = mr_client_flush(cat.cat_client, 0);
-			if (r != MR_OK && r != MR_EAGAIN)
-				cat_fail(&cat, "connection to", r);
-		}
+/*
+ * How long the next poll may wait: without limit while stdin is open or
+ * something is queued, then until --wait has passed since both ended; 0
+ * once it has.
+ */
+static int
+cat_timeout(struct cat *cat)
+{
+	if (!cat->cat_eof || mr_client_pending(cat->cat_client) > 0)
+		return -1;
+	if (!cat->cat_waiting) {
+		cat->cat_deadline = tool_now_ns() +
+		    (uint64_t)(cat->cat_wait_s * 1e9);
+		cat->cat_waiting = 1;
 	}
+	return tool_ms_until(cat->cat_deadline);
+}
+
+/*
+ * Wait up to timeout ms for the router or stdin, then receive, read and
+ * write what they allow.  Stdin is not read while much is queued.
+ */
+static void
+cat_poll(struct cat *cat, int timeout)
+{
+	struct pollfd	pfd[2];
+	int		nfds, r;
+
+	pfd[0].fd = mr_client_fd(cat->cat_client);
+	pfd[0].events = POLLIN;
+	if (mr_client_pending(cat->cat_client) > 0)
+		pfd[0].events |= POLLOUT;
+	nfds = 1;
+	if (!cat->cat_eof &&
+	    mr_client_pending(cat->cat_client) < CAT_PAUSE_PENDING) {
+		pfd[1].fd = STDIN_FILENO;
+		pfd[1].events = POLLIN;
+		nfds = 2;
+	}
+	if (poll(pfd, (nfds_t)nfds, timeout) == -1) {
+		if (errno == EINTR)
+			return;
+		fprintf(stderr, "msgrouter-cat: poll: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pfd[0].revents != 0)
+		cat_receive(cat);
+	if (nfds == 2 && pfd[1].revents != 0)
+		cat_read_stdin(cat);
+	if (mr_client_pending(cat->cat_client) > 0) {
+		r = mr_client_flush(cat->cat_client, 0);
+		if (r != MR_OK && r != MR_EAGAIN)
+			cat_fail(cat, "connection to", r);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cat	cat;
+	int			timeout;
+
+	cat.cat_host = CAT_DEFAULT_HOST;
+	cat.cat_max_message = CAT_DEFAULT_MAX_MESSAGE;
+	tool_getopt(argc, argv, &cat);
+	cat_start(&cat);
+	while ((timeout = cat_timeout(&cat)) != 0)
+		cat_poll(&cat, timeout);
 	/* What has already arrived is printed, not discarded. */
 	cat_receive(&cat);
 	mr_client_close(cat.cat_client);
