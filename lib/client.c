@@ -635,8 +635,6 @@ mr_strerror(int error)
 		return "out of memory";
 	case MR_ETOOBIG:
 		return "message too big";
-	case MR_EPROTO:
-		return "protocol error from the router";
 	default:
 		return "unknown error";
 	}

@@ -258,7 +258,7 @@ conn_queued(const struct conn *c)
 /*
  * Write the queue now rather than one loop iteration later, and leave write
  * events to the bufferevent only when the socket took less than all of it:
- * no epoll_ctl and no extra wake-up per message, as refrouter does it.
+ * no epoll_ctl and no extra wake-up per message.
  * Returns 1 after a write, 0 when there was nothing to write or the
  * bufferevent writes, -1 on a write error (the owner closes).
  */

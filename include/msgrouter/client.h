@@ -39,7 +39,6 @@ enum mr_error {
 	MR_EIO = -6,		/* socket error; errno has the detail */
 	MR_ENOMEM = -7,		/* out of memory */
 	MR_ETOOBIG = -8,	/* message larger than the receive limit */
-	MR_EPROTO = -9,		/* the router broke the protocol */
 };
 
 /* The default bound on one received message, payload + 0x00. */
