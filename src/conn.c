@@ -171,6 +171,8 @@ conn_configure(struct conn *c, size_t resume_mark, size_t first_read_max)
 void
 conn_ref(struct conn *c)
 {
+	/* The owner's and one per nested callback: a few at most. */
+	assert(c->cn_refs < UINT8_MAX);
 	c->cn_refs++;
 }
 

@@ -532,6 +532,9 @@ router_error_cb(struct conn *c, enum conn_reason reason)
 	router_close(c->cn_router, c, reason);
 }
 
+_Static_assert(CONFIG_MAX_MESSAGE_MAX <= UINT32_MAX,
+    "cn_max_before holds any max_message_size");
+
 void
 router_configure(struct router *rt, const struct config *cf)
 {
@@ -539,7 +542,7 @@ router_configure(struct router *rt, const struct config *cf)
 
 	/* Input already received keeps the limit it arrived under. */
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
-		c->cn_max_before = router_max_message(rt, c);
+		c->cn_max_before = (uint32_t)router_max_message(rt, c);
 		c->cn_max_until = c->cn_bytes_in;
 	}
 	rt->rt_config = *cf;

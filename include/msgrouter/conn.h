@@ -97,12 +97,13 @@ struct conn {
 	struct bufferevent	*cn_bev;
 	struct event		*cn_read_ev;	/* NULL while NEW */
 	const struct conn_ops	*cn_ops;
-	uint32_t		 cn_refs;	/* conn_ref, conn_unref */
 	uint8_t			 cn_state;	/* enum conn_state */
-	uint8_t			 cn_done_reason; /* why DONE: EOF, ERROR... */
-	uint8_t			 cn_writing;	/* EV_WRITE on: a short write */
+	uint8_t			 cn_done_reason:4; /* why DONE: EOF, ERROR... */
+	uint8_t			 cn_writing:1;	/* EV_WRITE on: a short write */
+	uint8_t			 cn_refs;	/* the owner's and callbacks' */
 	/* The router's. */
 	uint8_t			 cn_rflags;	/* CONN_DIRTY... */
+	uint32_t		 cn_max_before;	/* see cn_max_until */
 	struct router		*cn_router;	/* owner: never used by conn.c */
 	struct framing		 cn_framing;
 	struct conn		*cn_dirty_next;	/* router's flush list */
@@ -119,10 +120,9 @@ struct conn {
 	/*
 	 * A reload changes max_message_size only for frames not yet started:
 	 * input bytes before cn_max_until (in cn_bytes_in terms) keep the
-	 * limit cn_max_before.
+	 * limit cn_max_before (at most CONFIG_MAX_MESSAGE_MAX, 1 GiB).
 	 */
 	uint64_t		 cn_max_until;
-	size_t			 cn_max_before;
 	union addr_any		 cn_peer;	/* conn.c's */
 	/*
 	 * Last: it fills the padding after cn_peer.  Every byte of struct
