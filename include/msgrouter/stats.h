@@ -19,7 +19,7 @@ struct router;
 struct stats {
 	uint64_t	st_accepted;		/* connections given an id */
 	uint64_t	st_rejected;		/* closed at once: max_clients */
-	uint64_t	st_accept_errors;	/* accept() failures */
+	uint64_t	st_accept_errors;	/* accept() failures, admin too */
 	uint64_t	st_disconnected_slow;	/* slow consumers closed */
 	uint64_t	st_disconnected_oversize;
 	uint64_t	st_frames;		/* complete frames received */
