@@ -118,7 +118,24 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 
 #define CONFIG_SECTIONS	"[router], [admin] or [log]"
 
-static const char *config_origins[] = { "default", "file", "flag" };
+static const char *const config_origins[] = {
+	[CONFIG_ORIGIN_DEFAULT] = "default",
+	[CONFIG_ORIGIN_FILE] = "file",
+	[CONFIG_ORIGIN_FLAG] = "flag",
+};
+
+static const char *const slow_consumer_names[] = {
+	[SLOW_CONSUMER_BACKPRESSURE] = "backpressure",
+	[SLOW_CONSUMER_DROP] = "drop",
+	[SLOW_CONSUMER_DISCONNECT] = "disconnect",
+};
+
+static const char *const id_mode_names[] = {
+	[ID_MODE_RANDOM] = "random",
+	[ID_MODE_SEQUENTIAL] = "sequential",
+};
+
+#define CONFIG_NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
 /* The field a key describes, inside cf. */
 static void *
@@ -413,10 +430,33 @@ config_format(const struct config *cf, enum config_key k, char *buf,
 	config_keys[k].kd_format(cf, &config_keys[k], buf, len);
 }
 
+/* names[i] of an enum-indexed array of n, or "unknown" if it has none. */
+static const char *
+config_name(const char *const *names, size_t n, size_t i)
+{
+	if (i >= n || names[i] == NULL)
+		return "unknown";
+	return names[i];
+}
+
+/* The index of s in an enum-indexed array of n names, or -1. */
+static int
+config_name_find(const char *const *names, size_t n, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (names[i] != NULL && strcmp(s, names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 const char *
 config_origin_name(enum config_origin origin)
 {
-	return config_origins[origin];
+	return config_name(config_origins, CONFIG_NITEMS(config_origins),
+	    (size_t)origin);
 }
 
 /* The key named name in section, or -1. */
@@ -809,47 +849,40 @@ config_reload(const struct config *running, struct config *next)
 	return changed;
 }
 
-static const char *slow_consumer_names[] = {
-	"backpressure", "drop", "disconnect"
-};
-
 int
 config_parse_slow_consumer(const char *s, enum slow_consumer *sc)
 {
-	size_t	i;
+	int	i;
 
-	for (i = 0; i < sizeof slow_consumer_names /
-	    sizeof slow_consumer_names[0]; i++) {
-		if (strcmp(s, slow_consumer_names[i]) == 0) {
-			*sc = (enum slow_consumer)i;
-			return 0;
-		}
-	}
-	return -1;
+	if ((i = config_name_find(slow_consumer_names,
+	    CONFIG_NITEMS(slow_consumer_names), s)) < 0)
+		return -1;
+	*sc = (enum slow_consumer)i;
+	return 0;
 }
 
 const char *
 config_slow_consumer_name(enum slow_consumer sc)
 {
-	return slow_consumer_names[sc];
+	return config_name(slow_consumer_names,
+	    CONFIG_NITEMS(slow_consumer_names), (size_t)sc);
 }
-
-static const char *id_mode_names[] = { "random", "sequential" };
 
 int
 config_parse_id_mode(const char *s, enum id_mode *m)
 {
-	if (strcmp(s, id_mode_names[0]) == 0)
-		*m = ID_MODE_RANDOM;
-	else if (strcmp(s, id_mode_names[1]) == 0)
-		*m = ID_MODE_SEQUENTIAL;
-	else
+	int	i;
+
+	if ((i = config_name_find(id_mode_names, CONFIG_NITEMS(id_mode_names),
+	    s)) < 0)
 		return -1;
+	*m = (enum id_mode)i;
 	return 0;
 }
 
 const char *
 config_id_mode_name(enum id_mode m)
 {
-	return id_mode_names[m];
+	return config_name(id_mode_names, CONFIG_NITEMS(id_mode_names),
+	    (size_t)m);
 }
