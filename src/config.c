@@ -550,24 +550,16 @@ config_reader_error(struct config_reader *rd, const char *fmt, ...)
 }
 
 /*
- * fgets for libinih, with the checks it does not make: lines too long for
- * its buffer (it would split them), unknown sections (it only reports keys)
- * and lines that are neither.  Leading blanks are removed, which also turns
- * off libinih's continuation lines: every key is on one line.  Returning
- * NULL ends the parse, so it stops at the first error.
+ * Read one line into str, num bytes at most, refusing what libinih would
+ * misread: a NUL byte inside the line, a line too long for its buffer (it
+ * would split it).  -1 at the end of the file or with the error recorded.
  */
-static char *
-config_ini_reader(char *str, int num, void *arg)
+static int
+config_reader_line(struct config_reader *rd, char *str, int num)
 {
-	struct config_reader	*rd = arg;
-	char			*p, *end;
-	size_t			 len;
-	int			 ch;
+	size_t	len;
+	int	ch;
 
-	if (rd->rd_failed)
-		return NULL;
-	if (num > (int)sizeof rd->rd_text)
-		num = (int)sizeof rd->rd_text;
 	/*
 	 * fgets does not say how much it read: with the buffer filled first,
 	 * the last NUL in it is the one fgets wrote.  Any other cut the line
@@ -581,13 +573,13 @@ config_ini_reader(char *str, int num, void *arg)
 			snprintf(rd->rd_err, rd->rd_errlen, "%s: cannot read: "
 			    "%s", rd->rd_name, strerror(errno));
 		}
-		return NULL;
+		return -1;
 	}
 	rd->rd_line++;
 	len = strlen(str);
 	if (memrchr(str, '\0', (size_t)num) != str + len) {
 		config_reader_error(rd, "line holds a NUL byte");
-		return NULL;
+		return -1;
 	}
 	if (len > 0 && str[len - 1] != '\n') {
 		/*
@@ -599,37 +591,67 @@ config_ini_reader(char *str, int num, void *arg)
 		if (ch != EOF && !(ch == '\n' && str[len - 1] == '\r')) {
 			config_reader_error(rd, "line longer than %d bytes",
 			    num - 2);
-			return NULL;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Remove a UTF-8 byte order mark from the first line and leading blanks
+ * from every line, which also turns off libinih's continuation lines, and
+ * keep a copy of what is left for the handler.
+ */
+static void
+config_reader_trim(struct config_reader *rd, char *str)
+{
+	char	*p;
+
 	if (rd->rd_line == 1 && strncmp(str, "\xef\xbb\xbf", 3) == 0)
-		memmove(str, str + 3, len - 2);
+		memmove(str, str + 3, strlen(str) - 2);
 	for (p = str; *p == ' ' || *p == '\t'; p++)
 		;
 	memmove(str, p, strlen(p) + 1);
 	/* libinih cuts the buffer up in place: keep the line for the handler. */
 	memcpy(rd->rd_text, str, strlen(str) + 1);
+}
 
-	/* The line without its end, for messages. */
-	len = strcspn(str, "\r\n");
-	if (len == 0 || str[0] == ';' || str[0] == '#')
-		return str;
-	if (str[0] == '[') {
-		if ((end = memchr(str, ']', len)) == NULL) {
-			config_reader_error(rd, "expected \"[section]\", "
-			    "got \"%.*s\"", (int)len, str);
-			return NULL;
-		}
-		*end = '\0';
-		if (!config_section_known(str + 1)) {
-			config_reader_error(rd, "[%s]: unknown section, "
-			    "expected " CONFIG_SECTIONS, str + 1);
-			return NULL;
-		}
-		rd->rd_secret = config_section_secret(str + 1);
-		*end = ']';
-		return str;
+/* A "[section]" line of len bytes: a section some key lives in. */
+static int
+config_reader_section(struct config_reader *rd, char *str, size_t len)
+{
+	char	*end;
+
+	if ((end = memchr(str, ']', len)) == NULL) {
+		config_reader_error(rd, "expected \"[section]\", "
+		    "got \"%.*s\"", (int)len, str);
+		return -1;
 	}
+	*end = '\0';
+	if (!config_section_known(str + 1)) {
+		config_reader_error(rd, "[%s]: unknown section, "
+		    "expected " CONFIG_SECTIONS, str + 1);
+		return -1;
+	}
+	rd->rd_secret = config_section_secret(str + 1);
+	*end = ']';
+	return 0;
+}
+
+/*
+ * Check a trimmed line's shape: blank, a comment, a known section or
+ * "key = value" (libinih only reports keys).  -1 with the error recorded.
+ */
+static int
+config_reader_check(struct config_reader *rd, char *str)
+{
+	/* The line without its end, for messages. */
+	size_t	len = strcspn(str, "\r\n");
+
+	if (len == 0 || str[0] == ';' || str[0] == '#')
+		return 0;
+	if (str[0] == '[')
+		return config_reader_section(rd, str, len);
 	if (strcspn(str, "=:") >= len) {
 		/* "token s3cret" lost its "=", not its secret. */
 		if (rd->rd_secret)
@@ -638,8 +660,31 @@ config_ini_reader(char *str, int num, void *arg)
 		else
 			config_reader_error(rd, "expected \"key = value\" or "
 			    "\"[section]\", got \"%.*s\"", (int)len, str);
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * fgets for libinih, with the checks it does not make: lines too long for
+ * its buffer, NUL bytes, unknown sections and lines that are neither a
+ * section nor a key.  Every key is on one line.  Returning NULL ends the
+ * parse, so it stops at the first error.
+ */
+static char *
+config_ini_reader(char *str, int num, void *arg)
+{
+	struct config_reader	*rd = arg;
+
+	if (rd->rd_failed)
+		return NULL;
+	if (num > (int)sizeof rd->rd_text)
+		num = (int)sizeof rd->rd_text;
+	if (config_reader_line(rd, str, num) != 0)
+		return NULL;
+	config_reader_trim(rd, str);
+	if (config_reader_check(rd, str) != 0)
+		return NULL;
 	return str;
 }
 
