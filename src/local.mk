@@ -25,6 +25,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/config.h \
 	include/msgrouter/conn.h \
 	include/msgrouter/framing.h \
+	include/msgrouter/hash.h \
 	include/msgrouter/listener.h \
 	include/msgrouter/log.h \
 	include/msgrouter/parse.h \
