@@ -259,45 +259,60 @@ config_set_count(struct config *cf, const struct config_keydef *kd,
 	return 0;
 }
 
-/* A size with an optional K, M or G suffix, within the key's bounds. */
+/* A number with a unit: how it reads, how it prints, what it is called. */
+struct config_unit {
+	const char	*cu_noun;	/* "a size" */
+	const char	*cu_example;	/* "a size like 8M" */
+	int		(*cu_parse)(const char *, uint64_t *);
+	void		(*cu_format)(uint64_t, char *, unsigned long);
+};
+
+/* A size with an optional K, M or G suffix. */
+static const struct config_unit config_unit_size = {
+	"a size", "a size like 8M", parse_size, format_size
+};
+
+/* A duration (ms, s, m or min), in milliseconds. */
+static const struct config_unit config_unit_duration = {
+	"a duration", "a duration like 5s or 250ms", parse_duration_ms,
+	format_duration_ms
+};
+
+/* A number in unit cu, within the key's bounds. */
 static int
-config_set_size(struct config *cf, const struct config_keydef *kd,
-    const char *value, char *err, size_t errlen)
+config_set_unit(struct config *cf, const struct config_keydef *kd,
+    const struct config_unit *cu, const char *value, char *err,
+    size_t errlen)
 {
 	uint64_t	v;
 	char		lo[32], hi[32], what[96];
 
-	if (parse_size(value, &v) != 0)
-		return config_expected(err, errlen, "a size like 8M", value);
+	if (cu->cu_parse(value, &v) != 0)
+		return config_expected(err, errlen, cu->cu_example, value);
 	if (v < kd->kd_min || v > kd->kd_max) {
-		format_size(kd->kd_min, lo, sizeof lo);
-		format_size(kd->kd_max, hi, sizeof hi);
-		snprintf(what, sizeof what, "a size from %s to %s", lo, hi);
+		cu->cu_format(kd->kd_min, lo, sizeof lo);
+		cu->cu_format(kd->kd_max, hi, sizeof hi);
+		snprintf(what, sizeof what, "%s from %s to %s", cu->cu_noun,
+		    lo, hi);
 		return config_expected(err, errlen, what, value);
 	}
 	*(uint64_t *)config_field(cf, kd) = v;
 	return 0;
 }
 
-/* A duration (ms, s, m or min), within the key's bounds, in milliseconds. */
+static int
+config_set_size(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	return config_set_unit(cf, kd, &config_unit_size, value, err, errlen);
+}
+
 static int
 config_set_duration(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)
 {
-	uint64_t	v;
-	char		lo[32], hi[32], what[96];
-
-	if (parse_duration_ms(value, &v) != 0)
-		return config_expected(err, errlen,
-		    "a duration like 5s or 250ms", value);
-	if (v < kd->kd_min || v > kd->kd_max) {
-		format_duration_ms(kd->kd_min, lo, sizeof lo);
-		format_duration_ms(kd->kd_max, hi, sizeof hi);
-		snprintf(what, sizeof what, "a duration from %s to %s", lo, hi);
-		return config_expected(err, errlen, what, value);
-	}
-	*(uint64_t *)config_field(cf, kd) = v;
-	return 0;
+	return config_set_unit(cf, kd, &config_unit_duration, value, err,
+	    errlen);
 }
 
 static int
