@@ -22,12 +22,13 @@
 	(LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC)
 
 struct listener {
+	const char			*ls_key;	/* lc_key */
 	char				 ls_prefix[LISTENER_NAME_MAX + 2];
-	char				 ls_text[ADDR_STRLEN]; /* ls_addr */
+	char				 ls_text[ADDR_STRLEN];	/* ls_addr */
 	struct sockaddr_storage		 ls_addr;	/* bound address */
 	struct evconnlistener		*ls_lev;	/* NULL once closed */
-	struct evhttp			*ls_http;	/* NULL: ls_cb accepts */
-	struct evhttp_bound_socket	*ls_bound;	/* ls_lev in ls_http */
+	struct evhttp			*ls_http;	/* NULL: to ls_cb */
+	struct evhttp_bound_socket	*ls_bound;	/* ls_lev, in ls_http */
 	listener_accept_fn		*ls_cb;
 	void				*ls_arg;
 	uint64_t			*ls_errors;	/* may be NULL */
@@ -84,21 +85,21 @@ listener_accept_failed(struct listener *ls, int err)
 	if (ls->ls_errors != NULL)
 		(*ls->ls_errors)++;
 	if (!listener_exhausted(err)) {
-		log_debug("%saccept on %s: %s", ls->ls_prefix, ls->ls_text,
-		    strerror(err));
+		log_debug("%saccept on %s (%s): %s", ls->ls_prefix,
+		    ls->ls_text, ls->ls_key, strerror(err));
 		return;
 	}
 	if (ls->ls_paused)
 		return;
-	log_warnx("%saccept on %s: %s; pausing %saccept for %d ms",
-	    ls->ls_prefix, ls->ls_text, strerror(err), ls->ls_prefix,
-	    LISTENER_BACKOFF_MS);
+	log_warnx("%saccept on %s (%s): %s; pausing %saccept for %d ms",
+	    ls->ls_prefix, ls->ls_text, ls->ls_key, strerror(err),
+	    ls->ls_prefix, LISTENER_BACKOFF_MS);
 	ls->ls_paused = 1;
 	evconnlistener_disable(ls->ls_lev);
 	/* Should the timer fail, the next connection to close resumes. */
 	if (evtimer_add(ls->ls_timer, &tv) != 0)
-		log_warnx("%saccept on %s: cannot arm the back-off timer",
-		    ls->ls_prefix, ls->ls_text);
+		log_warnx("%saccept on %s (%s): cannot arm the back-off "
+		    "timer", ls->ls_prefix, ls->ls_text, ls->ls_key);
 }
 
 /* The error callback of a listener that hands connections to ls_cb. */
@@ -121,8 +122,10 @@ listener_http_error_cb(struct evconnlistener *lev, void *arg)
 			return;
 		}
 	}
+	log_warnx("accept: %s, on a listener not ours", strerror(err));
 }
 
+/* Hand an accepted connection to the owner's callback. */
 static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int socklen, void *arg)
@@ -166,6 +169,7 @@ listener_bind(struct event_base *base, const struct listener_conf *lc,
 		listener_failed(lc, addr, "out of memory");
 		return NULL;
 	}
+	ls->ls_key = lc->lc_key;
 	ls->ls_errors = accept_errors;
 	snprintf(ls->ls_prefix, sizeof ls->ls_prefix, "%s%s", lc->lc_name,
 	    lc->lc_name[0] != '\0' ? " " : "");
@@ -174,7 +178,7 @@ listener_bind(struct event_base *base, const struct listener_conf *lc,
 	    (struct sockaddr *)&ss, (int)sslen);
 	if (ls->ls_lev == NULL) {
 		log_error("cannot listen on %s (%s)", addr, lc->lc_key);
-		free(ls);
+		listener_free(ls);
 		return NULL;
 	}
 	sslen = sizeof ls->ls_addr;

@@ -385,8 +385,9 @@ test_backoff_timer(void **state)
 	step(fx);
 	assert_int_equal(fx->errors, 1);
 	assert_true(listener_paused(fx->ls));
-	expect_log(fx, 1, " warn  test accept on %s: Too many open files; "
-	    "pausing test accept for %d ms\n", a, LISTENER_BACKOFF_MS);
+	expect_log(fx, 1, " warn  test accept on %s (test.listen): Too many "
+	    "open files; pausing test accept for %d ms\n", a,
+	    LISTENER_BACKOFF_MS);
 
 	/* Paused: the next thing to happen is the end of the back-off. */
 	step(fx);
@@ -416,16 +417,18 @@ test_backoff_timer(void **state)
 /*
  * A connection of the owner's closed: listener_resume turns accept on at
  * once (the timer is off: the very next pass accepts).  It does nothing
- * when accept is not paused, nor on NULL.
+ * when accept is not paused, nor on NULL.  Unnamed, as the routing port:
+ * its lines are the ones the daemon's tests wait for.
  */
 static void
 test_resume(void **state)
 {
 	struct fixture	*fx = *state;
+	char		 a[ADDR_STRLEN];
 	int		 c;
 
-	fx->ls = listener_new(fx->base, &test_conf, "127.0.0.1:0", accept_cb,
-	    fx, &fx->errors);
+	fx->ls = listener_new(fx->base, &test_conf_unnamed, "127.0.0.1:0",
+	    accept_cb, fx, &fx->errors);
 	assert_non_null(fx->ls);
 	listener_resume(fx->ls);
 	listener_resume(NULL);
@@ -436,6 +439,9 @@ test_resume(void **state)
 	step(fx);
 	assert_int_equal(fx->errors, 1);
 	assert_true(listener_paused(fx->ls));
+	expect_log(fx, 1, " warn  accept on %s (router.listen): Too many open "
+	    "files; pausing accept for %d ms\n", bound(fx, a, sizeof a),
+	    LISTENER_BACKOFF_MS);
 	/* Resumed while still out of descriptors: one failure more. */
 	listener_resume(fx->ls);
 	assert_false(listener_paused(fx->ls));
@@ -449,7 +455,7 @@ test_resume(void **state)
 	assert_int_equal(fx->accepted, 1);
 	assert_int_equal(fx->errors, 2);
 	assert_false(listener_paused(fx->ls));
-	expect_log(fx, 2, "test accepting connections on");
+	expect_log(fx, 2, " info  accepting connections on %s again\n", a);
 	close(c);
 }
 

@@ -12,9 +12,9 @@
  * port, whose lines tests and operators know so):
  *	info	"listening on ADDR" with the port bound, also for port 0
  *	error	"cannot listen on ADDR (KEY): why", for every failure to set up
- *	warn	"accept on ADDR: why; pausing accept for 250 ms"
+ *	warn	"accept on ADDR (KEY): why; pausing accept for 250 ms"
  *	info	"accepting connections on ADDR again"
- *	debug	"accept on ADDR: why" for errors that need no back-off
+ *	debug	"accept on ADDR (KEY): why" for errors that need no back-off
  * Every accept() failure bumps the owner's counter, if it gave one.
  *
  * How the router uses it (src/router.c, include/msgrouter/router.h):
@@ -67,7 +67,10 @@ struct listener;
 /* Longest lc_name. */
 #define LISTENER_NAME_MAX	15
 
-/* What a listener is for; its owner keeps one, usually static const. */
+/*
+ * What a listener is for; its owner keeps one, usually static const.  The
+ * listener keeps lc_key: string literals are best.
+ */
 struct listener_conf {
 	const char	*lc_name;	/* log prefix: "admin"; "" for none */
 	const char	*lc_key;	/* config key of the address */
