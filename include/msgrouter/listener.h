@@ -8,13 +8,13 @@
  * listener retrying at once would spin on the connection waiting in the
  * backlog (relayd and tmux back off the same way).
  *
- * What it logs, with its name as prefix ("admin "; none for the routing
- * port, whose lines tests and operators know so):
- *	info	"listening on ADDR" with the port bound, also for port 0
- *	error	"cannot listen on ADDR (KEY): why", for every failure to set up
- *	warn	"accept on ADDR (KEY): why; pausing accept for 250 ms"
- *	info	"accepting connections on ADDR again"
- *	debug	"accept on ADDR (KEY): why" for errors that need no back-off
+ * What it logs, where [N ] is its name and a space ("admin "; nothing for
+ * the routing port, whose lines tests and operators know so):
+ *	info	"[N ]listening on ADDR" with the port bound, also for port 0
+ *	error	"cannot listen on ADDR (KEY): why", every failure to set up
+ *	warn	"[N ]accept on ADDR (KEY): why; pausing [N ]accept for 250 ms"
+ *	info	"[N ]accepting connections on ADDR again"
+ *	debug	"[N ]accept on ADDR (KEY): why", errors that need no back-off
  * Every accept() failure bumps the owner's counter, if it gave one.
  *
  * How the router uses it (src/router.c, include/msgrouter/router.h):
@@ -44,6 +44,12 @@
  *			longer calls it).
  *	tests/test_admin.c connect_clients: listener_addr(fx->rt->rt_listener)
  *			instead of &fx->rt->rt_addr.
+ *	Its lines then read as above: "listening on ADDR" and, for a bind
+ *	failure, "cannot listen on ADDR (router.listen): why" as today (an
+ *	unparsable address, "listen ADDR: why" today, now reads so too); the
+ *	pause line gains the address and key but keeps "pausing accept for",
+ *	which test_routing and test_storm count; "accepting connections
+ *	again" gains "on ADDR".
  *
  * The admin interface (src/admin.c) is the evhttp case: listener_new_http.
  */
