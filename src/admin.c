@@ -1,6 +1,7 @@
 /*
  * admin: evhttp on the router's event_base.  Each request is answered at
- * once from the router's own state; nothing here runs between requests.
+ * once from the router's own state; between requests only the connections'
+ * bookkeeping runs (adoption, deadlines, the listener's accept back-off).
  *
  * Bounds: request headers and body sizes, an idle timeout and a deadline
  * on each connection's whole life (a slowloris sender that trickles one
@@ -26,7 +27,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 
 #include "msgrouter/addr.h"
 #include "msgrouter/admin.h"
@@ -34,6 +34,7 @@
 #include "msgrouter/closed.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
+#include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
 #include "msgrouter/registry.h"
@@ -41,10 +42,16 @@
 #include "msgrouter/router.h"
 #include "msgrouter/stats.h"
 
-/* How long accept stays off after the process runs out of descriptors. */
-#define ADMIN_ACCEPT_BACKOFF_MS	250
-
 #define ADMIN_JSON_TYPE		"application/json"
+#define ADMIN_BEARER		"Bearer "
+#define ADMIN_STR(x)		ADMIN_STR_(x)
+#define ADMIN_STR_(x)		#x
+
+static const struct listener_conf admin_listener_conf = {
+	.lc_name = "admin",
+	.lc_key = "admin.listen",
+	.lc_backlog = LISTENER_BACKLOG_ADMIN,
+};
 
 /* One HTTP connection we count and put a deadline on. */
 struct admin_conn {
@@ -60,22 +67,12 @@ TAILQ_HEAD(admin_conn_list, admin_conn);
 struct admin {
 	struct router		*ad_router;
 	struct evhttp		*ad_http;
-	struct evconnlistener	*ad_listener;	/* owned by ad_http */
+	struct listener		*ad_listener;	/* NULL until admin_listen */
 	struct event		*ad_adopt_ev;
-	struct event		*ad_accept_ev;	/* re-enables accept */
 	struct admin_conn_list	 ad_pending;	/* accepted, not yet adopted */
 	struct admin_conn_list	 ad_conns;	/* adopted and counted */
 	size_t			 ad_nconns;
-	struct sockaddr_storage	 ad_addr;	/* bound address */
-	TAILQ_ENTRY(admin)	 ad_entry;	/* admin_all */
 };
-
-/*
- * Every admin interface of the process, to find one from its listener:
- * evhttp_bind_listener makes the evhttp the listener's callback argument,
- * and the error callback shares it, so that argument is not ours.
- */
-static TAILQ_HEAD(, admin) admin_all = TAILQ_HEAD_INITIALIZER(admin_all);
 
 static void	admin_request_cb(struct evhttp_request *, void *);
 
@@ -104,17 +101,22 @@ admin_bev_cb(struct event_base *base, void *arg)
 	return bev;
 }
 
-/* evhttp freed an adopted connection: forget it. */
+/*
+ * evhttp freed an adopted connection: forget it.  Its descriptor is free
+ * again, so accept need not wait for the end of a back-off.
+ */
 static void
 admin_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct admin_conn	*ac = arg;
+	struct admin		*ad = ac->ac_admin;
 
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
-	TAILQ_REMOVE(&ac->ac_admin->ad_conns, ac, ac_entry);
-	ac->ac_admin->ad_nconns--;
+	TAILQ_REMOVE(&ad->ad_conns, ac, ac_entry);
+	ad->ad_nconns--;
 	event_free(ac->ac_deadline);
 	free(ac);
+	listener_resume(ad->ad_listener);
 }
 
 /* A connection outlived ADMIN_DEADLINE_S: close it, whatever it is doing. */
@@ -184,7 +186,6 @@ admin_new(struct router *rt)
 	if ((ad = calloc(1, sizeof *ad)) == NULL)
 		return NULL;
 	ad->ad_router = rt;
-	TAILQ_INSERT_TAIL(&admin_all, ad, ad_entry);
 	TAILQ_INIT(&ad->ad_pending);
 	TAILQ_INIT(&ad->ad_conns);
 	ad->ad_adopt_ev = event_new(rt->rt_base, -1, 0, admin_adopt_cb, ad);
@@ -213,7 +214,12 @@ admin_free(struct admin *ad)
 
 	if (ad == NULL)
 		return;
-	TAILQ_REMOVE(&admin_all, ad, ad_entry);
+	/*
+	 * The listener goes before the evhttp it is bound to (listener.h);
+	 * the connections evhttp_free closes then find no listener to resume.
+	 */
+	listener_free(ad->ad_listener);
+	ad->ad_listener = NULL;
 	/* Frees every connection; admin_conn_close_cb empties ad_conns. */
 	if (ad->ad_http != NULL)
 		evhttp_free(ad->ad_http);
@@ -229,86 +235,18 @@ admin_free(struct admin *ad)
 	}
 	if (ad->ad_adopt_ev != NULL)
 		event_free(ad->ad_adopt_ev);
-	if (ad->ad_accept_ev != NULL)
-		event_free(ad->ad_accept_ev);
 	free(ad);
-}
-
-static void
-admin_accept_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct admin	*ad = arg;
-
-	evconnlistener_enable(ad->ad_listener);
-}
-
-/*
- * accept() failed on the admin port.  Out of descriptors, a level-triggered
- * listener would spin: stop accepting for a moment, as the router does.
- */
-static void
-admin_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct admin	*ad;
-	struct timeval	 tv = { 0, ADMIN_ACCEPT_BACKOFF_MS * 1000 };
-	int		 err = EVUTIL_SOCKET_ERROR();
-
-	/* arg is the evhttp (see admin_all), not our admin. */
-	TAILQ_FOREACH(ad, &admin_all, ad_entry)
-		if (ad->ad_listener == l)
-			break;
-	if (ad == NULL || ad->ad_accept_ev == NULL)
-		return;
-
-	if (!router_accept_exhausted(err)) {
-		log_debug("admin accept: %s",
-		    strerror(err));
-		return;
-	}
-	log_warnx("admin accept: %s; pausing admin accept for %d ms",
-	    strerror(err), ADMIN_ACCEPT_BACKOFF_MS);
-	evconnlistener_disable(l);
-	evtimer_add(ad->ad_accept_ev, &tv);
 }
 
 int
 admin_listen(struct admin *ad, const char *addr)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	const char		*why;
-	char			 buf[ADDR_STRLEN];
-
-	if (addr_parse(addr, &ss, &sslen, &why) != 0) {
-		log_errorx("admin listen %s: %s", addr, why);
+	/* Its accept() failures count with the routing port's. */
+	ad->ad_listener = listener_new_http(ad->ad_router->rt_base,
+	    &admin_listener_conf, addr, ad->ad_http,
+	    &ad->ad_router->rt_stats.st_accept_errors);
+	if (ad->ad_listener == NULL)
 		return -1;
-	}
-	ad->ad_listener = evconnlistener_new_bind(ad->ad_router->rt_base,
-	    NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    128, (struct sockaddr *)&ss, (int)sslen);
-	if (ad->ad_listener == NULL) {
-		log_error("admin listen %s", addr);
-		return -1;
-	}
-	if (evhttp_bind_listener(ad->ad_http, ad->ad_listener) == NULL) {
-		evconnlistener_free(ad->ad_listener);
-		ad->ad_listener = NULL;
-		log_errorx("admin listen %s: cannot attach the HTTP server",
-		    addr);
-		return -1;
-	}
-	ad->ad_accept_ev = evtimer_new(ad->ad_router->rt_base,
-	    admin_accept_timer_cb, ad);
-	if (ad->ad_accept_ev == NULL)
-		return -1;
-	evconnlistener_set_error_cb(ad->ad_listener, admin_accept_error_cb);
-
-	sslen = sizeof ad->ad_addr;
-	getsockname(evconnlistener_get_fd(ad->ad_listener),
-	    (struct sockaddr *)&ad->ad_addr, &sslen);
-	log_info("admin listening on %s",
-	    addr_format((struct sockaddr *)&ad->ad_addr, buf, sizeof buf));
 	admin_warn_open(ad);
 	return 0;
 }
@@ -316,12 +254,14 @@ admin_listen(struct admin *ad, const char *addr)
 void
 admin_warn_open(const struct admin *ad)
 {
-	const struct sockaddr	*sa = (const struct sockaddr *)&ad->ad_addr;
+	const struct sockaddr	*sa;
 	char			 buf[ADDR_STRLEN];
 
 	if (ad->ad_listener == NULL ||
-	    ad->ad_router->rt_config.cf_admin_token[0] != '\0' ||
-	    addr_is_loopback(sa))
+	    ad->ad_router->rt_config.cf_admin_token[0] != '\0')
+		return;
+	sa = listener_addr(ad->ad_listener);
+	if (addr_is_loopback(sa))
 		return;
 	log_warnx("admin on %s has no token: anyone who can reach it can "
 	    "read /stats, /clients and /metrics", addr_format(sa, buf,
@@ -331,8 +271,11 @@ admin_warn_open(const struct admin *ad)
 uint16_t
 admin_port(const struct admin *ad)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&ad->ad_addr;
+	const struct sockaddr	*sa;
 
+	if (ad->ad_listener == NULL)
+		return 0;
+	sa = listener_addr(ad->ad_listener);
 	if (sa->sa_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
 	if (sa->sa_family == AF_INET6)
@@ -349,10 +292,10 @@ admin_token_ok(const char *token, const char *authorization)
 
 	if (token[0] == '\0')
 		return 1;
-	if (authorization == NULL ||
-	    strncasecmp(authorization, "Bearer ", 7) != 0)
+	if (authorization == NULL || strncasecmp(authorization, ADMIN_BEARER,
+	    sizeof ADMIN_BEARER - 1) != 0)
 		return 0;
-	authorization += 7;
+	authorization += sizeof ADMIN_BEARER - 1;
 	while (*authorization == ' ')
 		authorization++;
 	wlen = strnlen(token, sizeof want - 1);
@@ -399,9 +342,11 @@ admin_parse_clients_query(const char *query, struct admin_query *q,
 			}
 		}
 		if (strcmp(e->key, "limit") == 0) {
-			if (parse_uint(e->value, &v) != 0 || v < 1 ||
-			    v > ADMIN_LIMIT_MAX) {
-				*why = "limit must be a number from 1 to 10000";
+			if (parse_uint(e->value, &v) != 0 ||
+			    v < ADMIN_LIMIT_MIN || v > ADMIN_LIMIT_MAX) {
+				*why = "limit must be a number from "
+				    ADMIN_STR(ADMIN_LIMIT_MIN) " to "
+				    ADMIN_STR(ADMIN_LIMIT_MAX);
 				goto out;
 			}
 			q->aq_limit = (size_t)v;

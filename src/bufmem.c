@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "msgrouter/bufmem.h"
+#include "msgrouter/hash.h"
 
 #define BUFMEM_PAD		(BUFMEM_ALIGN - BUFMEM_HEADER)
 #define BUFMEM_MIN_SLOTS	64
@@ -25,10 +26,11 @@ static struct {
 	size_t		 count;
 } bm;
 
+/* p's home slot in the set. */
 static inline size_t
 bufmem_hash(uintptr_t p)
 {
-	return (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ULL) >> 32) & bm.mask;
+	return hash_u64((uint64_t)p) & bm.mask;
 }
 
 /* Rebuild the set with nslots slots; -1 (set unchanged) without memory. */
@@ -96,8 +98,7 @@ bufmem_delete(size_t h)
 		if (bm.slots[j] == 0)
 			break;
 		k = bufmem_hash(bm.slots[j]);
-		/* Leave j alone if its home lies cyclically in (i, j]. */
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+		if (hash_stays(i, k, j))
 			continue;
 		bm.slots[i] = bm.slots[j];
 		i = j;

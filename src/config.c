@@ -118,7 +118,24 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 
 #define CONFIG_SECTIONS	"[router], [admin] or [log]"
 
-static const char *config_origins[] = { "default", "file", "flag" };
+static const char *const config_origins[] = {
+	[CONFIG_ORIGIN_DEFAULT] = "default",
+	[CONFIG_ORIGIN_FILE] = "file",
+	[CONFIG_ORIGIN_FLAG] = "flag",
+};
+
+static const char *const slow_consumer_names[] = {
+	[SLOW_CONSUMER_BACKPRESSURE] = "backpressure",
+	[SLOW_CONSUMER_DROP] = "drop",
+	[SLOW_CONSUMER_DISCONNECT] = "disconnect",
+};
+
+static const char *const id_mode_names[] = {
+	[ID_MODE_RANDOM] = "random",
+	[ID_MODE_SEQUENTIAL] = "sequential",
+};
+
+#define CONFIG_NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
 /* The field a key describes, inside cf. */
 static void *
@@ -242,45 +259,60 @@ config_set_count(struct config *cf, const struct config_keydef *kd,
 	return 0;
 }
 
-/* A size with an optional K, M or G suffix, within the key's bounds. */
+/* A number with a unit: how it reads, how it prints, what it is called. */
+struct config_unit {
+	const char	*cu_noun;	/* "a size" */
+	const char	*cu_example;	/* "a size like 8M" */
+	int		(*cu_parse)(const char *, uint64_t *);
+	void		(*cu_format)(uint64_t, char *, unsigned long);
+};
+
+/* A size with an optional K, M or G suffix. */
+static const struct config_unit config_unit_size = {
+	"a size", "a size like 8M", parse_size, format_size
+};
+
+/* A duration (ms, s, m or min), in milliseconds. */
+static const struct config_unit config_unit_duration = {
+	"a duration", "a duration like 5s or 250ms", parse_duration_ms,
+	format_duration_ms
+};
+
+/* A number in unit cu, within the key's bounds. */
 static int
-config_set_size(struct config *cf, const struct config_keydef *kd,
-    const char *value, char *err, size_t errlen)
+config_set_unit(struct config *cf, const struct config_keydef *kd,
+    const struct config_unit *cu, const char *value, char *err,
+    size_t errlen)
 {
 	uint64_t	v;
 	char		lo[32], hi[32], what[96];
 
-	if (parse_size(value, &v) != 0)
-		return config_expected(err, errlen, "a size like 8M", value);
+	if (cu->cu_parse(value, &v) != 0)
+		return config_expected(err, errlen, cu->cu_example, value);
 	if (v < kd->kd_min || v > kd->kd_max) {
-		format_size(kd->kd_min, lo, sizeof lo);
-		format_size(kd->kd_max, hi, sizeof hi);
-		snprintf(what, sizeof what, "a size from %s to %s", lo, hi);
+		cu->cu_format(kd->kd_min, lo, sizeof lo);
+		cu->cu_format(kd->kd_max, hi, sizeof hi);
+		snprintf(what, sizeof what, "%s from %s to %s", cu->cu_noun,
+		    lo, hi);
 		return config_expected(err, errlen, what, value);
 	}
 	*(uint64_t *)config_field(cf, kd) = v;
 	return 0;
 }
 
-/* A duration (ms, s, m or min), within the key's bounds, in milliseconds. */
+static int
+config_set_size(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	return config_set_unit(cf, kd, &config_unit_size, value, err, errlen);
+}
+
 static int
 config_set_duration(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)
 {
-	uint64_t	v;
-	char		lo[32], hi[32], what[96];
-
-	if (parse_duration_ms(value, &v) != 0)
-		return config_expected(err, errlen,
-		    "a duration like 5s or 250ms", value);
-	if (v < kd->kd_min || v > kd->kd_max) {
-		format_duration_ms(kd->kd_min, lo, sizeof lo);
-		format_duration_ms(kd->kd_max, hi, sizeof hi);
-		snprintf(what, sizeof what, "a duration from %s to %s", lo, hi);
-		return config_expected(err, errlen, what, value);
-	}
-	*(uint64_t *)config_field(cf, kd) = v;
-	return 0;
+	return config_set_unit(cf, kd, &config_unit_duration, value, err,
+	    errlen);
 }
 
 static int
@@ -413,10 +445,33 @@ config_format(const struct config *cf, enum config_key k, char *buf,
 	config_keys[k].kd_format(cf, &config_keys[k], buf, len);
 }
 
+/* names[i] of an enum-indexed array of n, or "unknown" if it has none. */
+static const char *
+config_name(const char *const *names, size_t n, size_t i)
+{
+	if (i >= n || names[i] == NULL)
+		return "unknown";
+	return names[i];
+}
+
+/* The index of s in an enum-indexed array of n names, or -1. */
+static int
+config_name_find(const char *const *names, size_t n, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (names[i] != NULL && strcmp(s, names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 const char *
 config_origin_name(enum config_origin origin)
 {
-	return config_origins[origin];
+	return config_name(config_origins, CONFIG_NITEMS(config_origins),
+	    (size_t)origin);
 }
 
 /* The key named name in section, or -1. */
@@ -510,24 +565,16 @@ config_reader_error(struct config_reader *rd, const char *fmt, ...)
 }
 
 /*
- * fgets for libinih, with the checks it does not make: lines too long for
- * its buffer (it would split them), unknown sections (it only reports keys)
- * and lines that are neither.  Leading blanks are removed, which also turns
- * off libinih's continuation lines: every key is on one line.  Returning
- * NULL ends the parse, so it stops at the first error.
+ * Read one line into str, num bytes at most, refusing what libinih would
+ * misread: a NUL byte inside the line, a line too long for its buffer (it
+ * would split it).  -1 at the end of the file or with the error recorded.
  */
-static char *
-config_ini_reader(char *str, int num, void *arg)
+static int
+config_reader_line(struct config_reader *rd, char *str, int num)
 {
-	struct config_reader	*rd = arg;
-	char			*p, *end;
-	size_t			 len;
-	int			 ch;
+	size_t	len;
+	int	ch;
 
-	if (rd->rd_failed)
-		return NULL;
-	if (num > (int)sizeof rd->rd_text)
-		num = (int)sizeof rd->rd_text;
 	/*
 	 * fgets does not say how much it read: with the buffer filled first,
 	 * the last NUL in it is the one fgets wrote.  Any other cut the line
@@ -541,13 +588,13 @@ config_ini_reader(char *str, int num, void *arg)
 			snprintf(rd->rd_err, rd->rd_errlen, "%s: cannot read: "
 			    "%s", rd->rd_name, strerror(errno));
 		}
-		return NULL;
+		return -1;
 	}
 	rd->rd_line++;
 	len = strlen(str);
 	if (memrchr(str, '\0', (size_t)num) != str + len) {
 		config_reader_error(rd, "line holds a NUL byte");
-		return NULL;
+		return -1;
 	}
 	if (len > 0 && str[len - 1] != '\n') {
 		/*
@@ -559,37 +606,67 @@ config_ini_reader(char *str, int num, void *arg)
 		if (ch != EOF && !(ch == '\n' && str[len - 1] == '\r')) {
 			config_reader_error(rd, "line longer than %d bytes",
 			    num - 2);
-			return NULL;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Remove a UTF-8 byte order mark from the first line and leading blanks
+ * from every line, which also turns off libinih's continuation lines, and
+ * keep a copy of what is left for the handler.
+ */
+static void
+config_reader_trim(struct config_reader *rd, char *str)
+{
+	char	*p;
+
 	if (rd->rd_line == 1 && strncmp(str, "\xef\xbb\xbf", 3) == 0)
-		memmove(str, str + 3, len - 2);
+		memmove(str, str + 3, strlen(str) - 2);
 	for (p = str; *p == ' ' || *p == '\t'; p++)
 		;
 	memmove(str, p, strlen(p) + 1);
 	/* libinih cuts the buffer up in place: keep the line for the handler. */
 	memcpy(rd->rd_text, str, strlen(str) + 1);
+}
 
-	/* The line without its end, for messages. */
-	len = strcspn(str, "\r\n");
-	if (len == 0 || str[0] == ';' || str[0] == '#')
-		return str;
-	if (str[0] == '[') {
-		if ((end = memchr(str, ']', len)) == NULL) {
-			config_reader_error(rd, "expected \"[section]\", "
-			    "got \"%.*s\"", (int)len, str);
-			return NULL;
-		}
-		*end = '\0';
-		if (!config_section_known(str + 1)) {
-			config_reader_error(rd, "[%s]: unknown section, "
-			    "expected " CONFIG_SECTIONS, str + 1);
-			return NULL;
-		}
-		rd->rd_secret = config_section_secret(str + 1);
-		*end = ']';
-		return str;
+/* A "[section]" line of len bytes: a section some key lives in. */
+static int
+config_reader_section(struct config_reader *rd, char *str, size_t len)
+{
+	char	*end;
+
+	if ((end = memchr(str, ']', len)) == NULL) {
+		config_reader_error(rd, "expected \"[section]\", "
+		    "got \"%.*s\"", (int)len, str);
+		return -1;
 	}
+	*end = '\0';
+	if (!config_section_known(str + 1)) {
+		config_reader_error(rd, "[%s]: unknown section, "
+		    "expected " CONFIG_SECTIONS, str + 1);
+		return -1;
+	}
+	rd->rd_secret = config_section_secret(str + 1);
+	*end = ']';
+	return 0;
+}
+
+/*
+ * Check a trimmed line's shape: blank, a comment, a known section or
+ * "key = value" (libinih only reports keys).  -1 with the error recorded.
+ */
+static int
+config_reader_check(struct config_reader *rd, char *str)
+{
+	/* The line without its end, for messages. */
+	size_t	len = strcspn(str, "\r\n");
+
+	if (len == 0 || str[0] == ';' || str[0] == '#')
+		return 0;
+	if (str[0] == '[')
+		return config_reader_section(rd, str, len);
 	if (strcspn(str, "=:") >= len) {
 		/* "token s3cret" lost its "=", not its secret. */
 		if (rd->rd_secret)
@@ -598,8 +675,31 @@ config_ini_reader(char *str, int num, void *arg)
 		else
 			config_reader_error(rd, "expected \"key = value\" or "
 			    "\"[section]\", got \"%.*s\"", (int)len, str);
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * fgets for libinih, with the checks it does not make: lines too long for
+ * its buffer, NUL bytes, unknown sections and lines that are neither a
+ * section nor a key.  Every key is on one line.  Returning NULL ends the
+ * parse, so it stops at the first error.
+ */
+static char *
+config_ini_reader(char *str, int num, void *arg)
+{
+	struct config_reader	*rd = arg;
+
+	if (rd->rd_failed)
+		return NULL;
+	if (num > (int)sizeof rd->rd_text)
+		num = (int)sizeof rd->rd_text;
+	if (config_reader_line(rd, str, num) != 0)
+		return NULL;
+	config_reader_trim(rd, str);
+	if (config_reader_check(rd, str) != 0)
+		return NULL;
 	return str;
 }
 
@@ -809,47 +909,40 @@ config_reload(const struct config *running, struct config *next)
 	return changed;
 }
 
-static const char *slow_consumer_names[] = {
-	"backpressure", "drop", "disconnect"
-};
-
 int
 config_parse_slow_consumer(const char *s, enum slow_consumer *sc)
 {
-	size_t	i;
+	int	i;
 
-	for (i = 0; i < sizeof slow_consumer_names /
-	    sizeof slow_consumer_names[0]; i++) {
-		if (strcmp(s, slow_consumer_names[i]) == 0) {
-			*sc = (enum slow_consumer)i;
-			return 0;
-		}
-	}
-	return -1;
+	if ((i = config_name_find(slow_consumer_names,
+	    CONFIG_NITEMS(slow_consumer_names), s)) < 0)
+		return -1;
+	*sc = (enum slow_consumer)i;
+	return 0;
 }
 
 const char *
 config_slow_consumer_name(enum slow_consumer sc)
 {
-	return slow_consumer_names[sc];
+	return config_name(slow_consumer_names,
+	    CONFIG_NITEMS(slow_consumer_names), (size_t)sc);
 }
-
-static const char *id_mode_names[] = { "random", "sequential" };
 
 int
 config_parse_id_mode(const char *s, enum id_mode *m)
 {
-	if (strcmp(s, id_mode_names[0]) == 0)
-		*m = ID_MODE_RANDOM;
-	else if (strcmp(s, id_mode_names[1]) == 0)
-		*m = ID_MODE_SEQUENTIAL;
-	else
+	int	i;
+
+	if ((i = config_name_find(id_mode_names, CONFIG_NITEMS(id_mode_names),
+	    s)) < 0)
 		return -1;
+	*m = (enum id_mode)i;
 	return 0;
 }
 
 const char *
 config_id_mode_name(enum id_mode m)
 {
-	return id_mode_names[m];
+	return config_name(id_mode_names, CONFIG_NITEMS(id_mode_names),
+	    (size_t)m);
 }

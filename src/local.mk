@@ -10,6 +10,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/config.c \
 	src/conn.c \
 	src/framing.c \
+	src/listener.c \
 	src/log.c \
 	src/parse.c \
 	src/registry.c \
@@ -24,6 +25,8 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/config.h \
 	include/msgrouter/conn.h \
 	include/msgrouter/framing.h \
+	include/msgrouter/hash.h \
+	include/msgrouter/listener.h \
 	include/msgrouter/log.h \
 	include/msgrouter/parse.h \
 	include/msgrouter/policy.h \

@@ -8,6 +8,7 @@
 
 #include <event2/util.h>
 
+#include "msgrouter/hash.h"
 #include "msgrouter/registry.h"
 
 #define REGISTRY_MIN_SLOTS	64
@@ -19,13 +20,6 @@ struct registry {
 	uint32_t	  rg_seq;	/* last sequential id handed out */
 	registry_key_fn	  rg_key;
 };
-
-/* Spread ids over the table: sequential ids must not cluster. */
-static inline size_t
-registry_hash(uint32_t id)
-{
-	return (size_t)((id * 0x9E3779B97F4A7C15ULL) >> 32);
-}
 
 struct registry *
 registry_new(registry_key_fn key)
@@ -57,7 +51,7 @@ registry_free(struct registry *rg)
 static void
 registry_place(void **slots, size_t mask, registry_key_fn key, void *e)
 {
-	size_t	i = registry_hash(key(e)) & mask;
+	size_t	i = hash_u64(key(e)) & mask;
 
 	while (slots[i] != NULL)
 		i = (i + 1) & mask;
@@ -99,7 +93,7 @@ registry_add(struct registry *rg, void *e)
 void *
 registry_find(const struct registry *rg, uint32_t id)
 {
-	size_t	 i = registry_hash(id) & rg->rg_mask;
+	size_t	 i = hash_u64(id) & rg->rg_mask;
 	void	*e;
 
 	while ((e = rg->rg_slots[i]) != NULL) {
@@ -113,7 +107,7 @@ registry_find(const struct registry *rg, uint32_t id)
 void *
 registry_remove(struct registry *rg, uint32_t id)
 {
-	size_t	 i = registry_hash(id) & rg->rg_mask, j, home;
+	size_t	 i = hash_u64(id) & rg->rg_mask, j, home;
 	void	*e, *found;
 
 	while ((found = rg->rg_slots[i]) != NULL) {
@@ -133,8 +127,8 @@ registry_remove(struct registry *rg, uint32_t id)
 		j = (j + 1) & rg->rg_mask;
 		if ((e = rg->rg_slots[j]) == NULL)
 			break;
-		home = registry_hash(rg->rg_key(e)) & rg->rg_mask;
-		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+		home = hash_u64(rg->rg_key(e)) & rg->rg_mask;
+		if (hash_stays(i, home, j))
 			continue;
 		rg->rg_slots[i] = e;
 		i = j;

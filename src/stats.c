@@ -80,12 +80,20 @@ stats_below(const struct conn_info *a, const struct conn_info *b)
 	return a->ci_id > b->ci_id;
 }
 
+static inline void
+stats_swap(struct conn_info *h, size_t i, size_t j)
+{
+	struct conn_info	t = h[i];
+
+	h[i] = h[j];
+	h[j] = t;
+}
+
 /* Restore the min-heap (lowest rank at the root) below slot i of h[0..n). */
 static void
 stats_sift_down(struct conn_info *h, size_t n, size_t i)
 {
-	struct conn_info	t;
-	size_t			c;
+	size_t	c;
 
 	for (;;) {
 		c = 2 * i + 1;
@@ -95,9 +103,7 @@ stats_sift_down(struct conn_info *h, size_t n, size_t i)
 			c++;
 		if (!stats_below(&h[c], &h[i]))
 			break;
-		t = h[i];
-		h[i] = h[c];
-		h[c] = t;
+		stats_swap(h, i, c);
 		i = c;
 	}
 }
@@ -106,16 +112,13 @@ stats_sift_down(struct conn_info *h, size_t n, size_t i)
 static void
 stats_sift_up(struct conn_info *h, size_t i)
 {
-	struct conn_info	t;
-	size_t			p;
+	size_t	p;
 
 	while (i > 0) {
 		p = (i - 1) / 2;
 		if (!stats_below(&h[i], &h[p]))
 			break;
-		t = h[i];
-		h[i] = h[p];
-		h[p] = t;
+		stats_swap(h, i, p);
 		i = p;
 	}
 }
@@ -146,9 +149,7 @@ stats_clients_top_queued(struct router *rt, struct conn_info *h, size_t n)
 	}
 	/* Heap sort: the lowest goes to the end, so the array ends largest first. */
 	for (end = len; end > 1; end--) {
-		t = h[0];
-		h[0] = h[end - 1];
-		h[end - 1] = t;
+		stats_swap(h, 0, end - 1);
 		stats_sift_down(h, end - 1, 0);
 	}
 	return len;

@@ -9,7 +9,7 @@ AM_TESTS_ENVIRONMENT = \
 	TESTS_TMPDIR='$(abs_top_builddir)/tests'; export TESTS_TMPDIR;
 
 UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
-	tests/test_conn tests/test_move tests/test_bufmem
+	tests/test_conn tests/test_move tests/test_bufmem tests/test_listener
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -34,6 +34,9 @@ tests_test_move_LDADD = $(TEST_LIBS)
 tests_test_parse_SOURCES = tests/test_parse.c
 tests_test_parse_CFLAGS = $(TEST_CFLAGS)
 tests_test_parse_LDADD = $(TEST_LIBS)
+tests_test_listener_SOURCES = tests/test_listener.c
+tests_test_listener_CFLAGS = $(TEST_CFLAGS)
+tests_test_listener_LDADD = $(TEST_LIBS)
 
 # The integration harness: the real daemon on free loopback ports.
 check_LTLIBRARIES = tests/libharness.la

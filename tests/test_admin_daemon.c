@@ -670,7 +670,8 @@ test_flag(void **state)
 	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
 
 	assert_int_equal(run_to_exit(args, log, sizeof log), 1);
-	snprintf(want, sizeof want, "admin listen %s: ", addr);
+	snprintf(want, sizeof want, "error cannot listen on %s (admin.listen): "
+	    "Address already in use\n", addr);
 	assert_non_null(strstr(log, want));
 	close(fd);
 

@@ -618,6 +618,52 @@ test_reload_string_compare(void **state)
 	assert_int_equal(config_reload(&running, &next), 0);
 }
 
+/* Every enum value has its name, both ways; past the end is "unknown". */
+static void
+test_names(void **state)
+{
+	static const struct {
+		const char		*name;
+		enum slow_consumer	 sc;
+	} slow[] = {
+		{ "backpressure", SLOW_CONSUMER_BACKPRESSURE },
+		{ "drop", SLOW_CONSUMER_DROP },
+		{ "disconnect", SLOW_CONSUMER_DISCONNECT },
+	};
+	enum slow_consumer	sc;
+	enum id_mode		m;
+	size_t			i;
+
+	for (i = 0; i < sizeof slow / sizeof slow[0]; i++) {
+		assert_int_equal(config_parse_slow_consumer(slow[i].name, &sc),
+		    0);
+		assert_int_equal(sc, slow[i].sc);
+		assert_string_equal(config_slow_consumer_name(slow[i].sc),
+		    slow[i].name);
+	}
+	assert_int_equal(config_parse_slow_consumer("unknown", &sc), -1);
+	assert_string_equal(config_slow_consumer_name(
+	    (enum slow_consumer)(SLOW_CONSUMER_DISCONNECT + 1)), "unknown");
+
+	assert_int_equal(config_parse_id_mode("random", &m), 0);
+	assert_int_equal(m, ID_MODE_RANDOM);
+	assert_int_equal(config_parse_id_mode("sequential", &m), 0);
+	assert_int_equal(m, ID_MODE_SEQUENTIAL);
+	assert_int_equal(config_parse_id_mode("Random", &m), -1);
+	assert_string_equal(config_id_mode_name(ID_MODE_RANDOM), "random");
+	assert_string_equal(config_id_mode_name(ID_MODE_SEQUENTIAL),
+	    "sequential");
+	assert_string_equal(config_id_mode_name(
+	    (enum id_mode)(ID_MODE_SEQUENTIAL + 1)), "unknown");
+
+	assert_string_equal(config_origin_name(CONFIG_ORIGIN_DEFAULT),
+	    "default");
+	assert_string_equal(config_origin_name(CONFIG_ORIGIN_FILE), "file");
+	assert_string_equal(config_origin_name(CONFIG_ORIGIN_FLAG), "flag");
+	assert_string_equal(config_origin_name(
+	    (enum config_origin)(CONFIG_ORIGIN_FLAG + 1)), "unknown");
+}
+
 int
 main(void)
 {
@@ -643,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_reload_rules),
 		cmocka_unit_test(test_reload_string_compare),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

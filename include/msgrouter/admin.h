@@ -1,9 +1,13 @@
 /*
  * admin: the operators' HTTP interface on its own port, served by evhttp in
  * the router's event_base: /stats, /clients, /metrics, /healthz and an
- * index.  It reads the router's state at each request through the stats
- * collector and renders it with the report formatters; it never writes to
- * the router.  Every request, connection and response is bounded.
+ * index.  Each request reads the router's state as it is then: /stats,
+ * /metrics and the /clients pages through the stats collector (stats.h),
+ * /clients?state=closed from the ring of closed clients, /clients/ID from
+ * the registry and /healthz from the drain flag; the report formatters
+ * render the replies.  It changes nothing in the router but one counter:
+ * its accept() failures add to the router's accept_errors.  Every request,
+ * connection and response is bounded.
  */
 #ifndef MSGROUTER_ADMIN_H
 #define MSGROUTER_ADMIN_H
@@ -16,6 +20,8 @@ struct admin;
 
 /* Bounds of the interface; see docs/ADMIN.md. */
 #define ADMIN_LIMIT_DEFAULT	100	/* clients per /clients page */
+/* Plain numbers: admin.c spells them out in the 400 reply. */
+#define ADMIN_LIMIT_MIN		1
 #define ADMIN_LIMIT_MAX		10000
 #define ADMIN_MAX_CONNS		64	/* concurrent HTTP connections */
 #define ADMIN_MAX_HEADERS	8192	/* request line and headers, bytes */
@@ -37,7 +43,8 @@ struct admin	*admin_new(struct router *);
 void		 admin_free(struct admin *);
 /*
  * Listen on "ADDR:PORT" and log "admin listening on ADDR:PORT" with the
- * port bound; -1 with a logged reason naming the address.
+ * port bound; -1 with a logged reason naming the address and admin.listen.
+ * Accept backs off as on the routing port (listener.h).
  */
 int		 admin_listen(struct admin *, const char *addr);
 /*
@@ -46,7 +53,7 @@ int		 admin_listen(struct admin *, const char *addr);
  * admin_listen and after each reload, as the token may change then.
  */
 void		 admin_warn_open(const struct admin *);
-/* The port admin_listen bound (useful with port 0). */
+/* The port admin_listen bound (useful with port 0); 0 before. */
 uint16_t	 admin_port(const struct admin *);
 /*
  * Check a /clients query string (NULL: none).  Returns 0, or -1 with a

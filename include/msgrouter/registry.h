@@ -17,8 +17,9 @@ enum id_mode {
 struct registry;
 
 /*
- * The registry does not know what it stores; key_of returns an entry's id.
- * Entries must not change id while registered.
+ * The registry does not know what it stores: the registry_key_fn given to
+ * registry_new returns an entry's id.  Entries must not change id while
+ * registered.
  */
 typedef uint32_t (*registry_key_fn)(const void *);
 

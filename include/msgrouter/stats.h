@@ -1,11 +1,13 @@
 /*
- * stats: the router's counters.  One struct, written by the hot path with
- * plain increments (one thread), read by whoever reports them.
+ * stats: the router's counters.  One struct, written with plain increments
+ * on the one thread (by the hot path, and by both listeners for
+ * accept_errors), read by whoever reports them.
  *
  * The collector: one snapshot of everything a report shows, taken from the
  * router's own state at the moment of the request, and the per-client
  * selections (a page in registry order, the top N by queued bytes).  The
- * formatters (report.h) render what the collector returns and nothing else.
+ * formatters (report.h) render what the collector and the ring of closed
+ * clients (closed.h) return, never the router itself.
  */
 #ifndef MSGROUTER_STATS_H
 #define MSGROUTER_STATS_H
@@ -19,7 +21,7 @@ struct router;
 struct stats {
 	uint64_t	st_accepted;		/* connections given an id */
 	uint64_t	st_rejected;		/* closed at once: max_clients */
-	uint64_t	st_accept_errors;	/* accept() failures */
+	uint64_t	st_accept_errors;	/* accept() failures, admin too */
 	uint64_t	st_disconnected_slow;	/* slow consumers closed */
 	uint64_t	st_disconnected_oversize;
 	uint64_t	st_frames;		/* complete frames received */

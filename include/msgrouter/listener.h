@@ -1,0 +1,126 @@
+/*
+ * listener: one listening socket and its accept back-off.  It binds a TCP
+ * address ("ADDR:PORT" or "[V6]:PORT", as the configuration holds it),
+ * hands each accepted descriptor to a callback or to an evhttp, and when
+ * accept() fails for lack of descriptors or memory (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM) stops accepting for LISTENER_BACKOFF_MS, or until its
+ * owner says a connection closed, whichever comes first: a level-triggered
+ * listener retrying at once would spin on the connection waiting in the
+ * backlog (relayd and tmux back off the same way).
+ *
+ * What it logs, where [N ] is its name and a space ("admin "; nothing for
+ * the routing port, whose lines tests and operators know so):
+ *	info	"[N ]listening on ADDR" with the port bound, also for port 0
+ *	error	"cannot listen on ADDR (KEY): why", every failure to set up
+ *	warn	"[N ]accept on ADDR (KEY): why; pausing [N ]accept for 250 ms"
+ *	info	"[N ]accepting connections on ADDR again"
+ *	debug	"[N ]accept on ADDR (KEY): why", errors that need no back-off
+ * Every accept() failure bumps the owner's counter, if it gave one.
+ *
+ * How the router uses it (src/router.c, include/msgrouter/router.h):
+ *
+ *	static const struct listener_conf router_listener_conf = {
+ *		.lc_name = "",			(its lines have no prefix)
+ *		.lc_key = "router.listen",
+ *		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+ *	};
+ *
+ *	struct router:	struct listener *rt_listener;  drop rt_accept_ev,
+ *			rt_accept_paused and rt_addr (listener_addr has it).
+ *	router_listen:	rt->rt_listener = listener_new(rt->rt_base,
+ *			    &router_listener_conf, rt->rt_config.cf_listen,
+ *			    router_accept_cb, rt,
+ *			    &rt->rt_stats.st_accept_errors);
+ *			return rt->rt_listener != NULL ? 0 : -1;
+ *			(it logs "listening on ADDR" and every failure)
+ *	router_accept_cb(evutil_socket_t fd, struct sockaddr *sa,
+ *			int socklen, void *arg): the body stays as it is.
+ *	router_forget:	listener_resume(rt->rt_listener);  (NULL is fine)
+ *	router_drain_start: listener_close(rt->rt_listener);
+ *	router_free:	listener_free(rt->rt_listener);
+ *	delete:		ROUTER_ACCEPT_BACKOFF_MS, router_accept_resume,
+ *			router_accept_timer_cb, router_accept_error_cb and
+ *			router_accept_exhausted (router.h too: admin.c no
+ *			longer calls it).
+ *	tests/test_admin.c connect_clients: listener_addr(fx->rt->rt_listener)
+ *			instead of &fx->rt->rt_addr.
+ *	Its lines then read as above: "listening on ADDR" and, for a bind
+ *	failure, "cannot listen on ADDR (router.listen): why" as today (an
+ *	unparsable address, "listen ADDR: why" today, now reads so too); the
+ *	pause line gains the address and key but keeps "pausing accept for",
+ *	which test_routing and test_storm count; "accepting connections
+ *	again" gains "on ADDR".
+ *
+ * The admin interface (src/admin.c) is the evhttp case: listener_new_http.
+ */
+#ifndef MSGROUTER_LISTENER_H
+#define MSGROUTER_LISTENER_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
+struct event_base;
+struct evhttp;
+struct listener;
+
+/* How long accept stays off after the process runs out of descriptors. */
+#define LISTENER_BACKOFF_MS	250
+/* listen(2) backlogs: the routing port takes bursts, the admin port few. */
+#define LISTENER_BACKLOG_ROUTER	1024
+#define LISTENER_BACKLOG_ADMIN	128
+/* Longest lc_name. */
+#define LISTENER_NAME_MAX	15
+
+/*
+ * What a listener is for; its owner keeps one, usually static const.  The
+ * listener keeps lc_key: string literals are best.
+ */
+struct listener_conf {
+	const char	*lc_name;	/* log prefix: "admin"; "" for none */
+	const char	*lc_key;	/* config key of the address */
+	int		 lc_backlog;
+};
+
+/*
+ * A connection was accepted.  fd is non-blocking and close-on-exec, and
+ * the callee's to keep or close; sa is the peer, socklen bytes of it.
+ */
+typedef void	listener_accept_fn(evutil_socket_t fd, struct sockaddr *sa,
+		    int socklen, void *arg);
+
+/*
+ * Bind and listen on addr, hand each accepted connection to cb with arg,
+ * and log "listening on ADDR" with the bound port.  accept_errors, if not
+ * NULL, counts accept() failures and must outlive the listener.  NULL with
+ * the reason logged on any failure.
+ */
+struct listener	*listener_new(struct event_base *,
+		    const struct listener_conf *, const char *addr,
+		    listener_accept_fn *cb, void *arg, uint64_t *accept_errors);
+/*
+ * The same for an evhttp: it gets each accepted connection.  The evhttp
+ * must outlive the listener: free the listener first.
+ */
+struct listener	*listener_new_http(struct event_base *,
+		    const struct listener_conf *, const char *addr,
+		    struct evhttp *, uint64_t *accept_errors);
+/* Close the socket if still open and free the listener; NULL is fine. */
+void		 listener_free(struct listener *);
+/*
+ * Close the listening socket now, so that new connections are refused (a
+ * drain); listener_addr still answers, the rest does nothing.
+ */
+void		 listener_close(struct listener *);
+/*
+ * A connection of the owner's closed: if accept is paused, accept again
+ * now rather than when the back-off ends.  NULL is fine.
+ */
+void		 listener_resume(struct listener *);
+/* Whether accept is paused by the back-off. */
+int		 listener_paused(const struct listener *);
+/* The address bound, port 0 resolved (getsockname). */
+const struct sockaddr *listener_addr(const struct listener *);
+
+#endif

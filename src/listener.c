@@ -1,0 +1,298 @@
+/*
+ * listener: a listening socket on an evconnlistener, with the accept
+ * back-off that the routing port and the admin port share.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "msgrouter/addr.h"
+#include "msgrouter/listener.h"
+#include "msgrouter/log.h"
+
+#define LISTENER_LEV_FLAGS \
+	(LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC)
+
+struct listener {
+	const char			*ls_key;	/* lc_key */
+	char				 ls_prefix[LISTENER_NAME_MAX + 2];
+	char				 ls_text[ADDR_STRLEN];	/* ls_addr */
+	struct sockaddr_storage		 ls_addr;	/* bound address */
+	struct evconnlistener		*ls_lev;	/* NULL once closed */
+	struct evhttp			*ls_http;	/* NULL: to ls_cb */
+	struct evhttp_bound_socket	*ls_bound;	/* ls_lev, in ls_http */
+	listener_accept_fn		*ls_cb;
+	void				*ls_arg;
+	uint64_t			*ls_errors;	/* may be NULL */
+	struct event			*ls_timer;	/* ends the back-off */
+	int				 ls_paused;
+	TAILQ_ENTRY(listener)		 ls_entry;	/* listener_http_all */
+};
+
+/*
+ * The listeners bound to an evhttp, to find one from its evconnlistener:
+ * evhttp_bind_listener makes the evhttp the evconnlistener's callback
+ * argument, and the error callback gets the same argument, so in
+ * listener_http_error_cb that argument is not ours.
+ */
+static TAILQ_HEAD(, listener) listener_http_all =
+    TAILQ_HEAD_INITIALIZER(listener_http_all);
+
+/*
+ * Is this accept() error the process or the system out of descriptors or
+ * memory, where retrying at once would spin, rather than one failed
+ * connection (ECONNABORTED...)?
+ */
+static int
+listener_exhausted(int err)
+{
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The back-off ended. */
+static void
+listener_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	listener_resume(arg);
+}
+
+/*
+ * accept() failed: count it, and out of descriptors or memory turn the
+ * listener off until the timer or listener_resume.
+ */
+static void
+listener_accept_failed(struct listener *ls, int err)
+{
+	struct timeval	tv = { LISTENER_BACKOFF_MS / 1000,
+			    (LISTENER_BACKOFF_MS % 1000) * 1000 };
+
+	if (ls->ls_errors != NULL)
+		(*ls->ls_errors)++;
+	if (!listener_exhausted(err)) {
+		log_debug("%saccept on %s (%s): %s", ls->ls_prefix,
+		    ls->ls_text, ls->ls_key, strerror(err));
+		return;
+	}
+	if (ls->ls_paused)
+		return;
+	log_warnx("%saccept on %s (%s): %s; pausing %saccept for %d ms",
+	    ls->ls_prefix, ls->ls_text, ls->ls_key, strerror(err),
+	    ls->ls_prefix, LISTENER_BACKOFF_MS);
+	ls->ls_paused = 1;
+	evconnlistener_disable(ls->ls_lev);
+	/* Should the timer fail, the next connection to close resumes. */
+	if (evtimer_add(ls->ls_timer, &tv) != 0)
+		log_warnx("%saccept on %s (%s): cannot arm the back-off "
+		    "timer", ls->ls_prefix, ls->ls_text, ls->ls_key);
+}
+
+/* The error callback of a listener that hands connections to ls_cb. */
+static void
+listener_error_cb(struct evconnlistener *lev, void *arg)
+{
+	listener_accept_failed(arg, EVUTIL_SOCKET_ERROR());
+}
+
+/* The error callback of a listener bound to an evhttp: arg is the evhttp. */
+static void
+listener_http_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct listener	*ls;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	TAILQ_FOREACH(ls, &listener_http_all, ls_entry) {
+		if (ls->ls_lev == lev) {
+			listener_accept_failed(ls, err);
+			return;
+		}
+	}
+	log_warnx("accept: %s, on a listener not ours", strerror(err));
+}
+
+/* Hand an accepted connection to the owner's callback. */
+static void
+listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen, void *arg)
+{
+	struct listener	*ls = arg;
+
+	ls->ls_cb(fd, sa, socklen, ls->ls_arg);
+}
+
+/* Log why a listener cannot be set up (errno says nothing). */
+static void
+listener_failed(const struct listener_conf *lc, const char *addr,
+    const char *why)
+{
+	log_errorx("cannot listen on %s (%s): %s", addr, lc->lc_key, why);
+}
+
+/*
+ * Everything but handing connections over: the struct, the bound socket
+ * (disabled until the caller says where connections go), its address and
+ * the back-off timer.  NULL with the reason logged.
+ */
+static struct listener *
+listener_bind(struct event_base *base, const struct listener_conf *lc,
+    const char *addr, uint64_t *accept_errors)
+{
+	struct listener		*ls;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+
+	if (addr_parse(addr, &ss, &sslen, &why) != 0) {
+		listener_failed(lc, addr, why);
+		return NULL;
+	}
+	if (strlen(lc->lc_name) > LISTENER_NAME_MAX) {
+		listener_failed(lc, addr, "name too long");
+		return NULL;
+	}
+	if ((ls = calloc(1, sizeof *ls)) == NULL) {
+		listener_failed(lc, addr, "out of memory");
+		return NULL;
+	}
+	ls->ls_key = lc->lc_key;
+	ls->ls_errors = accept_errors;
+	snprintf(ls->ls_prefix, sizeof ls->ls_prefix, "%s%s", lc->lc_name,
+	    lc->lc_name[0] != '\0' ? " " : "");
+	ls->ls_lev = evconnlistener_new_bind(base, NULL, NULL,
+	    LISTENER_LEV_FLAGS | LEV_OPT_DISABLED, lc->lc_backlog,
+	    (struct sockaddr *)&ss, (int)sslen);
+	if (ls->ls_lev == NULL) {
+		log_error("cannot listen on %s (%s)", addr, lc->lc_key);
+		listener_free(ls);
+		return NULL;
+	}
+	sslen = sizeof ls->ls_addr;
+	if (getsockname(evconnlistener_get_fd(ls->ls_lev),
+	    (struct sockaddr *)&ls->ls_addr, &sslen) != 0) {
+		log_error("cannot listen on %s (%s): getsockname", addr,
+		    lc->lc_key);
+		listener_free(ls);
+		return NULL;
+	}
+	addr_format((struct sockaddr *)&ls->ls_addr, ls->ls_text,
+	    sizeof ls->ls_text);
+	if ((ls->ls_timer = evtimer_new(base, listener_timer_cb, ls)) == NULL) {
+		listener_failed(lc, addr, "out of memory");
+		listener_free(ls);
+		return NULL;
+	}
+	return ls;
+}
+
+/* Start accepting and say so. */
+static struct listener *
+listener_start(struct listener *ls)
+{
+	evconnlistener_enable(ls->ls_lev);
+	log_info("%slistening on %s", ls->ls_prefix, ls->ls_text);
+	return ls;
+}
+
+struct listener *
+listener_new(struct event_base *base, const struct listener_conf *lc,
+    const char *addr, listener_accept_fn *cb, void *arg,
+    uint64_t *accept_errors)
+{
+	struct listener	*ls;
+
+	if ((ls = listener_bind(base, lc, addr, accept_errors)) == NULL)
+		return NULL;
+	ls->ls_cb = cb;
+	ls->ls_arg = arg;
+	evconnlistener_set_cb(ls->ls_lev, listener_accept_cb, ls);
+	evconnlistener_set_error_cb(ls->ls_lev, listener_error_cb);
+	return listener_start(ls);
+}
+
+struct listener *
+listener_new_http(struct event_base *base, const struct listener_conf *lc,
+    const char *addr, struct evhttp *http, uint64_t *accept_errors)
+{
+	struct listener	*ls;
+
+	if ((ls = listener_bind(base, lc, addr, accept_errors)) == NULL)
+		return NULL;
+	if ((ls->ls_bound = evhttp_bind_listener(http, ls->ls_lev)) == NULL) {
+		listener_failed(lc, addr, "out of memory");
+		listener_free(ls);
+		return NULL;
+	}
+	ls->ls_http = http;
+	TAILQ_INSERT_TAIL(&listener_http_all, ls, ls_entry);
+	evconnlistener_set_error_cb(ls->ls_lev, listener_http_error_cb);
+	return listener_start(ls);
+}
+
+void
+listener_close(struct listener *ls)
+{
+	if (ls == NULL || ls->ls_lev == NULL)
+		return;
+	if (ls->ls_bound != NULL) {
+		TAILQ_REMOVE(&listener_http_all, ls, ls_entry);
+		/* Frees ls_lev too. */
+		evhttp_del_accept_socket(ls->ls_http, ls->ls_bound);
+		ls->ls_bound = NULL;
+	} else
+		evconnlistener_free(ls->ls_lev);
+	ls->ls_lev = NULL;
+	if (ls->ls_timer != NULL)
+		evtimer_del(ls->ls_timer);
+	ls->ls_paused = 0;
+}
+
+void
+listener_free(struct listener *ls)
+{
+	if (ls == NULL)
+		return;
+	listener_close(ls);
+	if (ls->ls_timer != NULL)
+		event_free(ls->ls_timer);
+	free(ls);
+}
+
+/* Accept is back on: the back-off timer fired or a connection closed. */
+void
+listener_resume(struct listener *ls)
+{
+	if (ls == NULL || !ls->ls_paused)
+		return;
+	ls->ls_paused = 0;
+	evtimer_del(ls->ls_timer);
+	evconnlistener_enable(ls->ls_lev);
+	log_info("%saccepting connections on %s again", ls->ls_prefix,
+	    ls->ls_text);
+}
+
+int
+listener_paused(const struct listener *ls)
+{
+	return ls->ls_paused;
+}
+
+const struct sockaddr *
+listener_addr(const struct listener *ls)
+{
+	return (const struct sockaddr *)&ls->ls_addr;
+}
