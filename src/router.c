@@ -23,20 +23,17 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "msgrouter/addr.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
+#include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
 #include "msgrouter/policy.h"
 #include "msgrouter/registry.h"
 #include "msgrouter/router.h"
-
-/* How long accept stays off after the process runs out of descriptors. */
-#define ROUTER_ACCEPT_BACKOFF_MS	250
 
 static void	router_input_cb(struct conn *, size_t);
 static void	router_written_cb(struct conn *, size_t);
@@ -45,7 +42,6 @@ static void	router_drain_check(struct router *, struct conn *);
 static void	router_mark_dirty(struct router *, struct conn *);
 static void	router_unmark_dirty(struct router *, struct conn *);
 static void	router_wake_waiters(struct router *, struct conn *);
-static void	router_accept_resume(struct router *);
 
 static const struct conn_ops router_conn_ops = {
 	.co_input = router_input_cb,
@@ -94,74 +90,12 @@ router_free(struct router *rt)
 		return;
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
-	if (rt->rt_listener != NULL)
-		evconnlistener_free(rt->rt_listener);
-	if (rt->rt_accept_ev != NULL)
-		event_free(rt->rt_accept_ev);
+	listener_free(rt->rt_listener);
 	if (rt->rt_drain_ev != NULL)
 		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
 	closed_free(rt->rt_closed);
 	free(rt);
-}
-
-/* Accept is back on: the back-off timer fired or a connection closed. */
-static void
-router_accept_resume(struct router *rt)
-{
-	if (!rt->rt_accept_paused || rt->rt_draining)
-		return;
-	rt->rt_accept_paused = 0;
-	evtimer_del(rt->rt_accept_ev);
-	evconnlistener_enable(rt->rt_listener);
-	log_info("accepting connections again");
-}
-
-static void
-router_accept_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	router_accept_resume(arg);
-}
-
-int
-router_accept_exhausted(int err)
-{
-	switch (err) {
-	case EMFILE:
-	case ENFILE:
-	case ENOBUFS:
-	case ENOMEM:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/*
- * accept() failed.  Out of descriptors or memory, retrying at once would
- * spin: turn the listener off for a moment, as relayd and tmux do.
- */
-static void
-router_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct router	*rt = arg;
-	struct timeval	 tv;
-	int		 err = EVUTIL_SOCKET_ERROR();
-
-	rt->rt_stats.st_accept_errors++;
-	if (!router_accept_exhausted(err)) {
-		log_debug("accept: %s", strerror(err));
-		return;
-	}
-	if (rt->rt_accept_paused)
-		return;
-	log_warnx("accept: %s; pausing accept for %d ms",
-	    strerror(err), ROUTER_ACCEPT_BACKOFF_MS);
-	rt->rt_accept_paused = 1;
-	evconnlistener_disable(l);
-	tv.tv_sec = 0;
-	tv.tv_usec = ROUTER_ACCEPT_BACKOFF_MS * 1000;
-	evtimer_add(rt->rt_accept_ev, &tv);
 }
 
 /* Keep a rejected connection in the ring of closed ones, without an id. */
@@ -178,9 +112,13 @@ router_record_rejected(struct router *rt, const struct sockaddr *sa,
 	closed_add(rt->rt_closed, &ci, CONN_REASON_MAX_CLIENTS, now);
 }
 
+/*
+ * The listener accepted a connection: refuse it while draining or at
+ * max_clients, else attach it and send its id now.
+ */
 static void
-router_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int socklen, void *arg)
+router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
+    void *arg)
 {
 	struct router	*rt = arg;
 	char		 peer[ADDR_STRLEN];
@@ -210,35 +148,16 @@ router_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 int
 router_listen(struct router *rt)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	const char		*why;
-	char			 buf[ADDR_STRLEN];
+	static const struct listener_conf conf = {
+		.lc_name = "",		/* "listening on ADDR": ready */
+		.lc_key = "router.listen",
+		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+	};
 
-	if (addr_parse(rt->rt_config.cf_listen, &ss, &sslen, &why) != 0) {
-		log_errorx("listen %s: %s", rt->rt_config.cf_listen, why);
-		return -1;
-	}
-	rt->rt_listener = evconnlistener_new_bind(rt->rt_base,
-	    router_accept_cb, rt,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (struct sockaddr *)&ss, (int)sslen);
-	if (rt->rt_listener == NULL) {
-		log_error("cannot listen on %s (router.listen)",
-		    rt->rt_config.cf_listen);
-		return -1;
-	}
-	evconnlistener_set_error_cb(rt->rt_listener, router_accept_error_cb);
-	rt->rt_accept_ev = evtimer_new(rt->rt_base, router_accept_timer_cb, rt);
-	if (rt->rt_accept_ev == NULL)
-		return -1;
-
-	sslen = sizeof rt->rt_addr;
-	getsockname(evconnlistener_get_fd(rt->rt_listener),
-	    (struct sockaddr *)&rt->rt_addr, &sslen);
-	log_info("listening on %s", addr_format((struct sockaddr *)&rt->rt_addr,
-	    buf, sizeof buf));
-	return 0;
+	rt->rt_listener = listener_new(rt->rt_base, &conf,
+	    rt->rt_config.cf_listen, router_accept_cb, rt,
+	    &rt->rt_stats.st_accept_errors);
+	return rt->rt_listener != NULL ? 0 : -1;
 }
 
 size_t
@@ -500,8 +419,7 @@ router_detach(struct router *rt, struct conn *c)
 		if (--rt->rt_drain_pending == 0)
 			router_drain_finish(rt, "complete");
 	}
-	if (rt->rt_accept_paused)
-		router_accept_resume(rt);
+	listener_resume(rt->rt_listener);
 }
 
 void
@@ -1029,13 +947,7 @@ router_drain_start(struct router *rt)
 		return;
 	rt->rt_draining = 1;
 	/* Closing the socket, not just disabling it, refuses new clients. */
-	if (rt->rt_listener != NULL) {
-		evconnlistener_free(rt->rt_listener);
-		rt->rt_listener = NULL;
-	}
-	if (rt->rt_accept_ev != NULL)
-		evtimer_del(rt->rt_accept_ev);
-	rt->rt_accept_paused = 0;
+	listener_close(rt->rt_listener);
 	router_flush(rt);
 
 	rt->rt_drain_forwarded = rt->rt_stats.st_bytes_forwarded;

@@ -31,6 +31,7 @@
 #include "msgrouter/admin.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
+#include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/registry.h"
 #include "msgrouter/router.h"
@@ -417,7 +418,7 @@ connect_clients(struct fixture *fx, int *fds, size_t n)
 		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
 		assert_true(fds[i] >= 0);
 		assert_int_equal(connect(fds[i],
-		    (struct sockaddr *)&fx->rt->rt_addr,
+		    listener_addr(fx->rt->rt_listener),
 		    sizeof(struct sockaddr_in)), 0);
 	}
 	assert_int_equal(run_until(fx, clients_connected, &ca), 0);

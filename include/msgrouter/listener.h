@@ -17,40 +17,10 @@
  *	debug	"[N ]accept on ADDR (KEY): why", errors that need no back-off
  * Every accept() failure bumps the owner's counter, if it gave one.
  *
- * How the router uses it (src/router.c, include/msgrouter/router.h):
- *
- *	static const struct listener_conf router_listener_conf = {
- *		.lc_name = "",			(its lines have no prefix)
- *		.lc_key = "router.listen",
- *		.lc_backlog = LISTENER_BACKLOG_ROUTER,
- *	};
- *
- *	struct router:	struct listener *rt_listener;  drop rt_accept_ev,
- *			rt_accept_paused and rt_addr (listener_addr has it).
- *	router_listen:	rt->rt_listener = listener_new(rt->rt_base,
- *			    &router_listener_conf, rt->rt_config.cf_listen,
- *			    router_accept_cb, rt,
- *			    &rt->rt_stats.st_accept_errors);
- *			return rt->rt_listener != NULL ? 0 : -1;
- *			(it logs "listening on ADDR" and every failure)
- *	router_accept_cb(evutil_socket_t fd, struct sockaddr *sa,
- *			int socklen, void *arg): the body stays as it is.
- *	router_forget:	listener_resume(rt->rt_listener);  (NULL is fine)
- *	router_drain_start: listener_close(rt->rt_listener);
- *	router_free:	listener_free(rt->rt_listener);
- *	delete:		ROUTER_ACCEPT_BACKOFF_MS, router_accept_resume,
- *			router_accept_timer_cb, router_accept_error_cb and
- *			router_accept_exhausted (router.h too: admin.c no
- *			longer calls it).
- *	tests/test_admin.c connect_clients: listener_addr(fx->rt->rt_listener)
- *			instead of &fx->rt->rt_addr.
- *	Its lines then read as above: "listening on ADDR" and, for a bind
- *	failure, "cannot listen on ADDR (router.listen): why" as today (an
- *	unparsable address, "listen ADDR: why" today, now reads so too); the
- *	pause line gains the address and key but keeps "pausing accept for",
- *	which test_routing and test_storm count; "accepting connections
- *	again" gains "on ADDR".
- *
+ * The router (router_listen) hands accepted sockets to router_accept_cb,
+ * resumes the listener when a client closes (router_detach) and closes it
+ * when a drain starts; its lines have no name, so "listening on ADDR" is
+ * the routing port's, the line the tests and supervisors take as ready.
  * The admin interface (src/admin.c) is the evhttp case: listener_new_http.
  */
 #ifndef MSGROUTER_LISTENER_H

@@ -21,7 +21,7 @@ struct closed;
 struct event;
 struct event_base;
 struct evbuffer;
-struct evconnlistener;
+struct listener;
 struct registry;
 struct conn;
 
@@ -39,9 +39,7 @@ struct router {
 	struct event_base	*rt_base;
 	struct config		 rt_config;
 	struct registry		*rt_registry;
-	struct evconnlistener	*rt_listener;
-	struct event		*rt_accept_ev;	/* re-enables accept after EMFILE */
-	int			 rt_accept_paused;
+	struct listener		*rt_listener;	/* closed once draining */
 	int			 rt_draining;	/* no new connections or reads */
 	int			 rt_drain_done;	/* counts logged, loop exiting */
 	struct event		*rt_drain_ev;	/* shutdown_timeout */
@@ -54,20 +52,16 @@ struct router {
 	struct stats		 rt_stats;
 	struct closed		*rt_closed;	/* recently closed clients */
 	uint64_t		 rt_started;	/* clock_now_ms() */
-	struct sockaddr_storage	 rt_addr;	/* bound listen address */
 };
 
 struct router	*router_new(struct event_base *, const struct config *);
 /* Close every client and release the listener. */
 void		 router_free(struct router *);
-/* Bind and listen on the configured address; logs "listening on ADDR". */
-int		 router_listen(struct router *);
 /*
- * Is this accept() error the process or system running out of descriptors
- * or memory, where retrying at once would spin, rather than one failed
- * connection (ECONNABORTED...)?  Every listener backs off on these alone.
+ * Listen on router.listen (listener.c logs "listening on ADDR" and every
+ * failure); 0 or -1.
  */
-int		 router_accept_exhausted(int);
+int		 router_listen(struct router *);
 /* Apply new limits and policy to the router and every connection. */
 void		 router_configure(struct router *, const struct config *);
 /*
