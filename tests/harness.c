@@ -577,6 +577,24 @@ harness_write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+int
+harness_listener(char *addr, size_t len)
+{
+	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof sin;
+	int			fd;
+
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(addr, len, "127.0.0.1:%u", ntohs(sin.sin_port));
+	return fd;
+}
+
 void
 harness_need_nofile(long n)
 {

@@ -93,6 +93,11 @@ void	harness_wait_client(struct daemon *, uint32_t id, const char *what);
 void	harness_tmp_path(char *buf, size_t len, const char *tag);
 /* Write text to path, creating or truncating it. */
 void	harness_write_file(const char *path, const char *text);
+/*
+ * A socket listening on a free loopback port, which the test keeps busy:
+ * "127.0.0.1:PORT" into addr; returns the socket.
+ */
+int	harness_listener(char *addr, size_t len);
 /* Raise our descriptor limit to n (the daemon inherits it), or fail. */
 void	harness_need_nofile(long n);
 /* Wait for a forked child of the test; it must exit with status 0. */

@@ -189,20 +189,11 @@ test_bad_flag(void **state)
 static void
 test_bind_failure(void **state)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	char			 addr[64], out[4096], err[8192];
-	const char		*args[] = { "-l", addr, "--admin", "off", NULL };
-	int			 fd;
+	char		 addr[64], out[4096], err[8192];
+	const char	*args[] = { "-l", addr, "--admin", "off", NULL };
+	int		 fd;
 
-	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(listen(fd, 1), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
+	fd = harness_listener(addr, sizeof addr);
 
 	assert_int_equal(run(args, out, err), 1);
 	snprintf(out, sizeof out, "error cannot listen on %s (router.listen): "

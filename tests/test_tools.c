@@ -215,22 +215,6 @@ cat_start(struct proc *p, struct daemon *d, const char *id_file,
 	return cat_start_flags(p, d, id_file, extra);
 }
 
-static void
-tmp_path(char *buf, size_t len, const char *name)
-{
-	const char	*tmp = getenv("TESTS_TMPDIR");
-
-	snprintf(buf, len, "%s/%s-%d", tmp != NULL ? tmp : ".", name,
-	    (int)getpid());
-}
-
-/* A test that passed leaves no daemon log behind; a failing one keeps it. */
-static void
-daemon_forget(struct daemon *d)
-{
-	unlink(d->log_path);
-}
-
 /* Two msgrouter-cat processes talk through the daemon, both ways. */
 static void
 test_cat_round_trip(void **state)
@@ -243,9 +227,9 @@ test_cat_round_trip(void **state)
 	a = malloc(sizeof *a);
 	b = malloc(sizeof *b);
 	assert_true(a != NULL && b != NULL);
-	assert_int_equal(daemon_start(&d, NULL), 0);
-	tmp_path(path_a, sizeof path_a, "cat-a.id");
-	tmp_path(path_b, sizeof path_b, "cat-b.id");
+	harness_start(&d, NULL);
+	harness_tmp_path(path_a, sizeof path_a, "cat-a.id");
+	harness_tmp_path(path_b, sizeof path_b, "cat-b.id");
 
 	id_a = cat_start(a, &d, path_a, NULL);
 	snprintf(to_a, sizeof to_a, "%" PRIu32, id_a);
@@ -275,10 +259,9 @@ test_cat_round_trip(void **state)
 	assert_string_equal(b->p_outbuf, "hello from a\nbye\n");
 	assert_non_null(strstr(a->p_errbuf, "msgrouter-cat: stdin line 2: "
 	    "expected \"ID message\""));
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	harness_stop(&d);
 	free(a);
 	free(b);
-	daemon_forget(&d);
 }
 
 /* Write n bytes of c and then a newline to the child's stdin. */
@@ -340,9 +323,9 @@ test_cat_max_message(void **state)
 	char			 path[256], to[16], line[32];
 
 	assert_non_null(p = malloc(sizeof *p));
-	tmp_path(path, sizeof path, "cat-max.id");
+	harness_tmp_path(path, sizeof path, "cat-max.id");
 
-	assert_int_equal(daemon_start(&d, NULL), 0);
+	harness_start(&d, NULL);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
 	    MR_OK);
 	snprintf(to, sizeof to, "%" PRIu32, mr_client_id(b));
@@ -357,15 +340,13 @@ test_cat_max_message(void **state)
 	    "message of 1048576 bytes is over --max-message-size 1048576 "
 	    "with its 0x00, skipped\n"));
 	mr_client_close(b);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "disconnected_oversize"), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "disconnected_oversize"), 0);
+	assert_int_equal(daemon_counter(&d, "forwarded"),
 	    2);
-	daemon_forget(&d);
 
 	/* "ID message" lines; the ID prefix does not count. */
-	assert_int_equal(daemon_start(&d, args), 0);
+	harness_start(&d, args);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
 	    MR_OK);
 	cat_start_flags(p, &d, path, flags);
@@ -388,13 +369,11 @@ test_cat_max_message(void **state)
 	    "longer than 1040 bytes, over --max-message-size 1024, "
 	    "skipped\n"));
 	mr_client_close(b);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "disconnected_oversize"), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "disconnected_oversize"), 0);
+	assert_int_equal(daemon_counter(&d, "forwarded"),
 	    2);
 	free(p);
-	daemon_forget(&d);
 }
 
 /* The router going away, or never there, is exit status 1; usage is 2. */
@@ -413,11 +392,11 @@ test_cat_failures(void **state)
 
 	p = malloc(sizeof *p);
 	assert_non_null(p);
-	assert_int_equal(daemon_start(&d, NULL), 0);
-	tmp_path(path, sizeof path, "cat-gone.id");
+	harness_start(&d, NULL);
+	harness_tmp_path(path, sizeof path, "cat-gone.id");
 	cat_start(p, &d, path, "1");
 	snprintf(addr, sizeof addr, "%s", d.addr);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	harness_stop(&d);
 	assert_int_equal(proc_read_until(p, 1, "closed", HARNESS_TIMEOUT_MS),
 	    0);
 	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 1);
@@ -441,7 +420,6 @@ test_cat_failures(void **state)
 	assert_string_equal(p->p_errbuf, "msgrouter-cat: --max-message-size: "
 	    "expected a size from 1 to 1G like 64K or 1M, got \"2X\"\n");
 	free(p);
-	daemon_forget(&d);
 }
 
 /* Run msgrouter-bench with extra flags and return its parsed report. */
@@ -507,7 +485,7 @@ test_bench_short(void **state)
 	json_t		*r;
 	int		 status;
 
-	assert_int_equal(daemon_start(&d, NULL), 0);
+	harness_start(&d, NULL);
 	r = bench_run(&d, flags, &status);
 	assert_int_equal(status, 0);
 	assert_int_equal(jint(r, "pairs"), 4);
@@ -529,12 +507,9 @@ test_bench_short(void **state)
 	assert_true(jnum(r, "p999_us") <= jnum(r, "max_us"));
 	json_decref(r);
 	/* The daemon saw every frame the bench sent, and dropped none. */
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "dropped_unknown"), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "dropped_queue_full"), 0);
-	daemon_forget(&d);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "dropped_unknown"), 0);
+	assert_int_equal(daemon_counter(&d, "dropped_queue_full"), 0);
 }
 
 /*
@@ -554,7 +529,7 @@ test_bench_stalled_idle(void **state)
 	json_t		*r;
 	int		 status;
 
-	assert_int_equal(daemon_start(&d, args), 0);
+	harness_start(&d, args);
 	r = bench_run(&d, flags, &status);
 	assert_int_equal(status, 0);
 	assert_int_equal(jint(r, "size"), 100);
@@ -570,10 +545,9 @@ test_bench_stalled_idle(void **state)
 	assert_int_equal(jint(r, "lost"), 0);
 	assert_int_equal(jint(r, "corrupt"), 0);
 	json_decref(r);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "accepted"),
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "accepted"),
 	    2 * 2 + 2 * 1 + 20);
-	daemon_forget(&d);
 }
 
 /* The disconnect policy closes the stalled client, and the bench sees it. */
@@ -588,17 +562,15 @@ test_bench_stalled_disconnect(void **state)
 	json_t		*r;
 	int		 status;
 
-	assert_int_equal(daemon_start(&d, args), 0);
+	harness_start(&d, args);
 	r = bench_run(&d, flags, &status);
 	assert_int_equal(status, 0);
 	assert_int_equal(jint(r, "stalled_closed"), 1);
 	assert_int_equal(jint(r, "stalled_open"), 0);
 	assert_int_equal(jint(r, "lost"), 0);
 	json_decref(r);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "disconnected_slow"), 1);
-	daemon_forget(&d);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "disconnected_slow"), 1);
 }
 
 /* Bad flags are exit status 2 with the flag named. */
@@ -635,7 +607,7 @@ test_library_refuses_nul(void **state)
 	const char		*msg;
 	size_t			 len;
 
-	assert_int_equal(daemon_start(&d, NULL), 0);
+	harness_start(&d, NULL);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &a),
 	    MR_OK);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
@@ -652,29 +624,28 @@ test_library_refuses_nul(void **state)
 	assert_int_equal(mr_client_recv(b, 0, &msg, &len), MR_EAGAIN);
 
 	/* The router going away is MR_ECLOSED, not an error or a hang. */
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	harness_stop(&d);
 	assert_int_equal(mr_client_recv(b, HARNESS_TIMEOUT_MS, &msg, &len),
 	    MR_ECLOSED);
-	assert_int_equal(daemon_log_value(&d, "final counters", "frames"), 1);
+	assert_int_equal(daemon_counter(&d, "frames"), 1);
 	mr_client_close(a);
 	mr_client_close(b);
-	daemon_forget(&d);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_library_refuses_nul),
-		cmocka_unit_test(test_cat_round_trip),
-		cmocka_unit_test(test_cat_failures),
-		cmocka_unit_test(test_cat_max_message),
-		cmocka_unit_test(test_bench_usage),
-		cmocka_unit_test(test_bench_short),
-		cmocka_unit_test(test_bench_stalled_idle),
-		cmocka_unit_test(test_bench_stalled_disconnect),
+		harness_unit_test(test_library_refuses_nul),
+		harness_unit_test(test_cat_round_trip),
+		harness_unit_test(test_cat_failures),
+		harness_unit_test(test_cat_max_message),
+		harness_unit_test(test_bench_usage),
+		harness_unit_test(test_bench_short),
+		harness_unit_test(test_bench_stalled_idle),
+		harness_unit_test(test_bench_stalled_disconnect),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	harness_init();
+	return harness_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }
