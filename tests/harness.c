@@ -521,6 +521,21 @@ harness_start(struct daemon *d, const char *const *args)
 }
 
 void
+harness_start_nofile(struct daemon *d, const char *const *args, long nofile)
+{
+	struct rlimit	saved, low;
+	int		rc;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)nofile;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = daemon_start(d, args);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(rc, 0);
+}
+
+void
 harness_stop(struct daemon *d)
 {
 	int	rc = daemon_stop(d, SIGTERM, HARNESS_TIMEOUT_MS);
@@ -556,6 +571,20 @@ harness_wait_client(struct daemon *d, uint32_t id, const char *what)
 
 	snprintf(line, sizeof line, "client %u%s", id, what);
 	harness_wait_log(d, line, 1);
+}
+
+void
+harness_expect_counters(struct daemon *d, const struct counter_want *want)
+{
+	long long	v;
+
+	for (; want->name != NULL; want++) {
+		if ((v = daemon_counter(d, want->name)) != want->value) {
+			daemon_dump_log(d);
+			fail_msg("final counter %s is %lld, expected %lld",
+			    want->name, v, want->value);
+		}
+	}
 }
 
 void
@@ -663,6 +692,36 @@ harness_teardown(void **state)
 	return 0;
 }
 
+void
+pair_open(struct pair *p, const char *const *args, int small_b)
+{
+	harness_start(&p->d, args);
+	pair_connect(p, small_b);
+}
+
+void
+pair_connect(struct pair *p, int small_b)
+{
+	p->a = p->b = -1;
+	assert_true((p->a = tc_connect(&p->d, &p->ida)) >= 0);
+	if (small_b)
+		p->b = tc_connect_small(&p->d, &p->idb);
+	else
+		p->b = tc_connect(&p->d, &p->idb);
+	assert_true(p->b >= 0);
+}
+
+void
+pair_close(struct pair *p)
+{
+	if (p->a != -1)
+		close(p->a);
+	if (p->b != -1)
+		close(p->b);
+	p->a = p->b = -1;
+	harness_kill_running("at the end of its test");
+}
+
 int
 pair_setup(void **state)
 {
@@ -670,25 +729,17 @@ pair_setup(void **state)
 	struct pair		*p;
 
 	assert_non_null(p = calloc(1, sizeof *p));
-	p->a = p->b = -1;
 	*state = p;
-	harness_start(&p->d, args);
-	assert_true((p->a = tc_connect(&p->d, &p->ida)) >= 0);
-	assert_true((p->b = tc_connect(&p->d, &p->idb)) >= 0);
+	pair_open(p, args, 0);
 	return 0;
 }
 
 int
 pair_teardown(void **state)
 {
-	struct pair	*p = *state;
-
-	if (p->a != -1)
-		close(p->a);
-	if (p->b != -1)
-		close(p->b);
-	free(p);
-	return harness_teardown(state);
+	pair_close(*state);
+	free(*state);
+	return 0;
 }
 
 void
@@ -797,15 +848,40 @@ tc_close_reset(int fd)
 	close(fd);
 }
 
-int
-tc_write(int fd, const void *buf, size_t len)
+/* Wait until fd is readable; 0, or -1 at the deadline. */
+static int
+tc_wait_readable(int fd, long long deadline)
 {
-	const char	*p = buf;
-	ssize_t		 n;
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	long long	left;
+	int		n;
+
+	for (;;) {
+		left = deadline - tc_now_ms();
+		if (left < 0)
+			return -1;
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * Move len bytes between p and fd: written (blocking) if out, or read as
+ * they come until the deadline.  0, or -1 on an error, EOF or timeout.
+ */
+static int
+tc_transfer(int fd, char *p, size_t len, int out, long long deadline)
+{
+	ssize_t	n;
 
 	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
+		if (!out && tc_wait_readable(fd, deadline) != 0)
+			return -1;
+		n = out ? write(fd, p, len) : read(fd, p, len);
+		if (n == -1 && (errno == EINTR || (!out && errno == EAGAIN)))
 			continue;
 		if (n <= 0)
 			return -1;
@@ -813,6 +889,13 @@ tc_write(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+tc_write(int fd, const void *buf, size_t len)
+{
+	/* Written from, never to: the cast only shares tc_transfer. */
+	return tc_transfer(fd, (char *)buf, len, 1, 0);
 }
 
 size_t
@@ -841,45 +924,10 @@ tc_send(int fd, uint32_t dst, const char *payload)
 	return rc;
 }
 
-/* Wait until fd is readable; 0, or -1 at the deadline. */
-static int
-tc_wait_readable(int fd, long long deadline)
-{
-	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
-	long long	left;
-	int		n;
-
-	for (;;) {
-		left = deadline - tc_now_ms();
-		if (left < 0)
-			return -1;
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n == -1 && errno != EINTR)
-			return -1;
-	}
-}
-
 int
 tc_read_exact(int fd, void *buf, size_t len, int timeout_ms)
 {
-	long long	 deadline = tc_now_ms() + timeout_ms;
-	char		*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if (tc_wait_readable(fd, deadline) != 0)
-			return -1;
-		n = read(fd, p, len);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return tc_transfer(fd, buf, len, 0, tc_now_ms() + timeout_ms);
 }
 
 int

@@ -78,8 +78,24 @@ int	daemon_run(const char *const *args, char *out, size_t outlen,
 
 /* daemon_start(), failing the test unless it is ready. */
 void	harness_start(struct daemon *, const char *const *args);
+/*
+ * harness_start() with the daemon's descriptor limit (RLIMIT_NOFILE, which
+ * it inherits) lowered to nofile; ours is restored.
+ */
+void	harness_start_nofile(struct daemon *, const char *const *args,
+	    long nofile);
 /* Stop with SIGTERM; the test fails unless the exit status is 0. */
 void	harness_stop(struct daemon *);
+/* A final counter's name and the value it must have. */
+struct counter_want {
+	const char	*name;
+	long long	 value;
+};
+/*
+ * After the exit: each counter of the table (ended by a NULL name) must
+ * have its value in the "final counters" line, or the test fails naming it.
+ */
+void	harness_expect_counters(struct daemon *, const struct counter_want *);
 /* Wait up to timeout_ms for an exit by itself, which must be status 0. */
 void	harness_wait_exit(struct daemon *, int timeout_ms);
 /* daemon_wait_log() within HARNESS_TIMEOUT_MS, failing the test if not. */
@@ -112,17 +128,25 @@ int	harness_teardown(void **state);
 #define harness_unit_test(f)	cmocka_unit_test_teardown(f, harness_teardown)
 
 /*
- * The fixture of a daemon and two clients of it: the test's initial state
- * is the daemon's arguments (NULL-terminated, or NULL), and *state becomes
- * a struct pair.  The test stops the daemon (harness_stop) so that it can
- * read the counters; the teardown closes the clients and then does what
- * harness_teardown does.
+ * A daemon and two clients of it, a and b; a test that closes one sets it
+ * to -1.  The test stops the daemon itself (harness_stop), to read its
+ * counters.
  */
 struct pair {
 	struct daemon	d;
 	int		a, b;
 	uint32_t	ida, idb;
 };
+/* Start the daemon with args and connect a, then b (small window if asked). */
+void	pair_open(struct pair *, const char *const *args, int small_b);
+/* Connect a, then b, to the daemon p->d already started. */
+void	pair_connect(struct pair *, int small_b);
+/* Close the clients still open, then do what harness_teardown does. */
+void	pair_close(struct pair *);
+/*
+ * The pair as a cmocka fixture: the test's initial state is the daemon's
+ * arguments (NULL-terminated, or NULL), and *state becomes a struct pair.
+ */
 int	pair_setup(void **state);
 int	pair_teardown(void **state);
 #define harness_pair_test(f, args)					\

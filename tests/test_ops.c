@@ -35,6 +35,22 @@
 #define run(args, out, err)						\
 	daemon_run(args, out, sizeof out, err, sizeof err)
 
+/*
+ * A file msgrouterd refuses: with -t (check) and at a start (start) it
+ * exits 2 with exactly want on stderr, and -t prints nothing on stdout.
+ */
+static void
+refused(const char *const *check, const char *const *start, const char *want)
+{
+	char	out[4096], err[4096];
+
+	assert_int_equal(run(check, out, err), 2);
+	assert_string_equal(out, "");
+	assert_string_equal(err, want);
+	assert_int_equal(run(start, out, err), 2);
+	assert_string_equal(err, want);
+}
+
 static void
 test_check_config_good(void **state)
 {
@@ -96,7 +112,7 @@ test_check_config_example(void **state)
 static void
 test_check_config_bad(void **state)
 {
-	char		 path[256], out[4096], err[4096], want[512];
+	char		 path[256], want[512];
 	const char	*check[] = { "-c", path, "-t", NULL };
 	const char	*start[] = { "-c", path, "-l", "127.0.0.1:0", NULL };
 
@@ -107,27 +123,20 @@ test_check_config_bad(void **state)
 	    "max_clients = 10\n"
 	    "\n"
 	    "queue_limit = lots\n");
+	/* Without -t nothing starts either: the same line and status 2. */
 	snprintf(want, sizeof want, "%s:5: queue_limit: expected a size like "
 	    "8M, got \"lots\"\n", path);
-	assert_int_equal(run(check, out, err), 2);
-	assert_string_equal(out, "");
-	assert_string_equal(err, want);
-	/* Without -t nothing starts: the same line and status 2. */
-	assert_int_equal(run(start, out, err), 2);
-	assert_string_equal(err, want);
+	refused(check, start, want);
 
 	harness_write_file(path, "[router]\nmax_clients = 10\n[routing]\n");
 	snprintf(want, sizeof want, "%s:3: [routing]: unknown section, "
 	    "expected [router], [admin] or [log]\n", path);
-	assert_int_equal(run(check, out, err), 2);
-	assert_string_equal(err, want);
+	refused(check, start, want);
 	unlink(path);
 
 	snprintf(want, sizeof want, "%s: cannot open: No such file or "
 	    "directory\n", path);
-	assert_int_equal(run(check, out, err), 2);
-	assert_string_equal(out, "");
-	assert_string_equal(err, want);
+	refused(check, start, want);
 }
 
 /*
@@ -147,11 +156,7 @@ test_check_config_token_comment(void **state)
 	harness_write_file(path, "[admin]\ntoken = ;s3cret\n");
 	snprintf(want, sizeof want, "%s:2: token: expected a value before "
 	    "the inline comment, got 7 bytes of comment (not shown)\n", path);
-	assert_int_equal(run(check, out, err), 2);
-	assert_string_equal(out, "");
-	assert_string_equal(err, want);
-	assert_int_equal(run(start, out, err), 2);
-	assert_string_equal(err, want);
+	refused(check, start, want);
 
 	/* Right after the "=", the ";" is the token's first byte. */
 	harness_write_file(path, "[admin]\ntoken=;s3cret\n");
@@ -204,14 +209,14 @@ test_bind_failure(void **state)
 }
 
 /*
- * Start the daemon on a config file holding text, at a path for tag (the
- * harness adds -l 127.0.0.1:0).
+ * Start the daemon on a config file holding text, at a path for tag, with
+ * --admin admin (the harness adds -l 127.0.0.1:0).
  */
 static void
 start(struct daemon *d, char *path, size_t len, const char *tag,
-    const char *text)
+    const char *text, const char *admin)
 {
-	const char	*args[] = { "-c", path, "--admin", "off", NULL };
+	const char	*args[] = { "-c", path, "--admin", admin, NULL };
 
 	harness_tmp_path(path, len, tag);
 	harness_write_file(path, text);
@@ -236,7 +241,7 @@ test_reload_live(void **state)
 
 	start(&d, path, sizeof path, "live.conf",
 	    "[router]\nqueue_limit = 1M\n"
-	    "slow_consumer = backpressure\n");
+	    "slow_consumer = backpressure\n", "off");
 	assert_true((a = tc_connect(&d, &a_id)) >= 0);
 	assert_true((b = tc_connect(&d, &b_id)) >= 0);
 	assert_true((c = tc_connect(&d, &c_id)) >= 0);
@@ -278,8 +283,8 @@ test_reload_live(void **state)
 	route_ok(c, a, a_id, "still here");
 
 	harness_stop(&d);
-	assert_int_equal(daemon_counter(&d, "disconnected_slow"), 1);
-	assert_int_equal(daemon_counter(&d, "accepted"), 3);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_slow", 1 }, { "accepted", 3 }, { NULL, 0 } });
 	close(a);
 	close(b);
 	close(c);
@@ -295,7 +300,7 @@ test_reload_broken(void **state)
 	int		 fd[4];
 
 	start(&d, path, sizeof path, "broken.conf",
-	    "[router]\nmax_clients = 3\n");
+	    "[router]\nmax_clients = 3\n", "off");
 	assert_true((fd[0] = tc_connect(&d, &id[0])) >= 0);
 	assert_true((fd[1] = tc_connect(&d, &id[1])) >= 0);
 
@@ -325,8 +330,8 @@ test_reload_broken(void **state)
 	route_ok(fd[3], fd[2], id[2], "fourth");
 
 	harness_stop(&d);
-	assert_int_equal(daemon_counter(&d, "rejected"), 1);
-	assert_int_equal(daemon_counter(&d, "accepted"), 4);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "rejected", 1 }, { "accepted", 4 }, { NULL, 0 } });
 	for (int i = 0; i < 4; i++)
 		close(fd[i]);
 	unlink(path);
@@ -345,7 +350,7 @@ test_reload_restart_key(void **state)
 	int		 a, b;
 
 	start(&d, path, sizeof path, "restart.conf",
-	    "[router]\nid_mode = sequential\n");
+	    "[router]\nid_mode = sequential\n", "off");
 	assert_true((a = tc_connect(&d, &id1)) >= 0);
 	/* The harness gives -l 127.0.0.1:0; the file cannot move it. */
 	harness_write_file(path, "[router]\nid_mode = random\n"
@@ -375,7 +380,7 @@ test_reload_log_level(void **state)
 	int		 a;
 
 	start(&d, path, sizeof path, "level.conf",
-	    "[log]\nlevel = info\n");
+	    "[log]\nlevel = info\n", "off");
 	assert_true((a = tc_connect(&d, &a_id)) >= 0);
 	/* Id 0 is never given out: the message is dropped, at debug. */
 	assert_int_equal(tc_send(a, 0, "lost"), 0);
@@ -418,11 +423,9 @@ test_reload_admin_token(void **state)
 {
 	struct daemon	 d;
 	char		 path[256], want[512];
-	const char	*args[] = { "-c", path, "--admin", "127.0.0.1:0", NULL };
 
-	harness_tmp_path(path, sizeof path, "token.conf");
-	harness_write_file(path, "[admin]\ntoken = first-Token\n");
-	harness_start(&d, args);
+	start(&d, path, sizeof path, "token.conf",
+	    "[admin]\ntoken = first-Token\n", "127.0.0.1:0");
 	assert_int_equal(admin_status(&d, NULL), 401);
 	assert_int_equal(admin_status(&d, "first-Token"), 200);
 
@@ -469,11 +472,9 @@ test_admin_open_warning(void **state)
 {
 	struct daemon	 d;
 	char		 path[256], want[128];
-	const char	*args[] = { "-c", path, "--admin", "0.0.0.0:0", NULL };
 
-	harness_tmp_path(path, sizeof path, "open.conf");
-	harness_write_file(path, "[admin]\ntoken =\n");
-	harness_start(&d, args);
+	start(&d, path, sizeof path, "open.conf", "[admin]\ntoken =\n",
+	    "0.0.0.0:0");
 	snprintf(want, sizeof want, "warn  admin on 0.0.0.0:%d has no token: "
 	    "anyone who can reach it can read /stats, /clients and /metrics",
 	    d.admin_port);
@@ -531,25 +532,24 @@ fill_queue(int a, uint32_t a_id, uint32_t b_id)
  * window, and fill_queue() done: the router holds a queue for b.
  */
 struct queued {
-	struct daemon	d;
+	struct pair	p;
 	char		path[256];
-	int		a, b;
-	uint32_t	a_id, b_id;
 };
 
 static int
 queued_setup(void **state)
 {
 	const char	*text = *state;
+	const char	*args[] = { "-c", NULL, "--admin", "off", NULL };
 	struct queued	*q;
 
 	assert_non_null(q = calloc(1, sizeof *q));
-	q->a = q->b = -1;
 	*state = q;
-	start(&q->d, q->path, sizeof q->path, "queued.conf", text);
-	assert_true((q->a = tc_connect(&q->d, &q->a_id)) >= 0);
-	assert_true((q->b = tc_connect_small(&q->d, &q->b_id)) >= 0);
-	fill_queue(q->a, q->a_id, q->b_id);
+	harness_tmp_path(q->path, sizeof q->path, "queued.conf");
+	harness_write_file(q->path, text);
+	args[1] = q->path;
+	pair_open(&q->p, args, 1);
+	fill_queue(q->p.a, q->p.ida, q->p.idb);
 	return 0;
 }
 
@@ -558,14 +558,19 @@ queued_teardown(void **state)
 {
 	struct queued	*q = *state;
 
-	if (q->a != -1)
-		close(q->a);
-	if (q->b != -1)
-		close(q->b);
-	harness_teardown(state);
+	pair_close(&q->p);
 	unlink(q->path);
 	free(q);
 	return 0;
+}
+
+/* A drain test's pair, from its fixture. */
+static struct pair *
+queued_pair(void **state)
+{
+	struct queued	*q = *state;
+
+	return &q->p;
 }
 
 #define queued_test(f, text)						\
@@ -574,15 +579,15 @@ queued_teardown(void **state)
 
 /* SIGTERM and the drain has begun: its figures from the "draining" line. */
 static long long
-queued_sigterm(struct queued *q)
+queued_sigterm(struct pair *p)
 {
 	long long	queued;
 
-	kill(q->d.pid, SIGTERM);
-	harness_wait_log(&q->d, "draining: ", 1);
-	queued = daemon_log_value(&q->d, "draining: ", "queued_bytes");
+	kill(p->d.pid, SIGTERM);
+	harness_wait_log(&p->d, "draining: ", 1);
+	queued = daemon_log_value(&p->d, "draining: ", "queued_bytes");
 	assert_true(queued > 0);
-	assert_int_equal(daemon_log_value(&q->d, "draining: ", "clients"), 1);
+	assert_int_equal(daemon_log_value(&p->d, "draining: ", "clients"), 1);
 	return queued;
 }
 
@@ -592,20 +597,20 @@ static const char drain_conf[] = "[router]\nqueue_limit = 64M\n"
 static void
 test_drain_delivers_queue(void **state)
 {
-	struct queued	*q = *state;
+	struct pair	*p = queued_pair(state);
 	char		*buf, *want;
 	long long	 queued;
 	int		 i;
 
-	queued = queued_sigterm(q);
+	queued = queued_sigterm(p);
 	/* No new clients, and no new messages, once the drain has begun. */
-	assert_int_equal(tc_connect_raw(&q->d), -1);
-	assert_int_equal(tc_send(q->a, q->b_id, "too late"), 0);
+	assert_int_equal(tc_connect_raw(&p->d), -1);
+	assert_int_equal(tc_send(p->a, p->idb, "too late"), 0);
 	/*
 	 * b sends too, and the router never reads it: closing a socket with
 	 * unread input resets it, which must not cost b the bytes in flight.
 	 */
-	assert_int_equal(tc_send(q->b, q->a_id, "unread"), 0);
+	assert_int_equal(tc_send(p->b, p->ida, "unread"), 0);
 
 	/* b reads every frame queued before the signal, and then EOF. */
 	assert_non_null(buf = malloc(FRAME_LEN));
@@ -613,20 +618,20 @@ test_drain_delivers_queue(void **state)
 	for (i = 0; i < FRAMES; i++) {
 		memset(want, frame_byte(i), PAYLOAD);
 		want[PAYLOAD] = '\0';
-		assert_int_equal(tc_read_exact(q->b, buf, PAYLOAD + 1,
+		assert_int_equal(tc_read_exact(p->b, buf, PAYLOAD + 1,
 		    HARNESS_TIMEOUT_MS), 0);
 		assert_memory_equal(buf, want, PAYLOAD + 1);
 	}
 	free(buf);
 	free(want);
-	assert_int_equal(tc_expect_close(q->b, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(tc_expect_close(p->b, HARNESS_TIMEOUT_MS), 0);
 
-	harness_wait_exit(&q->d, 20000 + HARNESS_TIMEOUT_MS);
-	assert_int_equal(daemon_log_value(&q->d, "drain complete",
+	harness_wait_exit(&p->d, 20000 + HARNESS_TIMEOUT_MS);
+	assert_int_equal(daemon_log_value(&p->d, "drain complete",
 	    "flushed_bytes"), queued);
-	assert_int_equal(daemon_log_value(&q->d, "drain complete",
+	assert_int_equal(daemon_log_value(&p->d, "drain complete",
 	    "abandoned_bytes"), 0);
-	assert_int_equal(daemon_counter(&q->d, "forwarded"), FRAMES + 1);
+	assert_int_equal(daemon_counter(&p->d, "forwarded"), FRAMES + 1);
 }
 
 /*
@@ -680,17 +685,17 @@ static const char trim_conf[] = "[router]\nqueue_limit = 64M\n"
 static void
 test_trim_after_queue_drains(void **state)
 {
-	struct queued	*q = *state;
+	struct pair	*p = queued_pair(state);
 	size_t		 off = 0;
 
 	/* 8 MiB read and queued for b, which does not read yet. */
-	harness_wait_log(&q->d, "quiet: heap trimmed", 1);
+	harness_wait_log(&p->d, "quiet: heap trimmed", 1);
 
 	/* b takes it all; the router reads nothing meanwhile. */
-	assert_int_equal(read_stream(q->b, &off, (size_t)FRAMES *
+	assert_int_equal(read_stream(p->b, &off, (size_t)FRAMES *
 	    (PAYLOAD + 1), HARNESS_TIMEOUT_MS), 1);
-	harness_wait_log(&q->d, "quiet: heap trimmed", 2);
-	harness_stop(&q->d);
+	harness_wait_log(&p->d, "quiet: heap trimmed", 2);
+	harness_stop(&p->d);
 }
 
 /*
@@ -706,11 +711,11 @@ static void
 test_drain_timeout(void **state)
 {
 	const size_t	 total = (size_t)FRAMES * (PAYLOAD + 1);
-	struct queued	*q = *state;
+	struct pair	*p = queued_pair(state);
 	long long	 queued, flushed, abandoned;
 	size_t		 got = 0;
 
-	queued = queued_sigterm(q);
+	queued = queued_sigterm(p);
 	assert_true((size_t)queued < total);
 	/*
 	 * Two frames past what the kernel held, which the router can only
@@ -718,14 +723,14 @@ test_drain_timeout(void **state)
 	 * unless the timeout has passed already.  Then b stops, far short of
 	 * the whole queue, so the drain can only time out.
 	 */
-	assert_true(read_stream(q->b, &got, total - (size_t)queued +
+	assert_true(read_stream(p->b, &got, total - (size_t)queued +
 	    2 * (PAYLOAD + 1), HARNESS_TIMEOUT_MS) >= 0);
-	harness_wait_exit(&q->d, 300 + HARNESS_TIMEOUT_MS);
+	harness_wait_exit(&p->d, 300 + HARNESS_TIMEOUT_MS);
 	/* The daemon is gone; what it handed to the kernel still arrives. */
-	assert_int_equal(read_stream(q->b, &got, total, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(read_stream(p->b, &got, total, HARNESS_TIMEOUT_MS), 0);
 
-	flushed = daemon_log_value(&q->d, "drain timed out", "flushed_bytes");
-	abandoned = daemon_log_value(&q->d, "drain timed out",
+	flushed = daemon_log_value(&p->d, "drain timed out", "flushed_bytes");
+	abandoned = daemon_log_value(&p->d, "drain timed out",
 	    "abandoned_bytes");
 	assert_true(flushed >= 0);
 	assert_true(abandoned > 0);
@@ -738,15 +743,15 @@ static const char second_conf[] = "[router]\nqueue_limit = 64M\n"
 static void
 test_drain_second_signal(void **state)
 {
-	struct queued	*q = *state;
+	struct pair	*p = queued_pair(state);
 
-	queued_sigterm(q);
+	queued_sigterm(p);
 	/* A second signal ends an hour-long drain at once. */
-	kill(q->d.pid, SIGINT);
-	harness_wait_exit(&q->d, HARNESS_TIMEOUT_MS);
-	assert_int_equal(daemon_log_count(&q->d,
+	kill(p->d.pid, SIGINT);
+	harness_wait_exit(&p->d, HARNESS_TIMEOUT_MS);
+	assert_int_equal(daemon_log_count(&p->d,
 	    "warn  SIGINT received again: exiting at once"), 1);
-	assert_true(daemon_log_value(&q->d, "drain interrupted",
+	assert_true(daemon_log_value(&p->d, "drain interrupted",
 	    "abandoned_bytes") > 0);
 }
 
@@ -756,13 +761,13 @@ static const char sigpipe_conf[] = "[router]\nqueue_limit = 64M\n";
 static void
 test_sigpipe(void **state)
 {
-	struct queued	*q = *state;
+	struct pair	*p = queued_pair(state);
 
-	tc_close_reset(q->b);
-	q->b = -1;
-	harness_wait_log(&q->d, " closed: ", 1);
-	route_ok(q->a, q->a, q->a_id, "alive");
-	harness_stop(&q->d);
+	tc_close_reset(p->b);
+	p->b = -1;
+	harness_wait_log(&p->d, " closed: ", 1);
+	route_ok(p->a, p->a, p->ida, "alive");
+	harness_stop(&p->d);
 }
 
 /*

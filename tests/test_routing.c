@@ -45,10 +45,9 @@ test_two_clients(void **state)
 	assert_int_equal(tc_send(p->b, p->ida, "hello back, number 1"), 0);
 	tc_expect_msg(p->a, "hello back, number 1");
 	harness_stop(&p->d);
-	assert_int_equal(daemon_counter(&p->d, "forwarded"), 2);
-	assert_int_equal(daemon_counter(&p->d, "bytes_forwarded"), 16 + 21);
-	assert_int_equal(daemon_counter(&p->d, "bytes_received"), 20 + 25);
-	assert_int_equal(daemon_counter(&p->d, "accepted"), 2);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "forwarded", 2 }, { "bytes_forwarded", 16 + 21 },
+	    { "bytes_received", 20 + 25 }, { "accepted", 2 }, { NULL, 0 } });
 }
 
 /*
@@ -142,9 +141,9 @@ test_unknown_destination(void **state)
 	assert_int_equal(tc_send(p->a, p->idb, "still here"), 0);
 	tc_expect_msg(p->b, "still here");
 	harness_stop(&p->d);
-	assert_int_equal(daemon_counter(&p->d, "dropped_unknown"), 1);
-	assert_int_equal(daemon_counter(&p->d, "forwarded"), 1);
-	assert_int_equal(daemon_counter(&p->d, "frames"), 2);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "dropped_unknown", 1 }, { "forwarded", 1 }, { "frames", 2 },
+	    { NULL, 0 } });
 }
 
 /*
@@ -172,8 +171,8 @@ test_disconnect_mid_message(void **state)
 	tc_expect_msg(p->b, "complete");
 	close(c);
 	harness_stop(&p->d);
-	assert_int_equal(daemon_counter(&p->d, "dropped_unknown"), 1);
-	assert_int_equal(daemon_counter(&p->d, "forwarded"), 1);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "dropped_unknown", 1 }, { "forwarded", 1 }, { NULL, 0 } });
 }
 
 /*
@@ -203,8 +202,8 @@ test_oversize(void **state)
 	assert_int_equal(tc_send(p->b, p->idb, "fine"), 0);
 	tc_expect_msg(p->b, "fine");
 	harness_stop(&p->d);
-	assert_int_equal(daemon_counter(&p->d, "disconnected_oversize"), 1);
-	assert_int_equal(daemon_counter(&p->d, "forwarded"), 2);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "disconnected_oversize", 1 }, { "forwarded", 2 }, { NULL, 0 } });
 }
 
 /* Oversize is detected without the 0x00 ever arriving. */
@@ -358,9 +357,39 @@ test_backpressure(void **state)
 	close(s);
 	close(sp);
 	harness_stop(&p->d);
-	assert_int_equal(daemon_counter(&p->d, "forwarded"), N + 400);
-	assert_int_equal(daemon_counter(&p->d, "dropped_queue_full"), 0);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "forwarded", N + 400 }, { "dropped_queue_full", 0 },
+	    { NULL, 0 } });
 	assert_true(daemon_counter(&p->d, "paused_total") >= 1);
+}
+
+/* The slow-consumer tests' flood: SLOW_N messages of SLOW_SIZE bytes. */
+#define SLOW_N		5000
+#define SLOW_SIZE	1000
+
+/*
+ * A slow reader s (small window), a sender p and a third client a: p
+ * writes s SLOW_N numbered messages from a child, blocking while paused,
+ * and then the message after to a.
+ */
+struct paused {
+	int		s, p, a;
+	uint32_t	ids, idp, ida;
+	pid_t		child;
+};
+
+/* Connect the three and start p's child; return once p is paused. */
+static void
+paused_start(struct daemon *d, struct paused *ps, const char *after)
+{
+	assert_true((ps->s = tc_connect_small(d, &ps->ids)) >= 0);
+	assert_true((ps->p = tc_connect(d, &ps->idp)) >= 0);
+	assert_true((ps->a = tc_connect(d, &ps->ida)) >= 0);
+	if ((ps->child = fork()) == 0) {
+		spam(ps->p, ps->ids, 0, SLOW_N, SLOW_SIZE);
+		_exit(tc_send(ps->p, ps->ida, after) == 0 ? 0 : 1);
+	}
+	harness_wait_client(d, ps->idp, ": paused");
 }
 
 /* The backpressure tests' setting: a small queue, and "paused" logged. */
@@ -374,32 +403,22 @@ static const char *const paused_args[] = { "--queue-limit", "16K",
 static void
 test_backpressure_destination_leaves(void **state)
 {
-	enum { N = 5000, SIZE = 1000 };
 	struct daemon	d;
-	uint32_t	ids, idp, ida;
-	int		s, p, a;
-	pid_t		child;
+	struct paused	ps;
 
 	harness_start(&d, paused_args);
-	assert_true((s = tc_connect_small(&d, &ids)) >= 0);
-	assert_true((p = tc_connect(&d, &idp)) >= 0);
-	assert_true((a = tc_connect(&d, &ida)) >= 0);
-	if ((child = fork()) == 0) {
-		/* Blocks while paused; completes once s is gone. */
-		spam(p, ids, 0, N, SIZE);
-		_exit(tc_send(p, ida, "resumed") == 0 ? 0 : 1);
-	}
-	harness_wait_client(&d, idp, ": paused");
-	close(s);
-	harness_wait_client(&d, idp, ": resumed");
-	tc_expect_msg(a, "resumed");
-	harness_child_ok(child);
-	close(p);
-	close(a);
+	/* The child blocks while paused, and completes once s is gone. */
+	paused_start(&d, &ps, "resumed");
+	close(ps.s);
+	harness_wait_client(&d, ps.idp, ": resumed");
+	tc_expect_msg(ps.a, "resumed");
+	harness_child_ok(ps.child);
+	close(ps.p);
+	close(ps.a);
 	harness_stop(&d);
 	/* Every frame was forwarded before s left or dropped after. */
 	assert_int_equal(daemon_counter(&d, "forwarded") +
-	    daemon_counter(&d, "dropped_unknown"), N + 1);
+	    daemon_counter(&d, "dropped_unknown"), SLOW_N + 1);
 	assert_true(daemon_counter(&d, "dropped_unknown") > 0);
 }
 
@@ -499,8 +518,8 @@ test_drain_routes_paused_input(void **state)
 	    "abandoned_frames"), 0);
 	/* Everything accepted was forwarded, and the reader got all of it. */
 	assert_true(got > 0);
-	assert_int_equal(daemon_counter(&d, "forwarded"), got);
-	assert_int_equal(daemon_counter(&d, "frames"), got);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "forwarded", got }, { "frames", got }, { NULL, 0 } });
 }
 
 /*
@@ -513,35 +532,25 @@ test_reload_repolicies_paused(void **state)
 {
 	static const char *args[] = { "-c", NULL, "--log-level", "debug",
 	    NULL };
-	enum { N = 5000, SIZE = 1000 };
 	struct daemon	 d;
+	struct paused	 ps;
 	char		 path[256];
-	uint32_t	 ids, idp, ida;
-	int		 s, p, a;
-	pid_t		 child;
 
 	harness_tmp_path(path, sizeof path, "reload.conf");
 	harness_write_file(path, "[router]\nqueue_limit = 16K\n"
 	    "slow_consumer = backpressure\n");
 	args[1] = path;
 	harness_start(&d, args);
-	assert_true((s = tc_connect_small(&d, &ids)) >= 0);
-	assert_true((p = tc_connect(&d, &idp)) >= 0);
-	assert_true((a = tc_connect(&d, &ida)) >= 0);
-	if ((child = fork()) == 0) {
-		spam(p, ids, 0, N, SIZE);
-		_exit(tc_send(p, ida, "after the switch") == 0 ? 0 : 1);
-	}
-	harness_wait_client(&d, idp, ": paused");
+	paused_start(&d, &ps, "after the switch");
 	harness_write_file(path, "[router]\nqueue_limit = 16K\n"
 	    "slow_consumer = disconnect\n");
 	kill(d.pid, SIGHUP);
-	harness_wait_client(&d, ids, " closed: slow_consumer");
-	tc_expect_msg(a, "after the switch");
-	harness_child_ok(child);
-	close(s);
-	close(p);
-	close(a);
+	harness_wait_client(&d, ps.ids, " closed: slow_consumer");
+	tc_expect_msg(ps.a, "after the switch");
+	harness_child_ok(ps.child);
+	close(ps.s);
+	close(ps.p);
+	close(ps.a);
 	harness_stop(&d);
 	unlink(path);
 	assert_int_equal(daemon_counter(&d, "disconnected_slow"), 1);
@@ -579,10 +588,6 @@ test_half_close(void **state)
 	harness_stop(&d);
 	assert_int_equal(daemon_counter(&d, "forwarded"), N + 1);
 }
-
-/* The slow-consumer tests' flood: SLOW_N messages of SLOW_SIZE bytes. */
-#define SLOW_N		5000
-#define SLOW_SIZE	1000
 
 /*
  * The slow-consumer tests' start: a reader with a small window (returned,
@@ -655,8 +660,9 @@ test_disconnect_slow(void **state)
 	close(s);
 	close(sp);
 	harness_stop(&p->d);
-	assert_int_equal(daemon_counter(&p->d, "disconnected_slow"), 1);
-	assert_int_equal(daemon_counter(&p->d, "dropped_queue_full"), 1);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "disconnected_slow", 1 }, { "dropped_queue_full", 1 },
+	    { NULL, 0 } });
 	/* The rest went to s before it was cut off, or to nobody after. */
 	assert_int_equal(daemon_counter(&p->d, "forwarded") +
 	    daemon_counter(&p->d, "dropped_queue_full") +
@@ -693,8 +699,8 @@ test_max_clients(void **state)
 	close(c[1]);
 	close(c[2]);
 	harness_stop(&d);
-	assert_int_equal(daemon_counter(&d, "rejected"), 1);
-	assert_int_equal(daemon_counter(&d, "accepted"), 4);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "rejected", 1 }, { "accepted", 4 }, { NULL, 0 } });
 }
 
 /*
@@ -841,10 +847,9 @@ static void
 test_emfile(void **state)
 {
 	enum { N = 60 };
-	struct rlimit	 saved, low;
-	struct daemon	 d;
-	uint32_t	 id, be, ida, idb;
-	int		 fd[N], got = 0, i, a, b;
+	struct pair	 p;
+	uint32_t	 id, be;
+	int		 fd[N], got = 0, i;
 
 	/*
 	 * Under valgrind the wrapper itself closes descriptors accepted past
@@ -853,23 +858,14 @@ test_emfile(void **state)
 	 */
 	if (harness_wrapped())
 		skip();
-	getrlimit(RLIMIT_NOFILE, &saved);
-	low = saved;
-	low.rlim_cur = 32;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	i = daemon_start(&d, NULL);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	assert_int_equal(i, 0);
-
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	assert_true(a >= 0 && b >= 0);
+	harness_start_nofile(&p.d, NULL, 32);
+	pair_connect(&p, 0);
 	/* More than the daemon has descriptors for: some wait in the backlog. */
 	for (i = 0; i < N; i++)
-		assert_true((fd[i] = tc_connect_raw(&d)) >= 0);
-	harness_wait_log(&d, "pausing accept", 1);
+		assert_true((fd[i] = tc_connect_raw(&p.d)) >= 0);
+	harness_wait_log(&p.d, "pausing accept", 1);
 	/* The router still routes between the clients it has. */
-	tc_ping_pong(a, ida, b, idb, 20);
+	tc_ping_pong(p.a, p.ida, p.b, p.idb, 20);
 	/*
 	 * Those accepted before the pause have their ids already: loopback
 	 * delivers a write into the peer's queue at once.  Let them go.
@@ -901,13 +897,13 @@ test_emfile(void **state)
 		assert_int_equal(tc_read_exact(fd[i], &id, 4, T), 0);
 		close(fd[i]);
 	}
-	close(a);
-	close(b);
-	harness_stop(&d);
-	assert_int_equal(daemon_counter(&d, "accepted"), N + 2);
+	close(p.a);
+	close(p.b);
+	harness_stop(&p.d);
+	assert_int_equal(daemon_counter(&p.d, "accepted"), N + 2);
 	/* A spinning listener would count many thousands of failures. */
-	assert_true(daemon_counter(&d, "accept_errors") >= 1);
-	assert_true(daemon_counter(&d, "accept_errors") < 200);
+	assert_true(daemon_counter(&p.d, "accept_errors") >= 1);
+	assert_true(daemon_counter(&p.d, "accept_errors") < 200);
 }
 
 /* Bad flags exit 2 naming the flag; a port in use exits 1 naming it. */

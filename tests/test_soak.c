@@ -245,6 +245,16 @@ wb_round(uint32_t *seed, int generate)
 	}
 }
 
+/* Rounds of the well-behaved clients for ms milliseconds. */
+static void
+wb_run_for(uint32_t *seed, int ms)
+{
+	long long	end = tc_now_ms() + ms;
+
+	while (tc_now_ms() < end)
+		wb_round(seed, 1);
+}
+
 static int
 wb_inflight(void)
 {
@@ -632,8 +642,7 @@ soak_start(struct soak *sk)
 	static const char *args[] = { "--admin", "127.0.0.1:0",
 	    "--max-clients", "1000", "--queue-limit", "64K",
 	    "--max-message-size", "16K", NULL };
-	long long	end;
-	int		i;
+	int	i;
 
 	/*
 	 * A small ASan quarantine (freed memory ASan holds back to catch use
@@ -647,9 +656,7 @@ soak_start(struct soak *sk)
 		assert_true(wbs[i].fd >= 0);
 		assert_int_equal(fcntl(wbs[i].fd, F_SETFL, O_NONBLOCK), 0);
 	}
-	end = tc_now_ms() + 2000;
-	while (tc_now_ms() < end)
-		wb_round(&sk->seed, 1);
+	wb_run_for(&sk->seed, 2000);
 	sk->rss_start = sk->rss_peak = daemon_rss_kb(&sk->d);
 	check_identity(&sk->d, NULL);
 }
@@ -687,7 +694,7 @@ soak_chaos(struct soak *sk)
 static void
 soak_recover(struct soak *sk)
 {
-	long long	end, deadline, connected;
+	long long	deadline, connected;
 
 	kill(sk->faulty, SIGTERM);
 	harness_child_ok(sk->faulty);
@@ -699,9 +706,7 @@ soak_recover(struct soak *sk)
 			break;
 		assert_true(tc_now_ms() < deadline);
 	}
-	end = tc_now_ms() + 2000;
-	while (tc_now_ms() < end)
-		wb_round(&sk->seed, 1);
+	wb_run_for(&sk->seed, 2000);
 	deadline = tc_now_ms() + 4 * HARNESS_TIMEOUT_MS;
 	while (wb_inflight() > 0) {
 		wb_round(&sk->seed, 0);

@@ -79,10 +79,9 @@ test_ten_thousand(void **state)
 	for (i = 0; i < N; i++)
 		tc_close_reset(fds[i]);
 	harness_stop(&d);
-	assert_int_equal(daemon_counter(&d, "accepted"), N);
-	assert_int_equal(daemon_counter(&d, "forwarded"),
-	    N);
-	assert_int_equal(daemon_counter(&d, "rejected"), 0);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "accepted", N }, { "forwarded", N }, { "rejected", 0 },
+	    { NULL, 0 } });
 	free(ids);
 	free(fds);
 }
@@ -99,42 +98,31 @@ test_emfile_idle(void **state)
 {
 	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
 	enum { N = 60, CYCLES = 8 };
-	struct rlimit	 saved, low;
-	struct daemon	 d;
-	uint32_t	 ida, idb, id;
+	struct pair	 p;
+	uint32_t	 id;
 	long long	 ticks0, ticks1;
-	int		 fd[N], adm[8], i, a, b, rc;
+	int		 fd[N], adm[8], i;
 
 	/* Not under valgrind: see test_emfile in test_routing.c. */
 	if (harness_wrapped())
 		skip();
-	getrlimit(RLIMIT_NOFILE, &saved);
-	low = saved;
-	low.rlim_cur = 40;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	rc = daemon_start(&d, args);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	assert_int_equal(rc, 0);
-
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	assert_true(a >= 0 && b >= 0);
+	harness_start_nofile(&p.d, args, 40);
+	pair_connect(&p, 0);
 	for (i = 0; i < N; i++)
-		assert_true((fd[i] = tc_connect_raw(&d)) >= 0);
+		assert_true((fd[i] = tc_connect_raw(&p.d)) >= 0);
 	/* The admin port runs out too. */
 	for (i = 0; i < 8; i++)
-		assert_true((adm[i] = tc_connect_port(d.admin_port)) >= 0);
-	assert_int_equal(daemon_wait_log(&d, "pausing accept for", 1, T), 0);
-	ticks0 = daemon_cpu_ticks(&d);
-	assert_int_equal(daemon_wait_log(&d, "pausing accept for", 1 + CYCLES,
-	    T), 0);
-	ticks1 = daemon_cpu_ticks(&d);
+		assert_true((adm[i] = tc_connect_port(p.d.admin_port)) >= 0);
+	harness_wait_log(&p.d, "pausing accept for", 1);
+	ticks0 = daemon_cpu_ticks(&p.d);
+	harness_wait_log(&p.d, "pausing accept for", 1 + CYCLES);
+	ticks1 = daemon_cpu_ticks(&p.d);
 	fprintf(stderr, "emfile: %d back-off cycles took %lld CPU ticks\n",
 	    CYCLES, ticks1 - ticks0);
 	/* 8 cycles are about 2 s: a spinning listener would take ~200. */
 	if (!harness_wrapped())
 		assert_true(ticks1 - ticks0 < 50);
-	tc_ping_pong(a, ida, b, idb, 20);
+	tc_ping_pong(p.a, p.ida, p.b, p.idb, 20);
 
 	for (i = 0; i < 8; i++)
 		close(adm[i]);
@@ -143,15 +131,13 @@ test_emfile_idle(void **state)
 		assert_int_equal(tc_read_exact(fd[i], &id, 4, T), 0);
 		close(fd[i]);
 	}
-	tc_ping_pong(a, ida, b, idb, 5);
-	close(a);
-	close(b);
-	harness_stop(&d);
-	assert_int_equal(daemon_counter(&d, "accepted"),
-	    N + 2);
+	tc_ping_pong(p.a, p.ida, p.b, p.idb, 5);
+	close(p.a);
+	close(p.b);
+	harness_stop(&p.d);
+	assert_int_equal(daemon_counter(&p.d, "accepted"), N + 2);
 	/* About 4 failures per cycle at most, not thousands. */
-	assert_true(daemon_counter(&d, "accept_errors") <
-	    200);
+	assert_true(daemon_counter(&p.d, "accept_errors") < 200);
 }
 
 /* The admin port's abusers: idle connections and a slowloris request. */
