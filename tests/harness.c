@@ -52,6 +52,14 @@ tc_now_ms(void)
 }
 
 int
+tc_cmp_u32(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
 harness_timeout_ms(void)
 {
 	const char	*s = getenv("HARNESS_TIMEOUT_SCALE");
@@ -521,21 +529,6 @@ harness_start(struct daemon *d, const char *const *args)
 }
 
 void
-harness_start_nofile(struct daemon *d, const char *const *args, long nofile)
-{
-	struct rlimit	saved, low;
-	int		rc;
-
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
-	low = saved;
-	low.rlim_cur = (rlim_t)nofile;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	rc = daemon_start(d, args);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	assert_int_equal(rc, 0);
-}
-
-void
 harness_stop(struct daemon *d)
 {
 	int	rc = daemon_stop(d, SIGTERM, HARNESS_TIMEOUT_MS);
@@ -697,6 +690,22 @@ pair_open(struct pair *p, const char *const *args, int small_b)
 {
 	harness_start(&p->d, args);
 	pair_connect(p, small_b);
+}
+
+void
+pair_open_nofile(struct pair *p, const char *const *args, long nofile)
+{
+	struct rlimit	saved, low;
+	int		rc;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)nofile;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = daemon_start(&p->d, args);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(rc, 0);
+	pair_connect(p, 0);
 }
 
 void

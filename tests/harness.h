@@ -78,12 +78,6 @@ int	daemon_run(const char *const *args, char *out, size_t outlen,
 
 /* daemon_start(), failing the test unless it is ready. */
 void	harness_start(struct daemon *, const char *const *args);
-/*
- * harness_start() with the daemon's descriptor limit (RLIMIT_NOFILE, which
- * it inherits) lowered to nofile; ours is restored.
- */
-void	harness_start_nofile(struct daemon *, const char *const *args,
-	    long nofile);
 /* Stop with SIGTERM; the test fails unless the exit status is 0. */
 void	harness_stop(struct daemon *);
 /* A final counter's name and the value it must have. */
@@ -141,6 +135,11 @@ struct pair {
 void	pair_open(struct pair *, const char *const *args, int small_b);
 /* Connect a, then b, to the daemon p->d already started. */
 void	pair_connect(struct pair *, int small_b);
+/*
+ * pair_open() with the daemon's descriptor limit (RLIMIT_NOFILE, which it
+ * inherits) lowered to nofile while it starts; ours is restored.
+ */
+void	pair_open_nofile(struct pair *, const char *const *args, long nofile);
 /* Close the clients still open, then do what harness_teardown does. */
 void	pair_close(struct pair *);
 /*
@@ -200,6 +199,8 @@ int	tc_expect_close(int fd, int timeout_ms);
  * checking each: proof that both are served.  The test fails at a miss.
  */
 void	tc_ping_pong(int a, uint32_t ida, int b, uint32_t idb, int n);
+/* qsort's comparison of two uint32_t (client ids). */
+int	tc_cmp_u32(const void *, const void *);
 /* Milliseconds from CLOCK_MONOTONIC. */
 long long tc_now_ms(void);
 

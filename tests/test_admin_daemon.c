@@ -302,14 +302,6 @@ test_exchange(void **state)
 	harness_stop(&d);
 }
 
-static int
-u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 #define PAGED	25
 
 /* limit=7 pages visit all 25 clients exactly once; bad limits are 400. */
@@ -352,8 +344,8 @@ test_paging(void **state)
 	}
 	assert_int_equal(n, PAGED);
 	assert_true(pages >= 4);
-	qsort(ids, PAGED, sizeof ids[0], u32_cmp);
-	qsort(seen, PAGED, sizeof seen[0], u32_cmp);
+	qsort(ids, PAGED, sizeof ids[0], tc_cmp_u32);
+	qsort(seen, PAGED, sizeof seen[0], tc_cmp_u32);
 	assert_memory_equal(ids, seen, sizeof ids);
 
 	/* The default limit (100) takes them all at once. */

@@ -167,27 +167,34 @@ test_check_config_token_comment(void **state)
 	unlink(path);
 }
 
+/* Bad flags: exit status 2 and one line naming the flag and the value. */
 static void
 test_bad_flag(void **state)
 {
-	char		 out[4096], err[4096];
-	const char	*size[] = { "--queue-limit", "lots", "-t", NULL };
-	const char	*range[] = { "--max-clients", "0", "-t", NULL };
-	const char	*dur[] = { "--shutdown-timeout", "1h", "-t", NULL };
-	const char	*admin[] = { "--admin", "on", "-t", NULL };
+	static const struct {
+		const char	*args[4];
+		const char	*err;
+	} cases[] = {
+		{ { "--queue-limit", "lots", "-t", NULL },
+		    "msgrouterd: --queue-limit: expected a size like 8M, got "
+		    "\"lots\"\n" },
+		{ { "--max-clients", "0", "-t", NULL },
+		    "msgrouterd: --max-clients: expected a number from 1 to "
+		    "1000000, got \"0\"\n" },
+		{ { "--shutdown-timeout", "1h", "-t", NULL },
+		    "msgrouterd: --shutdown-timeout: expected a duration like 5s "
+		    "or 250ms, got \"1h\"\n" },
+		{ { "--admin", "on", "-t", NULL },
+		    "msgrouterd: --admin: expected ADDRESS:PORT like "
+		    "127.0.0.1:8081 or off, got \"on\"\n" },
+	};
+	char	out[4096], err[4096];
+	size_t	i;
 
-	assert_int_equal(run(size, out, err), 2);
-	assert_string_equal(err, "msgrouterd: --queue-limit: expected a size "
-	    "like 8M, got \"lots\"\n");
-	assert_int_equal(run(range, out, err), 2);
-	assert_string_equal(err, "msgrouterd: --max-clients: expected a "
-	    "number from 1 to 1000000, got \"0\"\n");
-	assert_int_equal(run(dur, out, err), 2);
-	assert_string_equal(err, "msgrouterd: --shutdown-timeout: expected a "
-	    "duration like 5s or 250ms, got \"1h\"\n");
-	assert_int_equal(run(admin, out, err), 2);
-	assert_string_equal(err, "msgrouterd: --admin: expected ADDRESS:PORT "
-	    "like 127.0.0.1:8081 or off, got \"on\"\n");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(run(cases[i].args, out, err), 2);
+		assert_string_equal(err, cases[i].err);
+	}
 }
 
 /* A listen address in use: one line naming it, exit status 1. */

@@ -368,9 +368,12 @@ test_backpressure(void **state)
 #define SLOW_SIZE	1000
 
 /*
- * A slow reader s (small window), a sender p and a third client a: p
- * writes s SLOW_N numbered messages from a child, blocking while paused,
- * and then the message after to a.
+ * A slow reader s (small window) and a sender p that writes s n numbered
+ * messages of SLOW_SIZE bytes from a child, blocking while paused.  With
+ * a message after, a third client a is connected and the child sends it
+ * after to a once done; without, the child exits as soon as all n are
+ * written (status 0) and p is closed here, so that its exit closes the
+ * sender, most likely while it is paused.
  */
 struct paused {
 	int		s, p, a;
@@ -378,16 +381,24 @@ struct paused {
 	pid_t		child;
 };
 
-/* Connect the three and start p's child; return once p is paused. */
+/* Connect them and start p's child; return once p is paused. */
 static void
-paused_start(struct daemon *d, struct paused *ps, const char *after)
+paused_start(struct daemon *d, struct paused *ps, int n, const char *after)
 {
+	ps->a = -1;
 	assert_true((ps->s = tc_connect_small(d, &ps->ids)) >= 0);
 	assert_true((ps->p = tc_connect(d, &ps->idp)) >= 0);
-	assert_true((ps->a = tc_connect(d, &ps->ida)) >= 0);
+	if (after != NULL)
+		assert_true((ps->a = tc_connect(d, &ps->ida)) >= 0);
 	if ((ps->child = fork()) == 0) {
-		spam(ps->p, ps->ids, 0, SLOW_N, SLOW_SIZE);
+		if (after == NULL)
+			_exit(spam(ps->p, ps->ids, 0, n, SLOW_SIZE) == n ? 0 : 1);
+		spam(ps->p, ps->ids, 0, n, SLOW_SIZE);
 		_exit(tc_send(ps->p, ps->ida, after) == 0 ? 0 : 1);
+	}
+	if (after == NULL) {
+		close(ps->p);
+		ps->p = -1;
 	}
 	harness_wait_client(d, ps->idp, ": paused");
 }
@@ -408,7 +419,7 @@ test_backpressure_destination_leaves(void **state)
 
 	harness_start(&d, paused_args);
 	/* The child blocks while paused, and completes once s is gone. */
-	paused_start(&d, &ps, "resumed");
+	paused_start(&d, &ps, SLOW_N, "resumed");
 	close(ps.s);
 	harness_wait_client(&d, ps.idp, ": resumed");
 	tc_expect_msg(ps.a, "resumed");
@@ -429,26 +440,18 @@ test_backpressure_destination_leaves(void **state)
 static void
 test_backpressure_sender_leaves(void **state)
 {
-	enum { N = 5000, SIZE = 1000 };
 	struct daemon	d;
-	uint32_t	ids, idp;
-	int		s, p;
-	pid_t		child;
+	struct paused	ps;
 
 	harness_start(&d, paused_args);
-	assert_true((s = tc_connect_small(&d, &ids)) >= 0);
-	assert_true((p = tc_connect(&d, &idp)) >= 0);
-	if ((child = fork()) == 0)
-		_exit(spam(p, ids, 0, N, SIZE) == N ? 0 : 1);
-	/* The child's exit closes the sender, most likely while it is paused. */
-	close(p);
-	harness_wait_client(&d, idp, ": paused");
-	assert_int_equal(drain_numbered(s, N, SIZE, 0, NULL), N);
-	harness_child_ok(child);
-	harness_wait_client(&d, idp, " closed: eof");
-	close(s);
+	paused_start(&d, &ps, SLOW_N, NULL);
+	assert_int_equal(drain_numbered(ps.s, SLOW_N, SLOW_SIZE, 0, NULL),
+	    SLOW_N);
+	harness_child_ok(ps.child);
+	harness_wait_client(&d, ps.idp, " closed: eof");
+	close(ps.s);
 	harness_stop(&d);
-	assert_int_equal(daemon_counter(&d, "forwarded"), N);
+	assert_int_equal(daemon_counter(&d, "forwarded"), SLOW_N);
 }
 
 /*
@@ -492,27 +495,21 @@ test_drain_routes_paused_input(void **state)
 {
 	static const char *const args[] = { "--queue-limit", "16K",
 	    "--log-level", "debug", "--shutdown-timeout", "60s", NULL };
-	enum { N = 20000, SIZE = 1000 };
+	enum { N = 20000 };
 	struct daemon	d;
-	uint32_t	ids, idp;
-	int		s, p, got, last;
-	pid_t		child;
+	struct paused	ps;
+	int		got, last;
 
 	harness_start(&d, args);
-	assert_true((s = tc_connect_small(&d, &ids)) >= 0);
-	assert_true((p = tc_connect(&d, &idp)) >= 0);
-	if ((child = fork()) == 0)
-		_exit(spam(p, ids, 0, N, SIZE) == N ? 0 : 1);
-	close(p);
-	harness_wait_client(&d, idp, ": paused");
+	paused_start(&d, &ps, N, NULL);
 	kill(d.pid, SIGTERM);
 	harness_wait_log(&d, "draining: ", 1);
 	/* The reader wakes up only now. */
-	got = drain_numbered(s, N, SIZE, 0, &last);
+	got = drain_numbered(ps.s, N, SLOW_SIZE, 0, &last);
 	harness_wait_exit(&d, T);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	close(s);
+	kill(ps.child, SIGKILL);
+	waitpid(ps.child, NULL, 0);
+	close(ps.s);
 	assert_int_equal(daemon_log_count(&d, "drain complete"), 1);
 	assert_int_equal(daemon_log_value(&d, "drain complete",
 	    "abandoned_frames"), 0);
@@ -541,7 +538,7 @@ test_reload_repolicies_paused(void **state)
 	    "slow_consumer = backpressure\n");
 	args[1] = path;
 	harness_start(&d, args);
-	paused_start(&d, &ps, "after the switch");
+	paused_start(&d, &ps, SLOW_N, "after the switch");
 	harness_write_file(path, "[router]\nqueue_limit = 16K\n"
 	    "slow_consumer = disconnect\n");
 	kill(d.pid, SIGHUP);
@@ -737,14 +734,6 @@ test_order_under_load(void **state)
 	assert_int_equal(daemon_counter(&d, "forwarded"), P * N);
 }
 
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Open n connections at once and collect their ids. */
 static void
 many_ids(struct daemon *d, int n, uint32_t *ids)
@@ -772,7 +761,7 @@ test_random_ids(void **state)
 	harness_need_nofile(N + 100);
 	harness_start(&d, NULL);
 	many_ids(&d, N, ids);
-	qsort(ids, N, sizeof *ids, cmp_u32);
+	qsort(ids, N, sizeof *ids, tc_cmp_u32);
 	assert_int_not_equal(ids[0], 0);
 	for (i = 1; i < N; i++)
 		assert_int_not_equal(ids[i], ids[i - 1]);
@@ -858,8 +847,7 @@ test_emfile(void **state)
 	 */
 	if (harness_wrapped())
 		skip();
-	harness_start_nofile(&p.d, NULL, 32);
-	pair_connect(&p, 0);
+	pair_open_nofile(&p, NULL, 32);
 	/* More than the daemon has descriptors for: some wait in the backlog. */
 	for (i = 0; i < N; i++)
 		assert_true((fd[i] = tc_connect_raw(&p.d)) >= 0);

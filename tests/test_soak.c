@@ -337,6 +337,8 @@ enum fault {
 };
 
 static const int fault_count[F_NKINDS] = { 10, 10, 10, 4, 4, 3, 2 };
+/* Milliseconds between two steps of each kind. */
+static const int fault_pause[F_NKINDS] = { 50, 1000, 10, 25, 20, 20, 5 };
 
 struct actor {
 	enum fault	kind;
@@ -555,41 +557,35 @@ actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
 	switch (a->kind) {
 	case F_NOREAD:
 		actor_read_id(a, 4);
-		a->next = now + 50;
 		break;
 	case F_SLOW:
 		if (a->idlen < 4)
 			actor_read_id(a, 1);
 		else if (recv(a->fd, buf, 1, MSG_DONTWAIT) == 0)
 			actor_close(a, 1);
-		a->next = now + 1000;
 		break;
 	case F_RANDOM:
 		actor_random(a, now, seed);
-		a->next = now + 10;
 		break;
 	case F_MIDMSG:
 		actor_frame(a, pool[rng(seed) % NWB], 200, seed);
 		a->plen -= 1 + rng(seed) % 150;	/* cut before the 0x00 */
 		actor_push(a);
 		actor_close(a, rng(seed) % 4 != 0);
-		a->next = now + 25;
 		break;
 	case F_GARBAGE:
 		actor_garbage(a, now, seed);
-		a->next = now + 20;
 		break;
 	case F_OVERSIZE:
 		actor_oversize(a, now, seed);
-		a->next = now + 20;
 		break;
 	case F_CHURN:
 		actor_close(a, rng(seed) % 8 != 0);
-		a->next = now + 5;
 		break;
 	default:
 		break;
 	}
+	a->next = now + fault_pause[a->kind];
 }
 
 /* The faulty clients' process: runs until SIGTERM, then leaves. */

@@ -106,8 +106,7 @@ test_emfile_idle(void **state)
 	/* Not under valgrind: see test_emfile in test_routing.c. */
 	if (harness_wrapped())
 		skip();
-	harness_start_nofile(&p.d, args, 40);
-	pair_connect(&p, 0);
+	pair_open_nofile(&p, args, 40);
 	for (i = 0; i < N; i++)
 		assert_true((fd[i] = tc_connect_raw(&p.d)) >= 0);
 	/* The admin port runs out too. */
