@@ -34,7 +34,7 @@
 struct harness_run {
 	pid_t	hr_pid;
 	int	hr_running;
-	int	hr_status;	/* exit status, 128 + signal; -1 while running */
+	int	hr_status;	/* exit status or 128 + signal; -1: running */
 	int	hr_dumped;	/* its log went to stderr */
 	char	hr_log[256];
 };
@@ -627,8 +627,8 @@ harness_need_nofile(long n)
 	if (rl.rlim_cur >= need)
 		return;
 	if (rl.rlim_max < need)
-		fprintf(stderr, "RLIMIT_NOFILE hard limit %llu < %llu: raise it "
-		    "(ulimit -Hn) to run this test\n",
+		fprintf(stderr, "RLIMIT_NOFILE hard limit %llu < %llu: "
+		    "raise it (ulimit -Hn) to run this test\n",
 		    (unsigned long long)rl.rlim_max, (unsigned long long)need);
 	assert_true(rl.rlim_max >= need);
 	rl.rlim_cur = need;

@@ -231,7 +231,8 @@ exchange_metrics(struct daemon *d)
 	    "msgrouter_messages_forwarded_total 4\n"));
 	assert_non_null(strstr(r.body,
 	    "\nmsgrouter_messages_dropped_unknown_destination_total 1\n"));
-	assert_non_null(strstr(r.body, "\nmsgrouter_bytes_received_total 40\n"));
+	assert_non_null(strstr(r.body,
+	    "\nmsgrouter_bytes_received_total 40\n"));
 	assert_non_null(strstr(r.body,
 	    "\nmsgrouter_bytes_forwarded_total 15\n"));
 	assert_non_null(strstr(r.body, "\nmsgrouter_clients_connected 2\n"));
@@ -652,12 +653,12 @@ test_errors(void **state)
 static void
 test_flag(void **state)
 {
-	char			 addr[64], out[4096], err[4096], want[96];
-	const char		*args[] = { "-l", "127.0.0.1:0", "--admin", addr,
-				    NULL };
-	const char		*bad[] = { "-l", "127.0.0.1:0", "--admin",
-				    "localhost", NULL };
-	int			 fd;
+	char		 addr[64], out[4096], err[4096], want[96];
+	const char	*args[] = { "-l", "127.0.0.1:0", "--admin", addr,
+			    NULL };
+	const char	*bad[] = { "-l", "127.0.0.1:0", "--admin",
+			    "localhost", NULL };
+	int		 fd;
 
 	fd = harness_listener(addr, sizeof addr);
 	assert_int_equal(daemon_run(args, out, sizeof out, err, sizeof err),

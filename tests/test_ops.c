@@ -182,8 +182,8 @@ test_bad_flag(void **state)
 		    "msgrouterd: --max-clients: expected a number from 1 to "
 		    "1000000, got \"0\"\n" },
 		{ { "--shutdown-timeout", "1h", "-t", NULL },
-		    "msgrouterd: --shutdown-timeout: expected a duration like 5s "
-		    "or 250ms, got \"1h\"\n" },
+		    "msgrouterd: --shutdown-timeout: expected a duration like "
+		    "5s or 250ms, got \"1h\"\n" },
 		{ { "--admin", "on", "-t", NULL },
 		    "msgrouterd: --admin: expected ADDRESS:PORT like "
 		    "127.0.0.1:8081 or off, got \"on\"\n" },
@@ -312,7 +312,8 @@ test_reload_broken(void **state)
 	assert_true((fd[1] = tc_connect(&d, &id[1])) >= 0);
 
 	/* Line 2 alone would lower max_clients; line 3 spoils the file. */
-	harness_write_file(path, "[router]\nmax_clients = 2\nqueue_limit = 2X\n");
+	harness_write_file(path,
+	    "[router]\nmax_clients = 2\nqueue_limit = 2X\n");
 	kill(d.pid, SIGHUP);
 	snprintf(want, sizeof want, "error reload: %s:3: queue_limit: "
 	    "expected a size like 8M, got \"2X\"; keeping the running "
@@ -797,9 +798,10 @@ sigterm_at_ready(const char *const *args)
 		rc = daemon_wait_exit(&d, HARNESS_TIMEOUT_MS);
 		if (rc != 0 || daemon_log_count(&d, "drain complete") != 1) {
 			daemon_dump_log(&d);
-			fail_msg("run %d of %d: SIGTERM at the ready line: exit "
-			    "status %d, %d \"drain complete\" lines", i + 1, runs,
-			    rc, daemon_log_count(&d, "drain complete"));
+			fail_msg("run %d of %d: SIGTERM at the ready line: "
+			    "exit status %d, %d \"drain complete\" lines",
+			    i + 1, runs, rc,
+			    daemon_log_count(&d, "drain complete"));
 		}
 	}
 }

@@ -385,15 +385,17 @@ struct paused {
 static void
 paused_start(struct daemon *d, struct paused *ps, int n, const char *after)
 {
+	int	sent;
+
 	ps->a = -1;
 	assert_true((ps->s = tc_connect_small(d, &ps->ids)) >= 0);
 	assert_true((ps->p = tc_connect(d, &ps->idp)) >= 0);
 	if (after != NULL)
 		assert_true((ps->a = tc_connect(d, &ps->ida)) >= 0);
 	if ((ps->child = fork()) == 0) {
+		sent = spam(ps->p, ps->ids, 0, n, SLOW_SIZE);
 		if (after == NULL)
-			_exit(spam(ps->p, ps->ids, 0, n, SLOW_SIZE) == n ? 0 : 1);
-		spam(ps->p, ps->ids, 0, n, SLOW_SIZE);
+			_exit(sent == n ? 0 : 1);
 		_exit(tc_send(ps->p, ps->ida, after) == 0 ? 0 : 1);
 	}
 	if (after == NULL) {
