@@ -3,10 +3,11 @@
  * with raw sockets.  Every wait has a deadline; nothing sleeps for a fixed
  * time.
  *
- * The daemon_* and tc_* functions that return an int report failure and
- * leave the verdict to the caller; the harness_* functions, tc_expect_msg
- * and tc_ping_pong fail the running cmocka test themselves, with the
- * daemon's log on stderr.  A test program ends with harness_finish(), which
+ * The daemon_* and tc_* functions that return a status leave the verdict
+ * to the caller; the harness_* and pair_* functions, tc_expect_msg and
+ * tc_ping_pong fail the running cmocka test themselves, with the daemon's
+ * log on stderr.  Tests run with harness_teardown (harness_unit_test) or
+ * the pair fixture, and a test program ends with harness_finish(), which
  * removes the daemons' logs when every test passed and keeps them all when
  * one failed.
  */
