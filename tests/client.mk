@@ -1,18 +1,13 @@
 # Tests of libmsgrouter-client and the client tools.
 check_PROGRAMS += tests/test_client
 TESTS += tests/test_client
-tests_test_client_SOURCES = tests/test_client.c
-tests_test_client_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_test_client_LDADD = lib/libmsgrouter-client.la $(CMOCKA_LIBS) -lpthread
 
 # Integration: the library, msgrouter-cat and msgrouter-bench against the
 # real daemon, started by the harness.
 check_PROGRAMS += tests/test_tools
 TESTS += tests/test_tools
-tests_test_tools_SOURCES = tests/test_tools.c
-tests_test_tools_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
-tests_test_tools_LDADD = tests/libharness.la lib/libmsgrouter-client.la \
-	$(CMOCKA_LIBS) $(JANSSON_LIBS)
+tests_test_tools_LDADD = lib/libmsgrouter-client.la $(LDADD)
 
 AM_TESTS_ENVIRONMENT += \
 	MSGROUTER_CAT='$(abs_top_builddir)/tools/msgrouter-cat'; \

@@ -1,5 +1,6 @@
 /*
- * http_client: blocking HTTP/1.0 over loopback for tests.
+ * http_client: blocking HTTP/1.0 over loopback for tests, part of the
+ * harness library.
  */
 #include "config.h"
 
@@ -15,16 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "http_client.h"
-
-static long long
-http_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Read everything until EOF into a NUL-terminated buffer; -1 on timeout. */
 static int
@@ -43,7 +36,7 @@ http_read_all(int fd, char **out, size_t *outlen, long long deadline)
 				break;
 			buf = nbuf;
 		}
-		if ((left = deadline - http_now_ms()) <= 0)
+		if ((left = deadline - tc_now_ms()) <= 0)
 			break;
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
@@ -68,7 +61,7 @@ http_request(int port, const char *method, const char *path,
     const char *headers, struct http_response *r, int timeout_ms)
 {
 	struct sockaddr_in	 sin;
-	long long		 deadline = http_now_ms() + timeout_ms;
+	long long		 deadline = tc_now_ms() + timeout_ms;
 	char			*all, *sep, req[2048];
 	size_t			 len;
 	int			 fd, n;

@@ -1,7 +1,15 @@
 # Unit tests (cmocka, one binary per module) and integration tests that run
 # the real daemon on free loopback ports.
-TEST_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(CMOCKA_CFLAGS)
-TEST_LIBS = src/libmsgrouter.la $(CMOCKA_LIBS) $(LIBEVENT_LIBS)
+#
+# Every test program builds from tests/NAME.c (automake's default source)
+# with the same flags and libraries.  Automake has no per-directory flags:
+# the test libraries' include paths join AM_CPPFLAGS (pkg-config -I flags;
+# the daemon and the tools add their own per-target flags), and LDADD is
+# the default of every program without its own, which the daemon, the
+# tools and tests/test_client each have.
+AM_CPPFLAGS += $(LIBEVENT_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+LDADD = tests/libharness.la src/libmsgrouter.la $(CMOCKA_LIBS) \
+	$(LIBEVENT_LIBS) $(JANSSON_LIBS)
 
 TEST_MSGROUTERD = $(abs_top_builddir)/src/msgrouterd
 AM_TESTS_ENVIRONMENT = \
@@ -13,57 +21,23 @@ UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
-tests_test_framing_SOURCES = tests/test_framing.c
-tests_test_framing_CFLAGS = $(TEST_CFLAGS)
-tests_test_framing_LDADD = $(TEST_LIBS)
-tests_test_registry_SOURCES = tests/test_registry.c
-tests_test_registry_CFLAGS = $(TEST_CFLAGS)
-tests_test_registry_LDADD = $(TEST_LIBS)
-tests_test_policy_SOURCES = tests/test_policy.c
-tests_test_policy_CFLAGS = $(TEST_CFLAGS)
-tests_test_policy_LDADD = $(TEST_LIBS)
-tests_test_conn_SOURCES = tests/test_conn.c
-tests_test_conn_CFLAGS = $(TEST_CFLAGS)
-tests_test_conn_LDADD = $(TEST_LIBS)
-tests_test_bufmem_SOURCES = tests/test_bufmem.c
-tests_test_bufmem_CFLAGS = $(TEST_CFLAGS)
-tests_test_bufmem_LDADD = $(TEST_LIBS)
-tests_test_move_SOURCES = tests/test_move.c
-tests_test_move_CFLAGS = $(TEST_CFLAGS)
-tests_test_move_LDADD = $(TEST_LIBS)
-tests_test_parse_SOURCES = tests/test_parse.c
-tests_test_parse_CFLAGS = $(TEST_CFLAGS)
-tests_test_parse_LDADD = $(TEST_LIBS)
-tests_test_listener_SOURCES = tests/test_listener.c
-tests_test_listener_CFLAGS = $(TEST_CFLAGS)
-tests_test_listener_LDADD = $(TEST_LIBS)
-
-# The integration harness: the real daemon on free loopback ports.
+# The integration harness: the real daemon on free loopback ports, and a
+# small HTTP client for its admin port.
 check_LTLIBRARIES = tests/libharness.la
-tests_libharness_la_SOURCES = tests/harness.c tests/harness.h
-tests_libharness_la_CFLAGS = $(AM_CFLAGS)
+tests_libharness_la_SOURCES = tests/harness.c tests/harness.h \
+	tests/http_client.c tests/http_client.h
 
 INTEGRATION_TESTS = tests/test_routing
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
-tests_test_routing_SOURCES = tests/test_routing.c
-tests_test_routing_CFLAGS = $(TEST_CFLAGS)
-tests_test_routing_LDADD = tests/libharness.la $(CMOCKA_LIBS)
-CLEANFILES += tests/daemon-*.log
+# The daemon logs the harness keeps when a test fails, and the tests' files.
+CLEANFILES += tests/daemon-*.log tests/tmp-*
 
 # Robustness: the chaos soak (SOAK_SECONDS, default 120) and the storms
 # (10,000 clients, descriptors running out, the admin port abused).
 ROBUST_TESTS = tests/test_soak tests/test_storm
 check_PROGRAMS += $(ROBUST_TESTS)
 TESTS += $(ROBUST_TESTS)
-tests_test_soak_SOURCES = tests/test_soak.c tests/http_client.c \
-	tests/http_client.h
-tests_test_soak_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
-tests_test_soak_LDADD = tests/libharness.la $(CMOCKA_LIBS) $(JANSSON_LIBS)
-tests_test_storm_SOURCES = tests/test_storm.c tests/http_client.c \
-	tests/http_client.h
-tests_test_storm_CFLAGS = $(TEST_CFLAGS)
-tests_test_storm_LDADD = tests/libharness.la $(CMOCKA_LIBS)
 
 # make check-valgrind: the integration tests with the daemon under valgrind
 # memcheck; any invalid access or leak makes the daemon exit 99, which fails

@@ -37,6 +37,8 @@
 #include "msgrouter/router.h"
 #include "msgrouter/stats.h"
 
+#include "harness.h"
+
 #define DEADLINE_MS	15000
 
 static void
@@ -156,15 +158,6 @@ teardown(void **state)
 	return 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct response {
 	int	 done;
 	int	 code;		/* 0: no response */
@@ -211,11 +204,11 @@ response_cb(struct evhttp_request *req, void *arg)
 static int
 run_until(struct fixture *fx, int (*cond)(void *), void *arg)
 {
-	long long	deadline = now_ms() + DEADLINE_MS;
+	long long	deadline = tc_now_ms() + DEADLINE_MS;
 	struct timeval	tick = { 0, 10000 };
 
 	while (!cond(arg)) {
-		if (now_ms() > deadline)
+		if (tc_now_ms() > deadline)
 			return -1;
 		/* A short timeout: loop once even when nothing is ready. */
 		event_base_loopexit(fx->base, &tick);
@@ -273,6 +266,18 @@ response_json(struct response *r)
 	return j;
 }
 
+/* A request whose status must be code; the body is not looked at. */
+static void
+expect_code(struct fixture *fx, enum evhttp_cmd_type method,
+    const char *path, const char *auth, int code)
+{
+	struct response	r;
+
+	request(fx, method, path, auth, &r);
+	assert_int_equal(r.code, code);
+	response_free(&r);
+}
+
 /* Status and the JSON error body of a failed request. */
 static void
 expect_error(struct fixture *fx, enum evhttp_cmd_type method,
@@ -293,21 +298,31 @@ expect_error(struct fixture *fx, enum evhttp_cmd_type method,
 static void
 test_http_errors(void **state)
 {
+	static const struct {
+		enum evhttp_cmd_type	 method;
+		const char		*path;
+		int			 code;
+	} cases[] = {
+		{ EVHTTP_REQ_GET, "/nope", 404 },
+		{ EVHTTP_REQ_GET, "/stats/", 404 },
+		{ EVHTTP_REQ_GET, "/clients/", 404 },
+		{ EVHTTP_REQ_GET, "/clients/abc", 404 },
+		{ EVHTTP_REQ_GET, "/clients/0", 404 },
+		{ EVHTTP_REQ_GET, "/clients/4294967296", 404 },
+		{ EVHTTP_REQ_GET, "/clients/12345", 404 },
+		{ EVHTTP_REQ_GET, "/clients?limit=10001", 400 },
+		{ EVHTTP_REQ_GET, "/clients?limit=ten", 400 },
+		{ EVHTTP_REQ_GET, "/clients?sort=size", 400 },
+		{ EVHTTP_REQ_DELETE, "/clients/1", 405 },
+		{ EVHTTP_REQ_PUT, "/stats", 405 },
+	};
 	struct fixture	*fx = *state;
 	struct response	 r;
+	size_t		 i;
 
-	expect_error(fx, EVHTTP_REQ_GET, "/nope", NULL, 404);
-	expect_error(fx, EVHTTP_REQ_GET, "/stats/", NULL, 404);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients/", NULL, 404);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients/abc", NULL, 404);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients/0", NULL, 404);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients/4294967296", NULL, 404);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients/12345", NULL, 404);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients?limit=10001", NULL, 400);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients?limit=ten", NULL, 400);
-	expect_error(fx, EVHTTP_REQ_GET, "/clients?sort=size", NULL, 400);
-	expect_error(fx, EVHTTP_REQ_DELETE, "/clients/1", NULL, 405);
-	expect_error(fx, EVHTTP_REQ_PUT, "/stats", NULL, 405);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expect_error(fx, cases[i].method, cases[i].path, NULL,
+		    cases[i].code);
 
 	request(fx, EVHTTP_REQ_POST, "/stats", NULL, &r);
 	assert_int_equal(r.code, 405);
@@ -346,27 +361,17 @@ test_http_token(void **state)
 	expect_error(fx, EVHTTP_REQ_GET, "/nope", NULL, 401);
 	expect_error(fx, EVHTTP_REQ_GET, "/", "Bearer s3cre", 401);
 
-	request(fx, EVHTTP_REQ_GET, "/stats", "Bearer s3cret", &r);
-	assert_int_equal(r.code, 200);
-	response_free(&r);
-	request(fx, EVHTTP_REQ_GET, "/metrics", "Bearer s3cret", &r);
-	assert_int_equal(r.code, 200);
-	response_free(&r);
+	expect_code(fx, EVHTTP_REQ_GET, "/stats", "Bearer s3cret", 200);
+	expect_code(fx, EVHTTP_REQ_GET, "/metrics", "Bearer s3cret", 200);
 	/* Probes need no token. */
-	request(fx, EVHTTP_REQ_GET, "/healthz", NULL, &r);
-	assert_int_equal(r.code, 200);
-	response_free(&r);
+	expect_code(fx, EVHTTP_REQ_GET, "/healthz", NULL, 200);
 
 	/* A reload changes the token: the next request sees the new one. */
 	strcpy(cf->cf_admin_token, "other");
 	expect_error(fx, EVHTTP_REQ_GET, "/stats", "Bearer s3cret", 401);
-	request(fx, EVHTTP_REQ_GET, "/stats", "Bearer other", &r);
-	assert_int_equal(r.code, 200);
-	response_free(&r);
+	expect_code(fx, EVHTTP_REQ_GET, "/stats", "Bearer other", 200);
 	cf->cf_admin_token[0] = '\0';
-	request(fx, EVHTTP_REQ_GET, "/stats", NULL, &r);
-	assert_int_equal(r.code, 200);
-	response_free(&r);
+	expect_code(fx, EVHTTP_REQ_GET, "/stats", NULL, 200);
 }
 
 static void
@@ -432,14 +437,6 @@ rank_cmp(const void *a, const void *b)
 	if (x->ci_queued != y->ci_queued)
 		return x->ci_queued > y->ci_queued ? -1 : 1;
 	return x->ci_id < y->ci_id ? -1 : x->ci_id > y->ci_id;
-}
-
-static int
-u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 #define NCLIENTS	40
@@ -510,10 +507,10 @@ test_collector(void **state)
 	} while (cursor != 0);
 	assert_int_equal(n, NCLIENTS);
 	assert_true(pages >= NCLIENTS / 7);
-	qsort(seen, n, sizeof seen[0], u32_cmp);
+	qsort(seen, n, sizeof seen[0], tc_cmp_u32);
 	for (i = 0; i < NCLIENTS; i++)
 		ids[i] = all[i].ci_id;
-	qsort(ids, NCLIENTS, sizeof ids[0], u32_cmp);
+	qsort(ids, NCLIENTS, sizeof ids[0], tc_cmp_u32);
 	assert_memory_equal(seen, ids, sizeof ids);
 
 	/* The same top 3 over HTTP, largest first. */
@@ -624,7 +621,6 @@ test_big_headers(void **state)
 {
 	struct fixture		*fx = *state;
 	struct sockaddr_in	 sin;
-	struct response		 r;
 	char			*req, buf[4096];
 	size_t			 len = ADMIN_MAX_HEADERS * 2, have = 0;
 	ssize_t			 n;
@@ -645,7 +641,7 @@ test_big_headers(void **state)
 	    (ssize_t)strlen(req));
 	free(req);
 	/* Answered with an error status and closed: EOF after the reply. */
-	deadline = now_ms() + DEADLINE_MS;
+	deadline = tc_now_ms() + DEADLINE_MS;
 	for (;;) {
 		event_base_loop(fx->base, EVLOOP_NONBLOCK);
 		n = recv(fd, buf + have, sizeof buf - 1 - have, MSG_DONTWAIT);
@@ -653,15 +649,13 @@ test_big_headers(void **state)
 			break;
 		if (n > 0)
 			have += (size_t)n;
-		assert_true(now_ms() < deadline);
+		assert_true(tc_now_ms() < deadline);
 	}
 	buf[have] = '\0';
 	/* evhttp answers 413 or 400, or resets: never 200. */
 	assert_null(strstr(buf, " 200 "));
 	close(fd);
-	request(fx, EVHTTP_REQ_GET, "/healthz", NULL, &r);
-	assert_int_equal(r.code, 200);
-	response_free(&r);
+	expect_code(fx, EVHTTP_REQ_GET, "/healthz", NULL, 200);
 }
 
 int

@@ -110,19 +110,6 @@ wait_stat(struct daemon *d, const char *path, long long want)
 	}
 }
 
-static void
-start(struct daemon *d, const char *const *args)
-{
-	assert_int_equal(daemon_start(d, args), 0);
-	assert_true(d->admin_port > 0);
-}
-
-static void
-stop(struct daemon *d)
-{
-	assert_int_equal(daemon_stop(d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-}
-
 /* "127.0.0.1:PORT" of our end of fd, as the daemon sees its peer. */
 static void
 local_peer(int fd, char *buf, size_t len)
@@ -134,50 +121,31 @@ local_peer(int fd, char *buf, size_t len)
 	snprintf(buf, len, "127.0.0.1:%u", ntohs(sin.sin_port));
 }
 
-static void
-expect_msg(int fd, const char *want)
-{
-	char	buf[256];
-
-	assert_int_equal(tc_recv_msg(fd, buf, sizeof buf, HARNESS_TIMEOUT_MS),
-	    (ssize_t)strlen(want) + 1);
-	assert_string_equal(buf, want);
-}
-
 /*
- * A sends one message to an unknown id and three to B, B one back: every
- * counter of /stats, both clients and /metrics have exact values.
+ * test_exchange's traffic: A sends one message to an unknown id and three
+ * to B, B one back.  Unknown first: B's third message proves A's four were
+ * routed.
  */
 static void
-test_exchange(void **state)
+exchange_traffic(int a, uint32_t ida, int b, uint32_t idb)
 {
-	static const char *const args[] = { "--admin", "127.0.0.1:0",
-	    "--id-mode", "sequential", "--max-clients", "50",
-	    "--queue-limit", "64K", NULL };
-	struct daemon		 d;
-	struct http_response	 r;
-	uint32_t		 ida, idb;
-	int			 a, b;
-	char			 path[64], peer[64], type[64];
-	long long		 deadline;
-	json_t			*j, *c;
-	int			 status;
-
-	start(&d, args);
-	assert_true((a = tc_connect(&d, &ida)) >= 0);
-	assert_true((b = tc_connect(&d, &idb)) >= 0);
-	/* Unknown first: B's third message proves A's four were routed. */
 	assert_int_equal(tc_send(a, 999999, "lost"), 0);	/* 9 bytes */
 	assert_int_equal(tc_send(a, idb, "hello"), 0);		/* 10 */
 	assert_int_equal(tc_send(a, idb, "x"), 0);		/* 6 */
 	assert_int_equal(tc_send(a, idb, "abc"), 0);		/* 8 */
-	expect_msg(b, "hello");
-	expect_msg(b, "x");
-	expect_msg(b, "abc");
+	tc_expect_msg(b, "hello");
+	tc_expect_msg(b, "x");
+	tc_expect_msg(b, "abc");
 	assert_int_equal(tc_send(b, ida, "hi"), 0);		/* 7 */
-	expect_msg(a, "hi");
+	tc_expect_msg(a, "hi");
+}
 
-	j = get_ok(&d, "/stats");
+/* Every figure of /stats after exchange_traffic(). */
+static void
+exchange_stats(struct daemon *d)
+{
+	json_t	*j = get_ok(d, "/stats");
+
 	assert_string_equal(jstr(j, "version"), PACKAGE_VERSION);
 	assert_true(jnum(j, "uptime_seconds") >= 0);
 	assert_int_equal(jnum(j, "clients.connected"), 2);
@@ -203,32 +171,57 @@ test_exchange(void **state)
 	assert_string_equal(jstr(json_object_get(j, "config"), "id_mode"),
 	    "sequential");
 	json_decref(j);
+}
+
+/*
+ * A client's counters after exchange_traffic(), in /clients/ID or in the
+ * ring of closed clients: A sent 4 messages, 33 bytes, and got 1, 3 bytes.
+ */
+static void
+exchange_client_a(json_t *c, uint32_t ida, const char *peer)
+{
+	assert_int_equal(jnum(c, "id"), ida);
+	assert_string_equal(jstr(c, "peer"), peer);
+	assert_int_equal(jnum(c, "messages_in"), 4);
+	assert_int_equal(jnum(c, "bytes_in"), 33);
+	assert_int_equal(jnum(c, "messages_out"), 1);
+	assert_int_equal(jnum(c, "bytes_out"), 3);
+	assert_int_equal(jnum(c, "dropped_messages"), 0);
+}
+
+/* /clients/ID of both clients after exchange_traffic(). */
+static void
+exchange_clients(struct daemon *d, uint32_t ida, const char *peer,
+    uint32_t idb)
+{
+	char	 path[64];
+	json_t	*j;
 
 	snprintf(path, sizeof path, "/clients/%u", ida);
-	j = get_ok(&d, path);
-	local_peer(a, peer, sizeof peer);
-	assert_int_equal(jnum(j, "id"), ida);
-	assert_string_equal(jstr(j, "peer"), peer);
+	j = get_ok(d, path);
+	exchange_client_a(j, ida, peer);
 	assert_true(jnum(j, "connected_seconds") >= 0);
 	assert_int_equal(jnum(j, "queued_bytes"), 0);
-	assert_int_equal(jnum(j, "messages_in"), 4);
-	assert_int_equal(jnum(j, "bytes_in"), 33);
-	assert_int_equal(jnum(j, "messages_out"), 1);
-	assert_int_equal(jnum(j, "bytes_out"), 3);
-	assert_int_equal(jnum(j, "dropped_messages"), 0);
 	assert_true(json_is_false(json_object_get(j, "paused")));
 	json_decref(j);
 
 	snprintf(path, sizeof path, "/clients/%u", idb);
-	j = get_ok(&d, path);
+	j = get_ok(d, path);
 	assert_int_equal(jnum(j, "messages_in"), 1);
 	assert_int_equal(jnum(j, "bytes_in"), 7);
 	assert_int_equal(jnum(j, "messages_out"), 3);
 	assert_int_equal(jnum(j, "bytes_out"), 12);
 	json_decref(j);
+}
 
-	/* The same figures in the Prometheus text. */
-	assert_int_equal(http_request(d.admin_port, "GET", "/metrics", NULL,
+/* The figures of exchange_stats() in the Prometheus text. */
+static void
+exchange_metrics(struct daemon *d)
+{
+	struct http_response	r;
+	char			type[64];
+
+	assert_int_equal(http_request(d->admin_port, "GET", "/metrics", NULL,
 	    &r, HARNESS_TIMEOUT_MS), 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(http_header(&r, "Content-Type", type, sizeof type),
@@ -238,7 +231,8 @@ test_exchange(void **state)
 	    "msgrouter_messages_forwarded_total 4\n"));
 	assert_non_null(strstr(r.body,
 	    "\nmsgrouter_messages_dropped_unknown_destination_total 1\n"));
-	assert_non_null(strstr(r.body, "\nmsgrouter_bytes_received_total 40\n"));
+	assert_non_null(strstr(r.body,
+	    "\nmsgrouter_bytes_received_total 40\n"));
 	assert_non_null(strstr(r.body,
 	    "\nmsgrouter_bytes_forwarded_total 15\n"));
 	assert_non_null(strstr(r.body, "\nmsgrouter_clients_connected 2\n"));
@@ -246,12 +240,22 @@ test_exchange(void **state)
 	assert_non_null(strstr(r.body, "\nmsgrouter_config_info{slow_consumer="
 	    "\"backpressure\",id_mode=\"sequential\"} 1\n"));
 	http_response_free(&r);
+}
 
-	/* A leaves: its record shows in the ring with its final counters. */
-	close(a);
-	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+/*
+ * A has left: its record shows in the ring with its final counters, and
+ * /clients/ID no longer finds it.
+ */
+static void
+exchange_closed(struct daemon *d, uint32_t ida, const char *peer)
+{
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	char		 path[64];
+	json_t		*j, *c;
+	int		 status;
+
 	for (;;) {
-		j = get_ok(&d, "/clients?state=closed");
+		j = get_ok(d, "/clients?state=closed");
 		c = json_array_get(json_object_get(j, "clients"), 0);
 		if (c != NULL)
 			break;
@@ -259,31 +263,44 @@ test_exchange(void **state)
 		assert_true(tc_now_ms() < deadline);
 	}
 	assert_int_equal(json_array_size(json_object_get(j, "clients")), 1);
-	assert_int_equal(jnum(c, "id"), ida);
 	assert_string_equal(jstr(c, "reason"), "eof");
-	assert_string_equal(jstr(c, "peer"), peer);
-	assert_int_equal(jnum(c, "messages_in"), 4);
-	assert_int_equal(jnum(c, "bytes_in"), 33);
-	assert_int_equal(jnum(c, "messages_out"), 1);
-	assert_int_equal(jnum(c, "bytes_out"), 3);
-	assert_int_equal(jnum(c, "dropped_messages"), 0);
+	exchange_client_a(c, ida, peer);
 	assert_true(jnum(c, "closed_seconds_ago") >= 0);
 	json_decref(j);
 	snprintf(path, sizeof path, "/clients/%u", ida);
-	j = get_json(&d, path, &status);
+	j = get_json(d, path, &status);
 	assert_int_equal(status, 404);
 	assert_non_null(jstr(j, "error"));
 	json_decref(j);
-	close(b);
-	stop(&d);
 }
 
-static int
-u32_cmp(const void *a, const void *b)
+/*
+ * A known exchange: every counter of /stats, both clients and /metrics
+ * have exact values, and so does A's record once it has left.
+ */
+static void
+test_exchange(void **state)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	static const char *const args[] = { "--admin", "127.0.0.1:0",
+	    "--id-mode", "sequential", "--max-clients", "50",
+	    "--queue-limit", "64K", NULL };
+	struct daemon	d;
+	uint32_t	ida, idb;
+	char		peer[64];
+	int		a, b;
 
-	return x < y ? -1 : x > y;
+	harness_start(&d, args);
+	assert_true((a = tc_connect(&d, &ida)) >= 0);
+	assert_true((b = tc_connect(&d, &idb)) >= 0);
+	local_peer(a, peer, sizeof peer);
+	exchange_traffic(a, ida, b, idb);
+	exchange_stats(&d);
+	exchange_clients(&d, ida, peer, idb);
+	exchange_metrics(&d);
+	close(a);
+	exchange_closed(&d, ida, peer);
+	close(b);
+	harness_stop(&d);
 }
 
 #define PAGED	25
@@ -300,7 +317,7 @@ test_paging(void **state)
 	json_t		*j, *list, *next;
 	size_t		 k;
 
-	start(&d, args);
+	harness_start(&d, args);
 	for (i = 0; i < PAGED; i++)
 		assert_true((fds[i] = tc_connect(&d, &ids[i])) >= 0);
 
@@ -328,8 +345,8 @@ test_paging(void **state)
 	}
 	assert_int_equal(n, PAGED);
 	assert_true(pages >= 4);
-	qsort(ids, PAGED, sizeof ids[0], u32_cmp);
-	qsort(seen, PAGED, sizeof seen[0], u32_cmp);
+	qsort(ids, PAGED, sizeof ids[0], tc_cmp_u32);
+	qsort(seen, PAGED, sizeof seen[0], tc_cmp_u32);
 	assert_memory_equal(ids, seen, sizeof ids);
 
 	/* The default limit (100) takes them all at once. */
@@ -351,7 +368,7 @@ test_paging(void **state)
 
 	for (i = 0; i < PAGED; i++)
 		close(fds[i]);
-	stop(&d);
+	harness_stop(&d);
 }
 
 /*
@@ -410,7 +427,7 @@ test_sort_queued(void **state)
 	char		 path[64];
 	json_t		*j, *top;
 
-	start(&d, args);
+	harness_start(&d, args);
 	for (i = 0; i < 3; i++)
 		assert_true((idle[i] = tc_connect(&d, &idle_id[i])) >= 0);
 	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
@@ -444,13 +461,122 @@ test_sort_queued(void **state)
 	close(r);
 	for (i = 0; i < 3; i++)
 		close(idle[i]);
-	stop(&d);
+	harness_stop(&d);
 }
 
 static int
 slow_disconnected(struct daemon *d)
 {
 	return stat_now(d, "clients.disconnected_slow_total") >= 1;
+}
+
+/* test_closed's clients: the ids of those that leave, in order. */
+struct closed_ids {
+	uint32_t	eof, oversize, slow;
+};
+
+/*
+ * Four ways to leave, one after the other: an EOF, 100 bytes without a
+ * 0x00 against max_message_size 64, a slow reader cut off by the
+ * disconnect policy, and a fifth client past max_clients 4.  The three
+ * clients still connected besides s go into x, s into *s.
+ */
+static void
+closed_leave(struct daemon *d, struct closed_ids *id, int *s, int x[3])
+{
+	uint32_t	ids, idx;
+	char		big[4 + 100];
+	int		c, i;
+
+	assert_true((c = tc_connect(d, &id->eof)) >= 0);
+	close(c);
+	wait_stat(d, "clients.accepted_total", 1);
+
+	assert_true((c = tc_connect(d, &id->oversize)) >= 0);
+	memset(big, 'x', sizeof big);
+	assert_int_equal(tc_write(c, big, sizeof big), 0);
+	assert_int_equal(tc_expect_close(c, HARNESS_TIMEOUT_MS), 0);
+	close(c);
+
+	assert_true((c = tc_connect_small(d, &id->slow)) >= 0);
+	assert_true((*s = tc_connect(d, &ids)) >= 0);
+	flood(d, *s, id->slow, 60, slow_disconnected);
+	assert_int_equal(tc_expect_close(c, HARNESS_TIMEOUT_MS), 0);
+	close(c);
+
+	/* s and three more make four: the fifth is rejected. */
+	for (i = 0; i < 3; i++)
+		assert_true((x[i] = tc_connect(d, &idx)) >= 0);
+	assert_true((c = tc_connect_raw(d)) >= 0);
+	assert_int_equal(tc_expect_close(c, HARNESS_TIMEOUT_MS), 0);
+	close(c);
+	wait_stat(d, "clients.rejected_total", 1);
+}
+
+/* The whole ring after closed_leave(): newest first, each with its reason. */
+static void
+closed_ring(struct daemon *d, const struct closed_ids *id)
+{
+	static const char *const reasons[] = { "max_clients", "slow_consumer",
+	    "oversize", "eof" };
+	json_t	*j, *list, *c;
+	int	 i;
+
+	j = get_ok(d, "/stats");
+	assert_int_equal(jnum(j, "clients.disconnected_oversize_total"), 1);
+	assert_int_equal(jnum(j, "clients.disconnected_slow_total"), 1);
+	assert_true(jnum(j, "messages.dropped_queue_full_total") >= 1);
+	json_decref(j);
+
+	j = get_ok(d, "/clients?state=closed");
+	list = json_object_get(j, "clients");
+	assert_int_equal(json_array_size(list), 4);
+	for (i = 0; i < 4; i++)
+		assert_string_equal(jstr(json_array_get(list, i), "reason"),
+		    reasons[i]);
+	c = json_array_get(list, 0);
+	assert_true(json_is_null(json_object_get(c, "id")));
+	assert_int_equal(jnum(c, "messages_in"), 0);
+	c = json_array_get(list, 1);
+	assert_int_equal(jnum(c, "id"), id->slow);
+	assert_true(jnum(c, "dropped_messages") >= 1);
+	assert_true(jnum(c, "queued_bytes") > 0);
+	assert_true(jnum(c, "messages_out") > 0);
+	c = json_array_get(list, 2);
+	assert_int_equal(jnum(c, "id"), id->oversize);
+	/* Unparsed input is read up to one largest frame, no further. */
+	assert_int_equal(jnum(c, "bytes_in"), 64 + 4);
+	c = json_array_get(list, 3);
+	assert_int_equal(jnum(c, "id"), id->eof);
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+}
+
+/* The ring in pages of 3 then 1, following next_cursor; no sort=queued. */
+static void
+closed_pages(struct daemon *d)
+{
+	char	 path[96];
+	json_t	*j, *list, *next;
+	int	 status;
+
+	j = get_ok(d, "/clients?state=closed&limit=3");
+	assert_int_equal(json_array_size(json_object_get(j, "clients")), 3);
+	next = json_object_get(j, "next_cursor");
+	assert_true(json_is_integer(next));
+	snprintf(path, sizeof path, "/clients?state=closed&limit=3&cursor=%lld",
+	    (long long)json_integer_value(next));
+	json_decref(j);
+	j = get_ok(d, path);
+	list = json_object_get(j, "clients");
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(jstr(json_array_get(list, 0), "reason"), "eof");
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+
+	j = get_json(d, "/clients?state=closed&sort=queued", &status);
+	assert_int_equal(status, 400);
+	json_decref(j);
 }
 
 /* The ring shows each close with its reason, newest first, and pages. */
@@ -461,98 +587,18 @@ test_closed(void **state)
 	    "--id-mode", "sequential", "--slow-consumer", "disconnect",
 	    "--queue-limit", "1K", "--max-message-size", "64",
 	    "--max-clients", "4", NULL };
-	static const char *const reasons[] = { "max_clients", "slow_consumer",
-	    "oversize", "eof" };
-	struct daemon	 d;
-	uint32_t	 id1, id2, idr, ids, idx[3];
-	int		 c1, c2, r, s, x[3], rejected, i, status;
-	char		 big[4 + 100];
-	json_t		*j, *list, *c, *next;
-	long long	 cursor;
+	struct daemon		d;
+	struct closed_ids	id;
+	int			s, x[3], i;
 
-	start(&d, args);
-	assert_true((c1 = tc_connect(&d, &id1)) >= 0);
-	close(c1);
-	wait_stat(&d, "clients.accepted_total", 1);
-
-	/* 100 bytes without a 0x00 against max_message_size 64. */
-	assert_true((c2 = tc_connect(&d, &id2)) >= 0);
-	memset(big, 'x', sizeof big);
-	assert_int_equal(tc_write(c2, big, sizeof big), 0);
-	assert_int_equal(tc_expect_close(c2, HARNESS_TIMEOUT_MS), 0);
-	close(c2);
-
-	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
-	assert_true((s = tc_connect(&d, &ids)) >= 0);
-	flood(&d, s, idr, 60, slow_disconnected);
-	assert_int_equal(tc_expect_close(r, HARNESS_TIMEOUT_MS), 0);
-	close(r);
-
-	/* s and three more make four: the fifth is rejected. */
-	for (i = 0; i < 3; i++)
-		assert_true((x[i] = tc_connect(&d, &idx[i])) >= 0);
-	assert_true((rejected = tc_connect_raw(&d)) >= 0);
-	assert_int_equal(tc_expect_close(rejected, HARNESS_TIMEOUT_MS), 0);
-	close(rejected);
-	wait_stat(&d, "clients.rejected_total", 1);
-
-	j = get_ok(&d, "/stats");
-	assert_int_equal(jnum(j, "clients.disconnected_oversize_total"), 1);
-	assert_int_equal(jnum(j, "clients.disconnected_slow_total"), 1);
-	assert_true(jnum(j, "messages.dropped_queue_full_total") >= 1);
-	json_decref(j);
-
-	j = get_ok(&d, "/clients?state=closed");
-	list = json_object_get(j, "clients");
-	assert_int_equal(json_array_size(list), 4);
-	for (i = 0; i < 4; i++)
-		assert_string_equal(jstr(json_array_get(list, i), "reason"),
-		    reasons[i]);
-	c = json_array_get(list, 0);
-	assert_true(json_is_null(json_object_get(c, "id")));
-	assert_int_equal(jnum(c, "messages_in"), 0);
-	c = json_array_get(list, 1);
-	assert_int_equal(jnum(c, "id"), idr);
-	assert_true(jnum(c, "dropped_messages") >= 1);
-	assert_true(jnum(c, "queued_bytes") > 0);
-	assert_true(jnum(c, "messages_out") > 0);
-	c = json_array_get(list, 2);
-	assert_int_equal(jnum(c, "id"), id2);
-	/* Unparsed input is read up to one largest frame, no further. */
-	assert_int_equal(jnum(c, "bytes_in"), 64 + 4);
-	c = json_array_get(list, 3);
-	assert_int_equal(jnum(c, "id"), id1);
-	assert_true(json_is_null(json_object_get(j, "next_cursor")));
-	json_decref(j);
-
-	/* Pages of 3 then 1, following next_cursor. */
-	j = get_ok(&d, "/clients?state=closed&limit=3");
-	assert_int_equal(json_array_size(json_object_get(j, "clients")), 3);
-	next = json_object_get(j, "next_cursor");
-	assert_true(json_is_integer(next));
-	cursor = json_integer_value(next);
-	json_decref(j);
-	{
-		char	path[96];
-
-		snprintf(path, sizeof path,
-		    "/clients?state=closed&limit=3&cursor=%lld", cursor);
-		j = get_ok(&d, path);
-	}
-	list = json_object_get(j, "clients");
-	assert_int_equal(json_array_size(list), 1);
-	assert_string_equal(jstr(json_array_get(list, 0), "reason"), "eof");
-	assert_true(json_is_null(json_object_get(j, "next_cursor")));
-	json_decref(j);
-
-	j = get_json(&d, "/clients?state=closed&sort=queued", &status);
-	assert_int_equal(status, 400);
-	json_decref(j);
-
+	harness_start(&d, args);
+	closed_leave(&d, &id, &s, x);
+	closed_ring(&d, &id);
+	closed_pages(&d);
 	close(s);
 	for (i = 0; i < 3; i++)
 		close(x[i]);
-	stop(&d);
+	harness_stop(&d);
 }
 
 /* Errors over the wire: JSON bodies and the right status. */
@@ -576,7 +622,7 @@ test_errors(void **state)
 	size_t			 i;
 	char			 len[32];
 
-	start(&d, args);
+	harness_start(&d, args);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		assert_int_equal(http_request(d.admin_port, cases[i].method,
 		    cases[i].path, NULL, &r, HARNESS_TIMEOUT_MS), 0);
@@ -600,83 +646,30 @@ test_errors(void **state)
 	assert_non_null(http_header(&r, "Content-Length", len, sizeof len));
 	assert_true(atoi(len) > 1000);
 	http_response_free(&r);
-	stop(&d);
-}
-
-/* Run msgrouterd with args to its exit; status, and its stderr in log. */
-static int
-run_to_exit(const char *const *args, char *log, size_t loglen)
-{
-	const char	*bin = getenv("MSGROUTERD");
-	const char	*argv[16];
-	char		 path[256];
-	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	struct timespec	 pause = { 0, 5 * 1000 * 1000 };
-	pid_t		 pid;
-	int		 status, fd, i, n;
-
-	if (bin == NULL)
-		bin = "../src/msgrouterd";
-	snprintf(path, sizeof path, "%s/admin-exit-%d.log",
-	    getenv("TESTS_TMPDIR") != NULL ? getenv("TESTS_TMPDIR") : ".",
-	    (int)getpid());
-	argv[0] = bin;
-	for (i = 0; args[i] != NULL && i < 14; i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
-	if ((pid = fork()) == 0) {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, STDERR_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (tc_now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		nanosleep(&pause, NULL);
-	}
-	fd = open(path, O_RDONLY);
-	n = (int)read(fd, log, loglen - 1);
-	log[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	harness_stop(&d);
 }
 
 /* A busy admin port is fatal at start (1) and named; a bad value is 2. */
 static void
 test_flag(void **state)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof sin;
-	char			 addr[64], log[4096], want[96];
-	const char		*args[] = { "-l", "127.0.0.1:0", "--admin", addr,
-				    NULL };
-	const char		*bad[] = { "-l", "127.0.0.1:0", "--admin",
-				    "localhost", NULL };
-	int			 fd;
+	char		 addr[64], out[4096], err[4096], want[96];
+	const char	*args[] = { "-l", "127.0.0.1:0", "--admin", addr,
+			    NULL };
+	const char	*bad[] = { "-l", "127.0.0.1:0", "--admin",
+			    "localhost", NULL };
+	int		 fd;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(listen(fd, 1), 0);
-	getsockname(fd, (struct sockaddr *)&sin, &sl);
-	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
-
-	assert_int_equal(run_to_exit(args, log, sizeof log), 1);
+	fd = harness_listener(addr, sizeof addr);
+	assert_int_equal(daemon_run(args, out, sizeof out, err, sizeof err),
+	    1);
 	snprintf(want, sizeof want, "error cannot listen on %s (admin.listen): "
 	    "Address already in use\n", addr);
-	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(err, want));
 	close(fd);
 
-	assert_int_equal(run_to_exit(bad, log, sizeof log), 2);
-	assert_non_null(strstr(log, "--admin"));
+	assert_int_equal(daemon_run(bad, out, sizeof out, err, sizeof err), 2);
+	assert_non_null(strstr(err, "--admin"));
 }
 
 /* --admin off: no admin port, and routing as usual. */
@@ -686,25 +679,25 @@ test_off(void **state)
 	static const char *const args[] = { "--admin", "off", NULL };
 	struct daemon	 d;
 
-	assert_int_equal(daemon_start(&d, args), 0);
+	harness_start(&d, args);
 	assert_int_equal(d.admin_port, 0);
 	assert_int_equal(daemon_log_count(&d, "admin listening"), 0);
-	stop(&d);
+	harness_stop(&d);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exchange),
-		cmocka_unit_test(test_paging),
-		cmocka_unit_test(test_sort_queued),
-		cmocka_unit_test(test_closed),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_flag),
-		cmocka_unit_test(test_off),
+		harness_unit_test(test_exchange),
+		harness_unit_test(test_paging),
+		harness_unit_test(test_sort_queued),
+		harness_unit_test(test_closed),
+		harness_unit_test(test_errors),
+		harness_unit_test(test_flag),
+		harness_unit_test(test_off),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	harness_init();
+	return harness_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -144,6 +144,20 @@ expect_nothing(struct mr_client *c)
 	assert_int_equal(mr_client_recv(c, 0, &msg, &len), MR_EAGAIN);
 }
 
+/*
+ * The fake router writes len bytes; the client then returns the message
+ * want (NULL: none yet), and nothing more.
+ */
+static void
+feed(struct fake *f, const char *bytes, size_t len, const char *want,
+    size_t wantlen)
+{
+	write_all(f->f_router, bytes, len);
+	if (want != NULL)
+		expect_msg(f->f_client, WAIT_MS, want, wantlen);
+	expect_nothing(f->f_client);
+}
+
 /* Queued frames are [be32 dst][payload][0x00], back to back. */
 static void
 test_queue_frames(void **state)
@@ -232,14 +246,9 @@ test_recv_split(void **state)
 	struct fake	*f = *state;
 
 	expect_nothing(f->f_client);
-	write_all(f->f_router, "hel", 3);
-	expect_nothing(f->f_client);
-	write_all(f->f_router, "lo\0wor", 6);
-	expect_msg(f->f_client, WAIT_MS, "hello", 5);
-	expect_nothing(f->f_client);
-	write_all(f->f_router, "ld\0", 3);
-	expect_msg(f->f_client, WAIT_MS, "world", 5);
-	expect_nothing(f->f_client);
+	feed(f, "hel", 3, NULL, 0);
+	feed(f, "lo\0wor", 6, "hello", 5);
+	feed(f, "ld\0", 3, "world", 5);
 }
 
 static void
@@ -249,10 +258,8 @@ test_recv_byte_by_byte(void **state)
 	const char	*s = "abcdef";
 	size_t		 i;
 
-	for (i = 0; i < 6; i++) {
-		write_all(f->f_router, s + i, 1);
-		expect_nothing(f->f_client);
-	}
+	for (i = 0; i < 6; i++)
+		feed(f, s + i, 1, NULL, 0);
 	write_all(f->f_router, "", 1);
 	expect_msg(f->f_client, 0, "abcdef", 6);
 	expect_nothing(f->f_client);
@@ -270,9 +277,7 @@ test_recv_coalesced(void **state)
 	expect_msg(f->f_client, 0, "", 0);
 	expect_msg(f->f_client, 0, "ccc", 3);
 	expect_nothing(f->f_client);
-	write_all(f->f_router, "\0", 1);
-	expect_msg(f->f_client, WAIT_MS, "dd", 2);
-	expect_nothing(f->f_client);
+	feed(f, "\0", 1, "dd", 2);
 }
 
 /* A message sent in the same segment as the id is not lost. */
@@ -283,8 +288,7 @@ test_recv_after_id(void **state)
 
 	expect_msg(f->f_client, 0, "hi", 2);
 	expect_nothing(f->f_client);
-	write_all(f->f_router, "y\0", 2);
-	expect_msg(f->f_client, WAIT_MS, "xy", 2);
+	feed(f, "y\0", 2, "xy", 2);
 	*state = f;
 	fake_teardown(state);
 }
@@ -350,11 +354,8 @@ test_recv_toobig(void **state)
 	assert_int_equal(mr_client_recv(f->f_client, WAIT_MS, &msg, &len),
 	    MR_ETOOBIG);
 	expect_nothing(f->f_client);
-	write_all(f->f_router, "klm", 3);
-	expect_nothing(f->f_client);
-	write_all(f->f_router, "n\0next\0", 7);
-	expect_msg(f->f_client, WAIT_MS, "next", 4);
-	expect_nothing(f->f_client);
+	feed(f, "klm", 3, NULL, 0);
+	feed(f, "n\0next\0", 7, "next", 4);
 }
 
 /* Messages before the router's close are delivered, then MR_ECLOSED. */

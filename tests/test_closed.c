@@ -25,6 +25,19 @@ fill(struct conn_info *ci, uint32_t id)
 	ci->ci_dropped = id + 1;
 }
 
+/* Close clients 1..n, each with fill()'s record, for reason, at time id. */
+static void
+add_closes(struct closed *cl, uint32_t n, int reason)
+{
+	struct conn_info	ci;
+	uint32_t		id;
+
+	for (id = 1; id <= n; id++) {
+		fill(&ci, id);
+		closed_add(cl, &ci, reason, id);
+	}
+}
+
 static void
 test_empty(void **state)
 {
@@ -75,14 +88,9 @@ test_wrap(void **state)
 {
 	struct closed			*cl = closed_new(4);
 	const struct closed_entry	*ce;
-	struct conn_info		 ci;
-	uint32_t			 id;
 	uint64_t			 seq;
 
-	for (id = 1; id <= 11; id++) {
-		fill(&ci, id);
-		closed_add(cl, &ci, CONN_REASON_SLOW_CONSUMER, id);
-	}
+	add_closes(cl, 11, CONN_REASON_SLOW_CONSUMER);
 	assert_int_equal(closed_newest(cl), 11);
 	assert_int_equal(closed_oldest(cl), 8);
 	for (seq = 1; seq <= 7; seq++)
@@ -103,13 +111,8 @@ static void
 test_daemon_size(void **state)
 {
 	struct closed	*cl = closed_new(CLOSED_RING_SIZE);
-	struct conn_info ci;
-	uint32_t	 id;
 
-	for (id = 1; id <= CLOSED_RING_SIZE + 1; id++) {
-		fill(&ci, id);
-		closed_add(cl, &ci, CONN_REASON_EOF, id);
-	}
+	add_closes(cl, CLOSED_RING_SIZE + 1, CONN_REASON_EOF);
 	assert_int_equal(closed_newest(cl), CLOSED_RING_SIZE + 1);
 	assert_int_equal(closed_oldest(cl), 2);
 	assert_null(closed_get(cl, 1));

@@ -52,32 +52,65 @@ expect_error(const char *text, const char *message)
 	assert_string_equal(err, message);
 }
 
+/* Every setting of cf is want's, and every one came from origin. */
+static void
+expect_settings(const struct config *cf, const struct config *want,
+    int origin)
+{
+	int	k;
+
+	assert_string_equal(cf->cf_listen, want->cf_listen);
+	assert_int_equal(cf->cf_max_clients, want->cf_max_clients);
+	assert_int_equal(cf->cf_max_message_size, want->cf_max_message_size);
+	assert_int_equal(cf->cf_queue_limit, want->cf_queue_limit);
+	assert_int_equal(cf->cf_slow_consumer, want->cf_slow_consumer);
+	assert_int_equal(cf->cf_id_mode, want->cf_id_mode);
+	assert_int_equal(cf->cf_shutdown_timeout_ms,
+	    want->cf_shutdown_timeout_ms);
+	assert_string_equal(cf->cf_admin_listen, want->cf_admin_listen);
+	assert_string_equal(cf->cf_admin_token, want->cf_admin_token);
+	assert_int_equal(cf->cf_log_level, want->cf_log_level);
+	for (k = 0; k < CONFIG_NKEYS; k++)
+		assert_int_equal(cf->cf_origin[k], origin);
+}
+
 static void
 test_defaults(void **state)
 {
+	static const struct config want = {
+		.cf_listen = "127.0.0.1:8080",
+		.cf_max_clients = 10000,
+		.cf_max_message_size = 1048576,
+		.cf_queue_limit = 8388608,
+		.cf_slow_consumer = SLOW_CONSUMER_BACKPRESSURE,
+		.cf_id_mode = ID_MODE_RANDOM,
+		.cf_shutdown_timeout_ms = 5000,
+		.cf_admin_listen = "127.0.0.1:8081",
+		.cf_admin_token = "",
+		.cf_log_level = LOG_LEVEL_INFO,
+	};
 	struct config	cf;
-	int		k;
 
 	assert_int_equal(config_load(&cf, NULL, NULL, 0, err, sizeof err), 0);
-	assert_string_equal(cf.cf_listen, "127.0.0.1:8080");
-	assert_int_equal(cf.cf_max_clients, 10000);
-	assert_int_equal(cf.cf_max_message_size, 1048576);
-	assert_int_equal(cf.cf_queue_limit, 8388608);
-	assert_int_equal(cf.cf_slow_consumer, SLOW_CONSUMER_BACKPRESSURE);
-	assert_int_equal(cf.cf_id_mode, ID_MODE_RANDOM);
-	assert_int_equal(cf.cf_shutdown_timeout_ms, 5000);
-	assert_string_equal(cf.cf_admin_listen, "127.0.0.1:8081");
-	assert_string_equal(cf.cf_admin_token, "");
-	assert_int_equal(cf.cf_log_level, LOG_LEVEL_INFO);
-	for (k = 0; k < CONFIG_NKEYS; k++)
-		assert_int_equal(cf.cf_origin[k], CONFIG_ORIGIN_DEFAULT);
+	expect_settings(&cf, &want, CONFIG_ORIGIN_DEFAULT);
 }
 
 static void
 test_every_key(void **state)
 {
+	static const struct config want = {
+		.cf_listen = "[::1]:9000",
+		.cf_max_clients = 42,
+		.cf_max_message_size = 65536,
+		.cf_queue_limit = 2097152,
+		.cf_slow_consumer = SLOW_CONSUMER_DISCONNECT,
+		.cf_id_mode = ID_MODE_SEQUENTIAL,
+		.cf_shutdown_timeout_ms = 250,
+		.cf_admin_listen = "off",
+		.cf_admin_token = "s3cr3t-T0ken",
+		.cf_log_level = LOG_LEVEL_WARN,
+	};
 	struct config	cf;
-	int		k;
 
 	assert_int_equal(read_text(&cf,
 	    "; a full file\n"
@@ -95,18 +128,7 @@ test_every_key(void **state)
 	    "[log]\n"
 	    "level = warn\n"), 0);
 	assert_string_equal(err, "");
-	assert_string_equal(cf.cf_listen, "[::1]:9000");
-	assert_int_equal(cf.cf_max_clients, 42);
-	assert_int_equal(cf.cf_max_message_size, 65536);
-	assert_int_equal(cf.cf_queue_limit, 2097152);
-	assert_int_equal(cf.cf_slow_consumer, SLOW_CONSUMER_DISCONNECT);
-	assert_int_equal(cf.cf_id_mode, ID_MODE_SEQUENTIAL);
-	assert_int_equal(cf.cf_shutdown_timeout_ms, 250);
-	assert_string_equal(cf.cf_admin_listen, "off");
-	assert_string_equal(cf.cf_admin_token, "s3cr3t-T0ken");
-	assert_int_equal(cf.cf_log_level, LOG_LEVEL_WARN);
-	for (k = 0; k < CONFIG_NKEYS; k++)
-		assert_int_equal(cf.cf_origin[k], CONFIG_ORIGIN_FILE);
+	expect_settings(&cf, &want, CONFIG_ORIGIN_FILE);
 }
 
 static void

@@ -14,75 +14,93 @@
 #include "msgrouter/addr.h"
 #include "msgrouter/parse.h"
 
+/* A text, what the parser must return for it, and the value if 0. */
+struct parse_case {
+	const char	*text;
+	int		 rc;
+	uint64_t	 value;
+};
+
+/* Each case through parse: its return, and its value when it accepts. */
+static void
+expect_parses(int (*parse)(const char *, uint64_t *),
+    const struct parse_case *cases, size_t n)
+{
+	uint64_t	v;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		if (parse(cases[i].text, &v) != cases[i].rc)
+			fail_msg("\"%s\": expected %d", cases[i].text,
+			    cases[i].rc);
+		if (cases[i].rc == 0 && v != cases[i].value)
+			fail_msg("\"%s\": %llu, expected %llu", cases[i].text,
+			    (unsigned long long)v,
+			    (unsigned long long)cases[i].value);
+	}
+}
+
 static void
 test_sizes(void **state)
 {
-	uint64_t	v;
+	static const struct parse_case cases[] = {
+		{ "0", 0, 0 },
+		{ "1024", 0, 1024 },
+		{ "64K", 0, 65536 },
+		{ "8M", 0, 8 << 20 },
+		{ "8m", 0, 8 << 20 },
+		{ "2G", 0, 2ULL << 30 },
+		{ "8MiB", 0, 8 << 20 },
+		{ "", -1, 0 },
+		{ "lots", -1, 0 },
+		{ "-1", -1, 0 },
+		{ "8 M", -1, 0 },
+		{ "8T", -1, 0 },
+		{ "8Mx", -1, 0 },
+		{ "99999999999999999999", -1, 0 },
+		{ "17179869184G", -1, 0 },
+	};
 
-	assert_int_equal(parse_size("0", &v), 0);
-	assert_int_equal(v, 0);
-	assert_int_equal(parse_size("1024", &v), 0);
-	assert_int_equal(v, 1024);
-	assert_int_equal(parse_size("64K", &v), 0);
-	assert_int_equal(v, 65536);
-	assert_int_equal(parse_size("8M", &v), 0);
-	assert_int_equal(v, 8 << 20);
-	assert_int_equal(parse_size("8m", &v), 0);
-	assert_int_equal(v, 8 << 20);
-	assert_int_equal(parse_size("2G", &v), 0);
-	assert_int_equal(v, 2ULL << 30);
-	assert_int_equal(parse_size("8MiB", &v), 0);
-	assert_int_equal(v, 8 << 20);
-	assert_int_equal(parse_size("", &v), -1);
-	assert_int_equal(parse_size("lots", &v), -1);
-	assert_int_equal(parse_size("-1", &v), -1);
-	assert_int_equal(parse_size("8 M", &v), -1);
-	assert_int_equal(parse_size("8T", &v), -1);
-	assert_int_equal(parse_size("8Mx", &v), -1);
-	assert_int_equal(parse_size("99999999999999999999", &v), -1);
-	assert_int_equal(parse_size("17179869184G", &v), -1);
+	expect_parses(parse_size, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void
 test_durations(void **state)
 {
-	uint64_t	v;
+	static const struct parse_case cases[] = {
+		{ "5s", 0, 5000 },
+		{ "250ms", 0, 250 },
+		{ "3", 0, 3000 },
+		/* Minutes, as documented: m or min, lower case only. */
+		{ "2m", 0, 120000 },
+		{ "2min", 0, 120000 },
+		{ "0m", 0, 0 },
+		{ "307445734561825m", 0, 307445734561825ULL * 60000 },
+		{ "307445734561826m", -1, 0 },
+		{ "2M", -1, 0 },
+		{ "2mi", -1, 0 },
+		{ "2mins", -1, 0 },
+		{ "m", -1, 0 },
+		{ "5x", -1, 0 },
+		{ "s", -1, 0 },
+		{ "-5s", -1, 0 },
+	};
 
-	assert_int_equal(parse_duration_ms("5s", &v), 0);
-	assert_int_equal(v, 5000);
-	assert_int_equal(parse_duration_ms("250ms", &v), 0);
-	assert_int_equal(v, 250);
-	assert_int_equal(parse_duration_ms("3", &v), 0);
-	assert_int_equal(v, 3000);
-	/* Minutes, as documented: m or min, lower case only. */
-	assert_int_equal(parse_duration_ms("2m", &v), 0);
-	assert_int_equal(v, 120000);
-	assert_int_equal(parse_duration_ms("2min", &v), 0);
-	assert_int_equal(v, 120000);
-	assert_int_equal(parse_duration_ms("0m", &v), 0);
-	assert_int_equal(v, 0);
-	assert_int_equal(parse_duration_ms("307445734561825m", &v), 0);
-	assert_int_equal(v, 307445734561825ULL * 60000);
-	assert_int_equal(parse_duration_ms("307445734561826m", &v), -1);
-	assert_int_equal(parse_duration_ms("2M", &v), -1);
-	assert_int_equal(parse_duration_ms("2mi", &v), -1);
-	assert_int_equal(parse_duration_ms("2mins", &v), -1);
-	assert_int_equal(parse_duration_ms("m", &v), -1);
-	assert_int_equal(parse_duration_ms("5x", &v), -1);
-	assert_int_equal(parse_duration_ms("s", &v), -1);
-	assert_int_equal(parse_duration_ms("-5s", &v), -1);
+	expect_parses(parse_duration_ms, cases,
+	    sizeof cases / sizeof cases[0]);
 }
 
 static void
 test_uint(void **state)
 {
-	uint64_t	v;
+	static const struct parse_case cases[] = {
+		{ "10000", 0, 10000 },
+		{ "10k", -1, 0 },
+		{ "+1", -1, 0 },
+		{ "", -1, 0 },
+	};
 
-	assert_int_equal(parse_uint("10000", &v), 0);
-	assert_int_equal(v, 10000);
-	assert_int_equal(parse_uint("10k", &v), -1);
-	assert_int_equal(parse_uint("+1", &v), -1);
-	assert_int_equal(parse_uint("", &v), -1);
+	expect_parses(parse_uint, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void

@@ -29,59 +29,25 @@
 
 #define T	HARNESS_TIMEOUT_MS
 
-static void
-start(struct daemon *d, const char *const *args)
-{
-	assert_int_equal(daemon_start(d, args), 0);
-}
-
-/* Stop with SIGTERM; the exit status must be 0. */
-static void
-stop(struct daemon *d)
-{
-	int rc = daemon_stop(d, SIGTERM, T);
-	if (rc != 0)
-		daemon_dump_log(d);
-	assert_int_equal(rc, 0);
-}
-
-/* A counter from the line the daemon logs at exit. */
-static long long
-counter(struct daemon *d, const char *name)
-{
-	return daemon_log_value(d, "final counters", name);
-}
-
-static void
-expect_msg(int fd, const char *payload)
-{
-	assert_int_equal(tc_expect(fd, payload, strlen(payload) + 1, T), 0);
-}
-
-/* The seed's test: two clients say hello to each other. */
+/*
+ * The seed's test: two clients say hello to each other.  Like most tests
+ * here it runs on the pair fixture (harness.h): a daemon started with the
+ * arguments named in main() and clients a and b connected to it.
+ */
 static void
 test_two_clients(void **state)
 {
-	struct daemon	d;
-	uint32_t	id1, id2;
-	int		c1, c2;
+	struct pair	*p = *state;
 
-	start(&d, NULL);
-	c1 = tc_connect(&d, &id1);
-	c2 = tc_connect(&d, &id2);
-	assert_true(c1 >= 0 && c2 >= 0);
-	assert_int_not_equal(id1, id2);
-	assert_int_equal(tc_send(c1, id2, "hello, number 2"), 0);
-	expect_msg(c2, "hello, number 2");
-	assert_int_equal(tc_send(c2, id1, "hello back, number 1"), 0);
-	expect_msg(c1, "hello back, number 1");
-	close(c1);
-	close(c2);
-	stop(&d);
-	assert_int_equal(counter(&d, "forwarded"), 2);
-	assert_int_equal(counter(&d, "bytes_forwarded"), 16 + 21);
-	assert_int_equal(counter(&d, "bytes_received"), 20 + 25);
-	assert_int_equal(counter(&d, "accepted"), 2);
+	assert_int_not_equal(p->ida, p->idb);
+	assert_int_equal(tc_send(p->a, p->idb, "hello, number 2"), 0);
+	tc_expect_msg(p->b, "hello, number 2");
+	assert_int_equal(tc_send(p->b, p->ida, "hello back, number 1"), 0);
+	tc_expect_msg(p->a, "hello back, number 1");
+	harness_stop(&p->d);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "forwarded", 2 }, { "bytes_forwarded", 16 + 21 },
+	    { "bytes_received", 20 + 25 }, { "accepted", 2 }, { NULL, 0 } });
 }
 
 /*
@@ -92,29 +58,24 @@ test_two_clients(void **state)
 static void
 test_fragmented(void **state)
 {
-	struct daemon	d;
-	uint32_t	ida, idb, idc;
-	char		frame[64];
-	size_t		len, i;
-	int		a, b, c;
+	struct pair	*p = *state;
+	uint32_t	 idc;
+	char		 frame[64];
+	size_t		 len, i;
+	int		 c;
 
-	start(&d, NULL);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	c = tc_connect(&d, &idc);
-	len = tc_frame(frame, idb, "sent one byte at a time");
+	assert_true((c = tc_connect(&p->d, &idc)) >= 0);
+	len = tc_frame(frame, p->idb, "sent one byte at a time");
 	for (i = 0; i < len / 2; i++)
-		assert_int_equal(tc_write(a, frame + i, 1), 0);
-	assert_int_equal(tc_send(c, idb, "from c"), 0);
-	expect_msg(b, "from c");
+		assert_int_equal(tc_write(p->a, frame + i, 1), 0);
+	assert_int_equal(tc_send(c, p->idb, "from c"), 0);
+	tc_expect_msg(p->b, "from c");
 	for (; i < len; i++)
-		assert_int_equal(tc_write(a, frame + i, 1), 0);
-	expect_msg(b, "sent one byte at a time");
-	close(a);
-	close(b);
+		assert_int_equal(tc_write(p->a, frame + i, 1), 0);
+	tc_expect_msg(p->b, "sent one byte at a time");
 	close(c);
-	stop(&d);
-	assert_int_equal(counter(&d, "forwarded"), 2);
+	harness_stop(&p->d);
+	assert_int_equal(daemon_counter(&p->d, "forwarded"), 2);
 }
 
 /* Hundreds of frames in one write, to three destinations, each in order. */
@@ -128,11 +89,11 @@ test_coalesced(void **state)
 	size_t		 off = 0;
 	int		 s, r[3], i;
 
-	start(&d, NULL);
-	s = tc_connect(&d, &ids);
+	harness_start(&d, NULL);
+	assert_true((s = tc_connect(&d, &ids)) >= 0);
 	for (i = 0; i < 3; i++)
-		r[i] = tc_connect(&d, &idr[i]);
-	buf = malloc(N * 40);
+		assert_true((r[i] = tc_connect(&d, &idr[i])) >= 0);
+	assert_non_null(buf = malloc(N * 40));
 	for (i = 0; i < N; i++) {
 		snprintf(payload, sizeof payload, "msg %d", i);
 		off += tc_frame(buf + off, idr[i % 3], payload);
@@ -148,24 +109,19 @@ test_coalesced(void **state)
 	close(s);
 	for (i = 0; i < 3; i++)
 		close(r[i]);
-	stop(&d);
-	assert_int_equal(counter(&d, "forwarded"), N);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), N);
 }
 
 /* A message to oneself is delivered like any other. */
 static void
 test_self(void **state)
 {
-	struct daemon	d;
-	uint32_t	id;
-	int		c;
+	struct pair	*p = *state;
 
-	start(&d, NULL);
-	c = tc_connect(&d, &id);
-	assert_int_equal(tc_send(c, id, "note to self"), 0);
-	expect_msg(c, "note to self");
-	close(c);
-	stop(&d);
+	assert_int_equal(tc_send(p->a, p->ida, "note to self"), 0);
+	tc_expect_msg(p->a, "note to self");
+	harness_stop(&p->d);
 }
 
 /*
@@ -175,25 +131,19 @@ test_self(void **state)
 static void
 test_unknown_destination(void **state)
 {
-	struct daemon	d;
-	uint32_t	ida, idb, unknown;
-	int		a, b;
+	struct pair	*p = *state;
+	uint32_t	 unknown;
 
-	start(&d, NULL);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	unknown = ida ^ idb ^ 0x5a5a5a5a;
-	if (unknown == ida || unknown == idb || unknown == 0)
+	unknown = p->ida ^ p->idb ^ 0x5a5a5a5a;
+	if (unknown == p->ida || unknown == p->idb || unknown == 0)
 		unknown = 0x01020304;
-	assert_int_equal(tc_send(a, unknown, "into the void"), 0);
-	assert_int_equal(tc_send(a, idb, "still here"), 0);
-	expect_msg(b, "still here");
-	close(a);
-	close(b);
-	stop(&d);
-	assert_int_equal(counter(&d, "dropped_unknown"), 1);
-	assert_int_equal(counter(&d, "forwarded"), 1);
-	assert_int_equal(counter(&d, "frames"), 2);
+	assert_int_equal(tc_send(p->a, unknown, "into the void"), 0);
+	assert_int_equal(tc_send(p->a, p->idb, "still here"), 0);
+	tc_expect_msg(p->b, "still here");
+	harness_stop(&p->d);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "dropped_unknown", 1 }, { "forwarded", 1 }, { "frames", 2 },
+	    { NULL, 0 } });
 }
 
 /*
@@ -203,67 +153,57 @@ test_unknown_destination(void **state)
 static void
 test_disconnect_mid_message(void **state)
 {
-	struct daemon	d;
-	uint32_t	ida, idb, idc;
-	char		frame[64];
-	size_t		len;
-	int		a, b, c;
+	struct pair	*p = *state;
+	uint32_t	 idc;
+	char		 frame[64];
+	size_t		 len;
+	int		 c;
 
-	start(&d, NULL);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	c = tc_connect(&d, &idc);
-	len = tc_frame(frame, idb, "never finished");
-	assert_int_equal(tc_write(a, frame, len - 5), 0);
-	close(a);
-	assert_int_equal(daemon_wait_log(&d, "closed: eof", 1, T), 0);
-	assert_int_equal(tc_send(c, ida, "to the departed"), 0);
-	assert_int_equal(tc_send(c, idb, "complete"), 0);
+	assert_true((c = tc_connect(&p->d, &idc)) >= 0);
+	len = tc_frame(frame, p->idb, "never finished");
+	assert_int_equal(tc_write(p->a, frame, len - 5), 0);
+	close(p->a);
+	p->a = -1;
+	harness_wait_log(&p->d, "closed: eof", 1);
+	assert_int_equal(tc_send(c, p->ida, "to the departed"), 0);
+	assert_int_equal(tc_send(c, p->idb, "complete"), 0);
 	/* b gets exactly the complete message: no bytes from a's frame. */
-	expect_msg(b, "complete");
-	close(b);
+	tc_expect_msg(p->b, "complete");
 	close(c);
-	stop(&d);
-	assert_int_equal(counter(&d, "dropped_unknown"), 1);
-	assert_int_equal(counter(&d, "forwarded"), 1);
+	harness_stop(&p->d);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "dropped_unknown", 1 }, { "forwarded", 1 }, { NULL, 0 } });
 }
 
 /*
  * max_message_size bounds payload + 0x00: exactly the limit passes, one
  * byte more disconnects the sender, logged with its id; others carry on.
  */
+static const char *const oversize_args[] = { "--max-message-size", "100",
+    NULL };
+
 static void
 test_oversize(void **state)
 {
-	static const char *args[] = { "--max-message-size", "100", NULL };
-	struct daemon	d;
-	uint32_t	ida, idb;
-	char		payload[200], line[64];
-	int		a, b;
+	struct pair	*p = *state;
+	char		 payload[200];
 
-	start(&d, args);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
 	memset(payload, 'x', 99);
 	payload[99] = '\0';
-	assert_int_equal(tc_send(a, idb, payload), 0);
-	expect_msg(b, payload);
+	assert_int_equal(tc_send(p->a, p->idb, payload), 0);
+	tc_expect_msg(p->b, payload);
 	memset(payload, 'y', 100);
 	payload[100] = '\0';
-	assert_int_equal(tc_send(a, idb, payload), 0);
-	assert_int_equal(tc_expect_close(a, T), 0);
-	snprintf(line, sizeof line, "client %u: no 0x00 within", ida);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
-	snprintf(line, sizeof line, "client %u closed: oversize", ida);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
+	assert_int_equal(tc_send(p->a, p->idb, payload), 0);
+	assert_int_equal(tc_expect_close(p->a, T), 0);
+	harness_wait_client(&p->d, p->ida, ": no 0x00 within");
+	harness_wait_client(&p->d, p->ida, " closed: oversize");
 	/* b is still served. */
-	assert_int_equal(tc_send(b, idb, "fine"), 0);
-	expect_msg(b, "fine");
-	close(a);
-	close(b);
-	stop(&d);
-	assert_int_equal(counter(&d, "disconnected_oversize"), 1);
-	assert_int_equal(counter(&d, "forwarded"), 2);
+	assert_int_equal(tc_send(p->b, p->idb, "fine"), 0);
+	tc_expect_msg(p->b, "fine");
+	harness_stop(&p->d);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "disconnected_oversize", 1 }, { "forwarded", 2 }, { NULL, 0 } });
 }
 
 /* Oversize is detected without the 0x00 ever arriving. */
@@ -276,23 +216,16 @@ test_oversize_endless(void **state)
 	char		junk[4096];
 	int		a;
 
-	start(&d, args);
-	a = tc_connect(&d, &ida);
+	harness_start(&d, args);
+	assert_true((a = tc_connect(&d, &ida)) >= 0);
 	be = htonl(ida);
 	memset(junk, 'j', sizeof junk);
 	assert_int_equal(tc_write(a, &be, 4), 0);
 	(void)tc_write(a, junk, sizeof junk);
 	assert_int_equal(tc_expect_close(a, T), 0);
 	close(a);
-	stop(&d);
-	assert_int_equal(counter(&d, "disconnected_oversize"), 1);
-}
-
-/* Two clients exchange n messages, each checked. */
-static void
-ping_pong(int a, uint32_t ida, int b, uint32_t idb, int n)
-{
-	assert_int_equal(tc_ping_pong(a, ida, b, idb, n), 0);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "disconnected_oversize"), 1);
 }
 
 /*
@@ -395,46 +328,86 @@ drain_numbered(int fd, int expect, size_t size, int gaps_ok, int *last)
  * sender is paused, not dropped; when the reader wakes up it receives
  * every message, in order, and the sender resumes.
  */
+static const char *const backpressure_args[] = { "--queue-limit", "64K",
+    "--log-level", "debug", NULL };
+
 static void
 test_backpressure(void **state)
 {
-	static const char *args[] = { "--queue-limit", "64K",
-	    "--log-level", "debug", NULL };
 	enum { N = 10000, SIZE = 1000 };
-	struct daemon	d;
-	uint32_t	ida, idb, ids, idp;
-	char		line[64];
-	int		a, b, s, p, sent;
-	pid_t		child;
+	struct pair	*p = *state;
+	uint32_t	 ids, idp;
+	int		 s, sp, sent;
+	pid_t		 child;
 
-	start(&d, args);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	s = tc_connect_small(&d, &ids);
-	p = tc_connect(&d, &idp);
+	assert_true((s = tc_connect_small(&p->d, &ids)) >= 0);
+	assert_true((sp = tc_connect(&p->d, &idp)) >= 0);
 
 	/* The spammer runs in a child: its writes block once paused. */
 	if ((child = fork()) == 0) {
-		sent = spam(p, ids, 0, N, SIZE);
+		sent = spam(sp, ids, 0, N, SIZE);
 		_exit(sent == N ? 0 : 1);
 	}
-	snprintf(line, sizeof line, "client %u: paused", idp);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
+	harness_wait_client(&p->d, idp, ": paused");
 	/* While the spammer is held, a and b talk at full speed. */
-	ping_pong(a, ida, b, idb, 200);
+	tc_ping_pong(p->a, p->ida, p->b, p->idb, 200);
 	/* The stalled reader wakes up: all N arrive, in order. */
 	assert_int_equal(drain_numbered(s, N, SIZE, 0, NULL), N);
-	assert_int_equal(waitpid(child, &sent, 0), child);
-	assert_true(WIFEXITED(sent) && WEXITSTATUS(sent) == 0);
-	close(a);
-	close(b);
+	harness_child_ok(child);
 	close(s);
-	close(p);
-	stop(&d);
-	assert_int_equal(counter(&d, "forwarded"), N + 400);
-	assert_int_equal(counter(&d, "dropped_queue_full"), 0);
-	assert_true(counter(&d, "paused_total") >= 1);
+	close(sp);
+	harness_stop(&p->d);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "forwarded", N + 400 }, { "dropped_queue_full", 0 },
+	    { NULL, 0 } });
+	assert_true(daemon_counter(&p->d, "paused_total") >= 1);
 }
+
+/* The slow-consumer tests' flood: SLOW_N messages of SLOW_SIZE bytes. */
+#define SLOW_N		5000
+#define SLOW_SIZE	1000
+
+/*
+ * A slow reader s (small window) and a sender p that writes s n numbered
+ * messages of SLOW_SIZE bytes from a child, blocking while paused.  With
+ * a message after, a third client a is connected and the child sends it
+ * after to a once done; without, the child exits as soon as all n are
+ * written (status 0) and p is closed here, so that its exit closes the
+ * sender, most likely while it is paused.
+ */
+struct paused {
+	int		s, p, a;
+	uint32_t	ids, idp, ida;
+	pid_t		child;
+};
+
+/* Connect them and start p's child; return once p is paused. */
+static void
+paused_start(struct daemon *d, struct paused *ps, int n, const char *after)
+{
+	int	sent;
+
+	ps->a = -1;
+	assert_true((ps->s = tc_connect_small(d, &ps->ids)) >= 0);
+	assert_true((ps->p = tc_connect(d, &ps->idp)) >= 0);
+	if (after != NULL)
+		assert_true((ps->a = tc_connect(d, &ps->ida)) >= 0);
+	if ((ps->child = fork()) == 0) {
+		sent = spam(ps->p, ps->ids, 0, n, SLOW_SIZE);
+		if (after == NULL)
+			_exit(sent == n ? 0 : 1);
+		_exit(tc_send(ps->p, ps->ida, after) == 0 ? 0 : 1);
+	}
+	if (after == NULL) {
+		close(ps->p);
+		ps->p = -1;
+	}
+	harness_wait_client(d, ps->idp, ": paused");
+}
+
+/* The backpressure tests' setting: a small queue, and "paused" logged. */
+static const char *const paused_args[] = { "--queue-limit", "16K",
+    "--log-level", "debug", NULL };
 
 /*
  * backpressure and the lost wake-up: when the destination that paused a
@@ -443,39 +416,23 @@ test_backpressure(void **state)
 static void
 test_backpressure_destination_leaves(void **state)
 {
-	static const char *args[] = { "--queue-limit", "16K",
-	    "--log-level", "debug", NULL };
-	enum { N = 5000, SIZE = 1000 };
 	struct daemon	d;
-	uint32_t	ids, idp, ida;
-	char		line[64];
-	int		s, p, a, status;
-	pid_t		child;
+	struct paused	ps;
 
-	start(&d, args);
-	s = tc_connect_small(&d, &ids);
-	p = tc_connect(&d, &idp);
-	a = tc_connect(&d, &ida);
-	if ((child = fork()) == 0) {
-		/* Blocks while paused; completes once s is gone. */
-		spam(p, ids, 0, N, SIZE);
-		_exit(tc_send(p, ida, "resumed") == 0 ? 0 : 1);
-	}
-	snprintf(line, sizeof line, "client %u: paused", idp);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
-	close(s);
-	snprintf(line, sizeof line, "client %u: resumed", idp);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
-	expect_msg(a, "resumed");
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(p);
-	close(a);
-	stop(&d);
+	harness_start(&d, paused_args);
+	/* The child blocks while paused, and completes once s is gone. */
+	paused_start(&d, &ps, SLOW_N, "resumed");
+	close(ps.s);
+	harness_wait_client(&d, ps.idp, ": resumed");
+	tc_expect_msg(ps.a, "resumed");
+	harness_child_ok(ps.child);
+	close(ps.p);
+	close(ps.a);
+	harness_stop(&d);
 	/* Every frame was forwarded before s left or dropped after. */
-	assert_int_equal(counter(&d, "forwarded") +
-	    counter(&d, "dropped_unknown"), N + 1);
-	assert_true(counter(&d, "dropped_unknown") > 0);
+	assert_int_equal(daemon_counter(&d, "forwarded") +
+	    daemon_counter(&d, "dropped_unknown"), SLOW_N + 1);
+	assert_true(daemon_counter(&d, "dropped_unknown") > 0);
 }
 
 /*
@@ -485,32 +442,18 @@ test_backpressure_destination_leaves(void **state)
 static void
 test_backpressure_sender_leaves(void **state)
 {
-	static const char *args[] = { "--queue-limit", "16K",
-	    "--log-level", "debug", NULL };
-	enum { N = 5000, SIZE = 1000 };
 	struct daemon	d;
-	uint32_t	ids, idp;
-	char		line[64];
-	int		s, p, status;
-	pid_t		child;
+	struct paused	ps;
 
-	start(&d, args);
-	s = tc_connect_small(&d, &ids);
-	p = tc_connect(&d, &idp);
-	if ((child = fork()) == 0)
-		_exit(spam(p, ids, 0, N, SIZE) == N ? 0 : 1);
-	/* The child's exit closes the sender, most likely while it is paused. */
-	close(p);
-	snprintf(line, sizeof line, "client %u: paused", idp);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
-	assert_int_equal(drain_numbered(s, N, SIZE, 0, NULL), N);
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	snprintf(line, sizeof line, "client %u closed: eof", idp);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
-	close(s);
-	stop(&d);
-	assert_int_equal(counter(&d, "forwarded"), N);
+	harness_start(&d, paused_args);
+	paused_start(&d, &ps, SLOW_N, NULL);
+	assert_int_equal(drain_numbered(ps.s, SLOW_N, SLOW_SIZE, 0, NULL),
+	    SLOW_N);
+	harness_child_ok(ps.child);
+	harness_wait_client(&d, ps.idp, " closed: eof");
+	close(ps.s);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), SLOW_N);
 }
 
 /*
@@ -522,28 +465,26 @@ static void
 test_self_then_reset(void **state)
 {
 	struct daemon	d;
-	struct linger	lg = { 1, 0 };
 	uint32_t	id, ida, idb;
 	char		frame[64];
 	size_t		len;
 	int		i, c, a, b;
 
-	start(&d, NULL);
+	harness_start(&d, NULL);
 	for (i = 0; i < 20; i++) {
 		c = tc_connect(&d, &id);
 		assert_true(c >= 0);
 		len = tc_frame(frame, id, "hi");
-		setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		assert_int_equal(tc_write(c, frame, len), 0);
-		close(c);
+		tc_close_reset(c);
 	}
 	/* Still routing. */
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	ping_pong(a, ida, b, idb, 5);
+	assert_true((a = tc_connect(&d, &ida)) >= 0);
+	assert_true((b = tc_connect(&d, &idb)) >= 0);
+	tc_ping_pong(a, ida, b, idb, 5);
 	close(a);
 	close(b);
-	stop(&d);
+	harness_stop(&d);
 }
 
 /*
@@ -554,39 +495,30 @@ test_self_then_reset(void **state)
 static void
 test_drain_routes_paused_input(void **state)
 {
-	static const char *args[] = { "--queue-limit", "16K",
+	static const char *const args[] = { "--queue-limit", "16K",
 	    "--log-level", "debug", "--shutdown-timeout", "60s", NULL };
-	enum { N = 20000, SIZE = 1000 };
+	enum { N = 20000 };
 	struct daemon	d;
-	uint32_t	ids, idp;
-	char		line[64];
-	int		s, p, got, last, rc;
-	pid_t		child;
+	struct paused	ps;
+	int		got, last;
 
-	start(&d, args);
-	s = tc_connect_small(&d, &ids);
-	p = tc_connect(&d, &idp);
-	if ((child = fork()) == 0)
-		_exit(spam(p, ids, 0, N, SIZE) == N ? 0 : 1);
-	close(p);
-	snprintf(line, sizeof line, "client %u: paused", idp);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
+	harness_start(&d, args);
+	paused_start(&d, &ps, N, NULL);
 	kill(d.pid, SIGTERM);
-	assert_int_equal(daemon_wait_log(&d, "draining: ", 1, T), 0);
+	harness_wait_log(&d, "draining: ", 1);
 	/* The reader wakes up only now. */
-	got = drain_numbered(s, N, SIZE, 0, &last);
-	rc = daemon_wait_exit(&d, T);
-	assert_int_equal(rc, 0);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	close(s);
+	got = drain_numbered(ps.s, N, SLOW_SIZE, 0, &last);
+	harness_wait_exit(&d, T);
+	kill(ps.child, SIGKILL);
+	waitpid(ps.child, NULL, 0);
+	close(ps.s);
 	assert_int_equal(daemon_log_count(&d, "drain complete"), 1);
 	assert_int_equal(daemon_log_value(&d, "drain complete",
 	    "abandoned_frames"), 0);
 	/* Everything accepted was forwarded, and the reader got all of it. */
 	assert_true(got > 0);
-	assert_int_equal(counter(&d, "forwarded"), got);
-	assert_int_equal(counter(&d, "frames"), got);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "forwarded", got }, { "frames", got }, { NULL, 0 } });
 }
 
 /*
@@ -599,48 +531,28 @@ test_reload_repolicies_paused(void **state)
 {
 	static const char *args[] = { "-c", NULL, "--log-level", "debug",
 	    NULL };
-	enum { N = 5000, SIZE = 1000 };
 	struct daemon	 d;
-	const char	*dir = getenv("TESTS_TMPDIR");
-	char		 path[256], line[64];
-	uint32_t	 ids, idp, ida;
-	int		 s, p, a, status;
-	FILE		*f;
-	pid_t		 child;
+	struct paused	 ps;
+	char		 path[256];
 
-	snprintf(path, sizeof path, "%s/test_routing-%d-reload.conf",
-	    dir != NULL ? dir : ".", (int)getpid());
-	f = fopen(path, "w");
-	fprintf(f, "[router]\nqueue_limit = 16K\n"
+	harness_tmp_path(path, sizeof path, "reload.conf");
+	harness_write_file(path, "[router]\nqueue_limit = 16K\n"
 	    "slow_consumer = backpressure\n");
-	fclose(f);
 	args[1] = path;
-	start(&d, args);
-	s = tc_connect_small(&d, &ids);
-	p = tc_connect(&d, &idp);
-	a = tc_connect(&d, &ida);
-	if ((child = fork()) == 0) {
-		spam(p, ids, 0, N, SIZE);
-		_exit(tc_send(p, ida, "after the switch") == 0 ? 0 : 1);
-	}
-	snprintf(line, sizeof line, "client %u: paused", idp);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
-	f = fopen(path, "w");
-	fprintf(f, "[router]\nqueue_limit = 16K\n"
+	harness_start(&d, args);
+	paused_start(&d, &ps, SLOW_N, "after the switch");
+	harness_write_file(path, "[router]\nqueue_limit = 16K\n"
 	    "slow_consumer = disconnect\n");
-	fclose(f);
 	kill(d.pid, SIGHUP);
-	snprintf(line, sizeof line, "client %u closed: slow_consumer", ids);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
-	expect_msg(a, "after the switch");
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(s);
-	close(p);
-	close(a);
-	stop(&d);
+	harness_wait_client(&d, ps.ids, " closed: slow_consumer");
+	tc_expect_msg(ps.a, "after the switch");
+	harness_child_ok(ps.child);
+	close(ps.s);
+	close(ps.p);
+	close(ps.a);
+	harness_stop(&d);
 	unlink(path);
-	assert_int_equal(counter(&d, "disconnected_slow"), 1);
+	assert_int_equal(daemon_counter(&d, "disconnected_slow"), 1);
 }
 
 /*
@@ -653,29 +565,48 @@ test_half_close(void **state)
 	enum { N = 5000, SIZE = 1000 };
 	struct daemon	d;
 	uint32_t	ida, idb, idp;
-	char		line[64];
 	int		a, b, p;
 
-	start(&d, NULL);
-	b = tc_connect_small(&d, &idb);
-	p = tc_connect(&d, &idp);
-	a = tc_connect(&d, &ida);
+	harness_start(&d, NULL);
+	assert_true((b = tc_connect_small(&d, &idb)) >= 0);
+	assert_true((p = tc_connect(&d, &idp)) >= 0);
+	assert_true((a = tc_connect(&d, &ida)) >= 0);
 	/* Queue a backlog for b (8M limit: nothing is held back). */
 	assert_int_equal(spam(p, idb, 0, N, SIZE), N);
 	/* Per-sender order: once a has this, all of b's backlog is queued. */
 	assert_int_equal(tc_send(p, ida, "routed"), 0);
-	expect_msg(a, "routed");
+	tc_expect_msg(a, "routed");
 	shutdown(b, SHUT_WR);
 	assert_int_equal(drain_numbered(b, N, SIZE, 0, NULL), N);
 	assert_int_equal(tc_expect_close(b, T), 0);
-	snprintf(line, sizeof line, "client %u closed: eof", idb);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
+	harness_wait_client(&d, idb, " closed: eof");
 	assert_int_equal(daemon_log_count(&d, "0 bytes unsent"), 1);
 	close(a);
 	close(b);
 	close(p);
-	stop(&d);
-	assert_int_equal(counter(&d, "forwarded"), N + 1);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), N + 1);
+}
+
+/*
+ * The slow-consumer tests' start: a reader with a small window (returned,
+ * its id in *ids), and a sender *sp that writes it SLOW_N numbered
+ * messages, blocking; then one message to a whose arrival proves, by the
+ * sender's order, that all were routed; then 100 ping-pongs of a and b.
+ */
+static int
+flood_slow_reader(struct pair *p, uint32_t *ids, int *sp, const char *proof)
+{
+	uint32_t	idp;
+	int		s;
+
+	assert_true((s = tc_connect_small(&p->d, ids)) >= 0);
+	assert_true((*sp = tc_connect(&p->d, &idp)) >= 0);
+	assert_int_equal(spam(*sp, *ids, 0, SLOW_N, SLOW_SIZE), SLOW_N);
+	assert_int_equal(tc_send(*sp, p->ida, proof), 0);
+	tc_expect_msg(p->a, proof);
+	tc_ping_pong(p->a, p->ida, p->b, p->idb, 100);
+	return s;
 }
 
 /*
@@ -683,80 +614,58 @@ test_half_close(void **state)
  * the slow reader gets is whole messages in increasing order, and the
  * others are unaffected.
  */
+static const char *const drop_args[] = { "--queue-limit", "16K",
+    "--slow-consumer", "drop", NULL };
+
 static void
 test_drop(void **state)
 {
-	static const char *args[] = { "--queue-limit", "16K",
-	    "--slow-consumer", "drop", NULL };
-	enum { N = 5000, SIZE = 1000 };
-	struct daemon	d;
-	uint32_t	ida, idb, ids, idp;
-	int		a, b, s, p, got, last;
+	struct pair	*p = *state;
+	uint32_t	 ids;
+	int		 s, sp, got, last;
 
-	start(&d, args);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	s = tc_connect_small(&d, &ids);
-	p = tc_connect(&d, &idp);
 	/* Drop never stops reading: the blocking writes all complete. */
-	assert_int_equal(spam(p, ids, 0, N, SIZE), N);
-	/* Per-sender order: once this arrives, all N were routed. */
-	assert_int_equal(tc_send(p, ida, "after the flood"), 0);
-	expect_msg(a, "after the flood");
-	ping_pong(a, ida, b, idb, 100);
-	stop(&d);
+	s = flood_slow_reader(p, &ids, &sp, "after the flood");
+	harness_stop(&p->d);
 	/* The daemon closed s; read what it had got. */
-	got = drain_numbered(s, N, SIZE, 1, &last);
+	got = drain_numbered(s, SLOW_N, SLOW_SIZE, 1, &last);
 	assert_true(got > 0);
-	assert_true(got < N);
-	assert_int_equal(counter(&d, "forwarded") +
-	    counter(&d, "dropped_queue_full"), N + 1 + 200);
-	assert_true(counter(&d, "dropped_queue_full") > 0);
-	assert_int_equal(counter(&d, "disconnected_slow"), 0);
-	close(a);
-	close(b);
+	assert_true(got < SLOW_N);
+	assert_int_equal(daemon_counter(&p->d, "forwarded") +
+	    daemon_counter(&p->d, "dropped_queue_full"), SLOW_N + 1 + 200);
+	assert_true(daemon_counter(&p->d, "dropped_queue_full") > 0);
+	assert_int_equal(daemon_counter(&p->d, "disconnected_slow"), 0);
 	close(s);
-	close(p);
+	close(sp);
 }
 
 /*
  * disconnect: the slow destination is closed and counted; the message that
  * found its queue full is dropped and counted; the sender stays.
  */
+static const char *const disconnect_args[] = { "--queue-limit", "16K",
+    "--slow-consumer", "disconnect", NULL };
+
 static void
 test_disconnect_slow(void **state)
 {
-	static const char *args[] = { "--queue-limit", "16K",
-	    "--slow-consumer", "disconnect", NULL };
-	enum { N = 5000, SIZE = 1000 };
-	struct daemon	d;
-	uint32_t	ida, idb, ids, idp;
-	char		line[64];
-	int		a, b, s, p;
+	struct pair	*p = *state;
+	uint32_t	 ids;
+	int		 s, sp;
 
-	start(&d, args);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	s = tc_connect_small(&d, &ids);
-	p = tc_connect(&d, &idp);
-	assert_int_equal(spam(p, ids, 0, N, SIZE), N);
-	assert_int_equal(tc_send(p, ida, "sender still connected"), 0);
-	expect_msg(a, "sender still connected");
-	ping_pong(a, ida, b, idb, 100);
-	snprintf(line, sizeof line, "client %u closed: slow_consumer", ids);
-	assert_int_equal(daemon_wait_log(&d, line, 1, T), 0);
+	s = flood_slow_reader(p, &ids, &sp, "sender still connected");
+	harness_wait_client(&p->d, ids, " closed: slow_consumer");
 	assert_int_equal(tc_expect_close(s, T), 0);
-	close(a);
-	close(b);
 	close(s);
-	close(p);
-	stop(&d);
-	assert_int_equal(counter(&d, "disconnected_slow"), 1);
-	assert_int_equal(counter(&d, "dropped_queue_full"), 1);
+	close(sp);
+	harness_stop(&p->d);
+	harness_expect_counters(&p->d, (const struct counter_want[]){
+	    { "disconnected_slow", 1 }, { "dropped_queue_full", 1 },
+	    { NULL, 0 } });
 	/* The rest went to s before it was cut off, or to nobody after. */
-	assert_int_equal(counter(&d, "forwarded") +
-	    counter(&d, "dropped_queue_full") +
-	    counter(&d, "dropped_unknown"), N + 1 + 200);
+	assert_int_equal(daemon_counter(&p->d, "forwarded") +
+	    daemon_counter(&p->d, "dropped_queue_full") +
+	    daemon_counter(&p->d, "dropped_unknown"), SLOW_N + 1 + 200);
 }
 
 /* max_clients: the next connection is closed without an id, and counted. */
@@ -770,7 +679,7 @@ test_max_clients(void **state)
 	char		byte;
 	int		c[3], x, i;
 
-	start(&d, args);
+	harness_start(&d, args);
 	for (i = 0; i < 3; i++)
 		assert_true((c[i] = tc_connect(&d, &id[i])) >= 0);
 	x = tc_connect_raw(&d);
@@ -780,7 +689,7 @@ test_max_clients(void **state)
 	close(x);
 	/* A slot frees up when a client leaves. */
 	close(c[0]);
-	assert_int_equal(daemon_wait_log(&d, "closed: eof", 1, T), 0);
+	harness_wait_log(&d, "closed: eof", 1);
 	deadline = tc_now_ms() + T;
 	while ((x = tc_connect(&d, &id4)) < 0 && tc_now_ms() < deadline)
 		;
@@ -788,9 +697,9 @@ test_max_clients(void **state)
 	close(x);
 	close(c[1]);
 	close(c[2]);
-	stop(&d);
-	assert_int_equal(counter(&d, "rejected"), 1);
-	assert_int_equal(counter(&d, "accepted"), 4);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "rejected", 1 }, { "accepted", 4 }, { NULL, 0 } });
 }
 
 /*
@@ -804,13 +713,13 @@ test_order_under_load(void **state)
 	enum { P = 8, N = 5000, SIZE = 100 };
 	struct daemon	 d;
 	uint32_t	 ids[P], idr[P];
-	int		 s[P], r[P], i, status;
+	int		 s[P], r[P], i;
 	pid_t		 child[P];
 
-	start(&d, NULL);
+	harness_start(&d, NULL);
 	for (i = 0; i < P; i++) {
-		s[i] = tc_connect(&d, &ids[i]);
-		r[i] = tc_connect(&d, &idr[i]);
+		assert_true((s[i] = tc_connect(&d, &ids[i])) >= 0);
+		assert_true((r[i] = tc_connect(&d, &idr[i])) >= 0);
 	}
 	for (i = 0; i < P; i++) {
 		if ((child[i] = fork()) == 0)
@@ -819,21 +728,12 @@ test_order_under_load(void **state)
 	for (i = 0; i < P; i++)
 		assert_int_equal(drain_numbered(r[i], N, SIZE, 0, NULL), N);
 	for (i = 0; i < P; i++) {
-		assert_int_equal(waitpid(child[i], &status, 0), child[i]);
-		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		harness_child_ok(child[i]);
 		close(s[i]);
 		close(r[i]);
 	}
-	stop(&d);
-	assert_int_equal(counter(&d, "forwarded"), P * N);
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), P * N);
 }
 
 /* Open n connections at once and collect their ids. */
@@ -851,19 +751,6 @@ many_ids(struct daemon *d, int n, uint32_t *ids)
 	free(fds);
 }
 
-static void
-raise_nofile(int need)
-{
-	struct rlimit	rl;
-
-	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < (rlim_t)need) {
-		rl.rlim_cur = rl.rlim_max < (rlim_t)need ? rl.rlim_max :
-		    (rlim_t)need;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 /* Random ids: thousands of connections, all non-zero and distinct. */
 static void
 test_random_ids(void **state)
@@ -873,16 +760,16 @@ test_random_ids(void **state)
 	uint32_t	*ids = calloc(N, sizeof *ids);
 	int		 i;
 
-	raise_nofile(N + 100);
-	start(&d, NULL);
+	harness_need_nofile(N + 100);
+	harness_start(&d, NULL);
 	many_ids(&d, N, ids);
-	qsort(ids, N, sizeof *ids, cmp_u32);
+	qsort(ids, N, sizeof *ids, tc_cmp_u32);
 	assert_int_not_equal(ids[0], 0);
 	for (i = 1; i < N; i++)
 		assert_int_not_equal(ids[i], ids[i - 1]);
 	/* Not sequential: random ids are spread over the space. */
 	assert_true(ids[N - 1] - ids[0] > 1000000u);
-	stop(&d);
+	harness_stop(&d);
 	free(ids);
 }
 
@@ -896,15 +783,15 @@ test_sequential_ids(void **state)
 	uint32_t	*ids = calloc(N, sizeof *ids), id;
 	int		 i, fd;
 
-	raise_nofile(N + 100);
-	start(&d, args);
+	harness_need_nofile(N + 100);
+	harness_start(&d, args);
 	many_ids(&d, N, ids);
 	for (i = 0; i < N; i++)
 		assert_int_equal(ids[i], (uint32_t)i + 1);
 	fd = tc_connect(&d, &id);
 	assert_int_equal(id, N + 1);
 	close(fd);
-	stop(&d);
+	harness_stop(&d);
 	free(ids);
 }
 
@@ -929,7 +816,7 @@ test_ipv6(void **state)
 		skip();
 	}
 	close(probe);
-	start(&d, args);
+	harness_start(&d, args);
 	assert_true(daemon_log_count(&d, "listening on [::1]:") == 1);
 	fd = socket(AF_INET6, SOCK_STREAM, 0);
 	sin6.sin6_port = htons((uint16_t)d.port);
@@ -937,9 +824,9 @@ test_ipv6(void **state)
 	    0);
 	assert_int_equal(tc_read_exact(fd, &be, 4, T), 0);
 	assert_int_equal(tc_send(fd, ntohl(be), "v6"), 0);
-	expect_msg(fd, "v6");
+	tc_expect_msg(fd, "v6");
 	close(fd);
-	stop(&d);
+	harness_stop(&d);
 }
 
 /*
@@ -951,10 +838,9 @@ static void
 test_emfile(void **state)
 {
 	enum { N = 60 };
-	struct rlimit	 saved, low;
-	struct daemon	 d;
-	uint32_t	 id, be, ida, idb;
-	int		 fd[N], got = 0, i, a, b;
+	struct pair	 p;
+	uint32_t	 id, be;
+	int		 fd[N], got = 0, i;
 
 	/*
 	 * Under valgrind the wrapper itself closes descriptors accepted past
@@ -963,23 +849,13 @@ test_emfile(void **state)
 	 */
 	if (harness_wrapped())
 		skip();
-	getrlimit(RLIMIT_NOFILE, &saved);
-	low = saved;
-	low.rlim_cur = 32;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	i = daemon_start(&d, NULL);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	assert_int_equal(i, 0);
-
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	assert_true(a >= 0 && b >= 0);
+	pair_open_nofile(&p, NULL, 32);
 	/* More than the daemon has descriptors for: some wait in the backlog. */
 	for (i = 0; i < N; i++)
-		assert_true((fd[i] = tc_connect_raw(&d)) >= 0);
-	assert_int_equal(daemon_wait_log(&d, "pausing accept", 1, T), 0);
+		assert_true((fd[i] = tc_connect_raw(&p.d)) >= 0);
+	harness_wait_log(&p.d, "pausing accept", 1);
 	/* The router still routes between the clients it has. */
-	ping_pong(a, ida, b, idb, 20);
+	tc_ping_pong(p.a, p.ida, p.b, p.idb, 20);
 	/*
 	 * Those accepted before the pause have their ids already: loopback
 	 * delivers a write into the peer's queue at once.  Let them go.
@@ -1011,13 +887,13 @@ test_emfile(void **state)
 		assert_int_equal(tc_read_exact(fd[i], &id, 4, T), 0);
 		close(fd[i]);
 	}
-	close(a);
-	close(b);
-	stop(&d);
-	assert_int_equal(counter(&d, "accepted"), N + 2);
+	close(p.a);
+	close(p.b);
+	harness_stop(&p.d);
+	assert_int_equal(daemon_counter(&p.d, "accepted"), N + 2);
 	/* A spinning listener would count many thousands of failures. */
-	assert_true(counter(&d, "accept_errors") >= 1);
-	assert_true(counter(&d, "accept_errors") < 200);
+	assert_true(daemon_counter(&p.d, "accept_errors") >= 1);
+	assert_true(daemon_counter(&p.d, "accept_errors") < 200);
 }
 
 /* Bad flags exit 2 naming the flag; a port in use exits 1 naming it. */
@@ -1029,13 +905,8 @@ test_bad_command_lines(void **state)
 	static const char *unknown[] = { "--frobnicate", NULL };
 	struct daemon	 d, d2;
 	const char	*busy[3];
-	char		 addr[64];
-	int		 status;
-	pid_t		 pid;
-	const char	*bin = getenv("MSGROUTERD");
+	char		 addr[64], out[4096], err[4096];
 
-	if (bin == NULL)
-		bin = "../src/msgrouterd";
 	assert_int_equal(daemon_start(&d, bad_size), -1);
 	assert_int_equal(daemon_log_count(&d,
 	    "--queue-limit: expected a size"), 1);
@@ -1045,63 +916,51 @@ test_bad_command_lines(void **state)
 	assert_int_equal(daemon_log_count(&d, "--frobnicate"), 1);
 
 	/* Exit statuses, run directly. */
-	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 2);
-		execl(bin, bin, "--queue-limit", "lots", (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, &status, 0);
-	assert_int_equal(WEXITSTATUS(status), 2);
+	assert_int_equal(daemon_run(bad_size, out, sizeof out, err,
+	    sizeof err), 2);
 
-	start(&d, NULL);
+	harness_start(&d, NULL);
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", d.port);
 	busy[0] = "-l";
 	busy[1] = addr;
 	busy[2] = NULL;
 	assert_int_equal(daemon_start(&d2, busy), -1);
 	assert_int_equal(daemon_log_count(&d2, addr), 1);
-	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 2);
-		execl(bin, bin, "-l", addr, (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, &status, 0);
-	assert_int_equal(WEXITSTATUS(status), 1);
-	stop(&d);
+	assert_int_equal(daemon_run(busy, out, sizeof out, err, sizeof err),
+	    1);
+	harness_stop(&d);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_two_clients),
-		cmocka_unit_test(test_fragmented),
-		cmocka_unit_test(test_coalesced),
-		cmocka_unit_test(test_self),
-		cmocka_unit_test(test_unknown_destination),
-		cmocka_unit_test(test_disconnect_mid_message),
-		cmocka_unit_test(test_oversize),
-		cmocka_unit_test(test_oversize_endless),
-		cmocka_unit_test(test_backpressure),
-		cmocka_unit_test(test_backpressure_destination_leaves),
-		cmocka_unit_test(test_backpressure_sender_leaves),
-		cmocka_unit_test(test_self_then_reset),
-		cmocka_unit_test(test_drain_routes_paused_input),
-		cmocka_unit_test(test_reload_repolicies_paused),
-		cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_drop),
-		cmocka_unit_test(test_disconnect_slow),
-		cmocka_unit_test(test_max_clients),
-		cmocka_unit_test(test_order_under_load),
-		cmocka_unit_test(test_random_ids),
-		cmocka_unit_test(test_sequential_ids),
-		cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_emfile),
-		cmocka_unit_test(test_bad_command_lines),
+		harness_pair_test(test_two_clients, NULL),
+		harness_pair_test(test_fragmented, NULL),
+		harness_unit_test(test_coalesced),
+		harness_pair_test(test_self, NULL),
+		harness_pair_test(test_unknown_destination, NULL),
+		harness_pair_test(test_disconnect_mid_message, NULL),
+		harness_pair_test(test_oversize, oversize_args),
+		harness_unit_test(test_oversize_endless),
+		harness_pair_test(test_backpressure, backpressure_args),
+		harness_unit_test(test_backpressure_destination_leaves),
+		harness_unit_test(test_backpressure_sender_leaves),
+		harness_unit_test(test_self_then_reset),
+		harness_unit_test(test_drain_routes_paused_input),
+		harness_unit_test(test_reload_repolicies_paused),
+		harness_unit_test(test_half_close),
+		harness_pair_test(test_drop, drop_args),
+		harness_pair_test(test_disconnect_slow, disconnect_args),
+		harness_unit_test(test_max_clients),
+		harness_unit_test(test_order_under_load),
+		harness_unit_test(test_random_ids),
+		harness_unit_test(test_sequential_ids),
+		harness_unit_test(test_ipv6),
+		harness_unit_test(test_emfile),
+		harness_unit_test(test_bad_command_lines),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	harness_init();
+	return harness_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

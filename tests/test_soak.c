@@ -245,6 +245,16 @@ wb_round(uint32_t *seed, int generate)
 	}
 }
 
+/* Rounds of the well-behaved clients for ms milliseconds. */
+static void
+wb_run_for(uint32_t *seed, int ms)
+{
+	long long	end = tc_now_ms() + ms;
+
+	while (tc_now_ms() < end)
+		wb_round(seed, 1);
+}
+
 static int
 wb_inflight(void)
 {
@@ -327,6 +337,8 @@ enum fault {
 };
 
 static const int fault_count[F_NKINDS] = { 10, 10, 10, 4, 4, 3, 2 };
+/* Milliseconds between two steps of each kind. */
+static const int fault_pause[F_NKINDS] = { 50, 1000, 10, 25, 20, 20, 5 };
 
 struct actor {
 	enum fault	kind;
@@ -375,23 +387,14 @@ faulty_connect(struct daemon *d, int small)
 	return fd;
 }
 
-/* Close with a reset: no TIME_WAIT left behind on the loopback ports. */
-static void
-faulty_reset(int fd)
-{
-	struct linger	l = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-	close(fd);
-}
-
 static void
 actor_close(struct actor *a, int reset)
 {
 	if (a->fd == -1)
 		return;
+	/* A reset leaves no TIME_WAIT behind on the loopback ports. */
 	if (reset)
-		faulty_reset(a->fd);
+		tc_close_reset(a->fd);
 	else
 		close(a->fd);
 	a->fd = -1;
@@ -476,12 +479,70 @@ random_target(uint32_t *seed)
 	}
 }
 
+/*
+ * F_RANDOM's step: four valid frames to random and known ids, pushed as
+ * the router takes them; whatever others sent it is read and thrown away.
+ */
+static void
+actor_random(struct actor *a, long long now, uint32_t *seed)
+{
+	char	buf[4096];
+	size_t	i;
+
+	if (a->plen == 0) {
+		a->since = now;
+		for (i = 0; i < 4; i++)
+			actor_frame(a, random_target(seed),
+			    rng(seed) % (i == 0 ? BODY_MAX : 3000) + 1, seed);
+	}
+	/* Paused for long behind a slow reader: give up, come back. */
+	if (actor_push(a) != 0 || (a->plen > 0 && now - a->since > 3000))
+		actor_close(a, 1);
+	while (a->fd != -1 && recv(a->fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+		;
+}
+
+/* F_GARBAGE's step: random bytes, never a 'W', for half a second. */
+static void
+actor_garbage(struct actor *a, long long now, uint32_t *seed)
+{
+	char	buf[4096];
+	size_t	i, n;
+
+	n = rng(seed) % sizeof buf + 1;
+	for (i = 0; i < n; i++) {
+		buf[i] = (char)rng(seed);
+		if (buf[i] == 'W')
+			buf[i] = 0;
+	}
+	if (send(a->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+	    errno != EAGAIN && errno != ENOTCONN)
+		actor_close(a, 1);
+	else if (now - a->since > 500)
+		actor_close(a, 1);
+}
+
+/* F_OVERSIZE's step: a frame past max_message_size, never ended. */
+static void
+actor_oversize(struct actor *a, long long now, uint32_t *seed)
+{
+	uint32_t	be;
+
+	if (a->plen == 0 && a->poff == 0) {
+		be = htonl(pool[rng(seed) % NWB]);
+		memcpy(a->pending, &be, 4);
+		memset(a->pending + 4, 'X', MAX_MESSAGE + 4096);
+		a->plen = 4 + MAX_MESSAGE + 4096;
+	}
+	if (actor_push(a) != 0 || now - a->since > 2000)
+		actor_close(a, 1);
+}
+
 /* One step of one faulty client. */
 static void
 actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
 {
-	char	buf[4096];
-	size_t	i, n;
+	char	buf[1];
 
 	if (now < a->next)
 		return;
@@ -496,71 +557,35 @@ actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
 	switch (a->kind) {
 	case F_NOREAD:
 		actor_read_id(a, 4);
-		a->next = now + 50;
 		break;
 	case F_SLOW:
 		if (a->idlen < 4)
 			actor_read_id(a, 1);
 		else if (recv(a->fd, buf, 1, MSG_DONTWAIT) == 0)
 			actor_close(a, 1);
-		a->next = now + 1000;
 		break;
 	case F_RANDOM:
-		if (a->plen == 0) {
-			a->since = now;
-			for (i = 0; i < 4; i++)
-				actor_frame(a, random_target(seed),
-				    rng(seed) % (i == 0 ? BODY_MAX : 3000) + 1,
-				    seed);
-		}
-		/* Paused for long behind a slow reader: give up, come back. */
-		if (actor_push(a) != 0 || (a->plen > 0 && now - a->since > 3000))
-			actor_close(a, 1);
-		/* Whatever others sent it is read and thrown away. */
-		while (a->fd != -1 && recv(a->fd, buf, sizeof buf,
-		    MSG_DONTWAIT) > 0)
-			;
-		a->next = now + 10;
+		actor_random(a, now, seed);
 		break;
 	case F_MIDMSG:
 		actor_frame(a, pool[rng(seed) % NWB], 200, seed);
 		a->plen -= 1 + rng(seed) % 150;	/* cut before the 0x00 */
 		actor_push(a);
 		actor_close(a, rng(seed) % 4 != 0);
-		a->next = now + 25;
 		break;
 	case F_GARBAGE:
-		n = rng(seed) % sizeof buf + 1;
-		for (i = 0; i < n; i++) {
-			buf[i] = (char)rng(seed);
-			if (buf[i] == 'W')
-				buf[i] = 0;
-		}
-		if (send(a->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-		    errno != EAGAIN && errno != ENOTCONN)
-			actor_close(a, 1);
-		else if (now - a->since > 500)
-			actor_close(a, 1);
-		a->next = now + 20;
+		actor_garbage(a, now, seed);
 		break;
 	case F_OVERSIZE:
-		if (a->plen == 0 && a->poff == 0) {
-			uint32_t be = htonl(pool[rng(seed) % NWB]);
-			memcpy(a->pending, &be, 4);
-			memset(a->pending + 4, 'X', MAX_MESSAGE + 4096);
-			a->plen = 4 + MAX_MESSAGE + 4096;
-		}
-		if (actor_push(a) != 0 || now - a->since > 2000)
-			actor_close(a, 1);
-		a->next = now + 20;
+		actor_oversize(a, now, seed);
 		break;
 	case F_CHURN:
 		actor_close(a, rng(seed) % 8 != 0);
-		a->next = now + 5;
 		break;
 	default:
 		break;
 	}
+	a->next = now + fault_pause[a->kind];
 }
 
 /* The faulty clients' process: runs until SIGTERM, then leaves. */
@@ -595,19 +620,25 @@ faulty_run(struct daemon *d)
 
 /* ---- the test ---- */
 
+/* The soak's daemon and what is measured of it along the way. */
+struct soak {
+	struct daemon	d;
+	uint32_t	seed;
+	pid_t		faulty;		/* the faulty clients' process */
+	long		rss_start, rss_peak, rss_end;
+};
+
+/*
+ * Start the daemon with small limits, connect the well-behaved clients
+ * and let them talk alone for 2 s: the RSS baseline.
+ */
 static void
-test_soak(void **state)
+soak_start(struct soak *sk)
 {
 	static const char *args[] = { "--admin", "127.0.0.1:0",
 	    "--max-clients", "1000", "--queue-limit", "64K",
 	    "--max-message-size", "16K", NULL };
-	struct daemon	 d;
-	uint32_t	 seed = 12345, be;
-	long		 rss_start, rss_peak, rss_end, rss, bound;
-	long long	 end, next_look, deadline, connected, rcv;
-	int		 i, j, status, wrapped = harness_wrapped();
-	uint64_t	 total = 0, foreign = 0;
-	pid_t		 child;
+	int	i;
 
 	/*
 	 * A small ASan quarantine (freed memory ASan holds back to catch use
@@ -615,71 +646,103 @@ test_soak(void **state)
 	 */
 	setenv("ASAN_OPTIONS", "quarantine_size_mb=1:malloc_context_size=5:"
 	    "allocator_release_to_os_interval_ms=500", 1);
-	assert_int_equal(daemon_start(&d, args), 0);
+	harness_start(&sk->d, args);
 	for (i = 0; i < NWB; i++) {
-		wbs[i].fd = tc_connect(&d, &wbs[i].id);
+		wbs[i].fd = tc_connect(&sk->d, &wbs[i].id);
 		assert_true(wbs[i].fd >= 0);
 		assert_int_equal(fcntl(wbs[i].fd, F_SETFL, O_NONBLOCK), 0);
 	}
-	(void)be;
+	wb_run_for(&sk->seed, 2000);
+	sk->rss_start = sk->rss_peak = daemon_rss_kb(&sk->d);
+	check_identity(&sk->d, NULL);
+}
 
-	/* Warm up: the well-behaved traffic alone, then the baseline. */
-	end = tc_now_ms() + 2000;
-	while (tc_now_ms() < end)
-		wb_round(&seed, 1);
-	rss_start = rss_peak = daemon_rss_kb(&d);
-	check_identity(&d, NULL);
+/*
+ * The faulty clients run for soak_seconds beside the well-behaved ones;
+ * once a second the RSS peak is taken and /stats must add up.
+ */
+static void
+soak_chaos(struct soak *sk)
+{
+	long long	end, next_look;
+	long		rss;
 
-	if ((child = fork()) == 0)
-		faulty_run(&d);
-	assert_true(child > 0);
+	if ((sk->faulty = fork()) == 0)
+		faulty_run(&sk->d);
+	assert_true(sk->faulty > 0);
 	end = tc_now_ms() + (long long)soak_seconds * 1000;
 	next_look = tc_now_ms() + 1000;
 	while (tc_now_ms() < end) {
-		wb_round(&seed, 1);
+		wb_round(&sk->seed, 1);
 		if (tc_now_ms() >= next_look) {
-			if ((rss = daemon_rss_kb(&d)) > rss_peak)
-				rss_peak = rss;
-			check_identity(&d, NULL);
+			if ((rss = daemon_rss_kb(&sk->d)) > sk->rss_peak)
+				sk->rss_peak = rss;
+			check_identity(&sk->d, NULL);
 			next_look = tc_now_ms() + 1000;
 		}
 	}
+}
 
-	/* The faulty clients leave; the router must be back to 200. */
-	kill(child, SIGTERM);
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+/*
+ * The faulty clients leave: the router must be back to the well-behaved
+ * ones alone; their traffic goes on a while, then drains.
+ */
+static void
+soak_recover(struct soak *sk)
+{
+	long long	deadline, connected;
+
+	kill(sk->faulty, SIGTERM);
+	harness_child_ok(sk->faulty);
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	for (;;) {
-		wb_round(&seed, 1);
-		check_identity(&d, &connected);
+		wb_round(&sk->seed, 1);
+		check_identity(&sk->d, &connected);
 		if (connected == NWB)
 			break;
 		assert_true(tc_now_ms() < deadline);
 	}
-	/* Well-behaved traffic goes on a while after the chaos, then drains. */
-	end = tc_now_ms() + 2000;
-	while (tc_now_ms() < end)
-		wb_round(&seed, 1);
+	wb_run_for(&sk->seed, 2000);
 	deadline = tc_now_ms() + 4 * HARNESS_TIMEOUT_MS;
 	while (wb_inflight() > 0) {
-		wb_round(&seed, 0);
+		wb_round(&sk->seed, 0);
 		assert_true(tc_now_ms() < deadline);
 	}
-	/*
-	 * The daemon keeps the heap it freed while traffic flows and gives it
-	 * back after a quiet second (msgrouterd.c, trim_cb): wait for RSS to
-	 * come back near the start, up to a deadline.
-	 */
-	bound = daemon_asan(&d) ? WORST_KB / 8 : WORST_KB / 16;
-	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	while ((rss_end = daemon_rss_kb(&d)) - rss_start >= bound &&
-	    !wrapped && tc_now_ms() < deadline)
-		wb_round(&seed, 0);
-	rcv = check_identity(&d, &connected);
-	assert_int_equal(connected, NWB);
+}
 
-	/* Exactly once, in order (checked on arrival), and none missing. */
+/*
+ * The daemon keeps the heap it freed while traffic flows and gives it back
+ * after a quiet second (msgrouterd.c, trim_cb): wait for RSS to come back
+ * near the start, up to a deadline.  Returns the bound it must be within.
+ */
+static long
+soak_settle(struct soak *sk)
+{
+	long		bound;
+	long long	deadline;
+
+	bound = daemon_asan(&sk->d) ? WORST_KB / 8 : WORST_KB / 16;
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while ((sk->rss_end = daemon_rss_kb(&sk->d)) - sk->rss_start >=
+	    bound && !harness_wrapped() && tc_now_ms() < deadline)
+		wb_round(&sk->seed, 0);
+	return bound;
+}
+
+/*
+ * Every well-behaved message arrived exactly once, in order (checked on
+ * arrival), and none is missing; the RSS stayed well under the worst case
+ * and came back near the start.
+ */
+static void
+soak_verify(struct soak *sk, long bound)
+{
+	long long	rcv, connected;
+	uint64_t	total = 0, foreign = 0;
+	int		i, j;
+
+	rcv = check_identity(&sk->d, &connected);
+	assert_int_equal(connected, NWB);
 	for (i = 0; i < NWB; i++) {
 		for (j = 0; j < NWB; j++) {
 			assert_int_equal(got[i][j], sent[i][j]);
@@ -691,40 +754,50 @@ test_soak(void **state)
 	fprintf(stderr, "soak: %d s, %llu verified messages, %llu from faulty "
 	    "clients; RSS %ld KiB at start, %ld peak, %ld at end; worst case "
 	    "%ld KiB\n", soak_seconds, (unsigned long long)total,
-	    (unsigned long long)foreign, rss_start, rss_peak, rss_end,
-	    WORST_KB);
-	if (!wrapped) {
+	    (unsigned long long)foreign, sk->rss_start, sk->rss_peak,
+	    sk->rss_end, WORST_KB);
+	if (!harness_wrapped()) {
 		/*
 		 * Well under the worst case, and back near the start.  ASan's
 		 * allocator keeps freed chunks in per-size free lists rather
 		 * than giving them back (120 s under ASan ended 7.6 MiB up,
 		 * 15 s of the plain build 0.7 MiB): it gets twice the slack.
 		 */
-		assert_true(rss_peak - rss_start < WORST_KB / 4);
-		assert_true(rss_end - rss_start < bound);
+		assert_true(sk->rss_peak - sk->rss_start < WORST_KB / 4);
+		assert_true(sk->rss_end - sk->rss_start < bound);
 	}
+}
 
+static void
+test_soak(void **state)
+{
+	struct soak	sk = { .seed = 12345 };
+	long		bound;
+	int		i;
+
+	soak_start(&sk);
+	soak_chaos(&sk);
+	soak_recover(&sk);
+	bound = soak_settle(&sk);
+	soak_verify(&sk, bound);
 	for (i = 0; i < NWB; i++)
 		close(wbs[i].fd);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "frames"),
-	    daemon_log_value(&d, "final counters", "forwarded") +
-	    daemon_log_value(&d, "final counters", "dropped_unknown") +
-	    daemon_log_value(&d, "final counters", "dropped_queue_full"));
+	harness_stop(&sk.d);
+	assert_int_equal(daemon_counter(&sk.d, "frames"),
+	    daemon_counter(&sk.d, "forwarded") +
+	    daemon_counter(&sk.d, "dropped_unknown") +
+	    daemon_counter(&sk.d, "dropped_queue_full"));
 	/* The faults happened: oversize senders were cut, strays dropped. */
-	assert_true(daemon_log_value(&d, "final counters",
-	    "disconnected_oversize") > 0);
-	assert_true(daemon_log_value(&d, "final counters",
-	    "dropped_unknown") > 0);
-	assert_true(daemon_log_value(&d, "final counters", "paused_total") > 0);
-	unlink(d.log_path);
+	assert_true(daemon_counter(&sk.d, "disconnected_oversize") > 0);
+	assert_true(daemon_counter(&sk.d, "dropped_unknown") > 0);
+	assert_true(daemon_counter(&sk.d, "paused_total") > 0);
 }
 
 int
 main(int argc, char *argv[])
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_soak),
+		harness_unit_test(test_soak),
 	};
 	const char	*s = getenv("SOAK_SECONDS");
 
@@ -732,6 +805,6 @@ main(int argc, char *argv[])
 		s = argv[1];
 	if (s != NULL && atoi(s) > 0)
 		soak_seconds = atoi(s);
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	harness_init();
+	return harness_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

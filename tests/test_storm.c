@@ -32,66 +32,6 @@
 
 #define T	HARNESS_TIMEOUT_MS
 
-/* Raise our descriptor limit (the daemon inherits it); fail if we cannot. */
-static void
-need_nofile(rlim_t need)
-{
-	struct rlimit	rl;
-
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	if (rl.rlim_cur >= need)
-		return;
-	if (rl.rlim_max < need)
-		fprintf(stderr, "RLIMIT_NOFILE hard limit %llu < %llu: raise it "
-		    "(ulimit -Hn) to run this test\n",
-		    (unsigned long long)rl.rlim_max, (unsigned long long)need);
-	assert_true(rl.rlim_max >= need);
-	rl.rlim_cur = need;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
-}
-
-/* Close with a reset: thousands of closes leave no TIME_WAIT behind. */
-static void
-close_reset(int fd)
-{
-	struct linger	l = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-	close(fd);
-}
-
-static int
-connect_to(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void
-expect_msg(int fd, const char *payload)
-{
-	assert_int_equal(tc_expect(fd, payload, strlen(payload) + 1, T), 0);
-}
-
-/* Two clients exchange n messages, each checked. */
-static void
-ping_pong(int a, uint32_t ida, int b, uint32_t idb, int n)
-{
-	assert_int_equal(tc_ping_pong(a, ida, b, idb, n), 0);
-}
-
 /*
  * 10,000 clients at once: every one gets a distinct id, every one sends a
  * message to the next and receives exactly the one from the previous.  The
@@ -108,8 +48,8 @@ test_ten_thousand(void **state)
 	long		 rss0, rss1;
 	char		 msg[32];
 
-	need_nofile(N + 1000);
-	assert_int_equal(daemon_start(&d, NULL), 0);
+	harness_need_nofile(N + 1000);
+	harness_start(&d, NULL);
 	rss0 = daemon_rss_kb(&d);
 	/* In batches: the listen backlog is 1024. */
 	for (i = 0; i < N; i += BATCH) {
@@ -134,16 +74,14 @@ test_ten_thousand(void **state)
 	}
 	for (i = 0; i < N; i++) {
 		snprintf(msg, sizeof msg, "from %d", (i + N - 1) % N);
-		expect_msg(fds[i], msg);
+		tc_expect_msg(fds[i], msg);
 	}
 	for (i = 0; i < N; i++)
-		close_reset(fds[i]);
-	assert_int_equal(daemon_stop(&d, SIGTERM, T), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "accepted"), N);
-	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
-	    N);
-	assert_int_equal(daemon_log_value(&d, "final counters", "rejected"), 0);
-	unlink(d.log_path);
+		tc_close_reset(fds[i]);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "accepted", N }, { "forwarded", N }, { "rejected", 0 },
+	    { NULL, 0 } });
 	free(ids);
 	free(fds);
 }
@@ -160,42 +98,30 @@ test_emfile_idle(void **state)
 {
 	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
 	enum { N = 60, CYCLES = 8 };
-	struct rlimit	 saved, low;
-	struct daemon	 d;
-	uint32_t	 ida, idb, id;
+	struct pair	 p;
+	uint32_t	 id;
 	long long	 ticks0, ticks1;
-	int		 fd[N], adm[8], i, a, b, rc;
+	int		 fd[N], adm[8], i;
 
 	/* Not under valgrind: see test_emfile in test_routing.c. */
 	if (harness_wrapped())
 		skip();
-	getrlimit(RLIMIT_NOFILE, &saved);
-	low = saved;
-	low.rlim_cur = 40;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	rc = daemon_start(&d, args);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
-	assert_int_equal(rc, 0);
-
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	assert_true(a >= 0 && b >= 0);
+	pair_open_nofile(&p, args, 40);
 	for (i = 0; i < N; i++)
-		assert_true((fd[i] = tc_connect_raw(&d)) >= 0);
+		assert_true((fd[i] = tc_connect_raw(&p.d)) >= 0);
 	/* The admin port runs out too. */
 	for (i = 0; i < 8; i++)
-		assert_true((adm[i] = connect_to(d.admin_port)) >= 0);
-	assert_int_equal(daemon_wait_log(&d, "pausing accept for", 1, T), 0);
-	ticks0 = daemon_cpu_ticks(&d);
-	assert_int_equal(daemon_wait_log(&d, "pausing accept for", 1 + CYCLES,
-	    T), 0);
-	ticks1 = daemon_cpu_ticks(&d);
+		assert_true((adm[i] = tc_connect_port(p.d.admin_port)) >= 0);
+	harness_wait_log(&p.d, "pausing accept for", 1);
+	ticks0 = daemon_cpu_ticks(&p.d);
+	harness_wait_log(&p.d, "pausing accept for", 1 + CYCLES);
+	ticks1 = daemon_cpu_ticks(&p.d);
 	fprintf(stderr, "emfile: %d back-off cycles took %lld CPU ticks\n",
 	    CYCLES, ticks1 - ticks0);
 	/* 8 cycles are about 2 s: a spinning listener would take ~200. */
 	if (!harness_wrapped())
 		assert_true(ticks1 - ticks0 < 50);
-	ping_pong(a, ida, b, idb, 20);
+	tc_ping_pong(p.a, p.ida, p.b, p.idb, 20);
 
 	for (i = 0; i < 8; i++)
 		close(adm[i]);
@@ -204,16 +130,99 @@ test_emfile_idle(void **state)
 		assert_int_equal(tc_read_exact(fd[i], &id, 4, T), 0);
 		close(fd[i]);
 	}
-	ping_pong(a, ida, b, idb, 5);
-	close(a);
-	close(b);
-	assert_int_equal(daemon_stop(&d, SIGTERM, T), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "accepted"),
-	    N + 2);
+	tc_ping_pong(p.a, p.ida, p.b, p.idb, 5);
+	close(p.a);
+	close(p.b);
+	harness_stop(&p.d);
+	assert_int_equal(daemon_counter(&p.d, "accepted"), N + 2);
 	/* About 4 failures per cycle at most, not thousands. */
-	assert_true(daemon_log_value(&d, "final counters", "accept_errors") <
-	    200);
-	unlink(d.log_path);
+	assert_true(daemon_counter(&p.d, "accept_errors") < 200);
+}
+
+/* The admin port's abusers: idle connections and a slowloris request. */
+#define ABUSE_IDLE	1000
+
+struct abuse {
+	struct pollfd	idle[ABUSE_IDLE];
+	int		open_idle;	/* idle ones not closed yet */
+	int		closed_early;	/* closed when 64 or fewer were left */
+	int		slow_fd;	/* the slowloris, -1 once cut */
+	size_t		slow_sent;
+};
+
+static const char abuse_slow[] = "GET /stats HTTP/1.1\r\nHost: x\r\n"
+    "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "\r\n\r\n";
+
+/* Open the idle connections and the slowloris on the admin port. */
+static void
+abuse_open(struct abuse *ab, int port)
+{
+	int	i;
+
+	for (i = 0; i < ABUSE_IDLE; i++) {
+		ab->idle[i].fd = tc_connect_port(port);
+		assert_true(ab->idle[i].fd >= 0);
+		ab->idle[i].events = POLLIN;
+	}
+	ab->open_idle = ABUSE_IDLE;
+	ab->slow_fd = tc_connect_port(port);
+}
+
+/* A request with 16 KiB of headers: refused, never served. */
+static void
+abuse_big_headers(int port)
+{
+	struct http_response	 r;
+	char			*hdrs;
+
+	assert_non_null(hdrs = malloc(16 * 1024 + 64));
+	memcpy(hdrs, "X-Big: ", 7);
+	memset(hdrs + 7, 'b', 16 * 1024);
+	memcpy(hdrs + 7 + 16 * 1024, "\r\n", 3);
+	(void)http_request(port, "GET", "/stats", hdrs, &r, T);
+	assert_true(r.status != 200);
+	http_response_free(&r);
+	free(hdrs);
+}
+
+/* One more byte of the slowloris request; close it once the daemon has. */
+static void
+abuse_slow_step(struct abuse *ab)
+{
+	struct pollfd	sp = { .fd = ab->slow_fd, .events = POLLIN };
+	char		buf[4096];
+
+	if (ab->slow_fd == -1)
+		return;
+	if (ab->slow_sent < sizeof abuse_slow - 1 &&
+	    write(ab->slow_fd, abuse_slow + ab->slow_sent, 1) == 1)
+		ab->slow_sent++;
+	if (poll(&sp, 1, 0) == 1 && read(ab->slow_fd, buf, sizeof buf) <= 0) {
+		close(ab->slow_fd);
+		ab->slow_fd = -1;
+	}
+}
+
+/* Wait up to 100 ms for idle connections the daemon closed; close ours. */
+static void
+abuse_idle_step(struct abuse *ab)
+{
+	char	buf[4096];
+	int	i;
+
+	if (poll(ab->idle, ABUSE_IDLE, 100) < 0)
+		return;
+	for (i = 0; i < ABUSE_IDLE; i++) {
+		if (ab->idle[i].fd < 0 || ab->idle[i].revents == 0)
+			continue;
+		if (read(ab->idle[i].fd, buf, sizeof buf) <= 0) {
+			close(ab->idle[i].fd);
+			ab->idle[i].fd = -1;
+			ab->open_idle--;
+		}
+	}
 }
 
 /*
@@ -227,117 +236,70 @@ static void
 test_admin_abuse(void **state)
 {
 	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
-	enum { IDLE = 1000 };
-	static const char slow[] = "GET /stats HTTP/1.1\r\nHost: x\r\n"
-	    "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "\r\n\r\n";
 	struct daemon		 d;
 	struct http_response	 r;
-	struct pollfd		*pfd = calloc(IDLE + 1, sizeof *pfd);
+	struct abuse		*ab = calloc(1, sizeof *ab);
 	uint32_t		 ida, idb;
 	long			 rss0, rss1;
 	long long		 deadline;
-	size_t			 slow_sent = 0;
-	char			*big, buf[4096], *hdrs;
-	int			 a, b, i, open_idle, slow_fd, closed_early;
-	ssize_t			 n;
+	int			 a, b;
 
-	need_nofile(IDLE + 200);
-	assert_int_equal(daemon_start(&d, args), 0);
-	a = tc_connect(&d, &ida);
-	b = tc_connect(&d, &idb);
-	ping_pong(a, ida, b, idb, 10);
+	assert_non_null(ab);
+	harness_need_nofile(ABUSE_IDLE + 200);
+	harness_start(&d, args);
+	assert_true((a = tc_connect(&d, &ida)) >= 0);
+	assert_true((b = tc_connect(&d, &idb)) >= 0);
+	tc_ping_pong(a, ida, b, idb, 10);
 	rss0 = daemon_rss_kb(&d);
-
-	for (i = 0; i < IDLE; i++) {
-		pfd[i].fd = connect_to(d.admin_port);
-		assert_true(pfd[i].fd >= 0);
-		pfd[i].events = POLLIN;
-	}
-	slow_fd = connect_to(d.admin_port);
-	/* Oversized headers: refused, never served. */
-	hdrs = malloc(16 * 1024 + 64);
-	big = hdrs;
-	memcpy(big, "X-Big: ", 7);
-	memset(big + 7, 'b', 16 * 1024);
-	memcpy(big + 7 + 16 * 1024, "\r\n", 3);
-	(void)http_request(d.admin_port, "GET", "/stats", hdrs, &r, T);
-	assert_true(r.status != 200);
-	http_response_free(&r);
-	free(hdrs);
-	ping_pong(a, ida, b, idb, 50);
+	abuse_open(ab, d.admin_port);
+	abuse_big_headers(d.admin_port);
+	tc_ping_pong(a, ida, b, idb, 50);
 
 	/* Those past the cap are closed at once; read their EOFs. */
 	deadline = tc_now_ms() + 3 * T;
-	open_idle = IDLE;
-	closed_early = 0;
-	while ((open_idle > 0 || slow_fd != -1) && tc_now_ms() < deadline) {
-		if (slow_fd != -1 && slow_sent < sizeof slow - 1) {
-			if (write(slow_fd, slow + slow_sent, 1) == 1)
-				slow_sent++;
-		}
-		if (slow_fd != -1) {
-			struct pollfd sp = { .fd = slow_fd, .events = POLLIN };
-			if (poll(&sp, 1, 0) == 1 &&
-			    read(slow_fd, buf, sizeof buf) <= 0) {
-				close(slow_fd);
-				slow_fd = -1;
-			}
-		}
-		if (poll(pfd, IDLE, 100) < 0)
-			continue;
-		for (i = 0; i < IDLE; i++) {
-			if (pfd[i].fd < 0 || pfd[i].revents == 0)
-				continue;
-			n = read(pfd[i].fd, buf, sizeof buf);
-			if (n <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_idle--;
-			}
-		}
-		if (closed_early == 0 && open_idle <= 64) {
-			closed_early = IDLE - open_idle;
+	while ((ab->open_idle > 0 || ab->slow_fd != -1) &&
+	    tc_now_ms() < deadline) {
+		abuse_slow_step(ab);
+		abuse_idle_step(ab);
+		if (ab->closed_early == 0 && ab->open_idle <= 64) {
+			ab->closed_early = ABUSE_IDLE - ab->open_idle;
 			/* Routing is not held up by any of it. */
-			ping_pong(a, ida, b, idb, 20);
+			tc_ping_pong(a, ida, b, idb, 20);
 			rss1 = daemon_rss_kb(&d);
 			fprintf(stderr, "admin abuse: RSS %ld KiB -> %ld KiB "
 			    "with %d connections refused\n", rss0, rss1,
-			    closed_early);
+			    ab->closed_early);
 			if (!harness_wrapped())
 				assert_true(rss1 - rss0 < 8 * 1024);
 		}
 	}
-	assert_int_equal(open_idle, 0);
-	assert_true(closed_early >= IDLE - 64);
+	assert_int_equal(ab->open_idle, 0);
+	assert_true(ab->closed_early >= ABUSE_IDLE - 64);
 	/* The slowloris was cut before its request was complete. */
-	assert_int_equal(slow_fd, -1);
-	assert_true(slow_sent < sizeof slow - 1);
+	assert_int_equal(ab->slow_fd, -1);
+	assert_true(ab->slow_sent < sizeof abuse_slow - 1);
 
 	assert_int_equal(http_request(d.admin_port, "GET", "/stats", NULL, &r,
 	    T), 0);
 	assert_int_equal(r.status, 200);
 	http_response_free(&r);
-	ping_pong(a, ida, b, idb, 10);
+	tc_ping_pong(a, ida, b, idb, 10);
 	close(a);
 	close(b);
-	assert_int_equal(daemon_stop(&d, SIGTERM, T), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
-	    2 * 90);
-	unlink(d.log_path);
-	free(pfd);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 2 * 90);
+	free(ab);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ten_thousand),
-		cmocka_unit_test(test_emfile_idle),
-		cmocka_unit_test(test_admin_abuse),
+		harness_unit_test(test_ten_thousand),
+		harness_unit_test(test_emfile_idle),
+		harness_unit_test(test_admin_abuse),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	harness_init();
+	return harness_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -157,6 +157,22 @@ proc_finish(struct proc *p, int timeout_ms)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * Run argv to its exit, which must have the status given and want on
+ * stderr: all of it if whole, else somewhere in it.
+ */
+static void
+proc_exit(struct proc *p, const char *const *argv, int status,
+    const char *want, int whole)
+{
+	proc_start(p, argv);
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), status);
+	if (whole)
+		assert_string_equal(p->p_errbuf, want);
+	else
+		assert_non_null(strstr(p->p_errbuf, want));
+}
+
 static void
 proc_write(struct proc *p, const char *s)
 {
@@ -215,22 +231,6 @@ cat_start(struct proc *p, struct daemon *d, const char *id_file,
 	return cat_start_flags(p, d, id_file, extra);
 }
 
-static void
-tmp_path(char *buf, size_t len, const char *name)
-{
-	const char	*tmp = getenv("TESTS_TMPDIR");
-
-	snprintf(buf, len, "%s/%s-%d", tmp != NULL ? tmp : ".", name,
-	    (int)getpid());
-}
-
-/* A test that passed leaves no daemon log behind; a failing one keeps it. */
-static void
-daemon_forget(struct daemon *d)
-{
-	unlink(d->log_path);
-}
-
 /* Two msgrouter-cat processes talk through the daemon, both ways. */
 static void
 test_cat_round_trip(void **state)
@@ -243,9 +243,9 @@ test_cat_round_trip(void **state)
 	a = malloc(sizeof *a);
 	b = malloc(sizeof *b);
 	assert_true(a != NULL && b != NULL);
-	assert_int_equal(daemon_start(&d, NULL), 0);
-	tmp_path(path_a, sizeof path_a, "cat-a.id");
-	tmp_path(path_b, sizeof path_b, "cat-b.id");
+	harness_start(&d, NULL);
+	harness_tmp_path(path_a, sizeof path_a, "cat-a.id");
+	harness_tmp_path(path_b, sizeof path_b, "cat-b.id");
 
 	id_a = cat_start(a, &d, path_a, NULL);
 	snprintf(to_a, sizeof to_a, "%" PRIu32, id_a);
@@ -275,10 +275,9 @@ test_cat_round_trip(void **state)
 	assert_string_equal(b->p_outbuf, "hello from a\nbye\n");
 	assert_non_null(strstr(a->p_errbuf, "msgrouter-cat: stdin line 2: "
 	    "expected \"ID message\""));
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	harness_stop(&d);
 	free(a);
 	free(b);
-	daemon_forget(&d);
 }
 
 /* Write n bytes of c and then a newline to the child's stdin. */
@@ -322,6 +321,24 @@ expect_text(struct mr_client *c, const char *want)
 }
 
 /*
+ * test_cat_max_message's end: b gets n bytes of fill and then "after",
+ * msgrouter-cat exits 0, and the daemon forwarded those two and cut no one
+ * off for oversize.
+ */
+static void
+cat_max_done(struct daemon *d, struct mr_client *b, struct proc *p, char fill,
+    size_t n)
+{
+	expect_fill(b, fill, n);
+	expect_text(b, "after");
+	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 0);
+	mr_client_close(b);
+	harness_stop(d);
+	harness_expect_counters(d, (const struct counter_want[]){
+	    { "disconnected_oversize", 0 }, { "forwarded", 2 }, { NULL, 0 } });
+}
+
+/*
  * A line the router would disconnect us for (payload + 0x00 over
  * max_message_size) is skipped with its line number, and the lines after
  * it still arrive: with the default 1M, and with --max-message-size 1K
@@ -340,9 +357,9 @@ test_cat_max_message(void **state)
 	char			 path[256], to[16], line[32];
 
 	assert_non_null(p = malloc(sizeof *p));
-	tmp_path(path, sizeof path, "cat-max.id");
+	harness_tmp_path(path, sizeof path, "cat-max.id");
 
-	assert_int_equal(daemon_start(&d, NULL), 0);
+	harness_start(&d, NULL);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
 	    MR_OK);
 	snprintf(to, sizeof to, "%" PRIu32, mr_client_id(b));
@@ -350,22 +367,13 @@ test_cat_max_message(void **state)
 	proc_write_fill(p, 'x', 1024 * 1024 - 1);
 	proc_write_fill(p, 'y', 1024 * 1024);
 	proc_write(p, "after\n");
-	expect_fill(b, 'x', 1024 * 1024 - 1);
-	expect_text(b, "after");
-	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 0);
+	cat_max_done(&d, b, p, 'x', 1024 * 1024 - 1);
 	assert_non_null(strstr(p->p_errbuf, "msgrouter-cat: stdin line 2: a "
 	    "message of 1048576 bytes is over --max-message-size 1048576 "
 	    "with its 0x00, skipped\n"));
-	mr_client_close(b);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "disconnected_oversize"), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
-	    2);
-	daemon_forget(&d);
 
 	/* "ID message" lines; the ID prefix does not count. */
-	assert_int_equal(daemon_start(&d, args), 0);
+	harness_start(&d, args);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
 	    MR_OK);
 	cat_start_flags(p, &d, path, flags);
@@ -378,23 +386,14 @@ test_cat_max_message(void **state)
 	proc_write_fill(p, 'c', 2000);
 	snprintf(line, sizeof line, "%" PRIu32 " after\n", mr_client_id(b));
 	proc_write(p, line);
-	expect_fill(b, 'a', 1023);
-	expect_text(b, "after");
-	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 0);
+	cat_max_done(&d, b, p, 'a', 1023);
 	assert_non_null(strstr(p->p_errbuf, "msgrouter-cat: stdin line 2: a "
 	    "message of 1024 bytes is over --max-message-size 1024 with its "
 	    "0x00, skipped\n"));
 	assert_non_null(strstr(p->p_errbuf, "msgrouter-cat: stdin line 3: "
 	    "longer than 1040 bytes, over --max-message-size 1024, "
 	    "skipped\n"));
-	mr_client_close(b);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "disconnected_oversize"), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "forwarded"),
-	    2);
 	free(p);
-	daemon_forget(&d);
 }
 
 /* The router going away, or never there, is exit status 1; usage is 2. */
@@ -413,11 +412,11 @@ test_cat_failures(void **state)
 
 	p = malloc(sizeof *p);
 	assert_non_null(p);
-	assert_int_equal(daemon_start(&d, NULL), 0);
-	tmp_path(path, sizeof path, "cat-gone.id");
+	harness_start(&d, NULL);
+	harness_tmp_path(path, sizeof path, "cat-gone.id");
 	cat_start(p, &d, path, "1");
 	snprintf(addr, sizeof addr, "%s", d.addr);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	harness_stop(&d);
 	assert_int_equal(proc_read_until(p, 1, "closed", HARNESS_TIMEOUT_MS),
 	    0);
 	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 1);
@@ -425,23 +424,13 @@ test_cat_failures(void **state)
 	    "127.0.0.1:"));
 
 	/* Nothing listens on the daemon's old port now. */
-	proc_start(p, unreachable);
-	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 1);
-	assert_non_null(strstr(p->p_errbuf, "cannot connect to 127.0.0.1:"));
-
-	proc_start(p, bad_to);
-	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
-	assert_string_equal(p->p_errbuf, "msgrouter-cat: --to: expected a "
-	    "decimal id from 0 to 4294967295, got \"4294967296\"\n");
-	proc_start(p, bad_host);
-	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
-	assert_non_null(strstr(p->p_errbuf, "--host: expected HOST:PORT"));
-	proc_start(p, bad_max);
-	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
-	assert_string_equal(p->p_errbuf, "msgrouter-cat: --max-message-size: "
-	    "expected a size from 1 to 1G like 64K or 1M, got \"2X\"\n");
+	proc_exit(p, unreachable, 1, "cannot connect to 127.0.0.1:", 0);
+	proc_exit(p, bad_to, 2, "msgrouter-cat: --to: expected a decimal id "
+	    "from 0 to 4294967295, got \"4294967296\"\n", 1);
+	proc_exit(p, bad_host, 2, "--host: expected HOST:PORT", 0);
+	proc_exit(p, bad_max, 2, "msgrouter-cat: --max-message-size: expected "
+	    "a size from 1 to 1G like 64K or 1M, got \"2X\"\n", 1);
 	free(p);
-	daemon_forget(&d);
 }
 
 /* Run msgrouter-bench with extra flags and return its parsed report. */
@@ -497,6 +486,37 @@ jnum(json_t *o, const char *key)
 	return json_number_value(v);
 }
 
+/* An integer of the bench's report and the value it must have. */
+struct field_want {
+	const char	*key;
+	json_int_t	 value;
+};
+
+/* Each integer of the table (ended by a NULL key) has its value in r. */
+static void
+expect_fields(json_t *r, const struct field_want *want)
+{
+	for (; want->key != NULL; want++)
+		if (jint(r, want->key) != want->value)
+			fail_msg("bench report: %s is %lld, expected %lld",
+			    want->key, (long long)jint(r, want->key),
+			    (long long)want->value);
+}
+
+/* Start the daemon with args and run the bench with flags: exit 0. */
+static json_t *
+bench_check(struct daemon *d, const char *const *args,
+    const char *const *flags)
+{
+	json_t	*r;
+	int	 status;
+
+	harness_start(d, args);
+	r = bench_run(d, flags, &status);
+	assert_int_equal(status, 0);
+	return r;
+}
+
 /* A short checked run: no loss, no corruption, consistent figures. */
 static void
 test_bench_short(void **state)
@@ -505,16 +525,11 @@ test_bench_short(void **state)
 	    "0.2", "--pairs", "4", NULL };
 	struct daemon	 d;
 	json_t		*r;
-	int		 status;
 
-	assert_int_equal(daemon_start(&d, NULL), 0);
-	r = bench_run(&d, flags, &status);
-	assert_int_equal(status, 0);
-	assert_int_equal(jint(r, "pairs"), 4);
-	assert_int_equal(jint(r, "size"), 64);
-	assert_int_equal(jint(r, "window"), 64);
-	assert_int_equal(jint(r, "lost"), 0);
-	assert_int_equal(jint(r, "corrupt"), 0);
+	r = bench_check(&d, NULL, flags);
+	expect_fields(r, (const struct field_want[]){
+	    { "pairs", 4 }, { "size", 64 }, { "window", 64 }, { "lost", 0 },
+	    { "corrupt", 0 }, { NULL, 0 } });
 	assert_true(json_is_true(json_object_get(r, "drained")));
 	assert_int_equal(json_array_size(json_object_get(r, "errors")), 0);
 	assert_true(jint(r, "msgs") > 0);
@@ -529,12 +544,10 @@ test_bench_short(void **state)
 	assert_true(jnum(r, "p999_us") <= jnum(r, "max_us"));
 	json_decref(r);
 	/* The daemon saw every frame the bench sent, and dropped none. */
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "dropped_unknown"), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "dropped_queue_full"), 0);
-	daemon_forget(&d);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "dropped_unknown", 0 }, { "dropped_queue_full", 0 },
+	    { NULL, 0 } });
 }
 
 /*
@@ -552,28 +565,20 @@ test_bench_stalled_idle(void **state)
 	    "--stalled", "1", "--idle", "20", NULL };
 	struct daemon	 d;
 	json_t		*r;
-	int		 status;
 
-	assert_int_equal(daemon_start(&d, args), 0);
-	r = bench_run(&d, flags, &status);
-	assert_int_equal(status, 0);
-	assert_int_equal(jint(r, "size"), 100);
-	assert_int_equal(jint(r, "stalled"), 1);
-	assert_int_equal(jint(r, "idle"), 20);
-	assert_int_equal(jint(r, "idle_connected"), 20);
-	assert_int_equal(jint(r, "idle_dropped"), 0);
+	r = bench_check(&d, args, flags);
+	expect_fields(r, (const struct field_want[]){
+	    { "size", 100 }, { "stalled", 1 }, { "idle", 20 },
+	    { "idle_connected", 20 }, { "idle_dropped", 0 },
+	    { "stalled_open", 1 }, { "stalled_closed", 0 }, { "lost", 0 },
+	    { "corrupt", 0 }, { NULL, 0 } });
 	assert_true(jint(r, "spam_bytes") > 0);
-	assert_int_equal(jint(r, "stalled_open"), 1);
-	assert_int_equal(jint(r, "stalled_closed"), 0);
 	assert_true(jint(r, "stalled_backlog_bytes") > 64 * 1024);
 	assert_true(jint(r, "stalled_backlog_bytes") <= jint(r, "spam_bytes"));
-	assert_int_equal(jint(r, "lost"), 0);
-	assert_int_equal(jint(r, "corrupt"), 0);
 	json_decref(r);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters", "accepted"),
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "accepted"),
 	    2 * 2 + 2 * 1 + 20);
-	daemon_forget(&d);
 }
 
 /* The disconnect policy closes the stalled client, and the bench sees it. */
@@ -586,19 +591,14 @@ test_bench_stalled_disconnect(void **state)
 	    "0", "--pairs", "1", "--stalled", "1", NULL };
 	struct daemon	 d;
 	json_t		*r;
-	int		 status;
 
-	assert_int_equal(daemon_start(&d, args), 0);
-	r = bench_run(&d, flags, &status);
-	assert_int_equal(status, 0);
-	assert_int_equal(jint(r, "stalled_closed"), 1);
-	assert_int_equal(jint(r, "stalled_open"), 0);
-	assert_int_equal(jint(r, "lost"), 0);
+	r = bench_check(&d, args, flags);
+	expect_fields(r, (const struct field_want[]){
+	    { "stalled_closed", 1 }, { "stalled_open", 0 }, { "lost", 0 },
+	    { NULL, 0 } });
 	json_decref(r);
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(daemon_log_value(&d, "final counters",
-	    "disconnected_slow"), 1);
-	daemon_forget(&d);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "disconnected_slow"), 1);
 }
 
 /* Bad flags are exit status 2 with the flag named. */
@@ -613,10 +613,7 @@ test_bench_usage(void **state)
 
 	p = malloc(sizeof *p);
 	assert_non_null(p);
-	proc_start(p, small);
-	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
-	assert_non_null(strstr(p->p_errbuf, "--size: expected a number from "
-	    "40 to"));
+	proc_exit(p, small, 2, "--size: expected a number from 40 to", 0);
 	proc_start(p, extra);
 	assert_int_equal(proc_finish(p, HARNESS_TIMEOUT_MS), 2);
 	assert_string_equal(p->p_outbuf, "");
@@ -635,7 +632,7 @@ test_library_refuses_nul(void **state)
 	const char		*msg;
 	size_t			 len;
 
-	assert_int_equal(daemon_start(&d, NULL), 0);
+	harness_start(&d, NULL);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &a),
 	    MR_OK);
 	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &b),
@@ -652,29 +649,28 @@ test_library_refuses_nul(void **state)
 	assert_int_equal(mr_client_recv(b, 0, &msg, &len), MR_EAGAIN);
 
 	/* The router going away is MR_ECLOSED, not an error or a hang. */
-	assert_int_equal(daemon_stop(&d, SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	harness_stop(&d);
 	assert_int_equal(mr_client_recv(b, HARNESS_TIMEOUT_MS, &msg, &len),
 	    MR_ECLOSED);
-	assert_int_equal(daemon_log_value(&d, "final counters", "frames"), 1);
+	assert_int_equal(daemon_counter(&d, "frames"), 1);
 	mr_client_close(a);
 	mr_client_close(b);
-	daemon_forget(&d);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_library_refuses_nul),
-		cmocka_unit_test(test_cat_round_trip),
-		cmocka_unit_test(test_cat_failures),
-		cmocka_unit_test(test_cat_max_message),
-		cmocka_unit_test(test_bench_usage),
-		cmocka_unit_test(test_bench_short),
-		cmocka_unit_test(test_bench_stalled_idle),
-		cmocka_unit_test(test_bench_stalled_disconnect),
+		harness_unit_test(test_library_refuses_nul),
+		harness_unit_test(test_cat_round_trip),
+		harness_unit_test(test_cat_failures),
+		harness_unit_test(test_cat_max_message),
+		harness_unit_test(test_bench_usage),
+		harness_unit_test(test_bench_short),
+		harness_unit_test(test_bench_stalled_idle),
+		harness_unit_test(test_bench_stalled_disconnect),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	harness_init();
+	return harness_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }
