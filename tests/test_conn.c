@@ -19,10 +19,15 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "msgrouter/closed.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
+#include "msgrouter/registry.h"
 #include "msgrouter/router.h"
+
+#include "harness.h"
+#include "inproc.h"
 
 /* libevent's allocations of [fail_min, fail_max) bytes fail. */
 static size_t	fail_min, fail_max;
@@ -39,6 +44,63 @@ failing_realloc(void *p, size_t n)
 	return n >= fail_min && n < fail_max ? NULL : realloc(p, n);
 }
 
+/* The clients' socket buffers, unless a test asks for others. */
+#define CLIENT_BUFSZ	(1 << 20)
+
+/* What a test wants of the fixture (its prestate; NULL: the defaults). */
+struct fixture_want {
+	uint64_t	queue_limit;	/* 0: the default */
+	int		b_bufsz;	/* 0: CLIENT_BUFSZ */
+};
+
+/* A router and two clients, a and b, that have read their ids. */
+struct fixture {
+	struct inproc		*ip;
+	struct router		*rt;	/* ip's */
+	struct inproc_client	 a, b;
+};
+
+static int
+setup(void **state)
+{
+	const struct fixture_want	*want = *state;
+	struct fixture			*fx;
+	struct config			 cf;
+
+	config_defaults(&cf);
+	if (want != NULL && want->queue_limit != 0)
+		cf.cf_queue_limit = want->queue_limit;
+	assert_non_null(fx = calloc(1, sizeof *fx));
+	fx->ip = inproc_new(&cf);
+	fx->rt = fx->ip->ip_rt;
+	inproc_connect(fx->ip, &fx->a, CLIENT_BUFSZ);
+	inproc_connect(fx->ip, &fx->b, want != NULL && want->b_bufsz != 0 ?
+	    want->b_bufsz : CLIENT_BUFSZ);
+	*state = fx;
+	return 0;
+}
+
+/* Close the test's ends still open; the router closes its own. */
+static int
+teardown(void **state)
+{
+	struct fixture	*fx = *state;
+
+	if (fx->a.ic_fd >= 0)
+		close(fx->a.ic_fd);
+	if (fx->b.ic_fd >= 0)
+		close(fx->b.ic_fd);
+	inproc_free(fx->ip);
+	free(fx);
+	return 0;
+}
+
+static int
+one_client_left(void *arg)
+{
+	return registry_count(((struct fixture *)arg)->rt->rt_registry) == 1;
+}
+
 /*
  * A client sends a message to itself and goes away before reading it.
  * Routing it queues it to the sender, the flush at the end of routing gets
@@ -49,78 +111,25 @@ failing_realloc(void *p, size_t n)
 static void
 test_self_message_then_gone(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct sockaddr_in	 sin;
-	struct router		*rt;
-	struct config		 cf;
-	struct conn		*c;
-	unsigned char		 frame[8];
-	uint32_t		 be;
-	int			 sv[2], i;
+	struct fixture			*fx = *state;
+	const struct closed_entry	*ce;
+	char				 frame[8];
+	size_t				 len;
 
-	config_defaults(&cf);
-	assert_non_null(base);
-	assert_non_null(rt = router_new(base, &cf));
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	assert_non_null(c = router_attach(rt, sv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
-	router_flush(rt);
-	be = htonl(c->cn_id);
-	memcpy(frame, &be, 4);
-	memcpy(frame + 4, "hi", 3);
-	assert_int_equal(write(sv[1], frame, 7), 7);
-	close(sv[1]);
-	for (i = 0; i < 4; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+	len = tc_frame(frame, fx->a.ic_id, "hi");
+	assert_int_equal(write(fx->a.ic_fd, frame, len), (ssize_t)len);
+	close(fx->a.ic_fd);
+	fx->a.ic_fd = -1;
+	inproc_run_until(fx->ip, one_client_left, fx);
 	/* The sender is gone, closed once, and its frame was counted. */
-	assert_int_equal(router_queued_bytes(rt), 0);
-	assert_true(TAILQ_EMPTY(&rt->rt_conns));
-	assert_int_equal(rt->rt_stats.st_frames, 1);
-	assert_int_equal(rt->rt_stats.st_forwarded, 1);
-	router_free(rt);
-	event_base_free(base);
-}
-
-/*
- * A client on a socketpair with 1 MiB buffers: the router gets one end,
- * the test the other (*fd).
- */
-static struct conn *
-client_new(struct router *rt, int *fd)
-{
-	struct sockaddr_in	 sin;
-	struct conn		*c;
-	int			 sv[2], bufsz = 1 << 20, i;
-
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	for (i = 0; i < 2; i++) {
-		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	}
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	assert_non_null(c = router_attach(rt, sv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
-	*fd = sv[1];
-	return c;
-}
-
-/* Close the test's ends, let the router see it, free everything. */
-static void
-teardown_router(struct event_base *base, struct router *rt, int a, int b)
-{
-	int	i;
-
-	close(a);
-	close(b);
-	for (i = 0; i < 4; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-	router_free(rt);
-	event_base_free(base);
+	assert_ptr_equal(TAILQ_FIRST(&fx->rt->rt_conns), fx->b.ic_conn);
+	assert_int_equal(closed_newest(fx->rt->rt_closed), 1);
+	assert_non_null(ce = closed_get(fx->rt->rt_closed, 1));
+	assert_int_equal(ce->ce_info.ci_id, fx->a.ic_id);
+	assert_int_equal(ce->ce_reason, CONN_REASON_ERROR);
+	assert_int_equal(router_queued_bytes(fx->rt), 0);
+	assert_int_equal(fx->rt->rt_stats.st_frames, 1);
+	assert_int_equal(fx->rt->rt_stats.st_forwarded, 1);
 }
 
 /*
@@ -144,6 +153,19 @@ fill_frames(int fd, uint32_t to, size_t len)
 		assert_int_equal(write(fd, buf, sizeof buf), sizeof buf);
 }
 
+/* Read what is there now, without waiting; returns the bytes read. */
+static size_t
+drain_fd(int fd)
+{
+	char	buf[4096];
+	size_t	total = 0;
+	ssize_t	n;
+
+	while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+	return total;
+}
+
 /*
  * A sender whose frames go to the bin (here: to an id nobody has) is read
  * a page per pass of the loop instead of 64 KiB, so that it cannot take the
@@ -155,23 +177,16 @@ fill_frames(int fd, uint32_t to, size_t len)
 static void
 test_shed_dropping_sender(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct router		*rt;
-	struct config		 cf;
-	struct conn		*c, *d;
+	struct fixture		*fx = *state;
+	struct event_base	*base = fx->ip->ip_base;
+	struct stats		*st = &fx->rt->rt_stats;
+	struct conn		*c = fx->a.ic_conn;
 	uint64_t		 before, most;
 	const size_t		 fill = 192 * 1024;
-	int			 cfd, dfd, i;
-
-	config_defaults(&cf);
-	assert_non_null(base);
-	assert_non_null(rt = router_new(base, &cf));
-	c = client_new(rt, &cfd);
-	d = client_new(rt, &dfd);
-	router_flush(rt);
+	int			 i;
 
 	/* To nobody: after the first read, no read takes more than a page. */
-	fill_frames(cfd, d->cn_id + 1, fill);
+	fill_frames(fx->a.ic_fd, fx->b.ic_id + 1, fill);
 	most = 0;
 	for (i = 0; i < 200 && c->cn_bytes_in < fill; i++) {
 		before = c->cn_bytes_in;
@@ -181,10 +196,10 @@ test_shed_dropping_sender(void **state)
 	}
 	assert_int_equal(c->cn_bytes_in, fill);
 	assert_int_equal(most, ROUTER_READ_SHED);
-	assert_int_equal(rt->rt_stats.st_dropped_unknown, fill / 64);
+	assert_int_equal(st->st_dropped_unknown, fill / 64);
 
 	/* To a reader: the next read after a delivering one is full size. */
-	fill_frames(cfd, d->cn_id, fill);
+	fill_frames(fx->a.ic_fd, fx->b.ic_id, fill);
 	most = 0;
 	for (i = 0; i < 200 && c->cn_bytes_in < 2 * fill; i++) {
 		before = c->cn_bytes_in;
@@ -194,10 +209,8 @@ test_shed_dropping_sender(void **state)
 	}
 	assert_int_equal(c->cn_bytes_in, 2 * fill);
 	assert_true(most > 8 * ROUTER_READ_SHED);
-	assert_int_equal(rt->rt_stats.st_forwarded, fill / 64);
-	assert_int_equal(rt->rt_stats.st_frames, 2 * fill / 64);
-
-	teardown_router(base, rt, cfd, dfd);
+	assert_int_equal(st->st_forwarded, fill / 64);
+	assert_int_equal(st->st_frames, 2 * fill / 64);
 }
 
 /*
@@ -209,64 +222,45 @@ test_shed_dropping_sender(void **state)
 static void
 test_queue_out_of_memory(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct router		*rt;
-	struct config		 cf;
-	struct conn		*c, *d, *x;
-	unsigned char		 buf[4096];
-	int			 cfd, dfd, i, found;
+	struct fixture	*fx = *state;
+	struct stats	*st = &fx->rt->rt_stats;
 
-	config_defaults(&cf);
-	assert_non_null(base);
-	assert_non_null(rt = router_new(base, &cf));
-	c = client_new(rt, &cfd);
-	d = client_new(rt, &dfd);
-	router_flush(rt);
-	assert_int_equal(read(dfd, buf, sizeof buf), 4);
-
-	/* A delivered batch: c now reads through its own event. */
-	fill_frames(cfd, d->cn_id, 4096);
-	for (i = 0; i < 50 && rt->rt_stats.st_forwarded < 64; i++)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	assert_int_equal(rt->rt_stats.st_forwarded, 64);
-	while (read(dfd, buf, sizeof buf) > 0)
-		;
+	/* A delivered batch: a now reads through its own event. */
+	fill_frames(fx->a.ic_fd, fx->b.ic_id, 4096);
+	inproc_run_until_count(fx->ip, &st->st_forwarded, 64);
+	assert_int_equal(drain_fd(fx->b.ic_fd), 64 * 60);
 
 	/*
 	 * Now no chain of 1 KiB to 32 KiB can be had: the read takes a
-	 * 64 KiB chain, the run of 64 frames for d needs a 4 KiB one.
+	 * 64 KiB chain, the run of 64 frames for b needs a 4 KiB one.
 	 */
 	fail_min = 1024;
 	fail_max = 32768;
-	fill_frames(cfd, d->cn_id, 4096);
-	for (i = 0; i < 50 && rt->rt_stats.st_frames < 128; i++)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	fill_frames(fx->a.ic_fd, fx->b.ic_id, 4096);
+	inproc_run_until_count(fx->ip, &st->st_frames, 128);
 	fail_min = fail_max = 0;
 
-	assert_int_equal(rt->rt_stats.st_frames, 128);
-	assert_int_equal(rt->rt_stats.st_forwarded, 64);
-	assert_int_equal(rt->rt_stats.st_dropped_queue_full, 64);
-	assert_int_equal(rt->rt_stats.st_frames, rt->rt_stats.st_forwarded +
-	    rt->rt_stats.st_dropped_unknown +
-	    rt->rt_stats.st_dropped_queue_full);
-	/* d is gone, c is still there. */
-	found = 0;
-	TAILQ_FOREACH(x, &rt->rt_conns, cn_entry) {
-		assert_ptr_not_equal(x, d);
-		found += x == c;
-	}
-	assert_int_equal(found, 1);
-
-	teardown_router(base, rt, cfd, dfd);
+	assert_int_equal(st->st_forwarded, 64);
+	assert_int_equal(st->st_dropped_queue_full, 64);
+	assert_int_equal(st->st_frames, st->st_forwarded +
+	    st->st_dropped_unknown + st->st_dropped_queue_full);
+	/* b is gone, a is still there. */
+	assert_int_equal(registry_count(fx->rt->rt_registry), 1);
+	assert_ptr_equal(registry_find(fx->rt->rt_registry, fx->a.ic_id),
+	    fx->a.ic_conn);
+	assert_null(registry_find(fx->rt->rt_registry, fx->b.ic_id));
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_self_message_then_gone),
-		cmocka_unit_test(test_shed_dropping_sender),
-		cmocka_unit_test(test_queue_out_of_memory),
+		cmocka_unit_test_setup_teardown(test_self_message_then_gone,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shed_dropping_sender,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_out_of_memory,
+		    setup, teardown),
 	};
 
 	/* Before libevent allocates anything: no failures until armed. */
