@@ -94,7 +94,8 @@ inproc_deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-inproc_run_until(struct inproc *ip, int (*done)(void *), void *arg)
+inproc_run_until_at(struct inproc *ip, int (*done)(void *), void *arg,
+    const char *file, int line)
 {
 	struct event	*deadline;
 	struct timeval	 tv;
@@ -111,7 +112,7 @@ inproc_run_until(struct inproc *ip, int (*done)(void *), void *arg)
 		    EVLOOP_ONCE), -1);
 	event_free(deadline);
 	if (late && !done(arg))
-		fail_msg("inproc: not done within %d ms", ms);
+		fail_msg("%s:%d: not done within %d ms", file, line, ms);
 }
 
 struct inproc_count {
@@ -128,11 +129,13 @@ inproc_count_reached(void *arg)
 }
 
 void
-inproc_run_until_count(struct inproc *ip, const uint64_t *counter,
-    uint64_t want)
+inproc_run_until_count_at(struct inproc *ip, const uint64_t *counter,
+    uint64_t want, const char *file, int line)
 {
 	struct inproc_count	ic = { counter, want };
 
-	inproc_run_until(ip, inproc_count_reached, &ic);
-	assert_int_equal(*counter, want);
+	inproc_run_until_at(ip, inproc_count_reached, &ic, file, line);
+	if (*counter != want)
+		fail_msg("%s:%d: the count is %llu, not %llu", file, line,
+		    (unsigned long long)*counter, (unsigned long long)want);
 }

@@ -44,12 +44,18 @@ void		 inproc_connect(struct inproc *, struct inproc_client *,
 		    int bufsz);
 /*
  * Run the loop, one blocking pass at a time, until done(arg) holds; the
- * test fails if it does not within HARNESS_TIMEOUT_MS.
+ * test fails, naming the caller's line, if it does not within
+ * HARNESS_TIMEOUT_MS.
  */
-void		 inproc_run_until(struct inproc *, int (*done)(void *),
-		    void *arg);
+#define inproc_run_until(ip, done, arg)					\
+	inproc_run_until_at((ip), (done), (arg), __FILE__, __LINE__)
 /* inproc_run_until *counter reaches want, which it must then equal. */
-void		 inproc_run_until_count(struct inproc *,
-		    const uint64_t *counter, uint64_t want);
+#define inproc_run_until_count(ip, counter, want)			\
+	inproc_run_until_count_at((ip), (counter), (want), __FILE__, __LINE__)
+void		 inproc_run_until_at(struct inproc *, int (*done)(void *),
+		    void *arg, const char *file, int line);
+void		 inproc_run_until_count_at(struct inproc *,
+		    const uint64_t *counter, uint64_t want, const char *file,
+		    int line);
 
 #endif
