@@ -618,6 +618,23 @@ harness_listener(char *addr, size_t len)
 }
 
 void
+harness_need_ipv6(void)
+{
+	struct sockaddr_in6	sin6;
+	int			fd, ok;
+
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) < 0)
+		skip();
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof sin6) == 0;
+	close(fd);
+	if (!ok)
+		skip();
+}
+
+void
 harness_need_nofile(long n)
 {
 	struct rlimit	rl;

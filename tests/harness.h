@@ -109,6 +109,8 @@ void	harness_write_file(const char *path, const char *text);
  * "127.0.0.1:PORT" into addr; returns the socket.
  */
 int	harness_listener(char *addr, size_t len);
+/* Skip the running test (cmocka's skip) unless [::1] can be bound. */
+void	harness_need_ipv6(void);
 /* Raise our descriptor limit to n (the daemon inherits it), or fail. */
 void	harness_need_nofile(long n);
 /* Wait for a forked child of the test; it must exit with status 0. */

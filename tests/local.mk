@@ -22,10 +22,11 @@ check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
 # The integration harness: the real daemon on free loopback ports, and a
-# small HTTP client for its admin port.
+# small HTTP client for its admin port; and inproc, a router in the test's
+# own process with clients on socketpairs, for the unit tests.
 check_LTLIBRARIES = tests/libharness.la
 tests_libharness_la_SOURCES = tests/harness.c tests/harness.h \
-	tests/http_client.c tests/http_client.h
+	tests/http_client.c tests/http_client.h tests/inproc.c tests/inproc.h
 
 INTEGRATION_TESTS = tests/test_routing
 check_PROGRAMS += $(INTEGRATION_TESTS)

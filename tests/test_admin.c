@@ -38,6 +38,7 @@
 #include "msgrouter/stats.h"
 
 #include "harness.h"
+#include "inproc.h"
 
 #define DEADLINE_MS	15000
 
@@ -119,8 +120,9 @@ test_token(void **state)
 
 /* A router and its admin interface on loopback, ports chosen by the kernel. */
 struct fixture {
-	struct event_base	*base;
-	struct router		*rt;
+	struct inproc		*ip;
+	struct event_base	*base;	/* ip's */
+	struct router		*rt;	/* ip's */
 	struct admin		*ad;
 	int			 port;	/* admin */
 };
@@ -134,9 +136,11 @@ setup(void **state)
 	log_init(LOG_LEVEL_WARN);
 	config_defaults(&cf);
 	strcpy(cf.cf_listen, "127.0.0.1:0");
-	fx->base = event_base_new();
-	fx->rt = router_new(fx->base, &cf);
-	if (fx->rt == NULL || router_listen(fx->rt) != 0)
+	assert_non_null(fx);
+	fx->ip = inproc_new(&cf);
+	fx->base = fx->ip->ip_base;
+	fx->rt = fx->ip->ip_rt;
+	if (router_listen(fx->rt) != 0)
 		return -1;
 	fx->ad = admin_new(fx->rt);
 	if (fx->ad == NULL || admin_listen(fx->ad, "127.0.0.1:0") != 0)
@@ -152,8 +156,7 @@ teardown(void **state)
 	struct fixture	*fx = *state;
 
 	admin_free(fx->ad);
-	router_free(fx->rt);
-	event_base_free(fx->base);
+	inproc_free(fx->ip);
 	free(fx);
 	return 0;
 }
@@ -200,23 +203,6 @@ response_cb(struct evhttp_request *req, void *arg)
 	r->body[len] = '\0';
 }
 
-/* Run the loop until cond(arg) holds or the deadline passes. */
-static int
-run_until(struct fixture *fx, int (*cond)(void *), void *arg)
-{
-	long long	deadline = tc_now_ms() + DEADLINE_MS;
-	struct timeval	tick = { 0, 10000 };
-
-	while (!cond(arg)) {
-		if (tc_now_ms() > deadline)
-			return -1;
-		/* A short timeout: loop once even when nothing is ready. */
-		event_base_loopexit(fx->base, &tick);
-		event_base_loop(fx->base, EVLOOP_ONCE);
-	}
-	return 0;
-}
-
 static int
 response_done(void *arg)
 {
@@ -242,7 +228,7 @@ request(struct fixture *fx, enum evhttp_cmd_type method, const char *path,
 	if (auth != NULL)
 		evhttp_add_header(h, "Authorization", auth);
 	assert_int_equal(evhttp_make_request(evcon, req, method, path), 0);
-	assert_int_equal(run_until(fx, response_done, r), 0);
+	inproc_run_until(fx->ip, response_done, r);
 	evhttp_connection_free(evcon);
 }
 
@@ -426,7 +412,7 @@ connect_clients(struct fixture *fx, int *fds, size_t n)
 		    listener_addr(fx->rt->rt_listener),
 		    sizeof(struct sockaddr_in)), 0);
 	}
-	assert_int_equal(run_until(fx, clients_connected, &ca), 0);
+	inproc_run_until(fx->ip, clients_connected, &ca);
 }
 
 static int
@@ -596,7 +582,7 @@ test_conn_cap(void **state)
 		ea.fds = fds;
 		ea.n = ADMIN_MAX_CONNS + EXTRA;
 		ea.closed = EXTRA;
-		assert_int_equal(run_until(fx, at_least_closed, &ea), 0);
+		inproc_run_until(fx->ip, at_least_closed, &ea);
 		/* Exactly the extra ones: the first ADMIN_MAX_CONNS stay. */
 		for (i = 0; i < 20; i++)
 			event_base_loop(fx->base, EVLOOP_NONBLOCK);

@@ -1,10 +1,12 @@
 /*
  * Unit tests for a connection's read path on a socketpair: router_attach,
- * conn.c's reads, the router's routing and the flush, without a listener.
+ * conn.c's reads, the router's routing and the flush, without a listener;
+ * and a connection's states, walked through one at a time.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,12 +19,18 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "msgrouter/closed.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
+#include "msgrouter/registry.h"
 #include "msgrouter/router.h"
+
+#include "harness.h"
+#include "inproc.h"
 
 /* libevent's allocations of [fail_min, fail_max) bytes fail. */
 static size_t	fail_min, fail_max;
@@ -39,6 +47,63 @@ failing_realloc(void *p, size_t n)
 	return n >= fail_min && n < fail_max ? NULL : realloc(p, n);
 }
 
+/* The clients' socket buffers, unless a test asks for others. */
+#define CLIENT_BUFSZ	(1 << 20)
+
+/* What a test wants of the fixture (its prestate; NULL: the defaults). */
+struct fixture_want {
+	uint64_t	queue_limit;	/* 0: the default */
+	int		b_bufsz;	/* 0: CLIENT_BUFSZ */
+};
+
+/* A router and two clients, a and b, that have read their ids. */
+struct fixture {
+	struct inproc		*ip;
+	struct router		*rt;	/* ip's */
+	struct inproc_client	 a, b;
+};
+
+static int
+setup(void **state)
+{
+	const struct fixture_want	*want = *state;
+	struct fixture			*fx;
+	struct config			 cf;
+
+	config_defaults(&cf);
+	if (want != NULL && want->queue_limit != 0)
+		cf.cf_queue_limit = want->queue_limit;
+	assert_non_null(fx = calloc(1, sizeof *fx));
+	fx->ip = inproc_new(&cf);
+	fx->rt = fx->ip->ip_rt;
+	inproc_connect(fx->ip, &fx->a, CLIENT_BUFSZ);
+	inproc_connect(fx->ip, &fx->b, want != NULL && want->b_bufsz != 0 ?
+	    want->b_bufsz : CLIENT_BUFSZ);
+	*state = fx;
+	return 0;
+}
+
+/* Close the test's ends still open; the router closes its own. */
+static int
+teardown(void **state)
+{
+	struct fixture	*fx = *state;
+
+	if (fx->a.ic_fd >= 0)
+		close(fx->a.ic_fd);
+	if (fx->b.ic_fd >= 0)
+		close(fx->b.ic_fd);
+	inproc_free(fx->ip);
+	free(fx);
+	return 0;
+}
+
+static int
+one_client_left(void *arg)
+{
+	return registry_count(((struct fixture *)arg)->rt->rt_registry) == 1;
+}
+
 /*
  * A client sends a message to itself and goes away before reading it.
  * Routing it queues it to the sender, the flush at the end of routing gets
@@ -49,78 +114,25 @@ failing_realloc(void *p, size_t n)
 static void
 test_self_message_then_gone(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct sockaddr_in	 sin;
-	struct router		*rt;
-	struct config		 cf;
-	struct conn		*c;
-	unsigned char		 frame[8];
-	uint32_t		 be;
-	int			 sv[2], i;
+	struct fixture			*fx = *state;
+	const struct closed_entry	*ce;
+	char				 frame[8];
+	size_t				 len;
 
-	config_defaults(&cf);
-	assert_non_null(base);
-	assert_non_null(rt = router_new(base, &cf));
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	assert_non_null(c = router_attach(rt, sv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
-	router_flush(rt);
-	be = htonl(c->cn_id);
-	memcpy(frame, &be, 4);
-	memcpy(frame + 4, "hi", 3);
-	assert_int_equal(write(sv[1], frame, 7), 7);
-	close(sv[1]);
-	for (i = 0; i < 4; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+	len = tc_frame(frame, fx->a.ic_id, "hi");
+	assert_int_equal(write(fx->a.ic_fd, frame, len), (ssize_t)len);
+	close(fx->a.ic_fd);
+	fx->a.ic_fd = -1;
+	inproc_run_until(fx->ip, one_client_left, fx);
 	/* The sender is gone, closed once, and its frame was counted. */
-	assert_int_equal(router_queued_bytes(rt), 0);
-	assert_true(TAILQ_EMPTY(&rt->rt_conns));
-	assert_int_equal(rt->rt_stats.st_frames, 1);
-	assert_int_equal(rt->rt_stats.st_forwarded, 1);
-	router_free(rt);
-	event_base_free(base);
-}
-
-/*
- * A client on a socketpair with 1 MiB buffers: the router gets one end,
- * the test the other (*fd).
- */
-static struct conn *
-client_new(struct router *rt, int *fd)
-{
-	struct sockaddr_in	 sin;
-	struct conn		*c;
-	int			 sv[2], bufsz = 1 << 20, i;
-
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	for (i = 0; i < 2; i++) {
-		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	}
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	assert_non_null(c = router_attach(rt, sv[0], (struct sockaddr *)&sin,
-	    sizeof sin));
-	*fd = sv[1];
-	return c;
-}
-
-/* Close the test's ends, let the router see it, free everything. */
-static void
-teardown_router(struct event_base *base, struct router *rt, int a, int b)
-{
-	int	i;
-
-	close(a);
-	close(b);
-	for (i = 0; i < 4; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-	router_free(rt);
-	event_base_free(base);
+	assert_ptr_equal(TAILQ_FIRST(&fx->rt->rt_conns), fx->b.ic_conn);
+	assert_int_equal(closed_newest(fx->rt->rt_closed), 1);
+	assert_non_null(ce = closed_get(fx->rt->rt_closed, 1));
+	assert_int_equal(ce->ce_info.ci_id, fx->a.ic_id);
+	assert_int_equal(ce->ce_reason, CONN_REASON_ERROR);
+	assert_int_equal(router_queued_bytes(fx->rt), 0);
+	assert_int_equal(fx->rt->rt_stats.st_frames, 1);
+	assert_int_equal(fx->rt->rt_stats.st_forwarded, 1);
 }
 
 /*
@@ -144,6 +156,19 @@ fill_frames(int fd, uint32_t to, size_t len)
 		assert_int_equal(write(fd, buf, sizeof buf), sizeof buf);
 }
 
+/* Read what is there now, without waiting; returns the bytes read. */
+static size_t
+drain_fd(int fd)
+{
+	char	buf[4096];
+	size_t	total = 0;
+	ssize_t	n;
+
+	while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+	return total;
+}
+
 /*
  * A sender whose frames go to the bin (here: to an id nobody has) is read
  * a page per pass of the loop instead of 64 KiB, so that it cannot take the
@@ -155,23 +180,16 @@ fill_frames(int fd, uint32_t to, size_t len)
 static void
 test_shed_dropping_sender(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct router		*rt;
-	struct config		 cf;
-	struct conn		*c, *d;
+	struct fixture		*fx = *state;
+	struct event_base	*base = fx->ip->ip_base;
+	struct stats		*st = &fx->rt->rt_stats;
+	struct conn		*c = fx->a.ic_conn;
 	uint64_t		 before, most;
 	const size_t		 fill = 192 * 1024;
-	int			 cfd, dfd, i;
-
-	config_defaults(&cf);
-	assert_non_null(base);
-	assert_non_null(rt = router_new(base, &cf));
-	c = client_new(rt, &cfd);
-	d = client_new(rt, &dfd);
-	router_flush(rt);
+	int			 i;
 
 	/* To nobody: after the first read, no read takes more than a page. */
-	fill_frames(cfd, d->cn_id + 1, fill);
+	fill_frames(fx->a.ic_fd, fx->b.ic_id + 1, fill);
 	most = 0;
 	for (i = 0; i < 200 && c->cn_bytes_in < fill; i++) {
 		before = c->cn_bytes_in;
@@ -181,10 +199,10 @@ test_shed_dropping_sender(void **state)
 	}
 	assert_int_equal(c->cn_bytes_in, fill);
 	assert_int_equal(most, ROUTER_READ_SHED);
-	assert_int_equal(rt->rt_stats.st_dropped_unknown, fill / 64);
+	assert_int_equal(st->st_dropped_unknown, fill / 64);
 
 	/* To a reader: the next read after a delivering one is full size. */
-	fill_frames(cfd, d->cn_id, fill);
+	fill_frames(fx->a.ic_fd, fx->b.ic_id, fill);
 	most = 0;
 	for (i = 0; i < 200 && c->cn_bytes_in < 2 * fill; i++) {
 		before = c->cn_bytes_in;
@@ -194,10 +212,8 @@ test_shed_dropping_sender(void **state)
 	}
 	assert_int_equal(c->cn_bytes_in, 2 * fill);
 	assert_true(most > 8 * ROUTER_READ_SHED);
-	assert_int_equal(rt->rt_stats.st_forwarded, fill / 64);
-	assert_int_equal(rt->rt_stats.st_frames, 2 * fill / 64);
-
-	teardown_router(base, rt, cfd, dfd);
+	assert_int_equal(st->st_forwarded, fill / 64);
+	assert_int_equal(st->st_frames, 2 * fill / 64);
 }
 
 /*
@@ -209,64 +225,323 @@ test_shed_dropping_sender(void **state)
 static void
 test_queue_out_of_memory(void **state)
 {
-	struct event_base	*base = event_base_new();
-	struct router		*rt;
-	struct config		 cf;
-	struct conn		*c, *d, *x;
-	unsigned char		 buf[4096];
-	int			 cfd, dfd, i, found;
+	struct fixture	*fx = *state;
+	struct stats	*st = &fx->rt->rt_stats;
 
-	config_defaults(&cf);
-	assert_non_null(base);
-	assert_non_null(rt = router_new(base, &cf));
-	c = client_new(rt, &cfd);
-	d = client_new(rt, &dfd);
-	router_flush(rt);
-	assert_int_equal(read(dfd, buf, sizeof buf), 4);
-
-	/* A delivered batch: c now reads through its own event. */
-	fill_frames(cfd, d->cn_id, 4096);
-	for (i = 0; i < 50 && rt->rt_stats.st_forwarded < 64; i++)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	assert_int_equal(rt->rt_stats.st_forwarded, 64);
-	while (read(dfd, buf, sizeof buf) > 0)
-		;
+	/* A delivered batch: a now reads through its own event. */
+	fill_frames(fx->a.ic_fd, fx->b.ic_id, 4096);
+	inproc_run_until_count(fx->ip, &st->st_forwarded, 64);
+	assert_int_equal(drain_fd(fx->b.ic_fd), 64 * 60);
 
 	/*
 	 * Now no chain of 1 KiB to 32 KiB can be had: the read takes a
-	 * 64 KiB chain, the run of 64 frames for d needs a 4 KiB one.
+	 * 64 KiB chain, the run of 64 frames for b needs a 4 KiB one.
 	 */
 	fail_min = 1024;
 	fail_max = 32768;
-	fill_frames(cfd, d->cn_id, 4096);
-	for (i = 0; i < 50 && rt->rt_stats.st_frames < 128; i++)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	fill_frames(fx->a.ic_fd, fx->b.ic_id, 4096);
+	inproc_run_until_count(fx->ip, &st->st_frames, 128);
 	fail_min = fail_max = 0;
 
-	assert_int_equal(rt->rt_stats.st_frames, 128);
-	assert_int_equal(rt->rt_stats.st_forwarded, 64);
-	assert_int_equal(rt->rt_stats.st_dropped_queue_full, 64);
-	assert_int_equal(rt->rt_stats.st_frames, rt->rt_stats.st_forwarded +
-	    rt->rt_stats.st_dropped_unknown +
-	    rt->rt_stats.st_dropped_queue_full);
-	/* d is gone, c is still there. */
-	found = 0;
-	TAILQ_FOREACH(x, &rt->rt_conns, cn_entry) {
-		assert_ptr_not_equal(x, d);
-		found += x == c;
-	}
-	assert_int_equal(found, 1);
+	assert_int_equal(st->st_forwarded, 64);
+	assert_int_equal(st->st_dropped_queue_full, 64);
+	assert_int_equal(st->st_frames, st->st_forwarded +
+	    st->st_dropped_unknown + st->st_dropped_queue_full);
+	/* b is gone, a is still there. */
+	assert_int_equal(registry_count(fx->rt->rt_registry), 1);
+	assert_ptr_equal(registry_find(fx->rt->rt_registry, fx->a.ic_id),
+	    fx->a.ic_conn);
+	assert_null(registry_find(fx->rt->rt_registry, fx->b.ic_id));
+}
 
-	teardown_router(base, rt, cfd, dfd);
+/* Every state's and reason's name, and "unknown" past the last. */
+static void
+test_names(void **state)
+{
+	static const char *const states[] = {
+		[CONN_NEW] = "new", [CONN_OPEN] = "open",
+		[CONN_PAUSED] = "paused", [CONN_DONE] = "done",
+		[CONN_CLOSED] = "closed", [CONN_NSTATES] = "unknown",
+	};
+	static const char *const reasons[] = {
+		[CONN_REASON_EOF] = "eof", [CONN_REASON_ERROR] = "error",
+		[CONN_REASON_OVERSIZE] = "oversize",
+		[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
+		[CONN_REASON_MAX_CLIENTS] = "max_clients",
+		[CONN_REASON_SHUTDOWN] = "shutdown",
+		[CONN_NREASONS] = "unknown",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof states / sizeof states[0]; i++)
+		assert_string_equal(conn_state_name((enum conn_state)i),
+		    states[i]);
+	assert_string_equal(conn_state_name((enum conn_state)255), "unknown");
+	for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+		assert_string_equal(conn_reason_name((enum conn_reason)i),
+		    reasons[i]);
+	assert_string_equal(conn_reason_name((enum conn_reason)255),
+	    "unknown");
+}
+
+/*
+ * The walk through the states: a sender s (the fixture's a) sends frames
+ * of FRAME_LEN bytes (payload and 0x00) to a destination d (b), whose
+ * socket buffers are small and whose queue_limit is QUEUE_LIMIT; frame k
+ * is filled with 'a' + k % 26, so that every byte d gets is checked.
+ */
+#define QUEUE_LIMIT	4096
+#define FRAME_LEN	1000
+#define FRAME_WIRE	(4 + FRAME_LEN)
+/* Frames s sends at once before its EOF: far more than d can hold. */
+#define EOF_BATCH	48
+
+static const struct fixture_want small_destination = {
+	.queue_limit = QUEUE_LIMIT,
+	.b_bufsz = 4096,
+};
+
+struct walk {
+	struct fixture	*fx;
+	struct conn	*s, *d;
+	uint64_t	 sent;		/* frames s wrote */
+	uint64_t	 received;	/* bytes d read, every one checked */
+};
+
+/* Write frames sent, sent + 1, ... (n of them) from s to d at once. */
+static void
+walk_send(struct walk *w, int fd, size_t n)
+{
+	unsigned char	*buf, *p;
+	uint32_t	 be = htonl(w->fx->b.ic_id);
+	size_t		 i;
+
+	assert_non_null(buf = malloc(n * FRAME_WIRE));
+	for (i = 0, p = buf; i < n; i++, p += FRAME_WIRE) {
+		memcpy(p, &be, 4);
+		memset(p + 4, 'a' + (int)((w->sent + i) % 26), FRAME_LEN - 1);
+		p[FRAME_WIRE - 1] = '\0';
+	}
+	assert_int_equal(write(fd, buf, n * FRAME_WIRE),
+	    (ssize_t)(n * FRAME_WIRE));
+	w->sent += n;
+	free(buf);
+}
+
+/* Read what d has now, without waiting, checking each byte. */
+static void
+walk_receive(struct walk *w)
+{
+	unsigned char	buf[4096], want;
+	uint64_t	k, at;
+	ssize_t		n, i;
+
+	while ((n = recv(w->fx->b.ic_fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+		for (i = 0; i < n; i++, w->received++) {
+			k = w->received / FRAME_LEN;
+			at = w->received % FRAME_LEN;
+			want = at == FRAME_LEN - 1 ? '\0' : 'a' + k % 26;
+			if (buf[i] != want)
+				fail_msg("byte %llu of d's input is 0x%02x, "
+				    "not 0x%02x", (unsigned long long)
+				    w->received, buf[i], want);
+		}
+	}
+}
+
+/* s's last frame was forwarded, or it paused s. */
+static int
+walk_forwarded_or_paused(void *arg)
+{
+	struct walk	*w = arg;
+
+	return w->fx->rt->rt_stats.st_forwarded == w->sent ||
+	    w->s->cn_blocked_on != NULL;
+}
+
+/* d read what it had: s waits no longer. */
+static int
+walk_resumed(void *arg)
+{
+	struct walk	*w = arg;
+
+	walk_receive(w);
+	return w->s->cn_blocked_on == NULL;
+}
+
+/* d read every frame s sent. */
+static int
+walk_received_all(void *arg)
+{
+	struct walk	*w = arg;
+
+	walk_receive(w);
+	return w->received == w->sent * FRAME_LEN;
+}
+
+/* s read its EOF and waits for d with frames left (or s is closed). */
+static int
+walk_done_waiting(void *arg)
+{
+	struct walk	*w = arg;
+
+	return conn_state(w->s) == CONN_CLOSED ||
+	    (conn_eof_reason(w->s) == CONN_REASON_EOF &&
+	    w->s->cn_blocked_on == w->d);
+}
+
+/* d read what it had, and the router closed a client. */
+static int
+walk_closed(void *arg)
+{
+	struct walk	*w = arg;
+
+	walk_receive(w);
+	return closed_newest(w->fx->rt->rt_closed) > 0;
+}
+
+/* s's end reads EOF: the router closed it, with nothing unread. */
+static int
+walk_s_eof(void *arg)
+{
+	char	byte;
+
+	return recv(*(int *)arg, &byte, 1, MSG_DONTWAIT) == 0;
+}
+
+/* The drain's client t read its first bytes. */
+static int
+walk_t_open(void *arg)
+{
+	return conn_state(arg) == CONN_OPEN;
+}
+
+/*
+ * One client through every state, and each change seen when it happens:
+ * NEW after router_attach; OPEN once its first bytes are read; PAUSED on a
+ * full destination (backpressure), OPEN again when that drains; DONE at its
+ * EOF with frames still waiting for the full destination, which are routed
+ * when it drains, and then CLOSED, reason "eof"; DONE by the drain, from
+ * OPEN and from NEW.
+ */
+static void
+test_states(void **state)
+{
+	struct fixture			*fx = *state;
+	struct router			*rt = fx->rt;
+	struct stats			*st = &rt->rt_stats;
+	struct walk			 w = { .fx = fx, .s = fx->a.ic_conn,
+					    .d = fx->b.ic_conn };
+	struct inproc_client		 t;
+	const struct closed_entry	*ce;
+	char				 byte;
+
+	/* NEW: attached, its id written, nothing read from it. */
+	assert_int_equal(conn_state(w.s), CONN_NEW);
+	assert_int_equal(conn_state(w.d), CONN_NEW);
+
+	/* OPEN: its first bytes are read (by the bufferevent) and routed. */
+	walk_send(&w, fx->a.ic_fd, 1);
+	inproc_run_until_count(fx->ip, &st->st_forwarded, 1);
+	assert_int_equal(conn_state(w.s), CONN_OPEN);
+	assert_int_equal(conn_state(w.d), CONN_NEW);
+
+	/* PAUSED: one frame at a time, d reading none, until d is full. */
+	while (w.s->cn_blocked_on == NULL) {
+		assert_true(w.sent < 100);
+		walk_send(&w, fx->a.ic_fd, 1);
+		inproc_run_until(fx->ip, walk_forwarded_or_paused, &w);
+	}
+	assert_int_equal(conn_state(w.s), CONN_PAUSED);
+	assert_ptr_equal(w.s->cn_blocked_on, w.d);
+	assert_ptr_equal(TAILQ_FIRST(&w.d->cn_waiters), w.s);
+	assert_int_equal(st->st_paused, 1);
+	assert_int_equal(st->st_forwarded, w.sent - 1);
+	assert_true(conn_queued(w.d) + FRAME_LEN > QUEUE_LIMIT);
+	/* The frame that found d full waits at the head of s's input. */
+	assert_int_equal(evbuffer_get_length(conn_input(w.s)), FRAME_WIRE);
+
+	/* OPEN again: d reads, its queue falls to the resume mark. */
+	inproc_run_until(fx->ip, walk_resumed, &w);
+	assert_int_equal(conn_state(w.s), CONN_OPEN);
+	assert_int_equal(st->st_paused, 0);
+	assert_true(TAILQ_EMPTY(&w.d->cn_waiters));
+	inproc_run_until(fx->ip, walk_received_all, &w);
+	assert_int_equal(st->st_forwarded, w.sent);
+	assert_int_equal(conn_state(w.s), CONN_OPEN);
+
+	/*
+	 * DONE: s sends more than d can take and shuts down its write side.
+	 * Its EOF is read, and its frames wait for d: not closed yet.  Our
+	 * reference keeps the struct to look at when it is closed.
+	 */
+	conn_ref(w.s);
+	walk_send(&w, fx->a.ic_fd, EOF_BATCH);
+	assert_int_equal(shutdown(fx->a.ic_fd, SHUT_WR), 0);
+	inproc_run_until(fx->ip, walk_done_waiting, &w);
+	assert_int_equal(conn_state(w.s), CONN_DONE);
+	assert_int_equal(st->st_paused, 1);
+	assert_int_equal(w.s->cn_bytes_in, w.sent * FRAME_WIRE);
+	assert_true(st->st_forwarded < w.sent);
+	assert_int_equal(evbuffer_get_length(conn_input(w.s)),
+	    (w.sent - st->st_forwarded) * FRAME_WIRE);
+	assert_ptr_equal(registry_find(rt->rt_registry, fx->a.ic_id), w.s);
+	assert_int_equal(closed_newest(rt->rt_closed), 0);
+	assert_int_equal(recv(fx->a.ic_fd, &byte, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+
+	/* CLOSED once d has read enough for the rest: every frame routed. */
+	inproc_run_until(fx->ip, walk_closed, &w);
+	assert_int_equal(conn_state(w.s), CONN_CLOSED);
+	conn_unref(w.s);
+	w.s = NULL;
+	assert_int_equal(closed_newest(rt->rt_closed), 1);
+	assert_non_null(ce = closed_get(rt->rt_closed, 1));
+	assert_string_equal(conn_reason_name(ce->ce_reason), "eof");
+	assert_int_equal(ce->ce_info.ci_id, fx->a.ic_id);
+	assert_int_equal(ce->ce_info.ci_msgs_in, w.sent);
+	assert_int_equal(ce->ce_info.ci_bytes_in, w.sent * FRAME_WIRE);
+	assert_int_equal(ce->ce_info.ci_paused, 0);
+	assert_null(registry_find(rt->rt_registry, fx->a.ic_id));
+	inproc_run_until(fx->ip, walk_s_eof, &fx->a.ic_fd);
+	inproc_run_until(fx->ip, walk_received_all, &w);
+	assert_int_equal(st->st_forwarded, w.sent);
+	assert_int_equal(st->st_frames, w.sent);
+	assert_int_equal(st->st_paused, 0);
+
+	/* DONE by the drain: t from OPEN, d from NEW; nothing is left. */
+	inproc_connect(fx->ip, &t, 0);
+	assert_int_equal(conn_state(t.ic_conn), CONN_NEW);
+	walk_send(&w, t.ic_fd, 1);
+	inproc_run_until(fx->ip, walk_t_open, t.ic_conn);
+	inproc_run_until(fx->ip, walk_received_all, &w);
+	assert_int_equal(conn_state(w.d), CONN_NEW);
+	router_drain_start(rt);
+	assert_int_equal(conn_state(t.ic_conn), CONN_DONE);
+	assert_int_equal(conn_state(w.d), CONN_DONE);
+	/* Not an EOF: the drain does not close them. */
+	assert_int_equal(conn_eof_reason(t.ic_conn), -1);
+	assert_int_equal(conn_eof_reason(w.d), -1);
+	assert_int_equal(rt->rt_drain_done, 1);
+	assert_int_equal(rt->rt_drain_abandoned, 0);
+	assert_int_equal(registry_count(rt->rt_registry), 2);
+	assert_int_equal(st->st_forwarded, w.sent);
+	close(t.ic_fd);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_self_message_then_gone),
-		cmocka_unit_test(test_shed_dropping_sender),
-		cmocka_unit_test(test_queue_out_of_memory),
+		cmocka_unit_test_setup_teardown(test_self_message_then_gone,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shed_dropping_sender,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_out_of_memory,
+		    setup, teardown),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_prestate_setup_teardown(test_states, setup,
+		    teardown, (void *)&small_destination),
 	};
 
 	/* Before libevent allocates anything: no failures until armed. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -19,214 +20,196 @@
 
 static const char hdr7[4] = { 0, 0, 0, 7 };
 
-/* A frame whose payload is "hello" to id 7. */
-static void
-test_whole_frame(void **state)
-{
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
-	uint32_t	 dst;
+/* An input buffer and the framing state that scans it. */
+struct fixture {
+	struct evbuffer	*b;
+	struct framing	 fr;
+	uint32_t	 dst;	/* of the last frame found */
 	size_t		 len;
+};
 
-	evbuffer_add(b, hdr7, 4);
-	evbuffer_add(b, "hello", 6);
-	assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-	    FRAMING_FRAME);
-	assert_int_equal(dst, 7);
-	assert_int_equal(len, 6);
-	evbuffer_free(b);
+static int
+setup(void **state)
+{
+	struct fixture	*fx;
+
+	if ((fx = calloc(1, sizeof *fx)) == NULL ||
+	    (fx->b = evbuffer_new()) == NULL)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*fx = *state;
+
+	evbuffer_free(fx->b);
+	free(fx);
+	return 0;
+}
+
+#define framing_test(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+/* framing_next on the fixture's input, with max for the frame's length. */
+static enum framing_result
+next(struct fixture *fx, size_t max)
+{
+	return framing_next(&fx->fr, fx->b, max, &fx->dst, &fx->len);
+}
+
+/* One whole frame in the buffer: its id and length (payload and 0x00). */
+static void
+test_one_frame(void **state)
+{
+	static const struct {
+		const char	*bytes;	/* and the literal's 0x00 */
+		size_t		 n, max;
+		uint32_t	 dst;
+		size_t		 len;
+	} cases[] = {
+		/* "hello" to id 7. */
+		{ "\0\0\0\7hello", 10, 1024, 7, 6 },
+		/* Ids hold 0x00 bytes: the search must start after them. */
+		{ "\0\0\0\0x", 6, 1024, 0, 2 },
+		/* An empty payload is a frame of one byte, the 0x00. */
+		{ "\x12\x34\x56\x78", 5, 1, 0x12345678, 1 },
+	};
+	struct fixture	*fx = *state;
+	size_t		 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		evbuffer_drain(fx->b, evbuffer_get_length(fx->b));
+		memset(&fx->fr, 0, sizeof fx->fr);
+		evbuffer_add(fx->b, cases[i].bytes, cases[i].n);
+		assert_int_equal(next(fx, cases[i].max), FRAMING_FRAME);
+		assert_int_equal(fx->dst, cases[i].dst);
+		assert_int_equal(fx->len, cases[i].len);
+	}
 }
 
 /* Fewer than five bytes is never a frame, even a header alone. */
 static void
 test_short_input(void **state)
 {
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
-	uint32_t	 dst;
-	size_t		 len;
+	struct fixture	*fx = *state;
 
-	assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-	    FRAMING_NEED_MORE);
-	evbuffer_add(b, hdr7, 4);
-	assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-	    FRAMING_NEED_MORE);
-	evbuffer_free(b);
-}
-
-/* Ids hold 0x00 bytes: the search must start after the header. */
-static void
-test_header_zero_bytes(void **state)
-{
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
-	const char	 hdr[4] = { 0, 0, 0, 0 };
-	uint32_t	 dst;
-	size_t		 len;
-
-	evbuffer_add(b, hdr, 4);
-	evbuffer_add(b, "x", 2);
-	assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-	    FRAMING_FRAME);
-	assert_int_equal(dst, 0);
-	assert_int_equal(len, 2);
-	evbuffer_free(b);
-}
-
-/* An empty payload is a frame of one byte, the 0x00. */
-static void
-test_empty_payload(void **state)
-{
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
-	const char	 f[5] = { 0x12, 0x34, 0x56, 0x78, 0 };
-	uint32_t	 dst;
-	size_t		 len;
-
-	evbuffer_add(b, f, 5);
-	assert_int_equal(framing_next(&fr, b, 1, &dst, &len), FRAMING_FRAME);
-	assert_int_equal(dst, 0x12345678);
-	assert_int_equal(len, 1);
-	evbuffer_free(b);
+	assert_int_equal(next(fx, 1024), FRAMING_NEED_MORE);
+	evbuffer_add(fx->b, hdr7, 4);
+	assert_int_equal(next(fx, 1024), FRAMING_NEED_MORE);
 }
 
 /* Byte by byte: NEED_MORE until the 0x00, and each byte scanned once. */
 static void
 test_one_byte_at_a_time(void **state)
 {
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
+	struct fixture	*fx = *state;
 	const char	*msg = "fragmented payload";
-	uint32_t	 dst;
-	size_t		 len, i;
+	size_t		 i;
 
 	for (i = 0; i < 4; i++) {
-		evbuffer_add(b, hdr7 + i, 1);
-		assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-		    FRAMING_NEED_MORE);
+		evbuffer_add(fx->b, hdr7 + i, 1);
+		assert_int_equal(next(fx, 1024), FRAMING_NEED_MORE);
 	}
 	for (i = 0; i < strlen(msg); i++) {
-		evbuffer_add(b, msg + i, 1);
-		assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-		    FRAMING_NEED_MORE);
+		evbuffer_add(fx->b, msg + i, 1);
+		assert_int_equal(next(fx, 1024), FRAMING_NEED_MORE);
 		/* The scan resumes where it stopped. */
-		assert_int_equal(fr.fr_scanned, i + 1);
+		assert_int_equal(fx->fr.fr_scanned, i + 1);
 	}
-	evbuffer_add(b, "", 1);
-	assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-	    FRAMING_FRAME);
-	assert_int_equal(len, strlen(msg) + 1);
-	assert_int_equal(fr.fr_scanned, 0);
-	evbuffer_free(b);
+	evbuffer_add(fx->b, "", 1);
+	assert_int_equal(next(fx, 1024), FRAMING_FRAME);
+	assert_int_equal(fx->len, strlen(msg) + 1);
+	assert_int_equal(fx->fr.fr_scanned, 0);
 }
 
 /* Hundreds of frames in one buffer to different ids come out in order. */
 static void
 test_coalesced(void **state)
 {
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
+	struct fixture	*fx = *state;
 	char		 payload[32];
-	uint32_t	 dst, be;
-	size_t		 len;
+	uint32_t	 be;
 	int		 i;
 
 	for (i = 0; i < 500; i++) {
 		be = htonl((uint32_t)(1000 + i));
-		evbuffer_add(b, &be, 4);
+		evbuffer_add(fx->b, &be, 4);
 		snprintf(payload, sizeof payload, "m%d", i);
-		evbuffer_add(b, payload, strlen(payload) + 1);
+		evbuffer_add(fx->b, payload, strlen(payload) + 1);
 	}
 	for (i = 0; i < 500; i++) {
-		assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-		    FRAMING_FRAME);
-		assert_int_equal(dst, 1000 + i);
+		assert_int_equal(next(fx, 1024), FRAMING_FRAME);
+		assert_int_equal(fx->dst, 1000 + i);
 		snprintf(payload, sizeof payload, "m%d", i);
-		assert_int_equal(len, strlen(payload) + 1);
-		evbuffer_drain(b, 4);
-		assert_memory_equal(evbuffer_pullup(b, (ev_ssize_t)len),
-		    payload, len);
-		evbuffer_drain(b, len);
+		assert_int_equal(fx->len, strlen(payload) + 1);
+		evbuffer_drain(fx->b, 4);
+		assert_memory_equal(evbuffer_pullup(fx->b,
+		    (ev_ssize_t)fx->len), payload, fx->len);
+		evbuffer_drain(fx->b, fx->len);
 	}
-	assert_int_equal(framing_next(&fr, b, 1024, &dst, &len),
-	    FRAMING_NEED_MORE);
-	assert_int_equal(evbuffer_get_length(b), 0);
-	evbuffer_free(b);
+	assert_int_equal(next(fx, 1024), FRAMING_NEED_MORE);
+	assert_int_equal(evbuffer_get_length(fx->b), 0);
 }
 
 /* Exactly max bytes (payload + 0x00) passes; one more is oversize. */
 static void
 test_max_boundary(void **state)
 {
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
+	struct fixture	*fx = *state;
 	char		 payload[16];
-	uint32_t	 dst;
-	size_t		 len;
 
 	memset(payload, 'a', sizeof payload);
-	evbuffer_add(b, hdr7, 4);
-	evbuffer_add(b, payload, 9);
-	evbuffer_add(b, "", 1);
-	assert_int_equal(framing_next(&fr, b, 10, &dst, &len), FRAMING_FRAME);
-	assert_int_equal(len, 10);
-	evbuffer_drain(b, evbuffer_get_length(b));
+	evbuffer_add(fx->b, hdr7, 4);
+	evbuffer_add(fx->b, payload, 9);
+	evbuffer_add(fx->b, "", 1);
+	assert_int_equal(next(fx, 10), FRAMING_FRAME);
+	assert_int_equal(fx->len, 10);
+	evbuffer_drain(fx->b, evbuffer_get_length(fx->b));
 
-	fr.fr_scanned = 0;
-	evbuffer_add(b, hdr7, 4);
-	evbuffer_add(b, payload, 10);
-	evbuffer_add(b, "", 1);
-	assert_int_equal(framing_next(&fr, b, 10, &dst, &len),
-	    FRAMING_OVERSIZE);
-	evbuffer_free(b);
+	fx->fr.fr_scanned = 0;
+	evbuffer_add(fx->b, hdr7, 4);
+	evbuffer_add(fx->b, payload, 10);
+	evbuffer_add(fx->b, "", 1);
+	assert_int_equal(next(fx, 10), FRAMING_OVERSIZE);
 }
 
 /* Oversize is known as soon as max bytes without 0x00 have arrived. */
 static void
 test_oversize_early(void **state)
 {
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
+	struct fixture	*fx = *state;
 	char		 payload[100];
-	uint32_t	 dst;
-	size_t		 len;
 
 	memset(payload, 'z', sizeof payload);
-	evbuffer_add(b, hdr7, 4);
-	evbuffer_add(b, payload, 49);
-	assert_int_equal(framing_next(&fr, b, 50, &dst, &len),
-	    FRAMING_NEED_MORE);
-	evbuffer_add(b, payload, 1);
-	assert_int_equal(framing_next(&fr, b, 50, &dst, &len),
-	    FRAMING_OVERSIZE);
-	evbuffer_free(b);
+	evbuffer_add(fx->b, hdr7, 4);
+	evbuffer_add(fx->b, payload, 49);
+	assert_int_equal(next(fx, 50), FRAMING_NEED_MORE);
+	evbuffer_add(fx->b, payload, 1);
+	assert_int_equal(next(fx, 50), FRAMING_OVERSIZE);
 }
 
 /* A large frame spread over many chains is found, scanning each byte once. */
 static void
 test_many_chains(void **state)
 {
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
+	struct fixture	*fx = *state;
 	static char	 chunk[4096];
-	uint32_t	 dst;
-	size_t		 len;
 	int		 i;
 
 	memset(chunk, 'q', sizeof chunk);
-	evbuffer_add(b, hdr7, 4);
+	evbuffer_add(fx->b, hdr7, 4);
 	for (i = 0; i < 64; i++) {
 		/* Separate chains: evbuffer_add_reference keeps them apart. */
-		evbuffer_add_reference(b, chunk, sizeof chunk, NULL, NULL);
-		assert_int_equal(framing_next(&fr, b, 1 << 20, &dst, &len),
-		    FRAMING_NEED_MORE);
-		assert_int_equal(fr.fr_scanned, (size_t)(i + 1) * sizeof chunk);
+		evbuffer_add_reference(fx->b, chunk, sizeof chunk, NULL, NULL);
+		assert_int_equal(next(fx, 1 << 20), FRAMING_NEED_MORE);
+		assert_int_equal(fx->fr.fr_scanned,
+		    (size_t)(i + 1) * sizeof chunk);
 	}
-	evbuffer_add(b, "", 1);
-	assert_int_equal(framing_next(&fr, b, 1 << 20, &dst, &len),
-	    FRAMING_FRAME);
-	assert_int_equal(len, 64 * sizeof chunk + 1);
-	evbuffer_free(b);
+	evbuffer_add(fx->b, "", 1);
+	assert_int_equal(next(fx, 1 << 20), FRAMING_FRAME);
+	assert_int_equal(fx->len, 64 * sizeof chunk + 1);
 }
 
 /*
@@ -239,43 +222,32 @@ test_many_chains(void **state)
 static void
 test_max_shrinks(void **state)
 {
-	struct evbuffer	*b = evbuffer_new();
-	struct framing	 fr = { 0 };
-	uint32_t	 dst;
-	size_t		 len;
+	struct fixture	*fx = *state;
 
-	evbuffer_add(b, hdr7, 4);
-	evbuffer_add(b, "abcde", 5);
-	assert_int_equal(framing_next(&fr, b, 17, &dst, &len),
-	    FRAMING_NEED_MORE);
+	evbuffer_add(fx->b, hdr7, 4);
+	evbuffer_add(fx->b, "abcde", 5);
+	assert_int_equal(next(fx, 17), FRAMING_NEED_MORE);
 	/* Nothing new arrived; the limit is now below what was scanned. */
-	assert_int_equal(framing_next(&fr, b, 1, &dst, &len),
-	    FRAMING_OVERSIZE);
-	assert_int_equal(framing_next(&fr, b, 5, &dst, &len),
-	    FRAMING_OVERSIZE);
+	assert_int_equal(next(fx, 1), FRAMING_OVERSIZE);
+	assert_int_equal(next(fx, 5), FRAMING_OVERSIZE);
 	/* A limit still above what was scanned waits for more, as before. */
-	fr.fr_scanned = 0;
-	assert_int_equal(framing_next(&fr, b, 17, &dst, &len),
-	    FRAMING_NEED_MORE);
-	assert_int_equal(framing_next(&fr, b, 6, &dst, &len),
-	    FRAMING_NEED_MORE);
-	evbuffer_free(b);
+	fx->fr.fr_scanned = 0;
+	assert_int_equal(next(fx, 17), FRAMING_NEED_MORE);
+	assert_int_equal(next(fx, 6), FRAMING_NEED_MORE);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_whole_frame),
-		cmocka_unit_test(test_short_input),
-		cmocka_unit_test(test_header_zero_bytes),
-		cmocka_unit_test(test_empty_payload),
-		cmocka_unit_test(test_one_byte_at_a_time),
-		cmocka_unit_test(test_coalesced),
-		cmocka_unit_test(test_max_boundary),
-		cmocka_unit_test(test_oversize_early),
-		cmocka_unit_test(test_many_chains),
-		cmocka_unit_test(test_max_shrinks),
+		framing_test(test_one_frame),
+		framing_test(test_short_input),
+		framing_test(test_one_byte_at_a_time),
+		framing_test(test_coalesced),
+		framing_test(test_max_boundary),
+		framing_test(test_oversize_early),
+		framing_test(test_many_chains),
+		framing_test(test_max_shrinks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,8 @@
 #include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 
+#include "harness.h"
+
 #define DEADLINE_S	15
 
 static const struct listener_conf test_conf = {
@@ -221,6 +223,29 @@ rlimit_exhaust(struct fixture *fx)
 	assert_int_equal(errno, EMFILE);
 }
 
+/* A listener on addr that hands connections to accept_cb. */
+static void
+listen_at(struct fixture *fx, const struct listener_conf *conf,
+    const char *addr)
+{
+	fx->ls = listener_new(fx->base, conf, addr, accept_cb, fx,
+	    &fx->errors);
+	assert_non_null(fx->ls);
+}
+
+/*
+ * A client is waiting and descriptors run out: the next pass of the loop
+ * fails to accept it, once, and accept pauses.
+ */
+static void
+accept_fails(struct fixture *fx)
+{
+	rlimit_exhaust(fx);
+	step(fx);
+	assert_int_equal(fx->errors, 1);
+	assert_true(listener_paused(fx->ls));
+}
+
 /* "ADDR:PORT" of the listener's bound address. */
 static const char *
 bound(struct fixture *fx, char *buf, size_t len)
@@ -256,9 +281,7 @@ accept_one(struct fixture *fx, const char *addr, int family)
 	char			 a[ADDR_STRLEN], b[ADDR_STRLEN];
 	int			 c;
 
-	fx->ls = listener_new(fx->base, &test_conf_unnamed, addr, accept_cb,
-	    fx, &fx->errors);
-	assert_non_null(fx->ls);
+	listen_at(fx, &test_conf_unnamed, addr);
 	sa = listener_addr(fx->ls);
 	assert_int_equal(sa->sa_family, family);
 	if (family == AF_INET)
@@ -302,20 +325,7 @@ test_accept_v4(void **state)
 static void
 test_accept_v6(void **state)
 {
-	struct sockaddr_in6	sin6;
-	int			probe;
-
-	memset(&sin6, 0, sizeof sin6);
-	sin6.sin6_family = AF_INET6;
-	sin6.sin6_addr = in6addr_loopback;
-	probe = socket(AF_INET6, SOCK_STREAM, 0);
-	if (probe < 0 || bind(probe, (struct sockaddr *)&sin6,
-	    sizeof sin6) != 0) {
-		if (probe >= 0)
-			close(probe);
-		skip();
-	}
-	close(probe);
+	harness_need_ipv6();
 	accept_one(*state, "[::1]:0", AF_INET6);
 }
 
@@ -329,8 +339,6 @@ test_setup_failures(void **state)
 		.lc_key = "test.listen",
 		.lc_backlog = 8,
 	};
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
 	char			 addr[ADDR_STRLEN];
 	int			 fd;
 
@@ -344,14 +352,7 @@ test_setup_failures(void **state)
 	    "name too long\n");
 
 	/* An address in use: errno's text, as the daemon's tests expect. */
-	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(listen(fd, 1), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	addr_format((struct sockaddr *)&sin, addr, sizeof addr);
+	fd = harness_listener(addr, sizeof addr);
 	assert_null(listener_new(fx->base, &test_conf, addr, accept_cb, fx,
 	    &fx->errors));
 	expect_log(fx, 1, " error cannot listen on %s (test.listen): "
@@ -374,17 +375,11 @@ test_backoff_timer(void **state)
 	char		 a[ADDR_STRLEN];
 	int		 c;
 
-	fx->ls = listener_new(fx->base, &test_conf, "127.0.0.1:0", accept_cb,
-	    fx, &fx->errors);
-	assert_non_null(fx->ls);
+	listen_at(fx, &test_conf, "127.0.0.1:0");
 	expect_log(fx, 1, " info  test listening on %s\n",
 	    bound(fx, a, sizeof a));
 	c = client(listener_addr(fx->ls));
-	rlimit_exhaust(fx);
-
-	step(fx);
-	assert_int_equal(fx->errors, 1);
-	assert_true(listener_paused(fx->ls));
+	accept_fails(fx);
 	expect_log(fx, 1, " warn  test accept on %s (test.listen): Too many "
 	    "open files; pausing test accept for %d ms\n", a,
 	    LISTENER_BACKOFF_MS);
@@ -427,18 +422,12 @@ test_resume(void **state)
 	char		 a[ADDR_STRLEN];
 	int		 c;
 
-	fx->ls = listener_new(fx->base, &test_conf_unnamed, "127.0.0.1:0",
-	    accept_cb, fx, &fx->errors);
-	assert_non_null(fx->ls);
+	listen_at(fx, &test_conf_unnamed, "127.0.0.1:0");
 	listener_resume(fx->ls);
 	listener_resume(NULL);
 	expect_log(fx, 0, "accepting connections");
 	c = client(listener_addr(fx->ls));
-	rlimit_exhaust(fx);
-
-	step(fx);
-	assert_int_equal(fx->errors, 1);
-	assert_true(listener_paused(fx->ls));
+	accept_fails(fx);
 	expect_log(fx, 1, " warn  accept on %s (router.listen): Too many open "
 	    "files; pausing accept for %d ms\n", bound(fx, a, sizeof a),
 	    LISTENER_BACKOFF_MS);
@@ -467,9 +456,7 @@ test_close(void **state)
 	struct sockaddr_storage	 ss;
 	int			 fd;
 
-	fx->ls = listener_new(fx->base, &test_conf, "127.0.0.1:0", accept_cb,
-	    fx, NULL);
-	assert_non_null(fx->ls);
+	listen_at(fx, &test_conf, "127.0.0.1:0");
 	memcpy(&ss, listener_addr(fx->ls), sizeof ss);
 	listener_close(fx->ls);
 	listener_close(fx->ls);
@@ -569,10 +556,7 @@ test_http(void **state)
 	assert_int_equal(fx->errors, 0);
 
 	http_client_send(&hc, listener_addr(fx->ls));
-	rlimit_exhaust(fx);
-	step(fx);
-	assert_int_equal(fx->errors, 1);
-	assert_true(listener_paused(fx->ls));
+	accept_fails(fx);
 	step(fx);
 	assert_int_equal(fx->errors, 1);
 	assert_false(listener_paused(fx->ls));

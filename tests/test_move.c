@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -40,6 +41,37 @@ aliases(struct evbuffer *buf, const char *mem, size_t len)
 	return 0;
 }
 
+/* A sender's input and a destination's queue. */
+struct fixture {
+	struct evbuffer	*in, *out;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*fx;
+
+	if ((fx = calloc(1, sizeof *fx)) == NULL ||
+	    (fx->in = evbuffer_new()) == NULL ||
+	    (fx->out = evbuffer_new()) == NULL)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*fx = *state;
+
+	evbuffer_free(fx->in);
+	evbuffer_free(fx->out);
+	free(fx);
+	return 0;
+}
+
+#define move_test(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 /*
  * A small frame whose first bytes end one read chain and whose rest
  * starts the next: copied, so the destination holds none of the first
@@ -48,7 +80,8 @@ aliases(struct evbuffer *buf, const char *mem, size_t len)
 static void
 test_small_frame_across_chains(void **state)
 {
-	struct evbuffer	*in = evbuffer_new(), *out = evbuffer_new();
+	struct fixture	*fx = *state;
+	struct evbuffer	*in = fx->in, *out = fx->out;
 	uint32_t	 be = htonl(42);
 	size_t		 fill = sizeof chain_a - 4 - 50;
 
@@ -68,15 +101,14 @@ test_small_frame_across_chains(void **state)
 	assert_false(aliases(out, chain_a, sizeof chain_a));
 	assert_false(aliases(out, chain_b, sizeof chain_b));
 	assert_memory_equal(evbuffer_pullup(out, 50), chain_a + fill + 4, 50);
-	evbuffer_free(in);
-	evbuffer_free(out);
 }
 
 /* A small frame that is all of the input: copied too. */
 static void
 test_small_frame_whole_input(void **state)
 {
-	struct evbuffer	*in = evbuffer_new(), *out = evbuffer_new();
+	struct fixture	*fx = *state;
+	struct evbuffer	*in = fx->in, *out = fx->out;
 	uint32_t	 be = htonl(7);
 
 	memcpy(chain_a, &be, 4);
@@ -87,15 +119,14 @@ test_small_frame_whole_input(void **state)
 	assert_int_equal(evbuffer_get_length(out), 6);
 	assert_false(aliases(out, chain_a, sizeof chain_a));
 	assert_memory_equal(evbuffer_pullup(out, 6), "hello", 6);
-	evbuffer_free(in);
-	evbuffer_free(out);
 }
 
 /* A large frame moves its chains: no copy of megabytes of payload. */
 static void
 test_large_frame_moves(void **state)
 {
-	struct evbuffer	*in = evbuffer_new(), *out = evbuffer_new();
+	struct fixture	*fx = *state;
+	struct evbuffer	*in = fx->in, *out = fx->out;
 	uint32_t	 be = htonl(9);
 	size_t		 len = sizeof big - 4, i;
 
@@ -110,17 +141,15 @@ test_large_frame_moves(void **state)
 	assert_int_equal(evbuffer_get_length(in), 0);
 	assert_int_equal(evbuffer_get_length(out), len);
 	assert_true(aliases(out, big, sizeof big));
-	evbuffer_free(in);
-	evbuffer_free(out);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_frame_across_chains),
-		cmocka_unit_test(test_small_frame_whole_input),
-		cmocka_unit_test(test_large_frame_moves),
+		move_test(test_small_frame_across_chains),
+		move_test(test_small_frame_whole_input),
+		move_test(test_large_frame_moves),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,40 +12,40 @@
 
 #include "msgrouter/policy.h"
 
-/* Under the limit every policy forwards; at the limit exactly too. */
+/* What each policy decides for a message of len bytes to a queue. */
 static void
-test_room(void **state)
+test_decide(void **state)
 {
-	assert_int_equal(policy_decide(0, 10, 100, SLOW_CONSUMER_DROP),
-	    POLICY_FORWARD);
-	assert_int_equal(policy_decide(90, 10, 100, SLOW_CONSUMER_DROP),
-	    POLICY_FORWARD);
-	assert_int_equal(policy_decide(90, 10, 100,
-	    SLOW_CONSUMER_DISCONNECT), POLICY_FORWARD);
-	assert_int_equal(policy_decide(90, 10, 100,
-	    SLOW_CONSUMER_BACKPRESSURE), POLICY_FORWARD);
-}
+	static const struct {
+		size_t			 queued, len, limit;
+		enum slow_consumer	 sc;
+		enum policy_action	 want;
+	} cases[] = {
+		/* Under the limit every policy forwards; at the limit too. */
+		{ 0, 10, 100, SLOW_CONSUMER_DROP, POLICY_FORWARD },
+		{ 90, 10, 100, SLOW_CONSUMER_DROP, POLICY_FORWARD },
+		{ 90, 10, 100, SLOW_CONSUMER_DISCONNECT, POLICY_FORWARD },
+		{ 90, 10, 100, SLOW_CONSUMER_BACKPRESSURE, POLICY_FORWARD },
+		/* One byte past the limit: each policy does its own thing. */
+		{ 91, 10, 100, SLOW_CONSUMER_BACKPRESSURE, POLICY_PAUSE },
+		{ 91, 10, 100, SLOW_CONSUMER_DROP, POLICY_DROP },
+		{ 91, 10, 100, SLOW_CONSUMER_DISCONNECT, POLICY_DISCONNECT },
+		/* Larger than the limit: it still goes to an empty queue. */
+		{ 0, 1000, 100, SLOW_CONSUMER_BACKPRESSURE, POLICY_FORWARD },
+		{ 1, 1000, 100, SLOW_CONSUMER_BACKPRESSURE, POLICY_PAUSE },
+	};
+	enum policy_action	got;
+	size_t			i;
 
-/* One byte past the limit: each policy does its own thing. */
-static void
-test_full(void **state)
-{
-	assert_int_equal(policy_decide(91, 10, 100,
-	    SLOW_CONSUMER_BACKPRESSURE), POLICY_PAUSE);
-	assert_int_equal(policy_decide(91, 10, 100, SLOW_CONSUMER_DROP),
-	    POLICY_DROP);
-	assert_int_equal(policy_decide(91, 10, 100,
-	    SLOW_CONSUMER_DISCONNECT), POLICY_DISCONNECT);
-}
-
-/* A message larger than the limit still goes to an empty queue. */
-static void
-test_huge_message_empty_queue(void **state)
-{
-	assert_int_equal(policy_decide(0, 1000, 100,
-	    SLOW_CONSUMER_BACKPRESSURE), POLICY_FORWARD);
-	assert_int_equal(policy_decide(1, 1000, 100,
-	    SLOW_CONSUMER_BACKPRESSURE), POLICY_PAUSE);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		got = policy_decide(cases[i].queued, cases[i].len,
+		    cases[i].limit, cases[i].sc);
+		if (got != cases[i].want)
+			fail_msg("case %zu: queued %zu, len %zu, limit %zu, "
+			    "policy %d: action %d, not %d", i,
+			    cases[i].queued, cases[i].len, cases[i].limit,
+			    (int)cases[i].sc, (int)got, (int)cases[i].want);
+	}
 }
 
 static void
@@ -59,9 +59,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_room),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_huge_message_empty_queue),
+		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_resume_mark),
 	};
 

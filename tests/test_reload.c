@@ -5,65 +5,26 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <event2/event.h>
-#include <event2/util.h>
 
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/router.h"
 
-/* Far more loop turns than any step needs; a stuck step fails, not hangs. */
-#define MAX_TURNS	10000
-
-struct peer {
-	struct conn	*conn;	/* the router's side */
-	int		 fd;	/* the client's side, blocking */
-	uint32_t	 id;
-};
-
-struct fixture {
-	struct event_base	*base;
-	struct router		*rt;
-	struct config		 cf;
-};
-
-/* Hand one end of a socketpair to the router, as an accept would. */
-static void
-peer_open(struct fixture *fx, struct peer *p)
-{
-	struct sockaddr_in	sin;
-	uint32_t		be;
-	int			sv[2];
-
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(evutil_make_socket_nonblocking(sv[0]), 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_non_null(p->conn = router_attach(fx->rt, sv[0],
-	    (struct sockaddr *)&sin, sizeof sin));
-	router_flush(fx->rt);
-	p->fd = sv[1];
-	assert_int_equal(read(p->fd, &be, sizeof be), (ssize_t)sizeof be);
-	p->id = ntohl(be);
-	assert_int_equal(p->id, p->conn->cn_id);
-}
+#include "inproc.h"
 
 /* Write a frame's header and len payload bytes of c, and a 0x00 if end. */
 static void
-peer_write(struct peer *p, uint32_t dst, char c, size_t len, int header,
-    int end)
+peer_write(struct inproc_client *p, uint32_t dst, char c, size_t len,
+    int header, int end)
 {
 	char		*buf;
 	size_t		 n = 0;
@@ -78,24 +39,13 @@ peer_write(struct peer *p, uint32_t dst, char c, size_t len, int header,
 	n += len;
 	if (end)
 		buf[n++] = '\0';
-	assert_int_equal(write(p->fd, buf, n), (ssize_t)n);
+	assert_int_equal(write(p->ic_fd, buf, n), (ssize_t)n);
 	free(buf);
-}
-
-/* Run the loop until *counter reaches want. */
-static void
-pump_until(struct fixture *fx, const uint64_t *counter, uint64_t want)
-{
-	int	turns;
-
-	for (turns = 0; *counter < want && turns < MAX_TURNS; turns++)
-		event_base_loop(fx->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	assert_int_equal(*counter, want);
 }
 
 /* Read exactly len bytes, all equal to c and then a 0x00. */
 static void
-expect_message(struct peer *p, char c, size_t len)
+expect_message(struct inproc_client *p, char c, size_t len)
 {
 	char	*buf;
 	size_t	 got = 0, i;
@@ -103,7 +53,7 @@ expect_message(struct peer *p, char c, size_t len)
 
 	assert_non_null(buf = malloc(len + 1));
 	while (got < len + 1) {
-		n = read(p->fd, buf + got, len + 1 - got);
+		n = read(p->ic_fd, buf + got, len + 1 - got);
 		assert_true(n > 0);
 		got += (size_t)n;
 	}
@@ -113,30 +63,60 @@ expect_message(struct peer *p, char c, size_t len)
 	free(buf);
 }
 
+/* A router whose max_message_size is 64K. */
 static int
 setup(void **state)
 {
-	struct fixture	*fx;
+	struct config	cf;
 
-	fx = calloc(1, sizeof *fx);
-	assert_non_null(fx);
-	assert_non_null(fx->base = event_base_new());
-	config_defaults(&fx->cf);
-	fx->cf.cf_max_message_size = 64 * 1024;
-	assert_non_null(fx->rt = router_new(fx->base, &fx->cf));
-	*state = fx;
+	config_defaults(&cf);
+	cf.cf_max_message_size = 64 * 1024;
+	*state = inproc_new(&cf);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture	*fx = *state;
-
-	router_free(fx->rt);
-	event_base_free(fx->base);
-	free(fx);
+	inproc_free(*state);
 	return 0;
+}
+
+/*
+ * Connect a and b; a starts a frame to b (header and len bytes of c);
+ * then a reload sets max_message_size to max: a's frame in progress is
+ * still held to the 64K it started under, b is held to max at once.
+ */
+static void
+start_then_reload(struct inproc *ip, struct inproc_client *a,
+    struct inproc_client *b, char c, size_t len, uint64_t max)
+{
+	struct config	cf = ip->ip_rt->rt_config;
+
+	inproc_connect(ip, a, 0);
+	inproc_connect(ip, b, 0);
+	peer_write(a, b->ic_id, c, len, 1, 0);
+	inproc_run_until_count(ip, &a->ic_conn->cn_bytes_in, len + 4);
+
+	cf.cf_max_message_size = max;
+	router_configure(ip->ip_rt, &cf);
+	assert_int_equal(router_max_message(ip->ip_rt, a->ic_conn), 64 * 1024);
+	assert_int_equal(router_max_message(ip->ip_rt, b->ic_conn), max);
+}
+
+/*
+ * a ends a frame to b with len bytes of c and its 0x00 (a whole frame if
+ * header): it is forwarded, and b reads total bytes of c and the 0x00.
+ */
+static void
+forward(struct inproc *ip, struct inproc_client *a, struct inproc_client *b,
+    char c, size_t len, int header, size_t total)
+{
+	const uint64_t	*forwarded = &ip->ip_rt->rt_stats.st_forwarded;
+
+	peer_write(a, b->ic_id, c, len, header, 1);
+	inproc_run_until_count(ip, forwarded, *forwarded + 1);
+	expect_message(b, c, total);
 }
 
 /*
@@ -146,37 +126,23 @@ teardown(void **state)
 static void
 test_max_message_in_progress(void **state)
 {
-	struct fixture	*fx = *state;
-	struct stats	*st = &fx->rt->rt_stats;
-	struct peer	 a, b;
+	struct inproc		*ip = *state;
+	struct stats		*st = &ip->ip_rt->rt_stats;
+	struct inproc_client	 a, b;
 
-	peer_open(fx, &a);
-	peer_open(fx, &b);
-
-	peer_write(&a, b.id, 'x', 20000, 1, 0);
-	pump_until(fx, &a.conn->cn_bytes_in, 20004);
-
-	fx->cf.cf_max_message_size = 1024;
-	router_configure(fx->rt, &fx->cf);
-	assert_int_equal(router_max_message(fx->rt, a.conn), 64 * 1024);
-	assert_int_equal(router_max_message(fx->rt, b.conn), 1024);
-
-	peer_write(&a, b.id, 'x', 10000, 0, 1);
-	pump_until(fx, &st->st_forwarded, 1);
-	expect_message(&b, 'x', 30000);
-	assert_int_equal(router_max_message(fx->rt, a.conn), 1024);
+	start_then_reload(ip, &a, &b, 'x', 20000, 1024);
+	forward(ip, &a, &b, 'x', 10000, 0, 30000);
+	assert_int_equal(router_max_message(ip->ip_rt, a.ic_conn), 1024);
 
 	/* Within the new limit: routed. */
-	peer_write(&a, b.id, 'y', 1023, 1, 1);
-	pump_until(fx, &st->st_forwarded, 2);
-	expect_message(&b, 'y', 1023);
+	forward(ip, &a, &b, 'y', 1023, 1, 1023);
 
 	/* Past it: the sender is disconnected, nothing is forwarded. */
-	peer_write(&a, b.id, 'z', 1024, 1, 1);
-	pump_until(fx, &st->st_disconnected_oversize, 1);
+	peer_write(&a, b.ic_id, 'z', 1024, 1, 1);
+	inproc_run_until_count(ip, &st->st_disconnected_oversize, 1);
 	assert_int_equal(st->st_forwarded, 2);
-	close(a.fd);
-	close(b.fd);
+	close(a.ic_fd);
+	close(b.ic_fd);
 }
 
 /*
@@ -188,30 +154,18 @@ test_max_message_in_progress(void **state)
 static void
 test_max_message_raised(void **state)
 {
-	struct fixture	*fx = *state;
-	struct stats	*st = &fx->rt->rt_stats;
-	struct peer	 a, b;
+	struct inproc		*ip = *state;
+	struct inproc_client	 a, b;
 
-	peer_open(fx, &a);
-	peer_open(fx, &b);
-	peer_write(&a, b.id, 'q', 1000, 1, 0);
-	pump_until(fx, &a.conn->cn_bytes_in, 1004);
+	start_then_reload(ip, &a, &b, 'q', 1000, 256 * 1024);
+	forward(ip, &a, &b, 'q', 60000, 0, 61000);
+	assert_int_equal(router_max_message(ip->ip_rt, a.ic_conn), 256 * 1024);
 
-	fx->cf.cf_max_message_size = 256 * 1024;
-	router_configure(fx->rt, &fx->cf);
-	/* Held to the limit it started under, though the new one is larger. */
-	assert_int_equal(router_max_message(fx->rt, a.conn), 64 * 1024);
-	peer_write(&a, b.id, 'q', 60000, 0, 1);
-	pump_until(fx, &st->st_forwarded, 1);
-	expect_message(&b, 'q', 61000);
-	assert_int_equal(router_max_message(fx->rt, a.conn), 256 * 1024);
-
-	peer_write(&a, b.id, 'r', 100000, 1, 1);
-	pump_until(fx, &st->st_forwarded, 2);
-	expect_message(&b, 'r', 100000);
-	assert_int_equal(st->st_disconnected_oversize, 0);
-	close(a.fd);
-	close(b.fd);
+	forward(ip, &a, &b, 'r', 100000, 1, 100000);
+	assert_int_equal(ip->ip_rt->rt_stats.st_disconnected_oversize, 0);
+	assert_int_equal(ip->ip_rt->rt_stats.st_forwarded, 2);
+	close(a.ic_fd);
+	close(b.ic_fd);
 }
 
 int
