@@ -49,6 +49,20 @@ def encode(dest: int, payload: bytes, max_message_size: int) -> bytes:
     payload and its 0x00 are over max_message_size; ``TypeError`` when the
     payload is not bytes-like (a ``str`` must be encoded first).
     """
+    # The common case first, with as few checks as it needs.
+    if type(payload) is not bytes or type(dest) is not int or \
+            not 0 <= dest <= ID_MAX:
+        payload = _check_slow(dest, payload)
+    if len(payload) >= max_message_size:
+        raise MessageTooLarge(len(payload) + 1, max_message_size)
+    nul = payload.find(0)
+    if nul >= 0:
+        raise NulInPayload(nul)
+    return b"".join((dest.to_bytes(HEADER_LEN, "big"), payload, b"\0"))
+
+
+def _check_slow(dest: int, payload: bytes) -> bytes:
+    """Check what encode()'s fast path did not; return payload as bytes."""
     if not isinstance(dest, int) or isinstance(dest, bool):
         raise InvalidDestination(
             f"a destination is an int, not {type(dest).__name__}")
@@ -57,14 +71,7 @@ def encode(dest: int, payload: bytes, max_message_size: int) -> bytes:
             f"a destination is from 0 to {ID_MAX}, got {dest}")
     if isinstance(payload, str):
         raise TypeError("a payload is bytes, not str: encode it first")
-    if not isinstance(payload, bytes):
-        payload = bytes(payload)  # bytearray, memoryview: TypeError if not
-    if len(payload) >= max_message_size:
-        raise MessageTooLarge(len(payload) + 1, max_message_size)
-    nul = payload.find(0)
-    if nul >= 0:
-        raise NulInPayload(nul)
-    return b"".join((dest.to_bytes(HEADER_LEN, "big"), payload, b"\0"))
+    return bytes(payload)  # bytearray, memoryview; TypeError if not
 
 
 def decode_id(data: bytes) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl as _ssl
-from typing import Awaitable, Optional, Tuple, Type, TypeVar
+from typing import Awaitable, List, Optional, Tuple, Type, TypeVar
 from types import TracebackType
 
 from . import _timeout
@@ -90,10 +90,15 @@ class AsyncClient:
         self._transport = writer.transport
         self._id = client_id
         self._in = deframer
+        self._max_message = deframer.max_message_size
         self._timeout = timeout
         self._max_pending = max_pending
         self._address = address
         self._closed = False
+        # Frames sent in this pass of the loop, written together at its end.
+        self._out: List[bytes] = []
+        self._out_size = 0
+        self._loop = asyncio.get_running_loop()
         self._send_lock = asyncio.Lock()
         self._recv_lock = asyncio.Lock()
         # send() waits (in drain) while more than max_pending is queued.
@@ -248,8 +253,8 @@ class AsyncClient:
 
     @property
     def pending(self) -> int:
-        """Bytes queued in the transport but not yet written."""
-        return self._transport.get_write_buffer_size()
+        """Bytes queued by :meth:`send` but not yet written to the socket."""
+        return self._out_size + self._transport.get_write_buffer_size()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"id={self._id}"
@@ -261,9 +266,11 @@ class AsyncClient:
                    timeout: TimeoutArg = DEFAULT) -> None:
         """Queue payload for the client whose id is dest.
 
-        The frame is handed to the transport whole; the event loop writes
-        it.  While more than ``max_pending`` bytes are queued, this first
-        waits (at most ``timeout``) for the transport to drain.
+        The frame is queued whole; the event loop writes it, together with
+        the other frames sent in the same pass of the loop (one write for
+        a burst of sends).  While more than ``max_pending`` bytes are
+        queued, this first waits (at most ``timeout``) for the transport to
+        drain.
 
         Raises, with nothing of the message queued (sending it later is
         safe): :class:`~msgrouter.errors.NulInPayload`,
@@ -275,12 +282,27 @@ class AsyncClient:
         broken; messages queued before may or may not have arrived).
         Cancelling it queues nothing either.
         """
-        frame = encode(dest, payload, self._in.max_message_size)
-        self._check_open()
+        frame = encode(dest, payload, self._max_message)
+        if self._closed:
+            raise ClientClosed()
         if self._transport.is_closing() or self._send_lock.locked() or \
-                self._transport.get_write_buffer_size() > self._max_pending:
+                self._out_size + self._transport.get_write_buffer_size() > \
+                self._max_pending:
             await self._wait_room(timeout)
-        self._writer.write(frame)
+        if not self._out:
+            self._loop.call_soon(self._write_out)
+        self._out.append(frame)
+        self._out_size += len(frame)
+
+    def _write_out(self) -> None:
+        """Hand the frames queued by send() to the transport, in one write."""
+        if not self._out:
+            return
+        data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+        self._out.clear()
+        self._out_size = 0
+        if not self._transport.is_closing():
+            self._writer.write(data)
 
     async def _wait_room(self, timeout: TimeoutArg) -> None:
         """Wait, in turn with other senders, until the transport takes
@@ -289,6 +311,9 @@ class AsyncClient:
 
         async def room() -> None:
             async with self._send_lock:
+                # What is queued here goes to the transport first, so that
+                # the transport, not this queue, is over its mark.
+                self._write_out()
                 # drain() waits while the transport is over its high-water
                 # mark (max_pending) and raises once the connection is lost.
                 while True:
@@ -319,6 +344,7 @@ class AsyncClient:
 
         async def empty() -> None:
             async with self._send_lock:
+                self._write_out()
                 tr = self._transport
                 # A high-water mark of 0 makes drain() wait for empty.
                 tr.set_write_buffer_limits(high=0, low=0)
@@ -352,7 +378,8 @@ class AsyncClient:
         next call returns the message after it.  Cancelling it loses no
         message.
         """
-        self._check_open()
+        if self._closed:
+            raise ClientClosed()
         msg = self._in.next()
         if msg is not None:
             return msg
@@ -401,6 +428,7 @@ class AsyncClient:
             return
         self._closed = True
         t = _timeout.resolve(timeout, self._timeout)
+        self._write_out()
         self._writer.close()
         try:
             await _within(self._writer.wait_closed(), t, "close")
