@@ -71,7 +71,9 @@ def _check_slow(dest: int, payload: bytes) -> bytes:
             f"a destination is from 0 to {ID_MAX}, got {dest}")
     if isinstance(payload, str):
         raise TypeError("a payload is bytes, not str: encode it first")
-    return bytes(payload)  # bytearray, memoryview; TypeError if not
+    # Bytes-like objects only (bytearray, memoryview, ...): bytes(12)
+    # would be twelve 0x00 bytes, memoryview(12) is a TypeError.
+    return bytes(memoryview(payload))
 
 
 def decode_id(data: bytes) -> int:
