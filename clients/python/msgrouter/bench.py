@@ -61,16 +61,14 @@ async def _sender(client: AsyncClient, dest: int, index: int, size: int,
 
 
 async def _receiver(client: AsyncClient, sender: int, size: int,
-                    flow: _Flow, done: asyncio.Event) -> None:
-    """Check every message from sender until done is set and all in flight
-    have arrived."""
+                    flow: _Flow, progress: asyncio.Event) -> None:
+    """Check every message from sender, until cancelled."""
     async for msg in client:
         if msg != payload(sender, flow.received, size):
             flow.corrupt += 1
         flow.received += 1
         flow.room.set()
-        if done.is_set() and flow.received == flow.sent:
-            return
+        progress.set()
 
 
 async def run(host: str, pairs: int, size: int, window: int,
@@ -85,13 +83,13 @@ async def run(host: str, pairs: int, size: int, window: int,
         setup_s = time.monotonic() - t_setup
         flows = [_Flow() for _ in clients]   # flows[i]: from i to i ^ 1
         stop = asyncio.Event()
-        done = asyncio.Event()
+        progress = asyncio.Event()
         tasks = []
         for i, c in enumerate(clients):
             tasks.append(asyncio.ensure_future(_sender(
                 c, clients[i ^ 1].id, i, size, window, flows[i], stop)))
             tasks.append(asyncio.ensure_future(_receiver(
-                c, i ^ 1, size, flows[i ^ 1], done)))
+                c, i ^ 1, size, flows[i ^ 1], progress)))
 
         def received() -> int:
             return sum(f.received for f in flows)
@@ -101,14 +99,18 @@ async def run(host: str, pairs: int, size: int, window: int,
         await asyncio.sleep(duration)
         n1, t1 = received(), time.monotonic()
         stop.set()
-        done.set()
         for f in flows:
             f.room.set()
-        receivers = [t for k, t in enumerate(tasks) if k % 2 == 1]
+        # Wait for the messages in flight, at most --drain seconds.
+        end = time.monotonic() + drain
+        while not all(f.received == f.sent for f in flows):
+            progress.clear()
+            try:
+                await asyncio.wait_for(progress.wait(),
+                                       max(0.0, end - time.monotonic()))
+            except asyncio.TimeoutError:
+                break
         finished = all(f.received == f.sent for f in flows)
-        if not finished:
-            _, late = await asyncio.wait(receivers, timeout=drain)
-            finished = not late
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -210,8 +210,14 @@ class FakeRouter:
 
     def close(self) -> None:
         self._stop = True
+        # close() alone does not wake a thread blocked in accept().
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         self.thread.join(DEADLINE)
+        assert not self.thread.is_alive(), "the fake router did not stop"
 
 
 def make_cert(directory: Path) -> Tuple[Path, Path]:
