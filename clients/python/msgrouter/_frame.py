@@ -40,6 +40,17 @@ def check_size(name: str, value: int, minimum: int) -> int:
     return value
 
 
+def check_bounds(max_message_size: int, max_pending: int) -> None:
+    """Refuse bounds a client cannot work with (ValueError, TypeError)."""
+    check_size("max_message_size", max_message_size, 1)
+    check_size("max_pending", max_pending, 1)
+    if max_pending < max_message_size + HEADER_LEN:
+        raise ValueError(
+            f"max_pending ({max_pending}) must hold one largest frame, "
+            f"max_message_size + {HEADER_LEN} "
+            f"({max_message_size + HEADER_LEN})")
+
+
 def encode(dest: int, payload: bytes, max_message_size: int) -> bytes:
     """Return the frame that sends payload to dest, or raise before any I/O.
 

@@ -21,7 +21,8 @@ from types import TracebackType
 from . import _timeout
 from ._address import parse_address, peer_name
 from ._frame import (DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING,
-                     HEADER_LEN, Deframer, check_size, decode_id, encode)
+                     HEADER_LEN, Deframer, check_bounds, decode_id,
+                     encode)
 from ._timeout import DEFAULT, TimeoutArg
 from .errors import (ClientClosed, ConnectError, ConnectionClosed,
                      InvalidAddress, Timeout, TransportError)
@@ -112,7 +113,7 @@ class AsyncClient:
                       server_hostname: Optional[str] = None,
                       max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                       max_pending: int = DEFAULT_MAX_PENDING
-                      ) -> "AsyncClient":
+                      ) -> AsyncClient:
         """Connect to the router at address and read our id.
 
         The arguments and exceptions are those of
@@ -128,7 +129,7 @@ class AsyncClient:
         if ssl is not None and server_hostname is None and not addr.is_unix:
             server_hostname = addr.host
 
-        async def start() -> "AsyncClient":
+        async def start() -> AsyncClient:
             try:
                 if addr.path is not None:
                     r, w = await asyncio.open_unix_connection(
@@ -160,7 +161,7 @@ class AsyncClient:
                      timeout: Optional[float] = None,
                      max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                      max_pending: int = DEFAULT_MAX_PENDING
-                     ) -> "AsyncClient":
+                     ) -> AsyncClient:
         """Take over sock, a connected stream socket, and read the id.
 
         sock may be TCP, a Unix socket or one end of a
@@ -189,20 +190,14 @@ class AsyncClient:
                   max_pending: int) -> Tuple[Optional[float], int, int]:
         """Check the settings before any I/O; ValueError or TypeError."""
         t = _timeout.check_timeout("timeout", timeout)
-        check_size("max_message_size", max_message_size, 1)
-        check_size("max_pending", max_pending, 1)
-        if max_pending < max_message_size + HEADER_LEN:
-            raise ValueError(
-                f"max_pending ({max_pending}) must hold one largest frame, "
-                f"max_message_size + {HEADER_LEN} "
-                f"({max_message_size + HEADER_LEN})")
+        check_bounds(max_message_size, max_pending)
         return t, max_message_size, max_pending
 
     @classmethod
     async def _start(cls, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter, address: str,
                      timeout: Optional[float], max_message_size: int,
-                     max_pending: int) -> "AsyncClient":
+                     max_pending: int) -> AsyncClient:
         """Read the id on a new stream and make the client; close on error."""
         try:
             head = await reader.readexactly(HEADER_LEN)
@@ -404,7 +399,7 @@ class AsyncClient:
                         "the router closed the connection")
                 self._in.feed(data)
 
-    def __aiter__(self) -> "AsyncClient":
+    def __aiter__(self) -> AsyncClient:
         return self
 
     async def __anext__(self) -> bytes:
@@ -435,7 +430,7 @@ class AsyncClient:
         except (Timeout, OSError):
             self._transport.abort()
 
-    async def __aenter__(self) -> "AsyncClient":
+    async def __aenter__(self) -> AsyncClient:
         return self
 
     async def __aexit__(self, exc_type: Optional[Type[BaseException]],

@@ -21,7 +21,8 @@ from types import TracebackType
 from . import _timeout
 from ._address import Address, parse_address, peer_name
 from ._frame import (DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING,
-                     HEADER_LEN, Deframer, check_size, decode_id, encode)
+                     HEADER_LEN, Deframer, check_bounds, decode_id,
+                     encode)
 from ._timeout import DEFAULT, TimeoutArg
 from .errors import (ClientClosed, ConnectError, ConnectionClosed,
                      InvalidAddress, Timeout, TransportError)
@@ -141,8 +142,7 @@ class Client:
                  connect_timeout: Optional[float] = 10.0,
                  timeout: Optional[float] = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_pending: int = DEFAULT_MAX_PENDING,
-                 _address: str = "") -> None:
+                 max_pending: int = DEFAULT_MAX_PENDING) -> None:
         """Take over sock, a connected stream socket, and read the id.
 
         sock may be TCP, a Unix socket, an ``ssl.SSLSocket`` or one end of
@@ -152,13 +152,7 @@ class Client:
         owns it.  See :meth:`connect` for the other arguments.
         """
         self._timeout = _timeout.check_timeout("timeout", timeout)
-        check_size("max_message_size", max_message_size, 1)
-        check_size("max_pending", max_pending, 1)
-        if max_pending < max_message_size + HEADER_LEN:
-            raise ValueError(
-                f"max_pending ({max_pending}) must hold one largest frame, "
-                f"max_message_size + {HEADER_LEN} "
-                f"({max_message_size + HEADER_LEN})")
+        check_bounds(max_message_size, max_pending)
         self._max_pending = max_pending
         self._in = Deframer(max_message_size)
         self._out = bytearray()
@@ -166,7 +160,7 @@ class Client:
         self._closed = False
         self._sock = sock
         self._fd = sock.fileno()
-        self._address = _address or peer_name(sock)
+        self._address = peer_name(sock)
         at = _timeout.deadline(
             _timeout.check_timeout("connect_timeout", connect_timeout))
         sock.setblocking(False)
@@ -179,7 +173,7 @@ class Client:
                 ssl: Optional[_ssl.SSLContext] = None,
                 server_hostname: Optional[str] = None,
                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                max_pending: int = DEFAULT_MAX_PENDING) -> "Client":
+                max_pending: int = DEFAULT_MAX_PENDING) -> Client:
         """Connect to the router at address and read our id.
 
         address is ``"HOST:PORT"``, ``"[IPV6]:PORT"`` or ``"unix:PATH"``.
@@ -202,16 +196,20 @@ class Client:
         addr = parse_address(address)
         conn_timeout = _timeout.check_timeout("connect_timeout",
                                               connect_timeout)
+        # Bad settings fail before anything is connected.
+        _timeout.check_timeout("timeout", timeout)
+        check_bounds(max_message_size, max_pending)
         at = _timeout.deadline(conn_timeout)
         sock = open_socket(addr, ssl, server_hostname, at)
         try:
-            left = _timeout.left(at)
-            return cls(sock, connect_timeout=left, timeout=timeout,
-                       max_message_size=max_message_size,
-                       max_pending=max_pending, _address=str(addr))
+            client = cls(sock, connect_timeout=_timeout.left(at),
+                         timeout=timeout, max_message_size=max_message_size,
+                         max_pending=max_pending)
         except BaseException:
             sock.close()
             raise
+        client._address = str(addr)
+        return client
 
     # -- the connection ---------------------------------------------------
 
@@ -428,7 +426,7 @@ class Client:
             self._out = bytearray()
             self._sock.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]],

@@ -32,8 +32,10 @@ def test_encode_exact_bytes() -> None:
     assert encode(7, b"hi", 1024) == b"\x00\x00\x00\x07hi\x00"
     assert encode(0, b"", 1) == b"\x00\x00\x00\x00\x00"
     assert encode(0xFFFFFFFF, b"x", 2) == b"\xff\xff\xff\xffx\x00"
-    assert encode(0x01020304, bytearray(b"ab"), 3) == b"\x01\x02\x03\x04ab\x00"
-    assert encode(5, memoryview(b"\xff\x01"), 3) == b"\x00\x00\x00\x05\xff\x01\x00"
+    assert encode(0x01020304, bytearray(b"ab"), 3) == \
+        b"\x01\x02\x03\x04ab\x00"
+    assert encode(5, memoryview(b"\xff\x01"), 3) == \
+        b"\x00\x00\x00\x05\xff\x01\x00"
 
 
 def test_encode_limit_counts_the_nul() -> None:

@@ -61,7 +61,8 @@ def test_source_modules_are_the_listed_ones() -> None:
 def test_pydoc_renders() -> None:
     for module, words in [
             ("msgrouter", ["Client", "AsyncClient", "two clients say hello"]),
-            ("msgrouter.client", ["class Client", "connect(address",
+            ("msgrouter.client", ["class Client", "connect(",
+                                  "connect_timeout",
                                   "Send payload to the client whose id"]),
             ("msgrouter.aio", ["class AsyncClient", "async for msg in"]),
             ("msgrouter.errors", ["class NulInPayload", "ReceivedTooLarge"])]:
