@@ -88,7 +88,7 @@ def test_100000_messages_every_byte_checked(daemon: Daemon) -> None:
         results = await asyncio.gather(
             sender(0, a, b.id), sender(1, b, a.id),
             receiver(0, b), receiver(1, a))
-        assert results[2:] == [n, n]
+        assert list(results[2:]) == [n, n]
         for c in (a, b):
             await c.flush(timeout=T)
             assert c.pending == 0

@@ -16,10 +16,10 @@ from support import (DEADLINE, Daemon, python_cli, python_env, read_line)
 T = DEADLINE
 
 
-def start(argv: List[str], **kwargs: object) -> "subprocess.Popen[bytes]":
+def start(argv: List[str]) -> "subprocess.Popen[bytes]":
     return subprocess.Popen(argv, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=python_env(), **kwargs)  # type: ignore
+                            env=python_env())
 
 
 def finish(p: "subprocess.Popen[bytes]") -> Tuple[int, bytes, bytes]:

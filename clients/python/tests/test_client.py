@@ -316,8 +316,9 @@ def test_errors(daemon: Daemon, tmp_path: Path) -> None:
         assert a.pending == 0
         assert a.send(b.id, b"the only one") is True
         assert b.recv(timeout=T) == b"the only one"
-    for call in (lambda: a.send(b.id, b"x"), lambda: a.recv(),
-                 lambda: a.flush()):
+    calls: List[Callable[[], object]] = [
+        lambda: a.send(b.id, b"x"), lambda: a.recv(), lambda: a.flush()]
+    for call in calls:
         with pytest.raises(ClientClosed):
             call()
     a.close()                                 # twice is harmless

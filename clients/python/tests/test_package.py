@@ -73,3 +73,15 @@ def test_pydoc_renders() -> None:
         assert r.returncode == 0, r.stderr.decode()
         for w in words:
             assert w.lower() in text.lower(), (module, w)
+
+
+def test_local_mk_ships_every_file() -> None:
+    """make dist ships what local.mk names: every module and every test."""
+    mk = (PACKAGE_DIR / "local.mk").read_text()
+    names = [f"clients/python/msgrouter/{m}" for m in MODULES]
+    names += [f"clients/python/tests/{p.name}"
+              for p in (PACKAGE_DIR / "tests").iterdir()
+              if p.suffix in (".py", ".sh")]
+    names += ["clients/python/README.md", "clients/python/pyproject.toml"]
+    missing = [n for n in names if n not in mk.split()]
+    assert missing == []

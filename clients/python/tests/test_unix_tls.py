@@ -7,15 +7,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Iterator, List, Tuple
 
 import pytest
 
 from msgrouter import (AsyncClient, Client, ConnectError, InvalidAddress)
 
-from support import DEADLINE, FakeRouter, pattern
+from support import (DEADLINE, FakeRouter, pattern, python_cli, python_env,
+                     read_line)
 
 T = DEADLINE
 
@@ -154,3 +156,26 @@ def test_tls_checks_the_name(tls_router: Tuple[FakeRouter, str],
         Client.connect(tls_router[1], connect_timeout=T,
                        ssl=client_context(cert),
                        server_hostname="not-the-name.example")
+
+
+def test_cli_over_tls_and_unix(tls_router: Tuple[FakeRouter, str],
+                               unix_router: Tuple[FakeRouter, str],
+                               cert: Tuple[Path, Path]) -> None:
+    """python3 -m msgrouter --cafile speaks TLS; -H unix:PATH a Unix
+    socket: a line goes out as a frame and comes back printed."""
+    runs: List[Tuple[FakeRouter, str, List[str]]] = [
+        (tls_router[0], tls_router[1], ["--cafile", str(cert[0])]),
+        (unix_router[0], unix_router[1], [])]
+    for router, address, extra in runs:
+        p = subprocess.Popen(
+            python_cli("-H", address, "--to", "7", *extra),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=python_env())
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write(b"over the wire\n")
+        p.stdin.flush()
+        assert read_line(p.stdout) == b"over the wire\n"
+        out, err = p.communicate(timeout=T)
+        assert (p.returncode, out, err) == \
+            (0, b"", b"msgrouter: id %d\n" % FakeRouter.ID)
+        assert router.frames == [(7, b"over the wire")]
