@@ -15,6 +15,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl as _ssl
+import time
 from typing import Iterator, Optional, Type, Union
 from types import TracebackType
 
@@ -81,6 +82,9 @@ def open_socket(addr: Address, ssl: Optional[_ssl.SSLContext],
     """
     if ssl is not None and server_hostname is None and not addr.is_unix:
         server_hostname = addr.host
+    if at is not None and at <= time.monotonic():
+        # A timeout of 0 would make the connect non-blocking instead.
+        raise Timeout(f"connecting to {addr}: timed out")
     sock: Optional[socket.socket] = None
     try:
         if addr.path is not None:

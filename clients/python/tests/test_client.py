@@ -283,6 +283,8 @@ def test_timeouts(daemon: Daemon) -> None:
         port = silent.getsockname()[1]
         with pytest.raises(Timeout, match="timed out"):
             Client.connect(f"127.0.0.1:{port}", connect_timeout=0.2)
+        with pytest.raises(Timeout, match="timed out"):
+            Client.connect(f"127.0.0.1:{port}", connect_timeout=0)
 
 
 def test_errors(daemon: Daemon, tmp_path: Path) -> None:
