@@ -252,8 +252,6 @@ conn_output(struct conn *c)
 size_t
 conn_queued(const struct conn *c)
 {
-	if (c->cn_bev == NULL)
-		return 0;
 	return evbuffer_get_length(bufferevent_get_output(c->cn_bev));
 }
 

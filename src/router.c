@@ -683,51 +683,27 @@ router_run_add(const struct router *rt, struct router_run *run,
 	return 1;
 }
 
-/* Copy the run's payloads, back to back from rr_start, into v[0..1]. */
-static int
-router_run_copy(const struct router_run *run, struct evbuffer_iovec *v)
-{
-	const unsigned char	*q = run->rr_start;
-	unsigned char		*w = v[0].iov_base;
-	size_t			 room = v[0].iov_len, len, take;
-	int			 i = 0, k;
-
-	for (k = 0; k < run->rr_frames; k++) {
-		q += FRAMING_HEADER_LEN;
-		for (len = run->rr_len[k]; len > 0; len -= take) {
-			if (room == 0) {
-				v[i].iov_len = (size_t)(w -
-				    (unsigned char *)v[i].iov_base);
-				i++;
-				w = v[i].iov_base;
-				room = v[i].iov_len;
-			}
-			take = len < room ? len : room;
-			memcpy(w, q, take);
-			w += take;
-			q += take;
-			room -= take;
-		}
-	}
-	v[i].iov_len = (size_t)(w - (unsigned char *)v[i].iov_base);
-	return i + 1;
-}
-
 /*
- * Queue the run's payloads to its destination.  Reserving at most two
+ * Queue the run's payloads to its destination: frames lie back to back
+ * from rr_start, each a header and rr_len bytes.  Reserving at most two
  * extents lets libevent fill the last chain's free space before it adds
- * one, so the queue's memory stays close to the bytes it holds.
+ * one, so the queue's memory stays close to the bytes it holds.  Returns
+ * -1 if the sender itself was closed (a run to itself that memory could
+ * not take): a return value, not a state look-up, on the per-run path.
  */
-static void
+static int
 router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
 {
 	struct conn		*dst = run->rr_dst;
 	struct evbuffer		*out;
 	struct evbuffer_iovec	 v[2];
-	int			 nv;
+	const unsigned char	*q = run->rr_start;
+	unsigned char		*w;
+	size_t			 room, len, take;
+	int			 nv, i, k;
 
 	if (dst == NULL)
-		return;
+		return 0;
 	run->rr_dst = NULL;
 	out = conn_output(dst);
 	nv = evbuffer_reserve_space(out, (ev_ssize_t)run->rr_bytes, v, 2);
@@ -742,11 +718,35 @@ router_run_flush(struct router *rt, struct conn *src, struct router_run *run)
 		router_dropped(rt, src, dst, (uint64_t)run->rr_frames,
 		    ROUTER_DROP_QUEUE_FULL);
 		router_close(rt, dst, CONN_REASON_ERROR);
-		return;
+		return dst == src ? -1 : 0;
 	}
-	evbuffer_commit_space(out, v, router_run_copy(run, v));
+	i = 0;
+	w = v[0].iov_base;
+	room = v[0].iov_len;
+	for (k = 0; k < run->rr_frames; k++) {
+		q += FRAMING_HEADER_LEN;
+		len = run->rr_len[k];
+		while (len > 0) {
+			if (room == 0) {
+				v[i].iov_len = (size_t)(w -
+				    (unsigned char *)v[i].iov_base);
+				i++;
+				w = v[i].iov_base;
+				room = v[i].iov_len;
+			}
+			take = len < room ? len : room;
+			memcpy(w, q, take);
+			w += take;
+			q += take;
+			room -= take;
+			len -= take;
+		}
+	}
+	v[i].iov_len = (size_t)(w - (unsigned char *)v[i].iov_base);
+	evbuffer_commit_space(out, v, i + 1);
 	router_forwarded(rt, src, dst, (uint64_t)run->rr_frames,
 	    run->rr_bytes);
+	return 0;
 }
 
 /*
@@ -817,8 +817,7 @@ router_route_segment(struct router *rt, struct conn *src, struct evbuffer *in)
 		}
 		if (!router_run_add(rt, &run, dst_id, len)) {
 			/* The decision needs the queue as it is: close the run. */
-			router_run_flush(rt, src, &run);
-			if (conn_state(src) == CONN_CLOSED)
+			if (router_run_flush(rt, src, &run) != 0)
 				return -1;
 			switch (router_decide(rt, src, dst_id, len, &dst)) {
 			case ROUTER_CLOSED:
@@ -835,8 +834,7 @@ router_route_segment(struct router *rt, struct conn *src, struct evbuffer *in)
 		p += FRAMING_HEADER_LEN + len;
 		frames++;
 	}
-	router_run_flush(rt, src, &run);
-	if (conn_state(src) == CONN_CLOSED)
+	if (router_run_flush(rt, src, &run) != 0)
 		return -1;
 	if (frames > 0)
 		evbuffer_drain(in, (size_t)(p - (const unsigned char *)v.iov_base));
