@@ -136,11 +136,9 @@ router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
 		close(fd);
 		return;
 	}
-	if (router_attach(rt, fd, sa, socklen) == NULL) {
-		log_warnx("client %s: out of memory, closed",
-		    addr_format(sa, peer, sizeof peer));
+	/* router_attach logs its own failure. */
+	if (router_attach(rt, fd, sa, socklen) == NULL)
 		return;
-	}
 	/* Send the id now. */
 	router_flush(rt);
 }
@@ -375,11 +373,16 @@ router_attach(struct router *rt, int fd, const struct sockaddr *sa,
 	char		 peer[ADDR_STRLEN];
 
 	c = conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
-	if (c == NULL)
+	if (c == NULL) {
+		log_warnx("client %s: out of memory, closed",
+		    addr_format(sa, peer, sizeof peer));
 		return NULL;
+	}
 	router_configure_conn(rt, c);
 	c->cn_id = registry_next_id(rt->rt_registry, rt->rt_config.cf_id_mode);
 	if (registry_add(rt->rt_registry, c) != 0) {
+		log_warnx("client %s: out of memory, closed",
+		    addr_format(sa, peer, sizeof peer));
 		conn_close(c, 0);
 		return NULL;
 	}

@@ -67,7 +67,7 @@ void		 router_configure(struct router *, const struct config *);
 /*
  * Take over an accepted socket as a client: an id, the registry, the id
  * queued to it (sent by the next router_flush).  NULL if out of memory (the
- * socket is closed).
+ * socket is closed and the failure logged once).
  */
 struct conn	*router_attach(struct router *, int fd, const struct sockaddr *,
 		    int socklen);
