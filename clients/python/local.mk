@@ -7,6 +7,7 @@ PYTHON_CLIENT_PACKAGE = \
 	clients/python/msgrouter/__init__.py \
 	clients/python/msgrouter/__main__.py \
 	clients/python/msgrouter/_address.py \
+	clients/python/msgrouter/_base.py \
 	clients/python/msgrouter/_frame.py \
 	clients/python/msgrouter/_timeout.py \
 	clients/python/msgrouter/aio.py \

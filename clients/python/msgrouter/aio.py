@@ -20,6 +20,7 @@ from types import TracebackType
 
 from . import _timeout
 from ._address import parse_address, peer_name
+from ._base import _ClientBase
 from ._frame import (DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING,
                      HEADER_LEN, Deframer, check_bounds, decode_id,
                      encode)
@@ -46,6 +47,16 @@ async def _within(aw: Awaitable[_T], timeout: Optional[float],
         raise Timeout(f"{what}: timed out") from None
 
 
+async def _io(aw: Awaitable[_T], timeout: Optional[float], what: str) -> _T:
+    """_within, with a stream's OSError turned into the library's own."""
+    try:
+        return await _within(aw, timeout, what)
+    except OSError as e:
+        if isinstance(e, (Timeout, ConnectionClosed)):
+            raise
+        raise _closed_or_transport(what, e) from e
+
+
 def _closed_or_transport(what: str, e: OSError) -> Exception:
     """The library's exception for an OSError from the stream."""
     if isinstance(e, (ConnectionResetError, BrokenPipeError,
@@ -56,7 +67,7 @@ def _closed_or_transport(what: str, e: OSError) -> Exception:
     return TransportError(f"{what}: {e}")
 
 
-class AsyncClient:
+class AsyncClient(_ClientBase):
     """An asyncio connection to msgrouterd.
 
     Create one with ``await AsyncClient.connect(address)`` (or
@@ -217,31 +228,6 @@ class AsyncClient:
     # -- the connection ---------------------------------------------------
 
     @property
-    def id(self) -> int:
-        """The id the router gave us, from 1 to 2**32 - 1."""
-        return self._id
-
-    @property
-    def address(self) -> str:
-        """The router's address, as given to :meth:`connect`."""
-        return self._address
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    @property
-    def timeout(self) -> Optional[float]:
-        """The default timeout of every call, in seconds (None: no limit)."""
-        return self._timeout
-
-    @property
-    def max_message_size(self) -> int:
-        """The bound on one message, payload + 0x00, both ways."""
-        return self._in.max_message_size
-
-    @property
     def max_pending(self) -> int:
         """send() waits while more than this many bytes are queued."""
         return self._max_pending
@@ -320,12 +306,7 @@ class AsyncClient:
                             self._max_pending:
                         return
 
-        try:
-            await _within(room(), t, "send")
-        except OSError as e:
-            if isinstance(e, (Timeout, ConnectionClosed)):
-                raise
-            raise _closed_or_transport("send", e) from e
+        await _io(room(), t, "send")
 
     async def flush(self, timeout: TimeoutArg = DEFAULT) -> None:
         """Wait until the transport has written everything queued.
@@ -352,12 +333,7 @@ class AsyncClient:
                 finally:
                     tr.set_write_buffer_limits(high=self._max_pending)
 
-        try:
-            await _within(empty(), t, "flush")
-        except OSError as e:
-            if isinstance(e, (Timeout, ConnectionClosed)):
-                raise
-            raise _closed_or_transport("flush", e) from e
+        await _io(empty(), t, "flush")
 
     # -- receiving --------------------------------------------------------
 

@@ -21,6 +21,7 @@ from types import TracebackType
 
 from . import _timeout
 from ._address import Address, parse_address, peer_name
+from ._base import _ClientBase
 from ._frame import (DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING,
                      HEADER_LEN, Deframer, check_bounds, decode_id,
                      encode)
@@ -122,7 +123,7 @@ def open_socket(addr: Address, ssl: Optional[_ssl.SSLContext],
         raise _connect_error(f"cannot connect to {addr}", e) from e
 
 
-class Client:
+class Client(_ClientBase):
     """A blocking connection to msgrouterd.
 
     Create one with :meth:`Client.connect` (or wrap a socket you connected
@@ -216,31 +217,6 @@ class Client:
         return client
 
     # -- the connection ---------------------------------------------------
-
-    @property
-    def id(self) -> int:
-        """The id the router gave us, from 1 to 2**32 - 1."""
-        return self._id
-
-    @property
-    def address(self) -> str:
-        """The router's address, as given to :meth:`connect`."""
-        return self._address
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    @property
-    def timeout(self) -> Optional[float]:
-        """The default timeout of every call, in seconds (None: no limit)."""
-        return self._timeout
-
-    @property
-    def max_message_size(self) -> int:
-        """The bound on one message, payload + 0x00, both ways."""
-        return self._in.max_message_size
 
     @property
     def max_pending(self) -> int:

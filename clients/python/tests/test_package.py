@@ -13,9 +13,9 @@ import pytest
 
 from support import DEADLINE, PACKAGE_DIR, python_env
 
-MODULES = ["__init__.py", "__main__.py", "_address.py", "_frame.py",
-           "_timeout.py", "aio.py", "bench.py", "client.py", "errors.py",
-           "py.typed"]
+MODULES = ["__init__.py", "__main__.py", "_address.py", "_base.py",
+           "_frame.py", "_timeout.py", "aio.py", "bench.py", "client.py",
+           "errors.py", "py.typed"]
 
 
 def test_pip_install_offline(tmp_path: Path) -> None:
