@@ -416,6 +416,130 @@ walk_t_open(void *arg)
 	return conn_state(arg) == CONN_OPEN;
 }
 
+/* NEW, then OPEN once its first bytes are read (by the bufferevent). */
+static void
+states_new_open(struct walk *w, struct fixture *fx)
+{
+	struct stats	*st = &fx->rt->rt_stats;
+
+	assert_int_equal(conn_state(w->s), CONN_NEW);
+	assert_int_equal(conn_state(w->d), CONN_NEW);
+	walk_send(w, fx->a.ic_fd, 1);
+	inproc_run_until_count(fx->ip, &st->st_forwarded, 1);
+	assert_int_equal(conn_state(w->s), CONN_OPEN);
+	assert_int_equal(conn_state(w->d), CONN_NEW);
+}
+
+/*
+ * PAUSED: one frame at a time, d reading none, until d is full; then OPEN
+ * again once d reads and its queue falls to the resume mark.
+ */
+static void
+states_paused_resumed(struct walk *w, struct fixture *fx)
+{
+	struct stats	*st = &fx->rt->rt_stats;
+
+	while (w->s->cn_blocked_on == NULL) {
+		assert_true(w->sent < 100);
+		walk_send(w, fx->a.ic_fd, 1);
+		inproc_run_until(fx->ip, walk_forwarded_or_paused, w);
+	}
+	assert_int_equal(conn_state(w->s), CONN_PAUSED);
+	assert_ptr_equal(w->s->cn_blocked_on, w->d);
+	assert_ptr_equal(TAILQ_FIRST(&w->d->cn_waiters), w->s);
+	assert_int_equal(st->st_paused, 1);
+	assert_int_equal(st->st_forwarded, w->sent - 1);
+	assert_true(conn_queued(w->d) + FRAME_LEN > QUEUE_LIMIT);
+	/* The frame that found d full waits at the head of s's input. */
+	assert_int_equal(evbuffer_get_length(conn_input(w->s)), FRAME_WIRE);
+
+	inproc_run_until(fx->ip, walk_resumed, w);
+	assert_int_equal(conn_state(w->s), CONN_OPEN);
+	assert_int_equal(st->st_paused, 0);
+	assert_true(TAILQ_EMPTY(&w->d->cn_waiters));
+	inproc_run_until(fx->ip, walk_received_all, w);
+	assert_int_equal(st->st_forwarded, w->sent);
+	assert_int_equal(conn_state(w->s), CONN_OPEN);
+}
+
+/*
+ * DONE: s sends more than d can take and shuts down its write side.  Its
+ * EOF is read, and its frames wait for d: not closed yet.  The caller's
+ * reference keeps the struct to look at when it is closed.
+ */
+static void
+states_done_at_eof(struct walk *w, struct fixture *fx)
+{
+	struct router	*rt = fx->rt;
+	struct stats	*st = &rt->rt_stats;
+	char		 byte;
+
+	walk_send(w, fx->a.ic_fd, EOF_BATCH);
+	assert_int_equal(shutdown(fx->a.ic_fd, SHUT_WR), 0);
+	inproc_run_until(fx->ip, walk_done_waiting, w);
+	assert_int_equal(conn_state(w->s), CONN_DONE);
+	assert_int_equal(st->st_paused, 1);
+	assert_int_equal(w->s->cn_bytes_in, w->sent * FRAME_WIRE);
+	assert_true(st->st_forwarded < w->sent);
+	assert_int_equal(evbuffer_get_length(conn_input(w->s)),
+	    (w->sent - st->st_forwarded) * FRAME_WIRE);
+	assert_ptr_equal(registry_find(rt->rt_registry, fx->a.ic_id), w->s);
+	assert_int_equal(closed_newest(rt->rt_closed), 0);
+	assert_int_equal(recv(fx->a.ic_fd, &byte, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+}
+
+/* CLOSED once d has read enough for the rest: every frame routed. */
+static void
+states_closed(struct walk *w, struct fixture *fx)
+{
+	struct router			*rt = fx->rt;
+	struct stats			*st = &rt->rt_stats;
+	const struct closed_entry	*ce;
+
+	inproc_run_until(fx->ip, walk_closed, w);
+	assert_int_equal(conn_state(w->s), CONN_CLOSED);
+	assert_int_equal(closed_newest(rt->rt_closed), 1);
+	assert_non_null(ce = closed_get(rt->rt_closed, 1));
+	assert_string_equal(conn_reason_name(ce->ce_reason), "eof");
+	assert_int_equal(ce->ce_info.ci_id, fx->a.ic_id);
+	assert_int_equal(ce->ce_info.ci_msgs_in, w->sent);
+	assert_int_equal(ce->ce_info.ci_bytes_in, w->sent * FRAME_WIRE);
+	assert_int_equal(ce->ce_info.ci_paused, 0);
+	assert_null(registry_find(rt->rt_registry, fx->a.ic_id));
+	inproc_run_until(fx->ip, walk_s_eof, &fx->a.ic_fd);
+	inproc_run_until(fx->ip, walk_received_all, w);
+	assert_int_equal(st->st_forwarded, w->sent);
+	assert_int_equal(st->st_frames, w->sent);
+	assert_int_equal(st->st_paused, 0);
+}
+
+/* DONE by the drain: t from OPEN, d from NEW; nothing is left. */
+static void
+states_done_by_drain(struct walk *w, struct fixture *fx)
+{
+	struct router		*rt = fx->rt;
+	struct inproc_client	 t;
+
+	inproc_connect(fx->ip, &t, 0);
+	assert_int_equal(conn_state(t.ic_conn), CONN_NEW);
+	walk_send(w, t.ic_fd, 1);
+	inproc_run_until(fx->ip, walk_t_open, t.ic_conn);
+	inproc_run_until(fx->ip, walk_received_all, w);
+	assert_int_equal(conn_state(w->d), CONN_NEW);
+	router_drain_start(rt);
+	assert_int_equal(conn_state(t.ic_conn), CONN_DONE);
+	assert_int_equal(conn_state(w->d), CONN_DONE);
+	/* Not an EOF: the drain does not close them. */
+	assert_int_equal(conn_eof_reason(t.ic_conn), -1);
+	assert_int_equal(conn_eof_reason(w->d), -1);
+	assert_int_equal(rt->rt_drain_done, 1);
+	assert_int_equal(rt->rt_drain_abandoned, 0);
+	assert_int_equal(registry_count(rt->rt_registry), 2);
+	assert_int_equal(rt->rt_stats.st_forwarded, w->sent);
+	close(t.ic_fd);
+}
+
 /*
  * One client through every state, and each change seen when it happens:
  * NEW after router_attach; OPEN once its first bytes are read; PAUSED on a
@@ -427,106 +551,18 @@ walk_t_open(void *arg)
 static void
 test_states(void **state)
 {
-	struct fixture			*fx = *state;
-	struct router			*rt = fx->rt;
-	struct stats			*st = &rt->rt_stats;
-	struct walk			 w = { .fx = fx, .s = fx->a.ic_conn,
-					    .d = fx->b.ic_conn };
-	struct inproc_client		 t;
-	const struct closed_entry	*ce;
-	char				 byte;
+	struct fixture	*fx = *state;
+	struct walk	 w = { .fx = fx, .s = fx->a.ic_conn,
+			    .d = fx->b.ic_conn };
 
-	/* NEW: attached, its id written, nothing read from it. */
-	assert_int_equal(conn_state(w.s), CONN_NEW);
-	assert_int_equal(conn_state(w.d), CONN_NEW);
-
-	/* OPEN: its first bytes are read (by the bufferevent) and routed. */
-	walk_send(&w, fx->a.ic_fd, 1);
-	inproc_run_until_count(fx->ip, &st->st_forwarded, 1);
-	assert_int_equal(conn_state(w.s), CONN_OPEN);
-	assert_int_equal(conn_state(w.d), CONN_NEW);
-
-	/* PAUSED: one frame at a time, d reading none, until d is full. */
-	while (w.s->cn_blocked_on == NULL) {
-		assert_true(w.sent < 100);
-		walk_send(&w, fx->a.ic_fd, 1);
-		inproc_run_until(fx->ip, walk_forwarded_or_paused, &w);
-	}
-	assert_int_equal(conn_state(w.s), CONN_PAUSED);
-	assert_ptr_equal(w.s->cn_blocked_on, w.d);
-	assert_ptr_equal(TAILQ_FIRST(&w.d->cn_waiters), w.s);
-	assert_int_equal(st->st_paused, 1);
-	assert_int_equal(st->st_forwarded, w.sent - 1);
-	assert_true(conn_queued(w.d) + FRAME_LEN > QUEUE_LIMIT);
-	/* The frame that found d full waits at the head of s's input. */
-	assert_int_equal(evbuffer_get_length(conn_input(w.s)), FRAME_WIRE);
-
-	/* OPEN again: d reads, its queue falls to the resume mark. */
-	inproc_run_until(fx->ip, walk_resumed, &w);
-	assert_int_equal(conn_state(w.s), CONN_OPEN);
-	assert_int_equal(st->st_paused, 0);
-	assert_true(TAILQ_EMPTY(&w.d->cn_waiters));
-	inproc_run_until(fx->ip, walk_received_all, &w);
-	assert_int_equal(st->st_forwarded, w.sent);
-	assert_int_equal(conn_state(w.s), CONN_OPEN);
-
-	/*
-	 * DONE: s sends more than d can take and shuts down its write side.
-	 * Its EOF is read, and its frames wait for d: not closed yet.  Our
-	 * reference keeps the struct to look at when it is closed.
-	 */
+	states_new_open(&w, fx);
+	states_paused_resumed(&w, fx);
 	conn_ref(w.s);
-	walk_send(&w, fx->a.ic_fd, EOF_BATCH);
-	assert_int_equal(shutdown(fx->a.ic_fd, SHUT_WR), 0);
-	inproc_run_until(fx->ip, walk_done_waiting, &w);
-	assert_int_equal(conn_state(w.s), CONN_DONE);
-	assert_int_equal(st->st_paused, 1);
-	assert_int_equal(w.s->cn_bytes_in, w.sent * FRAME_WIRE);
-	assert_true(st->st_forwarded < w.sent);
-	assert_int_equal(evbuffer_get_length(conn_input(w.s)),
-	    (w.sent - st->st_forwarded) * FRAME_WIRE);
-	assert_ptr_equal(registry_find(rt->rt_registry, fx->a.ic_id), w.s);
-	assert_int_equal(closed_newest(rt->rt_closed), 0);
-	assert_int_equal(recv(fx->a.ic_fd, &byte, 1, MSG_DONTWAIT), -1);
-	assert_int_equal(errno, EAGAIN);
-
-	/* CLOSED once d has read enough for the rest: every frame routed. */
-	inproc_run_until(fx->ip, walk_closed, &w);
-	assert_int_equal(conn_state(w.s), CONN_CLOSED);
+	states_done_at_eof(&w, fx);
+	states_closed(&w, fx);
 	conn_unref(w.s);
 	w.s = NULL;
-	assert_int_equal(closed_newest(rt->rt_closed), 1);
-	assert_non_null(ce = closed_get(rt->rt_closed, 1));
-	assert_string_equal(conn_reason_name(ce->ce_reason), "eof");
-	assert_int_equal(ce->ce_info.ci_id, fx->a.ic_id);
-	assert_int_equal(ce->ce_info.ci_msgs_in, w.sent);
-	assert_int_equal(ce->ce_info.ci_bytes_in, w.sent * FRAME_WIRE);
-	assert_int_equal(ce->ce_info.ci_paused, 0);
-	assert_null(registry_find(rt->rt_registry, fx->a.ic_id));
-	inproc_run_until(fx->ip, walk_s_eof, &fx->a.ic_fd);
-	inproc_run_until(fx->ip, walk_received_all, &w);
-	assert_int_equal(st->st_forwarded, w.sent);
-	assert_int_equal(st->st_frames, w.sent);
-	assert_int_equal(st->st_paused, 0);
-
-	/* DONE by the drain: t from OPEN, d from NEW; nothing is left. */
-	inproc_connect(fx->ip, &t, 0);
-	assert_int_equal(conn_state(t.ic_conn), CONN_NEW);
-	walk_send(&w, t.ic_fd, 1);
-	inproc_run_until(fx->ip, walk_t_open, t.ic_conn);
-	inproc_run_until(fx->ip, walk_received_all, &w);
-	assert_int_equal(conn_state(w.d), CONN_NEW);
-	router_drain_start(rt);
-	assert_int_equal(conn_state(t.ic_conn), CONN_DONE);
-	assert_int_equal(conn_state(w.d), CONN_DONE);
-	/* Not an EOF: the drain does not close them. */
-	assert_int_equal(conn_eof_reason(t.ic_conn), -1);
-	assert_int_equal(conn_eof_reason(w.d), -1);
-	assert_int_equal(rt->rt_drain_done, 1);
-	assert_int_equal(rt->rt_drain_abandoned, 0);
-	assert_int_equal(registry_count(rt->rt_registry), 2);
-	assert_int_equal(st->st_forwarded, w.sent);
-	close(t.ic_fd);
+	states_done_by_drain(&w, fx);
 }
 
 int
