@@ -129,6 +129,32 @@ def dashboard_exprs(path):
     return dash, exprs
 
 
+def check_alerts_tested(rules, tests):
+    """Every alert has a unit test where it fires and one where it does not."""
+    with open(rules, encoding="utf-8") as f:
+        alerts = re.findall(r"^\s*-\s*alert:\s*(\S+)", f.read(), re.M)
+    with open(tests, encoding="utf-8") as f:
+        lines = [l.strip() for l in f if l.strip() and
+                 not l.lstrip().startswith("#")]
+    fires, silent = set(), set()
+    for i, line in enumerate(lines[:-2]):
+        m = re.match(r"alertname:\s*(\S+)$", line)
+        if not m:
+            continue
+        if lines[i + 1] == "exp_alerts: []":
+            silent.add(m.group(1))
+        elif lines[i + 1] == "exp_alerts:" and \
+                lines[i + 2].startswith("- exp_labels:"):
+            fires.add(m.group(1))
+    if len(alerts) < 5:
+        fail("%s: only %d alerts found" % (rules, len(alerts)))
+    untested = [a for a in alerts if a not in fires or a not in silent]
+    if untested:
+        fail("%s lacks a firing and a silent case for: %s"
+             % (tests, ", ".join(untested)))
+    print("alerts: %d, each tested firing and silent" % len(alerts))
+
+
 def check_names(what, names, exported, records):
     missing = sorted(n for n in names if n not in exported and
                      n not in records)
@@ -182,6 +208,7 @@ def run(args, tmp):
         if lint.returncode != 0 or lint.stdout or lint.stderr:
             fail("promtool check metrics:\n" + lint.stdout + lint.stderr)
 
+        check_alerts_tested(args.rules, args.rules_test)
         records, exprs = rules_names(args.rules)
         if len(records) < 5 or len(exprs) < 10:
             fail("%s: only %d records, %d exprs found"
@@ -208,7 +235,8 @@ def run(args, tmp):
 
 def main():
     p = argparse.ArgumentParser()
-    for opt in ("msgrouterd", "bench", "promtool", "rules", "dashboard"):
+    for opt in ("msgrouterd", "bench", "promtool", "rules", "rules-test",
+                "dashboard"):
         p.add_argument("--" + opt, required=True)
     args = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="tmp-monitoring.",

@@ -20,15 +20,15 @@ if ! command -v "$PYTHON3" >/dev/null 2>&1; then
 	exit 77
 fi
 rules=$src/etc/prometheus/msgrouter-rules.yml
+rules_test=$src/etc/prometheus/msgrouter-rules_test.yml
 "$PROMTOOL" --version | head -n 1
 
 echo "== promtool check rules $rules"
 "$PROMTOOL" check rules "$rules" || exit 1
-echo "== promtool test rules $src/etc/prometheus/msgrouter-rules_test.yml"
-"$PROMTOOL" test rules "$src/etc/prometheus/msgrouter-rules_test.yml" ||
-    exit 1
+echo "== promtool test rules $rules_test"
+"$PROMTOOL" test rules "$rules_test" || exit 1
 echo "== the daemon's /metrics, the rules' and the dashboard's metric names"
 PYTHONDONTWRITEBYTECODE=1 exec "$PYTHON3" "$src/tests/monitoring_scrape.py" \
     --msgrouterd "${MSGROUTERD:?}" --bench "${MSGROUTER_BENCH:?}" \
-    --promtool "$PROMTOOL" --rules "$rules" \
+    --promtool "$PROMTOOL" --rules "$rules" --rules-test "$rules_test" \
     --dashboard "$src/etc/grafana/msgrouter.json"
