@@ -56,3 +56,13 @@ etc/msgrouterd@.service: etc/msgrouterd.service.in Makefile
 	    -e 's|@instance[@]| (%i)|g' \
 	    -e 's|@conffile[@]|$(msgrouterdconfdir)/%i.conf|g' \
 	    $(srcdir)/etc/msgrouterd.service.in >$@.tmp && mv $@.tmp $@
+
+# The monitoring kit (docs/MONITORING.md): Prometheus rules with their
+# unit tests (promtool test rules reads the rules next to it, so they
+# install side by side) and the Grafana dashboard, as data for operators
+# to copy into their Prometheus and Grafana.
+msgrouterdprometheusdir = $(datadir)/msgrouterd/prometheus
+dist_msgrouterdprometheus_DATA = etc/prometheus/msgrouter-rules.yml \
+	etc/prometheus/msgrouter-rules_test.yml
+msgrouterdgrafanadir = $(datadir)/msgrouterd/grafana
+dist_msgrouterdgrafana_DATA = etc/grafana/msgrouter.json

@@ -29,6 +29,9 @@ struct report_metric {
 static const struct report_metric report_metrics[] = {
 	M(NULL, "uptime_seconds", "gauge",
 	    "Seconds since msgrouterd started.", ss_uptime_seconds),
+	M(NULL, "accept_errors_total", "counter",
+	    "accept() failures on the routing and admin ports "
+	    "(EMFILE: out of descriptors).", ss_accept_errors),
 	M("clients", "connected", "gauge",
 	    "Clients connected now.", ss_connected),
 	M("clients", "accepted_total", "counter",

@@ -28,6 +28,7 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_version = PACKAGE_VERSION;
 	ss->ss_uptime_seconds = (clock_now_ms() - rt->rt_started) / 1000;
 	ss->ss_draining = rt->rt_draining != 0;
+	ss->ss_accept_errors = st->st_accept_errors;
 
 	ss->ss_connected = registry_count(rt->rt_registry);
 	ss->ss_accepted = st->st_accepted;

@@ -47,6 +47,7 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_max_message_size = 16;
 	ss->ss_queue_limit = 17;
 	ss->ss_received = 18;
+	ss->ss_accept_errors = 19;
 	ss->ss_slow_consumer = "drop";
 	ss->ss_id_mode = "sequential";
 }
@@ -76,6 +77,7 @@ test_stats_json(void **state)
 		long long	 value;
 	} want[] = {
 		{ NULL, "uptime_seconds", 101 },
+		{ NULL, "accept_errors_total", 19 },
 		{ "clients", "connected", 2 },
 		{ "clients", "accepted_total", 3 },
 		{ "clients", "rejected_total", 4 },
@@ -199,11 +201,12 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 18 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 21);
+	/* 19 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 22);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);
+	assert_int_equal(prom_value(text, "msgrouter_accept_errors_total"), 19);
 	json_object_foreach(j, k, group) {
 		const char	*f;
 

@@ -38,6 +38,7 @@ struct stats_snapshot {
 	const char	*ss_version;
 	uint64_t	 ss_uptime_seconds;
 	int		 ss_draining;
+	uint64_t	 ss_accept_errors;	/* routing and admin ports */
 	/* clients */
 	uint64_t	 ss_connected;
 	uint64_t	 ss_accepted;

@@ -1,0 +1,258 @@
+"""The monitoring kit against the real daemon (run by test_monitoring.sh).
+
+Start msgrouterd on free loopback ports, pass traffic through it with
+msgrouter-bench, scrape /metrics, and require that promtool check metrics
+finds no problem in the scrape and that every metric name the Prometheus
+rules and the Grafana dashboard use is either exported by the scrape or
+is one of the rules' recording rules.  Every wait has a deadline.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+DEADLINE = 15.0
+# A PromQL identifier: metric names, recording rule names, functions, labels.
+IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def fail(msg):
+    raise AssertionError(msg)
+
+
+def wait_ports(proc, log_path):
+    """Read the routing and admin ports from the daemon's log."""
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        r = re.search(r"info  listening on 127\.0\.0\.1:(\d+)", log)
+        a = re.search(r"admin listening on 127\.0\.0\.1:(\d+)", log)
+        if r and a:
+            return int(r.group(1)), int(a.group(1))
+        if proc.poll() is not None:
+            fail("msgrouterd exited with %d before listening" % proc.returncode)
+        time.sleep(0.02)
+    fail("msgrouterd did not log both listening lines in %gs" % DEADLINE)
+
+
+def scrape(port):
+    url = "http://127.0.0.1:%d/metrics" % port
+    with urllib.request.urlopen(url, timeout=DEADLINE) as r:
+        if r.status != 200:
+            fail("GET /metrics: status %d" % r.status)
+        ctype = r.headers.get("Content-Type", "")
+        if not ctype.startswith("text/plain; version=0.0.4"):
+            fail("GET /metrics: Content-Type %r" % ctype)
+        return r.read().decode("utf-8")
+
+
+def exported_names(text):
+    """The metric names of a scrape, and its samples by name (no labels)."""
+    names, samples = set(), {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            names.add(line.split()[2])
+        elif line and not line.startswith("#"):
+            name = IDENT.match(line).group(0)
+            names.add(name)
+            if "{" not in line:
+                samples[name] = int(line.split()[1])
+    return names, samples
+
+
+def referenced(exprs):
+    """msgrouter metric and recording rule names used in PromQL exprs."""
+    found = set()
+    for e in exprs:
+        for tok in IDENT.findall(STRING.sub('""', e)):
+            if "msgrouter_" in tok:
+                found.add(tok)
+    return found
+
+
+def rules_names(path):
+    """The recording rules defined and the names the rules' exprs use."""
+    with open(path, encoding="utf-8") as f:
+        lines = [l for l in f if not l.lstrip().startswith("#")]
+    records = set()
+    exprs = []
+    current = None
+    for line in lines:
+        m = re.match(r"\s*-?\s*record:\s*(\S+)", line)
+        if m:
+            records.add(m.group(1))
+        m = re.match(r"(\s*)expr:\s*(.*)$", line)
+        if m:
+            current = (len(m.group(1)), [m.group(2)])
+            exprs.append(current[1])
+            continue
+        # The lines of a block scalar (expr: |) are indented deeper.
+        if current and line.strip() and \
+                len(line) - len(line.lstrip()) > current[0]:
+            current[1].append(line.strip())
+        else:
+            current = None
+    return records, [" ".join(e) for e in exprs]
+
+
+def dashboard_exprs(path):
+    """Every PromQL expression of the dashboard: targets and variables."""
+    with open(path, encoding="utf-8") as f:
+        dash = json.load(f)
+    exprs = []
+
+    def walk(o):
+        if isinstance(o, dict):
+            if isinstance(o.get("expr"), str):
+                exprs.append(o["expr"])
+            q = o.get("query")
+            if o.get("type") == "query":
+                if isinstance(q, dict):
+                    q = q.get("query")
+                if isinstance(q, str):
+                    exprs.append(q)
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(dash)
+    return dash, exprs
+
+
+def check_alerts_tested(rules, tests):
+    """Every alert has a unit test where it fires and one where it does not."""
+    with open(rules, encoding="utf-8") as f:
+        alerts = re.findall(r"^\s*-\s*alert:\s*(\S+)", f.read(), re.M)
+    with open(tests, encoding="utf-8") as f:
+        lines = [l.strip() for l in f if l.strip() and
+                 not l.lstrip().startswith("#")]
+    fires, silent = set(), set()
+    for i, line in enumerate(lines[:-2]):
+        m = re.match(r"alertname:\s*(\S+)$", line)
+        if not m:
+            continue
+        if lines[i + 1] == "exp_alerts: []":
+            silent.add(m.group(1))
+        elif lines[i + 1] == "exp_alerts:" and \
+                lines[i + 2].startswith("- exp_labels:"):
+            fires.add(m.group(1))
+    if len(alerts) < 5:
+        fail("%s: only %d alerts found" % (rules, len(alerts)))
+    untested = [a for a in alerts if a not in fires or a not in silent]
+    if untested:
+        fail("%s lacks a firing and a silent case for: %s"
+             % (tests, ", ".join(untested)))
+    print("alerts: %d, each tested firing and silent" % len(alerts))
+
+
+def check_names(what, names, exported, records):
+    missing = sorted(n for n in names if n not in exported and
+                     n not in records)
+    if missing:
+        fail("%s names metrics /metrics does not export and no rule "
+             "records: %s" % (what, ", ".join(missing)))
+    print("%s: %d names, all exported or recorded" % (what, len(names)))
+
+
+def run(args, tmp):
+    log_path = os.path.join(tmp, "daemon.log")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [args.msgrouterd, "-l", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        port, admin = wait_ports(proc, log_path)
+        print("msgrouterd pid %d: routing port %d, admin port %d"
+              % (proc.pid, port, admin))
+        # Two pairs exchanging checked messages, a stalled reader with its
+        # spammer (backpressure pauses it): every counter class moves.
+        bench = subprocess.run(
+            [args.bench, "-H", "127.0.0.1:%d" % port, "-p", "2",
+             "-d", "0.3", "--warmup", "0.1", "--stalled", "1", "-q"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=DEADLINE)
+        sys.stdout.write(bench.stdout)
+        if bench.returncode != 0:
+            fail("msgrouter-bench exited %d: %s"
+                 % (bench.returncode, bench.stderr))
+        text = scrape(admin)
+        names, samples = exported_names(text)
+        fwd = samples.get("msgrouter_messages_forwarded_total", 0)
+        rcv = samples.get("msgrouter_messages_received_total", -1)
+        drops = samples.get(
+            "msgrouter_messages_dropped_unknown_destination_total", 0) + \
+            samples.get("msgrouter_messages_dropped_queue_full_total", 0)
+        print("scrape: %d bytes, %d metrics; forwarded %d, received %d"
+              % (len(text), len(names), fwd, rcv))
+        if fwd == 0 or rcv != fwd + drops:
+            fail("the scrape does not show the traffic: forwarded %d, "
+                 "received %d, dropped %d" % (fwd, rcv, drops))
+        if samples.get("msgrouter_clients_paused_total", 0) == 0:
+            fail("the stalled reader paused no sender")
+
+        lint = subprocess.run([args.promtool, "check", "metrics"],
+                              input=text, capture_output=True, text=True,
+                              timeout=DEADLINE)
+        print("promtool check metrics: exit %d, %d bytes of output"
+              % (lint.returncode, len(lint.stdout) + len(lint.stderr)))
+        if lint.returncode != 0 or lint.stdout or lint.stderr:
+            fail("promtool check metrics:\n" + lint.stdout + lint.stderr)
+
+        check_alerts_tested(args.rules, args.rules_test)
+        records, exprs = rules_names(args.rules)
+        if len(records) < 5 or len(exprs) < 10:
+            fail("%s: only %d records, %d exprs found"
+                 % (args.rules, len(records), len(exprs)))
+        check_names("rules", referenced(exprs), names, records)
+        dash, dexprs = dashboard_exprs(args.dashboard)
+        if len(dexprs) < 10:
+            fail("%s: only %d expressions found" % (args.dashboard,
+                                                    len(dexprs)))
+        check_names("dashboard", referenced(dexprs), names, records)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            rc = "killed after %gs" % DEADLINE
+    if rc != 0:
+        fail("msgrouterd exited %s after SIGTERM" % rc)
+    print("msgrouterd exited 0 after SIGTERM")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for opt in ("msgrouterd", "bench", "promtool", "rules", "rules-test",
+                "dashboard"):
+        p.add_argument("--" + opt, required=True)
+    args = p.parse_args()
+    tmp = tempfile.mkdtemp(prefix="tmp-monitoring.",
+                           dir=os.environ.get("TESTS_TMPDIR"))
+    try:
+        run(args, tmp)
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        log = os.path.join(tmp, "daemon.log")
+        if os.path.exists(log):
+            with open(log, encoding="utf-8", errors="replace") as f:
+                sys.stdout.write("--- daemon log (%s)\n%s" % (log, f.read()))
+        return 1
+    shutil.rmtree(tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
