@@ -14,7 +14,7 @@ var TOKEN_KEY = "msgrouterd.admin.token";
 var SVG_NS = "http://www.w3.org/2000/svg";
 
 var polls = 0;
-var history = [];		/* {t, min, mout, bin, bout} rates */
+var samples = [];		/* {t, min, mout, bin, bout} rates */
 var prev = null;		/* the previous /stats and its time */
 var timer = null;
 
@@ -111,14 +111,14 @@ function niceMax(v) {
 	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
 }
 
-/* A line chart of two series (in, out) over the kept history. */
+/* A line chart of two series (in, out) over the kept samples. */
 function drawLines(el, keyIn, keyOut, fmt) {
 	var W = 600, H = 160, L = 56, R = 6, T = 6, B = 18;
-	var n = history.length, max = 0, i, g, now, pts, key, x, y, s, k;
+	var n = samples.length, max = 0, i, g, now, pts, key, x, y, s, k;
 	while (el.firstChild)
 		el.removeChild(el.firstChild);
 	for (i = 0; i < n; i++)
-		max = Math.max(max, history[i][keyIn], history[i][keyOut]);
+		max = Math.max(max, samples[i][keyIn], samples[i][keyOut]);
 	max = niceMax(max);
 	g = svg("g", {}, el);
 	for (k = 0; k <= 4; k++) {
@@ -133,13 +133,13 @@ function drawLines(el, keyIn, keyOut, fmt) {
 		    k === 3 ? "end" : "middle" }, g).textContent =
 		    k === 3 ? "now" : "-" + (HISTORY - k * HISTORY / 3) + "s";
 	}
-	now = n > 0 ? history[n - 1].t : 0;
+	now = n > 0 ? samples[n - 1].t : 0;
 	[keyIn, keyOut].forEach(function (key, j) {
 		pts = [];
 		for (i = 0; i < n; i++) {
-			s = (history[i].t - now) / 1000;
+			s = (samples[i].t - now) / 1000;
 			x = L + (W - L - R) * (1 + s / HISTORY);
-			y = T + (H - T - B) * (1 - history[i][key] / max);
+			y = T + (H - T - B) * (1 - samples[i][key] / max);
 			if (x >= L)
 				pts.push(x.toFixed(1) + "," + y.toFixed(1));
 		}
@@ -276,7 +276,7 @@ function render(st, top, closed) {
 	var now = Date.now(), dt, limit = st.config.queue_limit;
 	if (prev !== null && now > prev.t) {
 		dt = (now - prev.t) / 1000;
-		history.push({ t: now,
+		samples.push({ t: now,
 		    min: Math.max(0, st.messages.received_total -
 			prev.st.messages.received_total) / dt,
 		    mout: Math.max(0, st.messages.forwarded_total -
@@ -285,8 +285,8 @@ function render(st, top, closed) {
 			prev.st.bytes.received_total) / dt,
 		    bout: Math.max(0, st.bytes.forwarded_total -
 			prev.st.bytes.forwarded_total) / dt });
-		while (history.length > HISTORY)
-			history.shift();
+		while (samples.length > HISTORY)
+			samples.shift();
 	}
 	prev = { t: now, st: st };
 	polls++;
