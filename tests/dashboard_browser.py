@@ -433,7 +433,7 @@ def scenario_open(exe, chromium, tmp, outdir):
               st["clients"]["accepted_total"] == 5,
               "4 connected and 5 accepted (the closed one counted)", s)
         drops = dict(s["drops"])
-        check(drops.get("unknown dest") ==
+        check(drops.get("no dest") ==
               st["messages"]["dropped_unknown_destination_total"] == 1,
               "one drop to an unknown destination in the drops chart", s)
         check(len(s["drops"]) == 5, "five causes in the drops chart", s)

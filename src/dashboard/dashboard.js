@@ -153,9 +153,9 @@ function drawLines(el, keyIn, keyOut, fmt) {
 function drawDrops(el, st) {
 	var W = 300, H = 160, L = 6, T = 14, B = 30, bars, max = 0, bw, g;
 	bars = [
-		["unknown dest", st.messages.dropped_unknown_destination_total],
+		["no dest", st.messages.dropped_unknown_destination_total],
 		["queue full", st.messages.dropped_queue_full_total],
-		["slow closed", st.clients.disconnected_slow_total],
+		["slow", st.clients.disconnected_slow_total],
 		["oversize", st.clients.disconnected_oversize_total],
 		["rejected", st.clients.rejected_total]
 	];
