@@ -353,6 +353,28 @@ def polled_past(browser, n):
     return wait_until("the page to poll past %d" % n, f)
 
 
+def settled(browser, d, polls):
+    """The page, /stats and the queued list, taken so that the page polled
+    in between two equal readings of the figures compared exactly: "within
+    one poll" even if something (a pause) changes while we look."""
+    def fields(st, top):
+        return (st["clients"], st["messages"]["dropped_unknown_destination_total"],
+                [(c["id"], c["queued_bytes"], c["paused"]) for c in top])
+
+    def attempt():
+        st1 = d.get("/stats")
+        top1 = d.get("/clients?sort=queued&limit=10")["clients"]
+        s = polled_past(browser, attempt.polls)
+        attempt.polls = s["polls"]
+        st2 = d.get("/stats")
+        top2 = d.get("/clients?sort=queued&limit=10")["clients"]
+        if fields(st1, top1) == fields(st2, top2):
+            return s, st2, top2
+        return None
+    attempt.polls = polls
+    return wait_until("figures steady across a poll", attempt)
+
+
 def max_rate_seen(points):
     """Whether a polyline has a point above its zero line (y < 141)."""
     return any(float(p.split(",")[1]) < 141 for p in points.split())
@@ -410,9 +432,7 @@ def scenario_open(exe, chromium, tmp, outdir):
         # / with a browser's Accept: text/html is the dashboard.
         browser.navigate(d.url("/"))
         s = polled_past(browser, 3)
-        st = d.get("/stats")
-        top = d.get("/clients?sort=queued&limit=10")["clients"]
-        s = polled_past(browser, s["polls"])
+        s, st, top = settled(browser, d, s["polls"])
         print("page after %d polls" % s["polls"])
         check(not s["main_hidden"] and s["auth_hidden"],
               "no token: the data shows, no token form", s)
