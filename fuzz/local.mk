@@ -19,14 +19,18 @@ FUZZ_LIB = fuzz/libmsgrouter-fuzz.a
 
 if HAVE_FUZZ
 # The daemon's modules (the same sources as src/libmsgrouter.la), compiled
-# once with coverage for the fuzzer.
-$(FUZZ_LIB): $(src_libmsgrouter_la_SOURCES) config.h
+# once with coverage for the fuzzer, and the dashboard's generated files
+# (in the build directory).
+$(FUZZ_LIB): $(src_libmsgrouter_la_SOURCES) $(DASHBOARD_GENERATED) config.h
 	$(AM_V_GEN)$(MKDIR_P) fuzz/obj && rm -f $@ fuzz/obj/*.o && \
 	for f in $(src_libmsgrouter_la_SOURCES); do \
 		case $$f in *.c) ;; *) continue ;; esac; \
 		o=fuzz/obj/`basename $$f .c`.o; \
 		$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) \
 		    -Wno-format-nonliteral -fsanitize=fuzzer-no-link -c -o $$o $(srcdir)/$$f || exit 1; \
+	done && for f in $(DASHBOARD_GENERATED); do \
+		$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c \
+		    -o fuzz/obj/`basename $$f .c`.o $$f || exit 1; \
 	done && $(AR) cr $@ fuzz/obj/*.o
 
 FUZZ_LINK = $(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \

@@ -34,6 +34,7 @@
 #include "msgrouter/closed.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
+#include "msgrouter/dashboard.h"
 #include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
@@ -44,6 +45,13 @@
 
 #define ADMIN_JSON_TYPE		"application/json"
 #define ADMIN_BEARER		"Bearer "
+/*
+ * The dashboard's files: scripts and styles only from their own files on
+ * this port, data only from this port, never framed.
+ */
+#define ADMIN_DASHBOARD_CSP	"default-src 'none'; script-src 'self'; " \
+	"style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 #define ADMIN_STR(x)		ADMIN_STR_(x)
 #define ADMIN_STR_(x)		#x
 
@@ -445,7 +453,7 @@ static void
 admin_index(struct admin *ad, struct evhttp_request *req, const char *query)
 {
 	admin_reply_json(req, 200, "OK", json_pack("{s:s,s:{s:s,s:s,s:s,s:s,"
-	    "s:s,s:s,s:s,s:s}}",
+	    "s:s,s:s,s:s,s:s,s:s}}",
 	    "service", "msgrouterd admin",
 	    "endpoints",
 	    "/stats", "counters, gauges and effective limits (JSON)",
@@ -455,6 +463,8 @@ admin_index(struct admin *ad, struct evhttp_request *req, const char *query)
 	    "/clients/ID", "one connected client",
 	    "/metrics", "Prometheus text format 0.0.4",
 	    "/healthz", "200 while accepting, 503 while draining",
+	    "/dashboard", "the dashboard for browsers (HTML; also / with "
+	    "Accept: text/html)",
 	    "/", "this index"));
 }
 
@@ -582,6 +592,53 @@ admin_client(struct admin *ad, struct evhttp_request *req, const char *idstr)
 	    clock_now_ms()));
 }
 
+/*
+ * The dashboard's file for this request, or NULL: its own paths, and / for
+ * a browser (an Accept header naming text/html); other clients of / keep
+ * the JSON index.
+ */
+static const struct dashboard_asset *
+admin_asset_for(struct evhttp_request *req, const char *path)
+{
+	const char	*accept;
+
+	if (strcmp(path, "/") == 0) {
+		accept = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "Accept");
+		if (accept != NULL && strstr(accept, "text/html") != NULL)
+			return dashboard_page();
+		return NULL;
+	}
+	return dashboard_find(path);
+}
+
+/*
+ * Serve one of the dashboard's files.  They hold no figures (the script
+ * fetches those with the token), so they need none.  The body refers to
+ * the built-in bytes: nothing is copied.
+ */
+static void
+admin_asset(struct evhttp_request *req, const struct dashboard_asset *da)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*body;
+
+	if ((body = evbuffer_new()) == NULL ||
+	    evbuffer_add_reference(body, da->da_data, da->da_len, NULL,
+	    NULL) != 0) {
+		if (body != NULL)
+			evbuffer_free(body);
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	evhttp_add_header(h, "Content-Security-Policy", ADMIN_DASHBOARD_CSP);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	admin_reply(req, 200, "OK", da->da_type, body);
+	evbuffer_free(body);
+}
+
 static const struct admin_route {
 	const char	*ar_path;
 	void		(*ar_fn)(struct admin *, struct evhttp_request *,
@@ -597,7 +654,8 @@ static const struct admin_route {
 #define ADMIN_CLIENT_PREFIX	"/clients/"
 
 /*
- * Every request: method, then token (all but /healthz), then path.  One
+ * Every request: method, then the dashboard's files (no token), then token
+ * (all but /healthz), then path.  One
  * request per connection: Connection: close bounds what an idle keep-alive
  * client holds, and makes the deadline per request.
  */
@@ -607,6 +665,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	struct admin		*ad = arg;
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type	 method = evhttp_request_get_command(req);
+	const struct dashboard_asset	*da;
 	const char		*path, *query, *auth;
 	size_t			 i;
 
@@ -624,6 +683,10 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 		    "Allow", "GET, HEAD");
 		admin_error(req, 405, "Method Not Allowed",
 		    "only GET and HEAD are allowed");
+		return;
+	}
+	if ((da = admin_asset_for(req, path)) != NULL) {
+		admin_asset(req, da);
 		return;
 	}
 	if (strcmp(path, "/healthz") != 0) {

@@ -8,6 +8,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/clock.c \
 	src/closed.c \
 	src/config.c \
+	src/dashboard.c \
 	src/conn.c \
 	src/framing.c \
 	src/listener.c \
@@ -23,6 +24,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/clock.h \
 	include/msgrouter/closed.h \
 	include/msgrouter/config.h \
+	include/msgrouter/dashboard.h \
 	include/msgrouter/conn.h \
 	include/msgrouter/framing.h \
 	include/msgrouter/hash.h \
@@ -34,6 +36,27 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/report.h \
 	include/msgrouter/router.h \
 	include/msgrouter/stats.h
+# The dashboard's page, stylesheet and script (src/dashboard/) are built
+# in: each becomes a C string in the build directory (embed.sh, sh + awk).
+DASHBOARD_FILES = src/dashboard/index.html src/dashboard/dashboard.css \
+	src/dashboard/dashboard.js
+DASHBOARD_GENERATED = src/dashboard-index-html.c src/dashboard-css.c \
+	src/dashboard-js.c
+nodist_src_libmsgrouter_la_SOURCES = $(DASHBOARD_GENERATED)
+BUILT_SOURCES = $(DASHBOARD_GENERATED)
+CLEANFILES += $(DASHBOARD_GENERATED)
+EXTRA_DIST += $(DASHBOARD_FILES) src/dashboard/embed.sh
+DASHBOARD_EMBED = $(SHELL) $(srcdir)/src/dashboard/embed.sh
+src/dashboard-index-html.c: src/dashboard/index.html src/dashboard/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) src && \
+	$(DASHBOARD_EMBED) index_html $(srcdir)/src/dashboard/index.html >$@.tmp && mv $@.tmp $@
+src/dashboard-css.c: src/dashboard/dashboard.css src/dashboard/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) src && \
+	$(DASHBOARD_EMBED) dashboard_css $(srcdir)/src/dashboard/dashboard.css >$@.tmp && mv $@.tmp $@
+src/dashboard-js.c: src/dashboard/dashboard.js src/dashboard/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) src && \
+	$(DASHBOARD_EMBED) dashboard_js $(srcdir)/src/dashboard/dashboard.js >$@.tmp && mv $@.tmp $@
+
 src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 src_libmsgrouter_la_LIBADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
 

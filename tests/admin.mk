@@ -5,3 +5,10 @@ ADMIN_TESTS = tests/test_closed tests/test_report tests/test_admin \
 	tests/test_admin_daemon
 check_PROGRAMS += $(ADMIN_TESTS)
 TESTS += $(ADMIN_TESTS)
+
+# The dashboard in headless Chromium against the real daemon with traffic,
+# a slow consumer and a closed client (SKIP without chromium).
+DASHBOARD_TESTS = tests/dashboard-browser.sh
+EXTRA_DIST += $(DASHBOARD_TESTS) tests/dashboard_browser.py
+TESTS += $(DASHBOARD_TESTS)
+CLEANFILES += tests/dashboard.png tests/dashboard-phone.png

@@ -48,6 +48,7 @@ TESTS += $(ROBUST_TESTS)
 # scale by HARNESS_TIMEOUT_SCALE.
 EXTRA_PROGRAMS = tests/msgrouterd-plain
 tests_msgrouterd_plain_SOURCES = src/msgrouterd.c $(src_libmsgrouter_la_SOURCES)
+nodist_tests_msgrouterd_plain_SOURCES = $(DASHBOARD_GENERATED)
 tests_msgrouterd_plain_CFLAGS = $(WARN_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(JANSSON_CFLAGS) $(INIH_CFLAGS)
 tests_msgrouterd_plain_LDFLAGS =

@@ -649,6 +649,88 @@ test_errors(void **state)
 	harness_stop(&d);
 }
 
+/* GET path with extra header lines; the status, and r kept for checks. */
+static int
+dash_get(struct daemon *d, const char *path, const char *headers,
+    struct http_response *r)
+{
+	assert_int_equal(http_request(d->admin_port, "GET", path, headers, r,
+	    HARNESS_TIMEOUT_MS), 0);
+	return r->status;
+}
+
+/*
+ * The dashboard's files: no token needed (they hold no figures), their
+ * security headers, / as the page for a browser and as JSON otherwise;
+ * the JSON endpoints keep asking for the token.
+ */
+static void
+test_dashboard(void **state)
+{
+	static const char	 csp[] = "default-src 'none'; script-src "
+	    "'self'; style-src 'self'; img-src 'self' data:; connect-src "
+	    "'self'; base-uri 'none'; form-action 'self'; "
+	    "frame-ancestors 'none'";
+	static const char	 html[] = "Accept: text/html,application/"
+	    "xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n";
+	static const char	 bearer[] = "Authorization: Bearer dash-tok\r\n";
+	static const struct {
+		const char	*path, *type, *marker;
+	} files[] = {
+		{ "/dashboard", "text/html; charset=utf-8",
+		    "<script src=\"/dashboard.js\" defer></script>" },
+		{ "/dashboard.js", "text/javascript; charset=utf-8",
+		    "getJSON(\"/stats\")" },
+		{ "/dashboard.css", "text/css; charset=utf-8", ".panel {" },
+	};
+	const char		*args[] = { "-c", NULL, "--admin",
+				    "127.0.0.1:0", NULL };
+	char			 conf[256], buf[512];
+	struct daemon		 d;
+	struct http_response	 r;
+	size_t			 i;
+
+	harness_tmp_path(conf, sizeof conf, "dash.conf");
+	harness_write_file(conf, "[admin]\ntoken = dash-tok\n");
+	args[1] = conf;
+	harness_start(&d, args);
+	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+		assert_int_equal(dash_get(&d, files[i].path, NULL, &r), 200);
+		assert_string_equal(http_header(&r, "Content-Type", buf,
+		    sizeof buf), files[i].type);
+		assert_string_equal(http_header(&r, "Content-Security-Policy",
+		    buf, sizeof buf), csp);
+		assert_string_equal(http_header(&r, "X-Content-Type-Options",
+		    buf, sizeof buf), "nosniff");
+		assert_string_equal(http_header(&r, "Cache-Control", buf,
+		    sizeof buf), "no-store");
+		assert_non_null(strstr(r.body, files[i].marker));
+		/* No inline script: the page's only script is the file. */
+		if (i == 0)
+			assert_null(strstr(r.body, "<script>"));
+		http_response_free(&r);
+	}
+	/* A browser asking for / gets the page, without the token. */
+	assert_int_equal(dash_get(&d, "/", html, &r), 200);
+	assert_non_null(strstr(r.body, "<!DOCTYPE html>"));
+	http_response_free(&r);
+	/* Any other client of / gets the JSON index, with the token. */
+	assert_int_equal(dash_get(&d, "/", NULL, &r), 401);
+	http_response_free(&r);
+	assert_int_equal(dash_get(&d, "/", bearer, &r), 200);
+	assert_non_null(strstr(r.body, "\"/dashboard\""));
+	http_response_free(&r);
+	/* The figures keep needing it, whatever the Accept header. */
+	assert_int_equal(dash_get(&d, "/stats", html, &r), 401);
+	http_response_free(&r);
+	assert_int_equal(dash_get(&d, "/dashboard/x", NULL, &r), 401);
+	http_response_free(&r);
+	assert_int_equal(dash_get(&d, "/stats", bearer, &r), 200);
+	http_response_free(&r);
+	harness_stop(&d);
+	unlink(conf);
+}
+
 /* A busy admin port is fatal at start (1) and named; a bad value is 2. */
 static void
 test_flag(void **state)
@@ -694,6 +776,7 @@ main(void)
 		harness_unit_test(test_sort_queued),
 		harness_unit_test(test_closed),
 		harness_unit_test(test_errors),
+		harness_unit_test(test_dashboard),
 		harness_unit_test(test_flag),
 		harness_unit_test(test_off),
 	};

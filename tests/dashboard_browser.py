@@ -1,0 +1,580 @@
+#!/usr/bin/env python3
+"""The admin dashboard in a real browser: headless Chromium, driven over
+the DevTools protocol on a pipe (--remote-debugging-pipe: the standard
+library suffices, no websocket client), against the real msgrouterd
+carrying traffic, with a slow consumer and a closed client.
+
+Every wait polls a condition until a deadline; nothing sleeps for a fixed
+time to let something happen.  Usage: dashboard_browser.py MSGROUTERD
+CHROMIUM OUTDIR (the screenshots go to OUTDIR).
+"""
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+DEADLINE = 20.0		# seconds for any one wait
+TOKEN = "dash-s3cret"
+
+
+class Fail(Exception):
+    pass
+
+
+def wait_until(what, fn, deadline=DEADLINE):
+    """Call fn until it returns a true value; that value, or Fail."""
+    end = time.monotonic() + deadline
+    last = None
+    while time.monotonic() < end:
+        try:
+            v = fn()
+            if v:
+                return v
+            last = v
+        except (OSError, ValueError, KeyError) as e:
+            last = e
+        time.sleep(0.05)
+    raise Fail("timed out waiting for %s (last: %r)" % (what, last))
+
+
+class Daemon:
+    """msgrouterd on free loopback ports, its log in a file."""
+
+    def __init__(self, exe, tmp, name, token=None):
+        self.log_path = os.path.join(tmp, name + ".log")
+        args = [exe, "-l", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                "--queue-limit", "64K", "--id-mode", "sequential"]
+        if token is not None:
+            conf = os.path.join(tmp, name + ".conf")
+            with open(conf, "w") as f:
+                f.write("[admin]\ntoken = %s\n" % token)
+            args[1:1] = ["-c", conf]
+        self.token = token
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log)
+        self.port = self.admin_port = None
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise Fail("msgrouterd exited: " + self.read_log())
+            for line in self.read_log().splitlines():
+                if " admin listening on " in line:
+                    self.admin_port = int(line.rsplit(":", 1)[1])
+                elif " listening on " in line:
+                    self.port = int(line.rsplit(":", 1)[1])
+            return self.port and self.admin_port
+        wait_until("msgrouterd to listen", ready)
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def get(self, path):
+        """GET a JSON endpoint with the token."""
+        req = urllib.request.Request("http://127.0.0.1:%d%s" %
+                                     (self.admin_port, path))
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.load(r)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.admin_port, path)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+
+class Client:
+    """A routing client: connected, its id read."""
+
+    def __init__(self, port, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.settimeout(5)
+        idb = b""
+        while len(idb) < 4:
+            chunk = self.sock.recv(4 - len(idb))
+            if not chunk:
+                raise Fail("closed before its id")
+            idb += chunk
+        self.id = struct.unpack(">I", idb)[0]
+        self.peer = "127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def frame(self, dest, payload):
+        return struct.pack(">I", dest) + payload + b"\0"
+
+
+class Traffic:
+    """A sender to a reader, in threads, until stopped."""
+
+    def __init__(self, port):
+        self.a = Client(port)
+        self.b = Client(port)
+        self.stop = threading.Event()
+        self.batch = self.a.frame(self.b.id, b"x" * 100) * 50
+        self.threads = [threading.Thread(target=self.send, daemon=True),
+                        threading.Thread(target=self.read, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def send(self):
+        while not self.stop.is_set():
+            try:
+                self.a.sock.sendall(self.batch)
+            except OSError:
+                return
+            time.sleep(0.005)
+
+    def read(self):
+        self.b.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                if not self.b.sock.recv(65536):
+                    return
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(5)
+        self.a.sock.close()
+        self.b.sock.close()
+
+
+class Browser:
+    """Headless Chromium over the DevTools protocol on fds 3 and 4."""
+
+    def __init__(self, exe, tmp):
+        r_cmd, w_cmd = os.pipe()
+        r_res, w_res = os.pipe()
+        # Numbers above 4, so that dup2 onto 3 and 4 clobbers none of them.
+        fds = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+               for fd in (r_cmd, w_cmd, r_res, w_res)]
+        for fd in (r_cmd, w_cmd, r_res, w_res):
+            os.close(fd)
+        r_cmd, w_cmd, r_res, w_res = fds
+
+        def child():
+            os.dup2(r_cmd, 3)
+            os.dup2(w_res, 4)
+        self.errlog = open(os.path.join(tmp, "chromium.log"), "w")
+        self.proc = subprocess.Popen(
+            [exe, "--headless=new", "--no-sandbox", "--disable-gpu",
+             "--remote-debugging-pipe", "--user-data-dir=" +
+             os.path.join(tmp, "profile"), "--no-first-run",
+             "--disable-extensions", "--disable-background-networking",
+             "--disable-sync", "--window-size=1280,800",
+             "--hide-scrollbars", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=self.errlog,
+            stderr=self.errlog, preexec_fn=child, pass_fds=(3, 4))
+        os.close(r_cmd)
+        os.close(w_res)
+        self.w = w_cmd
+        self.r = r_res
+        self.buf = b""
+        self.next_id = 0
+        self.errors = []	# the page's exceptions and error log entries
+        targets = self.call("Target.getTargets")["targetInfos"]
+        page = [t for t in targets if t["type"] == "page"]
+        if not page:
+            page = [{"targetId": self.call("Target.createTarget",
+                                           url="about:blank")["targetId"]}]
+        self.session = self.call("Target.attachToTarget",
+                                 targetId=page[0]["targetId"],
+                                 flatten=True)["sessionId"]
+        self.page("Page.enable")
+        self.page("Runtime.enable")
+        self.page("Log.enable")
+
+    def _read_message(self, end):
+        while b"\0" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Fail("no answer from chromium")
+            ready, _, _ = select.select([self.r], [], [], left)
+            if ready:
+                chunk = os.read(self.r, 1 << 20)
+                if not chunk:
+                    raise Fail("chromium closed its pipe")
+                self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method, session=None, **params):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = session
+        os.write(self.w, json.dumps(msg).encode() + b"\0")
+        end = time.monotonic() + DEADLINE
+        while True:
+            m = self._read_message(end)
+            if m.get("method") == "Runtime.exceptionThrown":
+                self.errors.append(m["params"]["exceptionDetails"])
+            elif m.get("method") == "Log.entryAdded" and \
+                    m["params"]["entry"]["level"] == "error":
+                self.errors.append(m["params"]["entry"])
+            if m.get("id") == self.next_id:
+                if "error" in m:
+                    raise Fail("%s: %s" % (method, m["error"]))
+                return m["result"]
+
+    def page(self, method, **params):
+        return self.call(method, session=self.session, **params)
+
+    def eval(self, expr):
+        r = self.page("Runtime.evaluate", expression=expr,
+                      returnByValue=True)
+        if "exceptionDetails" in r:
+            raise Fail("page script failed: %s: %s" %
+                       (expr, r["exceptionDetails"]))
+        return r["result"].get("value")
+
+    def navigate(self, url):
+        self.page("Page.navigate", url=url)
+
+    def viewport(self, width, height, mobile=False):
+        self.page("Emulation.setDeviceMetricsOverride", width=width,
+                  height=height, deviceScaleFactor=1, mobile=mobile)
+
+    def screenshot(self, path):
+        data = self.page("Page.captureScreenshot", format="png")["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+
+    def type_token(self, token):
+        """Type into the token field as a user would, and submit."""
+        self.eval("document.getElementById('auth-token').focus()")
+        self.page("Input.insertText", text=token)
+        self.eval("document.querySelector('#auth button').click()")
+
+    def close(self):
+        try:
+            self.call("Browser.close")
+        except Fail:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.w)
+        os.close(self.r)
+        self.errlog.close()
+
+
+# One evaluation of the whole page: what the assertions read.
+PAGE_STATE = r"""(function () {
+  if (!document.getElementById('main') || !document.body.dataset.state)
+    return { state: 'none', polls: 0, auth_hidden: true };
+  var v = function (id) { var e = document.getElementById(id);
+    return e ? { text: e.textContent, value: e.dataset.value } : null; };
+  var rows = function (id) {
+    return Array.prototype.map.call(document.querySelectorAll(
+      '#' + id + ' tr'), function (tr) {
+        return { id: tr.dataset.id, queued: tr.dataset.queued,
+          reason: tr.dataset.reason, cells: Array.prototype.map.call(
+            tr.cells, function (c) { return c.textContent; }) }; }); };
+  var poly = function (id) {
+    return Array.prototype.map.call(document.querySelectorAll(
+      '#' + id + ' polyline'), function (p) {
+        return p.getAttribute('points'); }); };
+  var panels = {};
+  Array.prototype.forEach.call(document.querySelectorAll('section.panel'),
+    function (p) { panels[p.id] = { poll: p.dataset.poll,
+      error: p.dataset.error || '', hidden: p.hidden }; });
+  return {
+    state: document.body.dataset.state,
+    polls: Number(document.body.dataset.polls),
+    main_hidden: document.getElementById('main').hidden,
+    auth_hidden: document.getElementById('auth').hidden,
+    auth_msg: document.getElementById('auth-msg').textContent,
+    status: document.getElementById('status').textContent,
+    version: v('v-version'), uptime: v('v-uptime'),
+    draining: v('v-draining'), queue_limit: v('v-queue-limit'),
+    max_clients: v('v-max-clients'), connected: v('v-connected'),
+    paused: v('v-paused'), rejected: v('v-rejected'),
+    accepted: v('v-accepted'),
+    msgs_points: document.getElementById('c-msgs').dataset.points,
+    bytes_points: document.getElementById('c-bytes').dataset.points,
+    msgs_lines: poly('c-msgs'), bytes_lines: poly('c-bytes'),
+    axis_labels: Array.prototype.map.call(document.querySelectorAll(
+      '#c-msgs text'), function (t) { return t.textContent; }),
+    drops: Array.prototype.map.call(document.querySelectorAll(
+      '#c-drops rect.bar'), function (r) {
+        return [r.dataset.cause, Number(r.dataset.value)]; }),
+    top: rows('t-top'), closed: rows('t-closed'), panels: panels,
+    scroll_width: document.documentElement.scrollWidth,
+    inner_width: window.innerWidth,
+    stored: sessionStorage.getItem('msgrouterd.admin.token'),
+    local_items: localStorage.length
+  };
+})()"""
+
+
+def check(cond, what, state=None):
+    if not cond:
+        raise Fail(what + ("\npage: " + json.dumps(state, indent=1)
+                           if state is not None else ""))
+    print("ok   " + what)
+
+
+def polled_past(browser, n):
+    """The page state once it has rendered more than n polls."""
+    def f():
+        s = browser.eval(PAGE_STATE)
+        return s if s["state"] == "ok" and s["polls"] > n else None
+    return wait_until("the page to poll past %d" % n, f)
+
+
+def settled(browser, d, polls):
+    """The page, /stats and the queued list, taken so that the page polled
+    in between two equal readings of the figures compared exactly: "within
+    one poll" even if something (a pause) changes while we look."""
+    def fields(st, top):
+        return (st["clients"], st["messages"]["dropped_unknown_destination_total"],
+                [(c["id"], c["queued_bytes"], c["paused"]) for c in top])
+
+    def attempt():
+        st1 = d.get("/stats")
+        top1 = d.get("/clients?sort=queued&limit=10")["clients"]
+        s = polled_past(browser, attempt.polls)
+        attempt.polls = s["polls"]
+        st2 = d.get("/stats")
+        top2 = d.get("/clients?sort=queued&limit=10")["clients"]
+        if fields(st1, top1) == fields(st2, top2):
+            return s, st2, top2
+        return None
+    attempt.polls = polls
+    return wait_until("figures steady across a poll", attempt)
+
+
+def max_rate_seen(points):
+    """Whether a polyline has a point above its zero line (y < 141)."""
+    return any(float(p.split(",")[1]) < 141 for p in points.split())
+
+
+def check_no_errors(browser, allowed=()):
+    """No script exception, CSP violation or failed load on the page;
+    allowed: substrings of the expected ones (a 401 in the token test)."""
+    errs = [e for e in browser.errors if not any(
+        a in json.dumps(e) for a in allowed)]
+    check(not errs, "no script error or CSP violation on the page",
+          errs or None)
+
+
+def check_panels(s):
+    for pid, p in s["panels"].items():
+        if pid == "p-extra":
+            continue	# only when /stats carries cluster or tls
+        check(p["poll"] == str(s["polls"]) and p["error"] == "",
+              "panel %s rendered at the latest poll" % pid, s)
+
+
+def scenario_open(exe, chromium, tmp, outdir):
+    d = Daemon(exe, tmp, "open")
+    browser = traffic = None
+    held = []
+    try:
+        traffic = Traffic(d.port)
+        # The slow consumer: a small receive buffer, never read.  Its
+        # sender fills its queue past queue_limit and is paused.
+        slow = Client(d.port, rcvbuf=4096)
+        sender = Client(d.port)
+        held += [slow, sender]
+        sender.sock.setblocking(False)
+        frame = sender.frame(slow.id, b"s" * 1000)
+
+        def paused():
+            try:
+                while True:
+                    sender.sock.send(frame)
+            except BlockingIOError:
+                pass
+            return d.get("/stats")["clients"]["paused"] == 1
+        wait_until("the slow consumer's sender to be paused", paused)
+        # A client that leaves, and a message to nobody.
+        gone = Client(d.port)
+        gone.sock.sendall(gone.frame(0xFFFFFF00, b"nobody"))
+        gone.sock.close()
+        wait_until("the closed client in the ring", lambda: any(
+            c["id"] == gone.id for c in
+            d.get("/clients?state=closed")["clients"]))
+
+        browser = Browser(chromium, tmp)
+        browser.viewport(1280, 800)
+        # / with a browser's Accept: text/html is the dashboard.
+        browser.navigate(d.url("/"))
+        s = polled_past(browser, 3)
+        s, st, top = settled(browser, d, s["polls"])
+        print("page after %d polls" % s["polls"])
+        check(not s["main_hidden"] and s["auth_hidden"],
+              "no token: the data shows, no token form", s)
+        check(s["version"]["value"] == st["version"],
+              "version %s" % st["version"], s)
+        check(s["queue_limit"]["text"] == "64 KiB" and
+              s["queue_limit"]["value"] == str(64 * 1024),
+              "queue_limit shown as 64 KiB", s)
+        check(s["max_clients"]["text"] == "10 k", "max_clients 10 k", s)
+        check(s["draining"]["text"] == "accepting", "not draining", s)
+        for key, field in (("connected", "connected"), ("paused", "paused"),
+                           ("rejected", "rejected_total"),
+                           ("accepted", "accepted_total")):
+            check(s[key]["value"] == str(st["clients"][field]) and
+                  s[key]["text"] == str(st["clients"][field]),
+                  "%s = %d as in /stats" % (key, st["clients"][field]), s)
+        check(st["clients"]["connected"] == 4 and
+              st["clients"]["accepted_total"] == 5,
+              "4 connected and 5 accepted (the closed one counted)", s)
+        drops = dict(s["drops"])
+        check(drops.get("no dest") ==
+              st["messages"]["dropped_unknown_destination_total"] == 1,
+              "one drop to an unknown destination in the drops chart", s)
+        check(len(s["drops"]) == 5, "five causes in the drops chart", s)
+        # The slow consumer first, with its queued bytes (stable: its
+        # sender is paused and it reads nothing).
+        check(top[0]["id"] == slow.id and s["top"] and
+              s["top"][0]["id"] == str(slow.id),
+              "the slow consumer %d tops the queued list" % slow.id, s)
+        check(s["top"][0]["queued"] == str(top[0]["queued_bytes"]) and
+              top[0]["queued_bytes"] > 0,
+              "its queued bytes %d as in /clients?sort=queued" %
+              top[0]["queued_bytes"], s)
+        check(s["top"][0]["cells"][1] == slow.peer,
+              "its peer address %s" % slow.peer, s)
+        check(s["top"][0]["cells"][2].endswith(" / 64 KiB"),
+              "queued against queue_limit", s)
+        sender_row = [r for r in s["top"] if r["id"] == str(sender.id)]
+        check(sender_row and sender_row[0]["cells"][3] == "paused",
+              "the paused sender marked paused", s)
+        gone_row = [r for r in s["closed"] if r["id"] == str(gone.id)]
+        check(gone_row and gone_row[0]["reason"] == "eof" and
+              gone_row[0]["cells"][2] == "eof",
+              "the closed client %d with reason eof" % gone.id, s)
+        check(int(s["msgs_points"]) >= 3 and int(s["bytes_points"]) >= 3,
+              "the rate charts have data points", s)
+        check(len(s["msgs_lines"]) == 2 and
+              max_rate_seen(s["msgs_lines"][0]) and
+              max_rate_seen(s["bytes_lines"][0]),
+              "in-rates above zero while traffic flows", s)
+        check(any(t.endswith("/s") for t in s["axis_labels"]) and
+              "now" in s["axis_labels"], "the axes are labelled", s)
+        check_panels(s)
+        check_no_errors(browser)
+        browser.screenshot(os.path.join(outdir, "dashboard.png"))
+        print("ok   screenshot %s" % os.path.join(outdir, "dashboard.png"))
+
+        # A phone-width screen: one column, nothing wider than the screen.
+        browser.viewport(390, 844, mobile=True)
+        n = s["polls"]
+        s = polled_past(browser, n + 1)
+        check(s["scroll_width"] <= s["inner_width"],
+              "phone width: no horizontal overflow (%d <= %d)" %
+              (s["scroll_width"], s["inner_width"]), s)
+        check_panels(s)
+        browser.screenshot(os.path.join(outdir, "dashboard-phone.png"))
+    finally:
+        if browser:
+            browser.close()
+        if traffic:
+            traffic.close()
+        for c in held:
+            c.sock.close()
+        rc = d.stop()
+    check(rc == 0, "msgrouterd exited 0")
+
+
+def scenario_token(exe, chromium, tmp):
+    d = Daemon(exe, tmp, "token", token=TOKEN)
+    browser = None
+    try:
+        req = urllib.request.Request(d.url("/stats"))
+        try:
+            urllib.request.urlopen(req, timeout=5)
+            raise Fail("/stats answered without the token")
+        except urllib.error.HTTPError as e:
+            check(e.code == 401, "/stats without the token is 401")
+        browser = Browser(chromium, tmp)
+        browser.viewport(1280, 800)
+        browser.navigate(d.url("/dashboard"))
+        s = wait_until("the token form", lambda: (lambda s: s if s["state"]
+                       == "auth" and not s["auth_hidden"] else None)(
+                           browser.eval(PAGE_STATE)))
+        check(s["main_hidden"], "no data before the token", s)
+        browser.type_token("wrong-token")
+        s = wait_until("the wrong token's message", lambda: (
+            lambda s: s if s["state"] == "auth-error" else None)(
+                browser.eval(PAGE_STATE)))
+        check("refused" in s["auth_msg"] and not s["auth_hidden"] and
+              s["main_hidden"] and s["status"] == "token refused",
+              "a wrong token: a clear message, not a blank page", s)
+        check(s["stored"] is None, "the refused token is forgotten", s)
+        browser.type_token(TOKEN)
+        s = polled_past(browser, 1)
+        st = d.get("/stats")
+        check(s["connected"]["value"] == str(st["clients"]["connected"]) and
+              s["version"]["value"] == st["version"],
+              "the right token: the data shows", s)
+        check(s["stored"] == TOKEN and s["local_items"] == 0,
+              "the token in sessionStorage only", s)
+        check_panels(s)
+        check_no_errors(browser, allowed=("401",))
+    finally:
+        if browser:
+            browser.close()
+        rc = d.stop()
+    check(rc == 0, "msgrouterd exited 0")
+
+
+def main():
+    exe, chromium, outdir = sys.argv[1:4]
+    tmp = tempfile.mkdtemp(prefix="msgrouter-dashboard.")
+    ok = False
+    try:
+        scenario_open(exe, chromium, tmp, outdir)
+        scenario_token(exe, chromium, tmp)
+        ok = True
+    except Fail as e:
+        print("FAIL " + str(e))
+    finally:
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("logs kept in " + tmp)
+            for name in ("open.log", "token.log", "chromium.log"):
+                p = os.path.join(tmp, name)
+                if os.path.exists(p):
+                    with open(p) as f:
+                        print("--- %s (last 30 lines)" % name)
+                        print("".join(f.readlines()[-30:]))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
