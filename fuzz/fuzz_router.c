@@ -3,10 +3,14 @@
  * are socketpairs handed to router_attach, so conn.c reads them and the
  * router routes and flushes them exactly as in msgrouterd.
  * The input is a little program: write raw bytes or whole frames from a
- * client, run the loop, read or stop reading a client's deliveries, close
- * and reopen clients, reconfigure the limits.  Afterwards the counters must
- * add up, every delivered message must be one some client sent to that
- * destination (whole, never mixed, never twice) and everything is freed.
+ * client, run the loop, read or stop reading a client's deliveries, close,
+ * half-close and reopen clients, reconfigure the limits and the policy,
+ * start and end a drain.  Afterwards the counters must add up, every
+ * delivered message must be one some client sent to that destination
+ * (whole, never mixed, never twice), a started drain must have ended,
+ * routed or dropped every frame and reported bytes the clients received, a
+ * half-closed client must have been closed once served, and everything is
+ * freed.
  */
 #include "config.h"
 
@@ -17,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,11 +41,15 @@ int	LLVMFuzzerInitialize(int *, char ***);
 #define NPEER		4	/* clients connected at a time */
 #define MAX_PEERS	32	/* clients in one run, reconnections included */
 #define MAX_SENT	4096
+#define SETTLE_MIN	64	/* loop turns with every client reading */
+#define SETTLE_MAX	1024	/* while a drain or a half-close is not done */
 
 /* A client's end of its socketpair and what went through it. */
 struct peer {
 	int		 fd;		/* -1: not connected */
 	uint32_t	 id;
+	int		 shut;		/* shutdown(SHUT_WR): sends no more */
+	size_t		 wrote;		/* bytes the router wrote, at close */
 	struct evbuffer	*pending;	/* to write when the socket takes it */
 	struct evbuffer	*sent;		/* every byte written */
 	struct evbuffer	*got;		/* every byte delivered */
@@ -88,7 +97,35 @@ peer_open(struct router *rt, struct peer *pe)
 		abort();
 	pe->fd = sv[1];
 	pe->id = c->cn_id;
+	pe->shut = 0;
 	router_flush(rt);
+}
+
+/*
+ * Every byte the router wrote to this client: what it read and what waits
+ * in its socket, frozen when it closes (the router cannot write after).
+ */
+static size_t
+peer_wrote(const struct peer *pe)
+{
+	int	unread = 0;
+
+	if (pe->fd == -1)
+		return pe->wrote;
+	if (ioctl(pe->fd, FIONREAD, &unread) != 0 || unread < 0)
+		abort();
+	return evbuffer_get_length(pe->got) + (size_t)unread;
+}
+
+/* What the router wrote to all clients of the run so far. */
+static size_t
+peers_wrote(const struct peer *all, size_t nall)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < nall; i++)
+		n += peer_wrote(&all[i]);
+	return n;
 }
 
 static void
@@ -96,6 +133,7 @@ peer_close(struct peer *pe)
 {
 	if (pe->fd == -1)
 		return;
+	pe->wrote = peer_wrote(pe);
 	close(pe->fd);
 	pe->fd = -1;
 	evbuffer_drain(pe->pending, evbuffer_get_length(pe->pending));
@@ -109,7 +147,7 @@ peer_push(struct peer *pe)
 	size_t		 n = evbuffer_get_length(pe->pending);
 	ssize_t		 w;
 
-	if (pe->fd == -1 || n == 0)
+	if (pe->fd == -1 || pe->shut || n == 0)
 		return;
 	p = evbuffer_pullup(pe->pending, -1);
 	w = write(pe->fd, p, n);
@@ -139,6 +177,13 @@ peer_read(struct peer *pe, size_t max)
 	}
 }
 
+/*
+ * Two non-blocking passes of the loop.  router_drain_finish calls
+ * event_base_loopexit, as the daemon's drain ends its loop: that activates
+ * a callback which ends the pass it runs in, but a non-blocking pass ends
+ * after one iteration anyway and every event_base_loop call starts with the
+ * flag cleared, so the next turn runs as usual.
+ */
 static void
 run_loop(struct event_base *base, struct peer **peers)
 {
@@ -208,6 +253,69 @@ check_deliveries(struct peer *pe, struct sent_frame *f, size_t nf)
 	}
 }
 
+/*
+ * While a drain runs: every client has stopped reading, and the clients it
+ * counts as not done are exactly the ones flagged CONN_DRAINING.
+ */
+static void
+check_draining(struct router *rt)
+{
+	struct conn	*c;
+	size_t		 n = 0;
+
+	if (!rt->rt_draining)
+		return;
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		if (conn_state(c) != CONN_DONE)
+			abort();	/* read again, or attached */
+		if (c->cn_rflags & CONN_DRAINING)
+			n++;
+	}
+	if (!rt->rt_drain_done && n != rt->rt_drain_pending)
+		abort();
+}
+
+/*
+ * Once a drain ended no complete frame is left unrouted (router_drain_finish
+ * counts them dropped and reading has stopped), and its figures add up:
+ * what it reports flushed, the clients received; what they received since
+ * beyond that was queued at the end and reported abandoned.
+ * The first half is checked only with -DFUZZ_ROUTER_DRAIN_FLUSHED: today a
+ * drain can end while a destination's forwarded bytes are still queued and
+ * not counted (router_forwarded leaves the count to the flush, and another
+ * client's drain check on the way can end the drain first), so it reports
+ * them flushed; regress-drain-unflushed-dst in the corpus shows it.
+ */
+static void
+check_drained(struct router *rt, const struct peer *all, size_t nall,
+    size_t wrote_start)
+{
+	struct conn	*c;
+	uint64_t	 total, flushed;
+	uint32_t	 dst;
+	size_t		 len, wrote;
+
+	if (!rt->rt_drain_done)
+		return;
+	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
+		if (framing_next(&c->cn_framing, conn_input(c),
+		    router_max_message(rt, c), &dst, &len) == FRAMING_FRAME)
+			abort();
+	}
+	total = rt->rt_drain_queued + (rt->rt_stats.st_bytes_forwarded -
+	    rt->rt_drain_forwarded);
+	if (rt->rt_drain_abandoned > total)
+		abort();
+	flushed = total - rt->rt_drain_abandoned;
+	wrote = peers_wrote(all, nall) - wrote_start;
+#ifdef FUZZ_ROUTER_DRAIN_FLUSHED
+	if (wrote < flushed)
+		abort();
+#endif
+	if (wrote > flushed + rt->rt_drain_abandoned)
+		abort();
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -229,10 +337,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct peer		 all[MAX_PEERS], *peers[NPEER], *pe;
 	struct stats		*st;
 	struct conn		*c, *w;
-	size_t			 nf = 0, nall = 0, n, i;
+	size_t			 nf = 0, nall = 0, n, i, wrote_start = 0;
 	unsigned char		 frame[4 + 4096 + 1];
 	uint32_t		 dst, be, paused = 0;
-	uint8_t			 op;
+	uint8_t			 op, b;
+	int			 busy;
 
 	config_defaults(&cf);
 	cf.cf_id_mode = ID_MODE_SEQUENTIAL;
@@ -247,6 +356,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		all[i].sent = evbuffer_new();
 		all[i].got = evbuffer_new();
 		all[i].fd = -1;
+		all[i].shut = 0;
+		all[i].wrote = 0;
 	}
 	for (i = 0; i < NPEER; i++) {
 		peers[i] = &all[nall++];
@@ -261,7 +372,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = next_byte(&in) % 64 + 1;
 			if (n > in.left)
 				n = in.left;
-			if (pe->fd != -1)
+			if (pe->fd != -1 && !pe->shut)
 				evbuffer_add(pe->pending, in.p, n);
 			in.p += n;
 			in.left -= n;
@@ -274,7 +385,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(frame, &be, 4);
 			memset(frame + 4, 'a' + (int)(nf % 26), n);
 			frame[4 + n] = 0;
-			if (pe->fd != -1)
+			if (pe->fd != -1 && !pe->shut)
 				evbuffer_add(pe->pending, frame, n + 5);
 			break;
 		case 2:
@@ -293,7 +404,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			run_loop(base, peers);
 			break;
 		case 8:		/* a new client takes its place */
-			if (pe->fd == -1 && nall < MAX_PEERS) {
+			/* Not while draining: the daemon no longer accepts. */
+			if (pe->fd == -1 && nall < MAX_PEERS &&
+			    !rt->rt_draining) {
 				pe = peers[(op >> 4) % NPEER] = &all[nall++];
 				peer_open(rt, pe);
 			}
@@ -304,17 +417,76 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (uint64_t)next_byte(&in) * 64;
 			router_configure(rt, &cf);
 			break;
+		case 10:	/* the first signal: drain */
+			if (rt->rt_draining)
+				break;
+			router_drain_start(rt);
+			/* Writes since its count go to the clients' sockets. */
+			wrote_start = peers_wrote(all, nall);
+			/* It counted what was queued; nothing went out since. */
+			if (!rt->rt_drain_done &&
+			    rt->rt_drain_queued != router_queued_bytes(rt))
+				abort();
+			break;
+		case 11:	/* the second signal: end the drain now */
+			if (rt->rt_draining)
+				router_drain_finish(rt, "interrupted");
+			break;
+		case 12:	/* the client shuts down its sending side */
+			if (pe->fd != -1 && !pe->shut) {
+				peer_push(pe);
+				if (shutdown(pe->fd, SHUT_WR) != 0)
+					abort();
+				pe->shut = 1;
+				evbuffer_drain(pe->pending,
+				    evbuffer_get_length(pe->pending));
+			}
+			break;
+		case 13:	/* a reload with another policy and timeout */
+			b = next_byte(&in);
+			cf.cf_slow_consumer = (enum slow_consumer)(b % 3);
+			/* 0: the drain's timer fires on the next loop turn. */
+			cf.cf_shutdown_timeout_ms = (b & 0x80) ? 0 :
+			    CONFIG_DEFAULT_SHUTDOWN_MS;
+			router_configure(rt, &cf);
+			break;
 		default:
 			run_loop(base, peers);
 			peer_read(pe, SIZE_MAX);
 			break;
 		}
+		check_draining(rt);
+		check_drained(rt, all, nall, wrote_start);
 	}
-	/* Let everything settle while every client reads. */
-	for (i = 0; i < 64; i++) {
+	/*
+	 * Let everything settle while every client reads, longer while a
+	 * drain runs or a half-closed client is still open: both must end.
+	 */
+	for (i = 0; i < SETTLE_MAX; i++) {
+		busy = rt->rt_draining && !rt->rt_drain_done;
+		for (n = 0; n < NPEER; n++) {
+			if (peers[n]->shut && peers[n]->fd != -1)
+				busy = 1;
+		}
+		if (i >= SETTLE_MIN && !busy)
+			break;
 		run_loop(base, peers);
 		for (n = 0; n < NPEER; n++)
 			peer_read(peers[n], SIZE_MAX);
+		check_draining(rt);
+	}
+	/* A drain ends once every queue is written. */
+	if (rt->rt_draining && !rt->rt_drain_done)
+		abort();
+	check_drained(rt, all, nall, wrote_start);
+	/*
+	 * Without a drain (which stops reading, so an EOF goes unseen), a
+	 * half-closed client is closed once its frames are routed and it
+	 * has read what was queued to it.
+	 */
+	for (n = 0; n < NPEER; n++) {
+		if (!rt->rt_draining && peers[n]->shut && peers[n]->fd != -1)
+			abort();
 	}
 
 	st = &rt->rt_stats;
