@@ -197,6 +197,16 @@ router_forwarded(struct router *rt, struct conn *src, struct conn *dst,
 	dst->cn_msgs_out += n;
 	dst->cn_bytes_out += bytes;
 	router_mark_dirty(rt, dst);
+	/*
+	 * A drain counts dst as not done now, not after its flush: the drain
+	 * check of another client flushed before it could end the drain with
+	 * these bytes still queued (fuzz_router: regress-drain-unflushed-dst).
+	 */
+	if (rt->rt_draining && !rt->rt_drain_done &&
+	    !(dst->cn_rflags & CONN_DRAINING)) {
+		dst->cn_rflags |= CONN_DRAINING;
+		rt->rt_drain_pending++;
+	}
 }
 
 enum router_drop {
