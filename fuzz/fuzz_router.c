@@ -321,203 +321,294 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	static struct sent_frame frames[MAX_SENT];
-	struct fuzz_input	 in = { data, size };
+/* One input's world: the router, its clients, and what the checks need. */
+struct fuzz_run {
+	struct fuzz_input	 in;
 	struct event_base	*base;
 	struct router		*rt;
 	struct config		 cf;
-	struct peer		 all[MAX_PEERS], *peers[NPEER], *pe;
-	struct stats		*st;
-	struct conn		*c, *w;
-	size_t			 nf = 0, nall = 0, n, i, wrote_start = 0;
-	unsigned char		 frame[4 + 4096 + 1];
-	uint32_t		 dst, be, paused = 0;
-	uint8_t			 op, b;
-	int			 busy;
+	struct peer		 all[MAX_PEERS];
+	struct peer		*peers[NPEER];	/* the slots the ops address */
+	size_t			 nall;
+	size_t			 wrote_start;	/* peers_wrote at drain start */
+};
 
-	config_defaults(&cf);
-	cf.cf_id_mode = ID_MODE_SEQUENTIAL;
-	cf.cf_max_message_size = 1 + next_byte(&in) * 16;
-	cf.cf_queue_limit = CONFIG_QUEUE_LIMIT_MIN;
-	cf.cf_slow_consumer = (enum slow_consumer)(next_byte(&in) % 3);
-	if ((base = event_base_new()) == NULL ||
-	    (rt = router_new(base, &cf)) == NULL)
+/* The router with the input's first limits and NPEER clients. */
+static void
+run_setup(struct fuzz_run *r)
+{
+	size_t	i;
+
+	config_defaults(&r->cf);
+	r->cf.cf_id_mode = ID_MODE_SEQUENTIAL;
+	r->cf.cf_max_message_size = 1 + next_byte(&r->in) * 16;
+	r->cf.cf_queue_limit = CONFIG_QUEUE_LIMIT_MIN;
+	r->cf.cf_slow_consumer = (enum slow_consumer)(next_byte(&r->in) % 3);
+	if ((r->base = event_base_new()) == NULL ||
+	    (r->rt = router_new(r->base, &r->cf)) == NULL)
 		abort();
 	for (i = 0; i < MAX_PEERS; i++) {
-		all[i].pending = evbuffer_new();
-		all[i].sent = evbuffer_new();
-		all[i].got = evbuffer_new();
-		all[i].fd = -1;
-		all[i].shut = 0;
-		all[i].wrote = 0;
+		r->all[i].pending = evbuffer_new();
+		r->all[i].sent = evbuffer_new();
+		r->all[i].got = evbuffer_new();
+		r->all[i].fd = -1;
+		r->all[i].shut = 0;
+		r->all[i].wrote = 0;
 	}
 	for (i = 0; i < NPEER; i++) {
-		peers[i] = &all[nall++];
-		peer_open(rt, peers[i]);
+		r->peers[i] = &r->all[r->nall++];
+		peer_open(r->rt, r->peers[i]);
 	}
+}
 
-	while (in.left > 0) {
-		op = next_byte(&in);
-		pe = peers[(op >> 4) % NPEER];
-		switch (op & 0x0f) {
-		case 0:		/* raw bytes, any chunking */
-			n = next_byte(&in) % 64 + 1;
-			if (n > in.left)
-				n = in.left;
-			if (pe->fd != -1 && !pe->shut)
-				evbuffer_add(pe->pending, in.p, n);
-			in.p += n;
-			in.left -= n;
-			break;
-		case 1:		/* a whole frame to a client, or to nobody */
-			i = next_byte(&in);
-			dst = i < NPEER ? peers[i]->id : (uint32_t)i << 16;
-			n = (size_t)next_byte(&in) * 16;
-			be = htonl(dst);
-			memcpy(frame, &be, 4);
-			memset(frame + 4, 'a' + (int)(nf % 26), n);
-			frame[4 + n] = 0;
-			if (pe->fd != -1 && !pe->shut)
-				evbuffer_add(pe->pending, frame, n + 5);
-			break;
-		case 2:
-		case 3:
-		case 4:
-			run_loop(base, peers);
-			break;
-		case 5:		/* the client reads a little */
-			peer_read(pe, (size_t)next_byte(&in) * 32 + 1);
-			break;
-		case 6:		/* the client reads all it has */
-			peer_read(pe, SIZE_MAX);
-			break;
-		case 7:		/* the client goes away */
-			peer_close(pe);
-			run_loop(base, peers);
-			break;
-		case 8:		/* a new client takes its place */
-			/* Not while draining: the daemon no longer accepts. */
-			if (pe->fd == -1 && nall < MAX_PEERS &&
-			    !rt->rt_draining) {
-				pe = peers[(op >> 4) % NPEER] = &all[nall++];
-				peer_open(rt, pe);
-			}
-			break;
-		case 9:		/* a reload with other limits */
-			cf.cf_max_message_size = 1 + next_byte(&in) * 16;
-			cf.cf_queue_limit = CONFIG_QUEUE_LIMIT_MIN +
-			    (uint64_t)next_byte(&in) * 64;
-			router_configure(rt, &cf);
-			break;
-		case 10:	/* the first signal: drain */
-			if (rt->rt_draining)
-				break;
-			router_drain_start(rt);
-			/* Writes since its count go to the clients' sockets. */
-			wrote_start = peers_wrote(all, nall);
-			/* It counted what was queued; nothing went out since. */
-			if (!rt->rt_drain_done &&
-			    rt->rt_drain_queued != router_queued_bytes(rt))
-				abort();
-			break;
-		case 11:	/* the second signal: end the drain now */
-			if (rt->rt_draining)
-				router_drain_finish(rt, "interrupted");
-			break;
-		case 12:	/* the client shuts down its sending side */
-			if (pe->fd != -1 && !pe->shut) {
-				peer_push(pe);
-				if (shutdown(pe->fd, SHUT_WR) != 0)
-					abort();
-				pe->shut = 1;
-				evbuffer_drain(pe->pending,
-				    evbuffer_get_length(pe->pending));
-			}
-			break;
-		case 13:	/* a reload with another policy and timeout */
-			b = next_byte(&in);
-			cf.cf_slow_consumer = (enum slow_consumer)(b % 3);
-			/* 0: the drain's timer fires on the next loop turn. */
-			cf.cf_shutdown_timeout_ms = (b & 0x80) ? 0 :
-			    CONFIG_DEFAULT_SHUTDOWN_MS;
-			router_configure(rt, &cf);
-			break;
-		default:
-			run_loop(base, peers);
-			peer_read(pe, SIZE_MAX);
-			break;
-		}
-		check_draining(rt);
-		check_drained(rt, all, nall, wrote_start);
+/* What a client sends: raw bytes (op 0) or a whole frame (op 1). */
+static void
+run_send(struct fuzz_run *r, struct peer *pe, int whole)
+{
+	unsigned char	frame[4 + 4096 + 1];
+	size_t		n, i;
+	uint32_t	dst, be;
+
+	if (!whole) {
+		n = next_byte(&r->in) % 64 + 1;
+		if (n > r->in.left)
+			n = r->in.left;
+		if (pe->fd != -1 && !pe->shut)
+			evbuffer_add(pe->pending, r->in.p, n);
+		r->in.p += n;
+		r->in.left -= n;
+		return;
 	}
-	/*
-	 * Let everything settle while every client reads, longer while a
-	 * drain runs or a half-closed client is still open: both must end.
-	 */
+	/* To a client, or to nobody. */
+	i = next_byte(&r->in);
+	dst = i < NPEER ? r->peers[i]->id : (uint32_t)i << 16;
+	n = (size_t)next_byte(&r->in) * 16;
+	be = htonl(dst);
+	memcpy(frame, &be, 4);
+	memset(frame + 4, 'a', n);
+	frame[4 + n] = 0;
+	if (pe->fd != -1 && !pe->shut)
+		evbuffer_add(pe->pending, frame, n + 5);
+}
+
+/* The signals (ops 10, 11): start the drain, or end it now. */
+static void
+run_signal(struct fuzz_run *r, int second)
+{
+	struct router	*rt = r->rt;
+
+	if (second) {
+		if (rt->rt_draining)
+			router_drain_finish(rt, "interrupted");
+		return;
+	}
+	if (rt->rt_draining)
+		return;
+	router_drain_start(rt);
+	/* Writes since its count go to the clients' sockets. */
+	r->wrote_start = peers_wrote(r->all, r->nall);
+	/* It counted what was queued; nothing went out since. */
+	if (!rt->rt_drain_done &&
+	    rt->rt_drain_queued != router_queued_bytes(rt))
+		abort();
+}
+
+/* The reloads (ops 9, 13): other limits, or another policy and timeout. */
+static void
+run_reload(struct fuzz_run *r, int policy)
+{
+	uint8_t	b;
+
+	if (policy) {
+		b = next_byte(&r->in);
+		r->cf.cf_slow_consumer = (enum slow_consumer)(b % 3);
+		/* 0: the drain's timer fires on the next loop turn. */
+		r->cf.cf_shutdown_timeout_ms = (b & 0x80) ? 0 :
+		    CONFIG_DEFAULT_SHUTDOWN_MS;
+	} else {
+		r->cf.cf_max_message_size = 1 + next_byte(&r->in) * 16;
+		r->cf.cf_queue_limit = CONFIG_QUEUE_LIMIT_MIN +
+		    (uint64_t)next_byte(&r->in) * 64;
+	}
+	router_configure(r->rt, &r->cf);
+}
+
+/* The client shuts down its sending side (op 12). */
+static void
+run_half_close(struct peer *pe)
+{
+	if (pe->fd == -1 || pe->shut)
+		return;
+	peer_push(pe);
+	if (shutdown(pe->fd, SHUT_WR) != 0)
+		abort();
+	pe->shut = 1;
+	evbuffer_drain(pe->pending, evbuffer_get_length(pe->pending));
+}
+
+/* Carry out one op: the low 4 bits say what, the high 4 which client. */
+static void
+run_op(struct fuzz_run *r, uint8_t op)
+{
+	size_t		 slot = (op >> 4) % NPEER;
+	struct peer	*pe = r->peers[slot];
+
+	switch (op & 0x0f) {
+	case 0:
+	case 1:
+		run_send(r, pe, op & 0x0f);
+		break;
+	case 2:
+	case 3:
+	case 4:
+		run_loop(r->base, r->peers);
+		break;
+	case 5:		/* the client reads a little */
+		peer_read(pe, (size_t)next_byte(&r->in) * 32 + 1);
+		break;
+	case 6:		/* the client reads all it has */
+		peer_read(pe, SIZE_MAX);
+		break;
+	case 7:		/* the client goes away */
+		peer_close(pe);
+		run_loop(r->base, r->peers);
+		break;
+	case 8:		/* a new client takes its place */
+		/* Not while draining: the daemon no longer accepts. */
+		if (pe->fd == -1 && r->nall < MAX_PEERS &&
+		    !r->rt->rt_draining) {
+			pe = r->peers[slot] = &r->all[r->nall++];
+			peer_open(r->rt, pe);
+		}
+		break;
+	case 9:
+	case 13:
+		run_reload(r, (op & 0x0f) == 13);
+		break;
+	case 10:
+	case 11:
+		run_signal(r, (op & 0x0f) == 11);
+		break;
+	case 12:
+		run_half_close(pe);
+		break;
+	default:
+		run_loop(r->base, r->peers);
+		peer_read(pe, SIZE_MAX);
+		break;
+	}
+}
+
+/*
+ * Let everything settle while every client reads, longer while a drain
+ * runs or a half-closed client is still open: both must end.
+ */
+static void
+run_settle(struct fuzz_run *r)
+{
+	struct router	*rt = r->rt;
+	size_t		 i, n;
+	int		 busy;
+
 	for (i = 0; i < SETTLE_MAX; i++) {
 		busy = rt->rt_draining && !rt->rt_drain_done;
 		for (n = 0; n < NPEER; n++) {
-			if (peers[n]->shut && peers[n]->fd != -1)
+			if (r->peers[n]->shut && r->peers[n]->fd != -1)
 				busy = 1;
 		}
 		if (i >= SETTLE_MIN && !busy)
 			break;
-		run_loop(base, peers);
+		run_loop(r->base, r->peers);
 		for (n = 0; n < NPEER; n++)
-			peer_read(peers[n], SIZE_MAX);
+			peer_read(r->peers[n], SIZE_MAX);
 		check_draining(rt);
 	}
 	/* A drain ends once every queue is written. */
 	if (rt->rt_draining && !rt->rt_drain_done)
 		abort();
-	check_drained(rt, all, nall, wrote_start);
+	check_drained(rt, r->all, r->nall, r->wrote_start);
 	/*
 	 * Without a drain (which stops reading, so an EOF goes unseen), a
 	 * half-closed client is closed once its frames are routed and it
 	 * has read what was queued to it.
 	 */
 	for (n = 0; n < NPEER; n++) {
-		if (!rt->rt_draining && peers[n]->shut && peers[n]->fd != -1)
+		if (!rt->rt_draining && r->peers[n]->shut &&
+		    r->peers[n]->fd != -1)
 			abort();
 	}
+}
 
-	st = &rt->rt_stats;
+/*
+ * Every frame received is forwarded or dropped, and every paused sender
+ * is not read and is on its destination's list of waiters.
+ */
+static void
+check_counters(struct router *rt)
+{
+	struct stats	*st = &rt->rt_stats;
+	struct conn	*c, *w;
+	uint64_t	 paused = 0;
+
 	if (st->st_frames != st->st_forwarded + st->st_dropped_unknown +
 	    st->st_dropped_queue_full)
 		abort();
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
-		if (c->cn_blocked_on != NULL) {
-			paused++;
-			/* Not read, and on its destination's list of waiters. */
-			if (conn_state(c) != CONN_PAUSED &&
-			    conn_state(c) != CONN_DONE)
-				abort();
-			TAILQ_FOREACH(w, &c->cn_blocked_on->cn_waiters,
-			    cn_wait_entry) {
-				if (w == c)
-					break;
-			}
-			if (w == NULL)
-				abort();
+		if (c->cn_blocked_on == NULL)
+			continue;
+		paused++;
+		if (conn_state(c) != CONN_PAUSED && conn_state(c) != CONN_DONE)
+			abort();
+		TAILQ_FOREACH(w, &c->cn_blocked_on->cn_waiters,
+		    cn_wait_entry) {
+			if (w == c)
+				break;
 		}
+		if (w == NULL)
+			abort();
 	}
 	if (paused != st->st_paused)
 		abort();
-	for (i = 0; i < nall; i++)
-		nf = collect_frames(&all[i], frames, nf);
-	for (i = 0; i < nall; i++)
-		check_deliveries(&all[i], frames, nf);
+}
 
-	router_free(rt);
-	event_base_free(base);
+/* Free the router and the clients' ends. */
+static void
+run_teardown(struct fuzz_run *r)
+{
+	size_t	i;
+
+	router_free(r->rt);
+	event_base_free(r->base);
 	for (i = 0; i < MAX_PEERS; i++) {
-		peer_close(&all[i]);
-		evbuffer_free(all[i].pending);
-		evbuffer_free(all[i].sent);
-		evbuffer_free(all[i].got);
+		peer_close(&r->all[i]);
+		evbuffer_free(r->all[i].pending);
+		evbuffer_free(r->all[i].sent);
+		evbuffer_free(r->all[i].got);
 	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct sent_frame frames[MAX_SENT];
+	static struct fuzz_run	 r;
+	size_t			 nf = 0, i;
+
+	memset(&r, 0, sizeof r);
+	r.in.p = data;
+	r.in.left = size;
+	run_setup(&r);
+	while (r.in.left > 0) {
+		run_op(&r, next_byte(&r.in));
+		check_draining(r.rt);
+		check_drained(r.rt, r.all, r.nall, r.wrote_start);
+	}
+	run_settle(&r);
+	check_counters(r.rt);
+	for (i = 0; i < r.nall; i++)
+		nf = collect_frames(&r.all[i], frames, nf);
+	for (i = 0; i < r.nall; i++)
+		check_deliveries(&r.all[i], frames, nf);
+	run_teardown(&r);
 	return 0;
 }
