@@ -169,6 +169,17 @@ router_max_message(const struct router *rt, struct conn *c)
 	return (size_t)rt->rt_config.cf_max_message_size;
 }
 
+/* During a drain, count c as not done: something is queued to or from it. */
+static inline void
+router_drain_busy(struct router *rt, struct conn *c)
+{
+	if (rt->rt_draining && !rt->rt_drain_done &&
+	    !(c->cn_rflags & CONN_DRAINING)) {
+		c->cn_rflags |= CONN_DRAINING;
+		rt->rt_drain_pending++;
+	}
+}
+
 /*
  * The counters.  Every frame taken off a sender's input is counted once,
  * here, as forwarded or dropped, so that received = forwarded + dropped
@@ -202,11 +213,7 @@ router_forwarded(struct router *rt, struct conn *src, struct conn *dst,
 	 * check of another client flushed before it could end the drain with
 	 * these bytes still queued (fuzz_router: regress-drain-unflushed-dst).
 	 */
-	if (rt->rt_draining && !rt->rt_drain_done &&
-	    !(dst->cn_rflags & CONN_DRAINING)) {
-		dst->cn_rflags |= CONN_DRAINING;
-		rt->rt_drain_pending++;
-	}
+	router_drain_busy(rt, dst);
 }
 
 enum router_drop {
@@ -1001,10 +1008,9 @@ router_drain_check(struct router *rt, struct conn *c)
 	if (!rt->rt_draining || rt->rt_drain_done)
 		return;
 	busy = !router_idle(rt, c);
-	if (busy && !(c->cn_rflags & CONN_DRAINING)) {
-		c->cn_rflags |= CONN_DRAINING;
-		rt->rt_drain_pending++;
-	} else if (!busy && (c->cn_rflags & CONN_DRAINING)) {
+	if (busy)
+		router_drain_busy(rt, c);
+	else if (c->cn_rflags & CONN_DRAINING) {
 		c->cn_rflags &= ~CONN_DRAINING;
 		if (--rt->rt_drain_pending == 0)
 			router_drain_finish(rt, "complete");
