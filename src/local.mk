@@ -11,12 +11,14 @@ src_libmsgrouter_la_SOURCES = \
 	src/dashboard.c \
 	src/conn.c \
 	src/framing.c \
+	src/idmap.c \
 	src/listener.c \
 	src/log.c \
 	src/parse.c \
 	src/registry.c \
 	src/report.c \
 	src/router.c \
+	src/siphash.c \
 	src/stats.c \
 	include/msgrouter/addr.h \
 	include/msgrouter/admin.h \
@@ -28,6 +30,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/conn.h \
 	include/msgrouter/framing.h \
 	include/msgrouter/hash.h \
+	include/msgrouter/idmap.h \
 	include/msgrouter/listener.h \
 	include/msgrouter/log.h \
 	include/msgrouter/parse.h \
@@ -35,6 +38,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/registry.h \
 	include/msgrouter/report.h \
 	include/msgrouter/router.h \
+	include/msgrouter/siphash.h \
 	include/msgrouter/stats.h
 # The dashboard's page, stylesheet and script (src/dashboard/) are built
 # in: each becomes a C string in the build directory (embed.sh, sh + awk).
