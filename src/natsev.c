@@ -35,6 +35,7 @@ struct natsev {
 	struct event_base	*ne_base;
 	natsConnection		*ne_nc;		/* set by the first attach */
 	natsev_drain_fn		 ne_drain;
+	natsev_written_fn	 ne_written;
 	void			*ne_arg;
 	pthread_mutex_t		 ne_mu;
 	struct event		*ne_read;	/* assigned on the loop thread */
@@ -71,8 +72,11 @@ natsev_io_cb(evutil_socket_t fd, short what, void *arg)
 		ne->ne_reads++;
 		ne->ne_drain(nc, ne->ne_arg);
 	}
-	if (what & EV_WRITE)
+	if (what & EV_WRITE) {
 		natsConnection_ProcessWriteEvent(nc);
+		if (ne->ne_written != NULL)
+			ne->ne_written(nc, ne->ne_arg);
+	}
 }
 
 /* Add or delete one of the two events, from any thread; with ne_mu held. */
@@ -179,7 +183,8 @@ natsev_lib_detach(void *userdata)
 }
 
 struct natsev *
-natsev_new(struct event_base *base, natsev_drain_fn drain, void *arg)
+natsev_new(struct event_base *base, natsev_drain_fn drain,
+    natsev_written_fn written, void *arg)
 {
 	struct natsev	*ne;
 
@@ -187,6 +192,7 @@ natsev_new(struct event_base *base, natsev_drain_fn drain, void *arg)
 		return NULL;
 	ne->ne_base = base;
 	ne->ne_drain = drain;
+	ne->ne_written = written;
 	ne->ne_arg = arg;
 	ne->ne_fd = ne->ne_new_fd = EVUTIL_INVALID_SOCKET;
 	if (pthread_mutex_init(&ne->ne_mu, NULL) != 0) {

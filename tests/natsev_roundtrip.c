@@ -88,10 +88,11 @@ roundtrip_fill(struct roundtrip *r, unsigned long first, unsigned n)
 }
 
 /*
- * Publish batches while the library holds less than rp_handoff bytes,
- * then come back on a later loop pass: the write event empties the
- * library's buffer in between (what the router's per-peer batches will
- * do against link_limit).  Nothing is published without a connection.
+ * Publish batches while the library holds less than rp_handoff bytes;
+ * the rest waits on our side until the adapter reports a write event
+ * (roundtrip_written): what the router's per-peer queues will do, so that
+ * a broken connection loses at most the hand-off.  Nothing is published
+ * without a connection.
  */
 static void
 roundtrip_pump_cb(evutil_socket_t fd, short what, void *arg)
@@ -99,7 +100,6 @@ roundtrip_pump_cb(evutil_socket_t fd, short what, void *arg)
 	struct roundtrip	*r = arg;
 	struct roundtrip_result	*res = r->r_res;
 	const struct roundtrip_params *p = r->r_p;
-	struct timeval		 tv = { 0, 0 };
 	natsStatus		 s;
 	size_t			 len;
 	int			 buffered;
@@ -130,8 +130,16 @@ roundtrip_pump_cb(evutil_socket_t fd, short what, void *arg)
 		    res->rr_max_buffered)
 			res->rr_max_buffered = (unsigned long)buffered;
 	}
-	if (res->rr_batches_out < p->rp_batches)
-		evtimer_add(r->r_pump, &tv);
+}
+
+/* The adapter wrote: the library's buffer went down, publish more. */
+static void
+roundtrip_written(natsConnection *nc, void *arg)
+{
+	struct roundtrip	*r = arg;
+
+	if (nc == r->r_nc)
+		roundtrip_pump_cb(-1, 0, r);
 }
 
 /* Check one received batch frame by frame. */
@@ -355,7 +363,8 @@ roundtrip_run(const struct roundtrip_params *p, struct roundtrip_result *res)
 	if (p->rp_frame_size < 5 ||
 	    (r.r_batch = malloc(p->rp_frame_size * p->rp_frames)) == NULL ||
 	    (r.r_base = event_base_new()) == NULL ||
-	    (ne = natsev_new(r.r_base, roundtrip_drain, &r)) == NULL) {
+	    (ne = natsev_new(r.r_base, roundtrip_drain, roundtrip_written,
+	    &r)) == NULL) {
 		snprintf(res->rr_error, sizeof res->rr_error, "setup failed");
 		goto out;
 	}

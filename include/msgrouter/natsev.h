@@ -27,14 +27,24 @@ struct natsev;
  * the owner drains its sync subscriptions there.
  */
 typedef void (*natsev_drain_fn)(natsConnection *, void *arg);
+/*
+ * Called on the loop's thread after each write event the library
+ * processed, when natsConnection_Buffered() may have gone down: the owner
+ * hands the library more of what it holds back (NULL: nothing to do).
+ */
+typedef void (*natsev_written_fn)(natsConnection *, void *arg);
 
 /*
  * Make libevent thread-safe (evthread_use_pthreads): once, before the
  * event_base the adapter will use is made.  Returns -1 on failure.
  */
 int		 natsev_threads(void);
-/* An adapter for the base; drain is called after every read event. */
-struct natsev	*natsev_new(struct event_base *, natsev_drain_fn, void *arg);
+/*
+ * An adapter for the base; drain is called after every read event,
+ * written (if not NULL) after every write event.
+ */
+struct natsev	*natsev_new(struct event_base *, natsev_drain_fn,
+		    natsev_written_fn, void *arg);
 /*
  * Point the options at the adapter (natsOptions_SetEventLoop) and make
  * publishes arm the write event at once instead of waking the library's
