@@ -7,6 +7,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/bufmem.c \
 	src/clock.c \
 	src/closed.c \
+	src/clusterproto.c \
 	src/config.c \
 	src/dashboard.c \
 	src/conn.c \
@@ -25,6 +26,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/bufmem.h \
 	include/msgrouter/clock.h \
 	include/msgrouter/closed.h \
+	include/msgrouter/clusterproto.h \
 	include/msgrouter/config.h \
 	include/msgrouter/dashboard.h \
 	include/msgrouter/conn.h \
