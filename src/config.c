@@ -275,12 +275,7 @@ config_set_listen_off(struct config *cf, const struct config_keydef *kd,
 		strcpy(config_field(cf, kd), value);
 		return 0;
 	}
-	if (config_set_listen(cf, kd, value, err, errlen) == 0)
-		return 0;
-	if (strlen(value) < kd->kd_size)
-		config_expected(err, errlen,
-		    "ADDRESS:PORT like 127.0.0.1:8443 or off", value);
-	return -1;
+	return config_set_listen(cf, kd, value, err, errlen);
 }
 
 /*
