@@ -298,6 +298,8 @@ conn_tls_close(struct conn *c)
 	}
 	if (ssl != NULL && SSL_is_init_finished(ssl)) {
 		(void)SSL_shutdown(ssl);
+		/* Its record buffer lives until the deferred free otherwise. */
+		(void)SSL_free_buffers(ssl);
 		ERR_clear_error();
 	}
 }
