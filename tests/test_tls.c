@@ -629,6 +629,48 @@ test_handshake_deadline(void **state)
 	unlink(conf);
 }
 
+/*
+ * The drain with TLS clients: what is queued to an open one is written
+ * before it is closed; one stuck in its handshake holds the drain up to
+ * its deadline, not for ever.
+ */
+static void
+test_drain(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 a;
+	char		 conf[256], text[1024], cert[300], key[300], buf[16];
+	const char	*args[] = { "-c", conf, NULL };
+	uint32_t	 idb;
+	int		 b, h;
+
+	harness_tmp_path(conf, sizeof conf, "conf");
+	snprintf(text, sizeof text, "[router]\nshutdown_timeout = 60s\n"
+	    "[tls]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\n"
+	    "handshake_timeout = 500ms\n",
+	    cert_path(cert, sizeof cert, "server.pem"),
+	    cert_path(key, sizeof key, "server.key"));
+	harness_write_file(conf, text);
+	harness_start(&d, args);
+	assert_int_equal(tlc_open(&a, tls_port(&d), NULL, 1), 0);
+	assert_true((b = tc_connect(&d, &idb)) >= 0);
+	assert_true((h = tc_connect_port(tls_port(&d))) >= 0);
+	assert_int_equal(tc_send(b, a.id, "last words"), 0);
+	harness_wait_log(&d, "connected from 127.0.0.1", 3);
+	kill(d.pid, SIGTERM);
+	tlc_expect(&a, "last words", 10);
+	/* Then EOF, once the drain is over. */
+	assert_int_equal(tlc_read(&a, buf, 1), -1);
+	harness_wait_exit(&d, HARNESS_TIMEOUT_MS);
+	assert_int_equal(daemon_log_count(&d, "closed: tls_timeout;"), 1);
+	assert_int_equal(daemon_log_count(&d, "drain complete"), 1);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 1);
+	tlc_close(&a);
+	close(b);
+	close(h);
+	unlink(conf);
+}
+
 /* admin.tls = yes: /healthz over HTTPS, nothing over plain HTTP. */
 static void
 test_admin_https(void **state)
@@ -742,6 +784,7 @@ main(void)
 		harness_unit_test(test_rotation),
 		harness_unit_test(test_garbage),
 		harness_unit_test(test_handshake_deadline),
+		harness_unit_test(test_drain),
 		harness_unit_test(test_admin_https),
 		harness_unit_test(test_check_config),
 	};
