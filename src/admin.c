@@ -249,9 +249,12 @@ admin_free(struct admin *ad)
 int
 admin_listen(struct admin *ad, const char *addr)
 {
+	struct listener_conf	conf = admin_listener_conf;
+
+	conf.lc_unix_mode = (mode_t)ad->ad_router->rt_config.cf_admin_unix_mode;
 	/* Its accept() failures count with the routing port's. */
 	ad->ad_listener = listener_new_http(ad->ad_router->rt_base,
-	    &admin_listener_conf, addr, ad->ad_http,
+	    &conf, addr, ad->ad_http,
 	    &ad->ad_router->rt_stats.st_accept_errors);
 	if (ad->ad_listener == NULL)
 		return -1;

@@ -85,12 +85,14 @@ void
 router_free(struct router *rt)
 {
 	struct conn	*c;
+	size_t		 i;
 
 	if (rt == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
-	listener_free(rt->rt_listener);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_free(rt->rt_listeners[i]);
 	if (rt->rt_drain_ev != NULL)
 		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
@@ -146,16 +148,27 @@ router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
 int
 router_listen(struct router *rt)
 {
-	static const struct listener_conf conf = {
+	struct listener_conf	 conf = {
 		.lc_name = "",		/* "listening on ADDR": ready */
 		.lc_key = "router.listen",
 		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+		.lc_unix_mode = (mode_t)rt->rt_config.cf_unix_mode,
 	};
+	char			 addrs[CONFIG_LISTEN_ADDRS][CONFIG_LISTEN_MAX];
+	struct listener		*ls;
+	size_t			 n, i;
 
-	rt->rt_listener = listener_new(rt->rt_base, &conf,
-	    rt->rt_config.cf_listen, router_accept_cb, rt,
-	    &rt->rt_stats.st_accept_errors);
-	return rt->rt_listener != NULL ? 0 : -1;
+	/* The configuration checked the list: at most CONFIG_LISTEN_ADDRS. */
+	n = config_listen_addrs(rt->rt_config.cf_listen, addrs,
+	    CONFIG_LISTEN_ADDRS);
+	for (i = 0; i < n && i < CONFIG_LISTEN_ADDRS; i++) {
+		ls = listener_new(rt->rt_base, &conf, addrs[i],
+		    router_accept_cb, rt, &rt->rt_stats.st_accept_errors);
+		if (ls == NULL)
+			return -1;
+		rt->rt_listeners[rt->rt_nlisteners++] = ls;
+	}
+	return 0;
 }
 
 size_t
@@ -426,6 +439,8 @@ router_attach(struct router *rt, int fd, const struct sockaddr *sa,
 static void
 router_detach(struct router *rt, struct conn *c)
 {
+	size_t	i;
+
 	if (router_paused(c))
 		router_unblock(rt, c);
 	router_wake_waiters(rt, c);
@@ -439,7 +454,8 @@ router_detach(struct router *rt, struct conn *c)
 		if (--rt->rt_drain_pending == 0)
 			router_drain_finish(rt, "complete");
 	}
-	listener_resume(rt->rt_listener);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_resume(rt->rt_listeners[i]);
 }
 
 void
@@ -960,12 +976,14 @@ router_drain_start(struct router *rt)
 	struct timeval	 tv;
 	uint64_t	 ms = rt->rt_config.cf_shutdown_timeout_ms;
 	char		 when[32];
+	size_t		 i;
 
 	if (rt->rt_draining)
 		return;
 	rt->rt_draining = 1;
 	/* Closing the socket, not just disabling it, refuses new clients. */
-	listener_close(rt->rt_listener);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_close(rt->rt_listeners[i]);
 	router_flush(rt);
 
 	rt->rt_drain_forwarded = rt->rt_stats.st_bytes_forwarded;

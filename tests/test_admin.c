@@ -409,7 +409,7 @@ connect_clients(struct fixture *fx, int *fds, size_t n)
 		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
 		assert_true(fds[i] >= 0);
 		assert_int_equal(connect(fds[i],
-		    listener_addr(fx->rt->rt_listener),
+		    listener_addr(fx->rt->rt_listeners[0]),
 		    sizeof(struct sockaddr_in)), 0);
 	}
 	inproc_run_until(fx->ip, clients_connected, &ca);

@@ -39,7 +39,9 @@ struct router {
 	struct event_base	*rt_base;
 	struct config		 rt_config;
 	struct registry		*rt_registry;
-	struct listener		*rt_listener;	/* closed once draining */
+	/* router.listen's addresses, in order; closed once draining. */
+	struct listener		*rt_listeners[CONFIG_LISTEN_ADDRS];
+	size_t			 rt_nlisteners;
 	int			 rt_draining;	/* no new connections or reads */
 	int			 rt_drain_done;	/* counts logged, loop exiting */
 	struct event		*rt_drain_ev;	/* shutdown_timeout */
