@@ -128,8 +128,10 @@ conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
 	c->cn_connected = clock_now_ms();
 	TAILQ_INIT(&c->cn_waiters);
 	addr_copy(&c->cn_peer, sa, socklen);
-	/* Forwarded messages go out as soon as they are routed. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* Forwarded messages go out as soon as they are routed (TCP only). */
+	if (c->cn_peer.sa.sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof one);
 
 	c->cn_bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->cn_bev == NULL) {
