@@ -277,6 +277,11 @@ config_set_router_listen(struct config *cf, const struct config_keydef *kd,
 		    "by commas", CONFIG_LISTEN_ADDRS);
 		return config_expected(err, errlen, what, value);
 	}
+	for (i = 0; i < n && n > 1; i++) {
+		if (addrs[i][0] == '\0')
+			return config_expected(err, errlen, "addresses "
+			    "separated by commas, none of them empty", value);
+	}
 	for (i = 0; i < n; i++) {
 		/* One address: its own message, as it always was. */
 		if (config_check_listen(n == 1 ? value : addrs[i], err,
@@ -320,7 +325,9 @@ config_set_admin_listen(struct config *cf, const struct config_keydef *kd,
 	}
 	if (config_set_listen(cf, kd, value, err, errlen) == 0)
 		return 0;
-	if (strlen(value) < kd->kd_size)
+	/* A unix:/PATH keeps its own message. */
+	if (strlen(value) < kd->kd_size &&
+	    strncmp(value, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) != 0)
 		config_expected(err, errlen,
 		    "ADDRESS:PORT like 127.0.0.1:8081 or off", value);
 	return -1;
