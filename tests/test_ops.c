@@ -79,7 +79,9 @@ test_check_config_good(void **state)
 	    "router.shutdown_timeout = 2500ms  # file\n"
 	    "admin.listen = off  # file\n"
 	    "admin.token =  # default\n"
-	    "log.level = info  # default\n");
+	    "log.level = info  # default\n"
+	    "router.unix_mode = 0660  # default\n"
+	    "admin.unix_mode = 0660  # default\n");
 	unlink(path);
 }
 
@@ -106,7 +108,9 @@ test_check_config_example(void **state)
 	    "router.shutdown_timeout = 5s  # file\n"
 	    "admin.listen = 127.0.0.1:8081  # file\n"
 	    "admin.token =  # file\n"
-	    "log.level = info  # file\n");
+	    "log.level = info  # file\n"
+	    "router.unix_mode = 0660  # file\n"
+	    "admin.unix_mode = 0660  # file\n");
 }
 
 static void
