@@ -137,8 +137,20 @@ static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int socklen, void *arg)
 {
-	struct listener	*ls = arg;
+	struct listener		*ls = arg;
+	struct sockaddr_un	 sau;
 
+	/*
+	 * accept(2) fills only the family of an unnamed Unix peer (socklen
+	 * 2), and the rest of libevent's buffer is uninitialised: hand on
+	 * the family alone, which is all that we keep of a Unix peer.
+	 */
+	if (sa->sa_family == AF_UNIX) {
+		memset(&sau, 0, sizeof sau);
+		sau.sun_family = AF_UNIX;
+		sa = (struct sockaddr *)&sau;
+		socklen = (int)sizeof sau.sun_family;
+	}
 	ls->ls_cb(fd, sa, socklen, ls->ls_arg);
 }
 

@@ -655,6 +655,10 @@ test_unix_accept(void **state)
 	assert_int_equal(fx->errors, 0);
 	assert_true(fcntl(fx->fd, F_GETFL) & O_NONBLOCK);
 	assert_int_equal(fx->peer.ss_family, AF_UNIX);
+	/* The family alone, the rest zeroed: the callback may format it. */
+	assert_int_equal(fx->peerlen, sizeof(sa_family_t));
+	assert_string_equal(addr_format((struct sockaddr *)&fx->peer, a,
+	    sizeof a), "unix");
 	addr_copy(&peer, (struct sockaddr *)&fx->peer, fx->peerlen);
 	assert_int_equal(peer.sa.sa_family, AF_UNIX);
 	assert_string_equal(addr_format(&peer.sa, a, sizeof a), "unix");
