@@ -200,17 +200,19 @@ test_unix_routing(void **state)
 
 /*
  * A file that is not a socket at the path: the daemon does not start and
- * the file is as it was; a path longer than a socket address holds is a
+ * the file is as it was; a start that fails on a later address removes
+ * the socket file of an earlier one; a path longer than a socket address holds is a
  * configuration error, found by -t.
  */
 static void
 test_unix_refused(void **state)
 {
-	char		 path[200], listen[256], longpath[256], out[4096];
-	char		 err[4096], want[512], text[32];
+	char		 path[200], listen[320], longpath[256], out[4096];
+	char		 err[4096], want[512], text[32], busy[64];
 	const char	*args[] = { "-l", listen, "--admin", "off", NULL };
 	const char	*check[] = { "-l", longpath, "-t", NULL };
 	FILE		*f;
+	int		 fd;
 
 	sock_path(path, sizeof path, "file.sock");
 	harness_write_file(path, "not a socket\n");
@@ -225,6 +227,21 @@ test_unix_refused(void **state)
 	fclose(f);
 	assert_string_equal(text, "not a socket\n");
 	unlink(path);
+
+	/*
+	 * A later address that cannot be bound: the daemon exits 1 and the
+	 * socket file it had made for the first is gone.
+	 */
+	fd = harness_listener(busy, sizeof busy);
+	snprintf(listen, sizeof listen, "unix:%s, %s", path, busy);
+	assert_int_equal(run(args, out, err), 1);
+	snprintf(want, sizeof want, "info  listening on unix:%s\n", path);
+	assert_non_null(strstr(err, want));
+	snprintf(want, sizeof want, "error cannot listen on %s "
+	    "(router.listen): Address already in use\n", busy);
+	assert_non_null(strstr(err, want));
+	expect_gone(path);
+	close(fd);
 
 	/* "unix:" and a path of 108 bytes: one too many for sun_path. */
 	snprintf(longpath, sizeof longpath, "unix:/%0107d", 0);
