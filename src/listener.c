@@ -251,8 +251,14 @@ listener_unix_socket(struct listener *ls, const struct listener_conf *lc,
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, mode) != 0 || stat(path, &st) != 0 ||
-	    listen(fd, lc->lc_backlog) != 0) {
+	if (chmod(path, mode) != 0 || stat(path, &st) != 0) {
+		log_error("cannot listen on %s (%s): chmod %04o", addr,
+		    lc->lc_key, (unsigned)mode);
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, lc->lc_backlog) != 0) {
 		log_error("cannot listen on %s (%s)", addr, lc->lc_key);
 		unlink(path);
 		close(fd);
@@ -318,7 +324,8 @@ listener_bind(struct event_base *base, const struct listener_conf *lc,
 	    lc->lc_name[0] != '\0' ? " " : "");
 	if (ss.ss_family == AF_UNIX) {
 		/* Already listening: a backlog of 0 tells libevent so. */
-		if ((fd = listener_unix_socket(ls, lc, addr, &ss, sslen)) == -1) {
+		fd = listener_unix_socket(ls, lc, addr, &ss, sslen);
+		if (fd == -1) {
 			free(ls);
 			return NULL;
 		}

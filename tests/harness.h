@@ -33,7 +33,7 @@ int	harness_wrapped(void);
 struct daemon {
 	pid_t		pid;
 	int		port;		/* routing port */
-	int		admin_port;	/* admin port, 0, or -1: a Unix socket */
+	int		admin_port;	/* 0: none; -1: a Unix socket */
 	char		log_path[256];
 	char		addr[64];	/* "127.0.0.1:PORT" */
 };

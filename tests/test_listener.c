@@ -5,9 +5,9 @@
  * (RLIMIT_NOFILE lowered to the descriptors open), listener_resume,
  * closing for a drain, the evhttp case, and Unix sockets (the file's
  * mode, a stale file replaced, a live one or another file left alone, the
- * file removed on free only while it is ours, a path too long).  The log goes to a file so
- * that its lines, which the daemon's tests and operators grep, are checked
- * too.
+ * file removed on free only while it is ours, a path too long).  The log
+ * goes to a file so that its lines, which the daemon's tests and operators
+ * grep, are checked too.
  *
  * The loop is stepped one blocking pass (EVLOOP_ONCE) at a time, so every
  * count is exact: while accept is paused, nothing but the back-off timer
@@ -633,7 +633,8 @@ static void
 test_unix_accept(void **state)
 {
 	struct fixture	*fx = *state;
-	char		 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8], a[ADDR_STRLEN];
+	char		 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8];
+	char		 a[ADDR_STRLEN];
 	union addr_any	 peer;
 	struct stat	 st;
 	mode_t		 mask;

@@ -668,7 +668,8 @@ test_tools_unix(void **state)
 	    "0.5", "--warmup", "0.1", "--pairs", "2", NULL };
 	const char		*args[] = { "-l", NULL, NULL };
 	const char		*cat_flags[] = { "-H", NULL, NULL };
-	const char		*flags[sizeof bench_flags / sizeof bench_flags[0]];
+	const char		*flags[sizeof bench_flags /
+				    sizeof bench_flags[0]];
 	char			 sock[200], listen[256], unix_addr[256];
 	char			 id_file[256], line[64];
 	struct daemon		 d;

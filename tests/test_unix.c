@@ -201,8 +201,8 @@ test_unix_routing(void **state)
 /*
  * A file that is not a socket at the path: the daemon does not start and
  * the file is as it was; a start that fails on a later address removes
- * the socket file of an earlier one; a path longer than a socket address holds is a
- * configuration error, found by -t.
+ * the socket file of an earlier one; a path longer than a socket address
+ * holds is a configuration error, found by -t.
  */
 static void
 test_unix_refused(void **state)

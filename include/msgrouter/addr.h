@@ -16,7 +16,8 @@
 #define ADDR_STRLEN	128
 #define ADDR_UNIX_PREFIX	"unix:"
 /* Longest path of a "unix:" address: sun_path less its NUL. */
-#define ADDR_UNIX_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+#define ADDR_UNIX_PATH_MAX	\
+	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 /*
  * Room for a peer's IPv4 or IPv6 address, 28 bytes rather than 128.  A

@@ -62,7 +62,7 @@ struct listener_conf {
 	const char	*lc_name;	/* log prefix: "admin"; "" for none */
 	const char	*lc_key;	/* config key of the address */
 	int		 lc_backlog;
-	mode_t		 lc_unix_mode;	/* a Unix socket's; 0: LISTENER_UNIX_MODE */
+	mode_t		 lc_unix_mode;	/* 0: LISTENER_UNIX_MODE */
 };
 
 /*
