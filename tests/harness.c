@@ -599,6 +599,16 @@ harness_tmp_path(char *buf, size_t len, const char *tag)
 }
 
 void
+harness_sock_path(char *buf, size_t len, const char *tag)
+{
+	harness_tmp_path(buf, len, tag);
+	if (buf[0] == '/' && strlen(buf) <= HARNESS_SOCK_PATH_MAX)
+		return;
+	snprintf(buf, len, "/tmp/mr-%s-%d-%s", program_invocation_short_name,
+	    (int)getpid(), tag);
+}
+
+void
 harness_write_file(const char *path, const char *text)
 {
 	FILE	*f;

@@ -103,6 +103,13 @@ void	harness_wait_client(struct daemon *, uint32_t id, const char *what);
  * "tmp-PROGRAM-PID-tag", unique to this process and tag.
  */
 void	harness_tmp_path(char *buf, size_t len, const char *tag);
+/*
+ * An absolute path for a Unix socket: harness_tmp_path's if it is absolute
+ * and at most HARNESS_SOCK_PATH_MAX bytes (sun_path holds 107, and "unix:"
+ * and the path must fit the tests' buffers), else one in /tmp.
+ */
+#define HARNESS_SOCK_PATH_MAX	96
+void	harness_sock_path(char *buf, size_t len, const char *tag);
 /* Write text to path, creating or truncating it. */
 void	harness_write_file(const char *path, const char *text);
 /*

@@ -576,22 +576,13 @@ test_http(void **state)
 }
 
 /*
- * An absolute path for a socket in the test directory, and "unix:" and it
- * in addr; whatever is at the path is removed first.
+ * An absolute path for a socket (harness_sock_path), and "unix:" and it in
+ * addr; whatever is at the path is removed first.
  */
 static const char *
 unix_path(char *path, size_t len, char *addr, size_t alen, const char *tag)
 {
-	char	rel[ADDR_STRLEN], cwd[ADDR_STRLEN];
-
-	harness_tmp_path(rel, sizeof rel, tag);
-	if (rel[0] == '/')
-		snprintf(path, len, "%s", rel);
-	else {
-		assert_non_null(getcwd(cwd, sizeof cwd));
-		assert_true((size_t)snprintf(path, len, "%s/%s", cwd, rel) <
-		    len);
-	}
+	harness_sock_path(path, len, tag);
 	assert_true(strlen(path) <= ADDR_UNIX_PATH_MAX);
 	unlink(path);
 	snprintf(addr, alen, "unix:%s", path);

@@ -640,7 +640,7 @@ soak_start(struct soak *sk)
 	const char	*args[] = { "--admin", "127.0.0.1:0",
 	    "--max-clients", "1000", "--queue-limit", "64K",
 	    "--max-message-size", "16K", "-l", listen, NULL };
-	int		 i, unix_ok;
+	int		 i;
 
 	/*
 	 * A small ASan quarantine (freed memory ASan holds back to catch use
@@ -648,20 +648,14 @@ soak_start(struct soak *sk)
 	 */
 	setenv("ASAN_OPTIONS", "quarantine_size_mb=1:malloc_context_size=5:"
 	    "allocator_release_to_os_interval_ms=500", 1);
-	/*
-	 * One well-behaved client in four on the routing port's Unix socket
-	 * (when the test directory's path is absolute, as under make check).
-	 */
-	harness_tmp_path(sock, sizeof sock, "soak.sock");
-	unix_ok = sock[0] == '/' && strlen(sock) < 100;
-	if (unix_ok)
-		snprintf(listen, sizeof listen, "127.0.0.1:0, unix:%s", sock);
-	else
-		snprintf(listen, sizeof listen, "127.0.0.1:0");
+	/* One well-behaved client in four on the routing port's Unix socket. */
+	harness_sock_path(sock, sizeof sock, "soak.sock");
+	unlink(sock);
+	snprintf(listen, sizeof listen, "127.0.0.1:0, unix:%s", sock);
 	harness_start(&sk->d, args);
 	/* The admin port's line comes after every routing address's. */
 	for (i = 0; i < NWB; i++) {
-		if (unix_ok && i % 4 == 0)
+		if (i % 4 == 0)
 			wbs[i].fd = tc_connect_unix(sock, &wbs[i].id);
 		else
 			wbs[i].fd = tc_connect(&sk->d, &wbs[i].id);
