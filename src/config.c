@@ -114,6 +114,9 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0, 0,
 	    CONFIG_FIELD(cf_log_level), config_set_log_level,
 	    config_format_log_level, 0, 0 },
+	[CONFIG_ROUTER_SNDBUF] = { "router", "sndbuf", 1, 0, 0,
+	    CONFIG_FIELD(cf_sndbuf), config_set_size, config_format_size, 0,
+	    CONFIG_SNDBUF_MAX },
 };
 
 #define CONFIG_SECTIONS	"[router], [admin] or [log]"

@@ -30,6 +30,7 @@ enum config_key {
 	CONFIG_ADMIN_LISTEN,
 	CONFIG_ADMIN_TOKEN,
 	CONFIG_LOG_LEVEL,
+	CONFIG_ROUTER_SNDBUF,
 	CONFIG_NKEYS
 };
 
@@ -59,6 +60,7 @@ struct config {
 	char			cf_admin_token[CONFIG_TOKEN_MAX]; /* "": none */
 	enum log_level		cf_log_level;
 	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
+	uint64_t		cf_sndbuf;	/* SO_SNDBUF; 0: the kernel's */
 };
 
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:8080"
@@ -75,6 +77,7 @@ struct config {
 #define CONFIG_QUEUE_LIMIT_MIN		1024
 #define CONFIG_QUEUE_LIMIT_MAX		(64ULL * 1024 * 1024 * 1024)
 #define CONFIG_SHUTDOWN_MS_MAX		(3600ULL * 1000)
+#define CONFIG_SNDBUF_MAX		(64ULL * 1024 * 1024)
 
 /* Room for any one error message ("file:line: key: expected ..."). */
 #define CONFIG_ERRLEN			512
