@@ -752,6 +752,61 @@ test_paused_sender_reset(void **state)
 	    daemon_counter(&d, "dropped_sender_gone"));
 }
 
+/*
+ * Bytes the daemon handed to the kernel for a receiver that never reads
+ * (TC_SMALL_RCVBUF), once its sender is paused: forwarded but no longer
+ * queued in the daemon.  They sit in the daemon's send buffer and the
+ * receiver's receive buffer.
+ */
+static long long
+kernel_held(const char *conf)
+{
+	const char	*args[] = { "--admin", "127.0.0.1:0", "--queue-limit",
+			    "16K", "-c", conf, NULL };
+	struct daemon	 d;
+	uint32_t	 idr, ids;
+	int		 r, s;
+	long long	 held;
+	json_t		*j;
+
+	harness_start(&d, args);
+	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
+	assert_true((s = tc_connect(&d, &ids)) >= 0);
+	flood(&d, s, idr, 1000, sender_paused);
+	j = get_ok(&d, "/stats");
+	held = jnum(j, "bytes.forwarded_total") - jnum(j, "bytes.queued");
+	json_decref(j);
+	tc_close_reset(s);
+	tc_close_reset(r);
+	harness_stop(&d);
+	return held;
+}
+
+/*
+ * router.sndbuf caps the kernel's send buffer of client sockets: with 16K
+ * (the kernel doubles it to 32K) a stalled receiver holds at most that and
+ * its own receive buffer in the kernel; with the kernel's default, tcp_wmem
+ * autotuning lets it hold far more.
+ */
+static void
+test_sndbuf(void **state)
+{
+	char		conf[512];
+	long long	dflt, capped;
+
+	harness_tmp_path(conf, sizeof conf, "default.conf");
+	harness_write_file(conf, "[router]\nsndbuf = 0\n");
+	dflt = kernel_held(conf);
+	harness_write_file(conf, "[router]\nsndbuf = 16K\n");
+	capped = kernel_held(conf);
+	unlink(conf);
+	print_message("held by the kernel for a stalled receiver: %lld bytes "
+	    "by default, %lld with sndbuf = 16K\n", dflt, capped);
+	assert_true(capped > 0);
+	assert_true(capped <= 2 * 16384 + 2 * TC_SMALL_RCVBUF + 4096);
+	assert_true(dflt > 4 * capped);
+}
+
 /* Errors over the wire: JSON bodies and the right status. */
 static void
 test_errors(void **state)
@@ -932,6 +987,7 @@ main(void)
 		harness_unit_test(test_off),
 		harness_unit_test(test_healthz_reserve),
 		harness_unit_test(test_paused_sender_reset),
+		harness_unit_test(test_sndbuf),
 	};
 
 	harness_init();
