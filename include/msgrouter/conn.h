@@ -66,7 +66,7 @@ enum conn_reason {
 	CONN_REASON_SLOW_CONSUMER,
 	CONN_REASON_MAX_CLIENTS,
 	CONN_REASON_SHUTDOWN,
-	CONN_REASON_SENDER_GONE,	/* paused, then reset or closed both ways */
+	CONN_REASON_SENDER_GONE,	/* paused, then reset: conn_peer_gone */
 	CONN_NREASONS
 };
 
