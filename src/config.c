@@ -126,6 +126,9 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_ADMIN_UNIX_MODE] = { "admin", "unix_mode", 0, 0, 0,
 	    CONFIG_FIELD(cf_admin_unix_mode), config_set_mode,
 	    config_format_mode, 0600, 0777 },
+	[CONFIG_ROUTER_SNDBUF] = { "router", "sndbuf", 1, 0, 0,
+	    CONFIG_FIELD(cf_sndbuf), config_set_size, config_format_size, 0,
+	    CONFIG_SNDBUF_MAX },
 };
 
 #define CONFIG_SECTIONS	"[router], [admin] or [log]"

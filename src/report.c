@@ -73,6 +73,15 @@ static const struct report_metric report_metrics[] = {
 	    ss_max_message_size),
 	M("config", "queue_limit", "gauge",
 	    "Effective queue_limit in bytes per destination.", ss_queue_limit),
+	M("messages", "dropped_sender_gone_total", "counter",
+	    "Messages dropped: buffered from a paused sender that reset.",
+	    ss_dropped_sender_gone),
+	M("clients", "disconnected_sender_gone_total", "counter",
+	    "Paused senders closed because they reset the connection.",
+	    ss_disconnected_sender_gone),
+	M("config", "sndbuf", "gauge",
+	    "Effective router.sndbuf in bytes (0: the kernel's default).",
+	    ss_sndbuf),
 };
 #undef M
 

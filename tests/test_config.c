@@ -75,6 +75,7 @@ expect_settings(const struct config *cf, const struct config *want,
 		assert_int_equal(cf->cf_unix_mode, 0660);
 		assert_int_equal(cf->cf_admin_unix_mode, 0660);
 	}
+	assert_int_equal(cf->cf_sndbuf, want->cf_sndbuf);
 	for (k = 0; k < CONFIG_NKEYS; k++)
 		assert_int_equal(cf->cf_origin[k], origin);
 }
@@ -114,6 +115,7 @@ test_every_key(void **state)
 		.cf_admin_listen = "off",
 		.cf_admin_token = "s3cr3t-T0ken",
 		.cf_log_level = LOG_LEVEL_WARN,
+		.cf_sndbuf = 65536,
 	};
 	struct config	cf;
 
@@ -128,6 +130,7 @@ test_every_key(void **state)
 	    "id_mode = sequential\n"
 	    "shutdown_timeout = 250ms\n"
 	    "unix_mode = 0600\n"
+	    "sndbuf = 64K\n"
 	    "[admin]\n"
 	    "listen = off\n"
 	    "token = s3cr3t-T0ken\n"
@@ -237,6 +240,8 @@ test_bad_values(void **state)
 	expect_error("[router]\nshutdown_timeout = 3601s\n",
 	    "t.conf:2: shutdown_timeout: expected a duration from 0s to "
 	    "3600s, got \"3601s\"");
+	expect_error("[router]\nsndbuf = 65M\n",
+	    "t.conf:2: sndbuf: expected a size from 0 to 64M, got \"65M\"");
 	expect_error("[router]\nslow_consumer = ignore\n",
 	    "t.conf:2: slow_consumer: expected backpressure, drop or "
 	    "disconnect, got \"ignore\"");
@@ -587,7 +592,8 @@ test_print(void **state)
 	    "admin.token = (hidden, 3 bytes)  # file\n"
 	    "log.level = info  # default\n"
 	    "router.unix_mode = 0660  # default\n"
-	    "admin.unix_mode = 0660  # default\n");
+	    "admin.unix_mode = 0660  # default\n"
+	    "router.sndbuf = 0  # default\n");
 	free(out);
 }
 

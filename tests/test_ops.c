@@ -81,7 +81,8 @@ test_check_config_good(void **state)
 	    "admin.token =  # default\n"
 	    "log.level = info  # default\n"
 	    "router.unix_mode = 0660  # default\n"
-	    "admin.unix_mode = 0660  # default\n");
+	    "admin.unix_mode = 0660  # default\n"
+	    "router.sndbuf = 0  # default\n");
 	unlink(path);
 }
 
@@ -110,7 +111,8 @@ test_check_config_example(void **state)
 	    "admin.token =  # file\n"
 	    "log.level = info  # file\n"
 	    "router.unix_mode = 0660  # file\n"
-	    "admin.unix_mode = 0660  # file\n");
+	    "admin.unix_mode = 0660  # file\n"
+	    "router.sndbuf = 0  # file\n");
 }
 
 static void

@@ -300,7 +300,8 @@ check_identity(struct daemon *d, long long *connected)
 
 	assert_int_equal(rcv, jnum(j, "messages", "forwarded_total") +
 	    jnum(j, "messages", "dropped_unknown_destination_total") +
-	    jnum(j, "messages", "dropped_queue_full_total"));
+	    jnum(j, "messages", "dropped_queue_full_total") +
+	    jnum(j, "messages", "dropped_sender_gone_total"));
 	if (connected != NULL)
 		*connected = jnum(j, "clients", "connected");
 	json_decref(j);
@@ -796,7 +797,8 @@ test_soak(void **state)
 	assert_int_equal(daemon_counter(&sk.d, "frames"),
 	    daemon_counter(&sk.d, "forwarded") +
 	    daemon_counter(&sk.d, "dropped_unknown") +
-	    daemon_counter(&sk.d, "dropped_queue_full"));
+	    daemon_counter(&sk.d, "dropped_queue_full") +
+	    daemon_counter(&sk.d, "dropped_sender_gone"));
 	/* The faults happened: oversize senders were cut, strays dropped. */
 	assert_true(daemon_counter(&sk.d, "disconnected_oversize") > 0);
 	assert_true(daemon_counter(&sk.d, "dropped_unknown") > 0);

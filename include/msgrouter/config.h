@@ -32,6 +32,7 @@ enum config_key {
 	CONFIG_LOG_LEVEL,
 	CONFIG_ROUTER_UNIX_MODE,
 	CONFIG_ADMIN_UNIX_MODE,
+	CONFIG_ROUTER_SNDBUF,
 	CONFIG_NKEYS
 };
 
@@ -64,6 +65,7 @@ struct config {
 	enum log_level		cf_log_level;
 	uint64_t		cf_unix_mode;		/* router.listen's */
 	uint64_t		cf_admin_unix_mode;
+	uint64_t		cf_sndbuf;	/* SO_SNDBUF; 0: the kernel's */
 	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
 };
 
@@ -82,6 +84,7 @@ struct config {
 #define CONFIG_QUEUE_LIMIT_MIN		1024
 #define CONFIG_QUEUE_LIMIT_MAX		(64ULL * 1024 * 1024 * 1024)
 #define CONFIG_SHUTDOWN_MS_MAX		(3600ULL * 1000)
+#define CONFIG_SNDBUF_MAX		(64ULL * 1024 * 1024)
 
 /* Room for any one error message ("file:line: key: expected ..."). */
 #define CONFIG_ERRLEN			512
