@@ -50,6 +50,9 @@ static const char *const conn_reasons[] = {
 	[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
 	[CONN_REASON_MAX_CLIENTS] = "max_clients",
 	[CONN_REASON_SHUTDOWN] = "shutdown",
+	[CONN_REASON_SCAN] = "scan",
+	[CONN_REASON_BANNED] = "banned",
+	[CONN_REASON_PER_ADDRESS] = "per_address",
 };
 
 _Static_assert(sizeof conn_states / sizeof conn_states[0] == CONN_NSTATES,

@@ -17,7 +17,8 @@ AM_TESTS_ENVIRONMENT = \
 	TESTS_TMPDIR='$(abs_top_builddir)/tests'; export TESTS_TMPDIR;
 
 UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
-	tests/test_conn tests/test_move tests/test_bufmem tests/test_listener
+	tests/test_conn tests/test_move tests/test_bufmem tests/test_listener \
+	tests/test_addrtab
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 

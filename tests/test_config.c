@@ -70,6 +70,11 @@ expect_settings(const struct config *cf, const struct config *want,
 	assert_string_equal(cf->cf_admin_listen, want->cf_admin_listen);
 	assert_string_equal(cf->cf_admin_token, want->cf_admin_token);
 	assert_int_equal(cf->cf_log_level, want->cf_log_level);
+	assert_int_equal(cf->cf_scan_limit, want->cf_scan_limit);
+	assert_int_equal(cf->cf_scan_window_ms, want->cf_scan_window_ms);
+	assert_int_equal(cf->cf_scan_ban_ms, want->cf_scan_ban_ms);
+	assert_int_equal(cf->cf_max_clients_per_address,
+	    want->cf_max_clients_per_address);
 	for (k = 0; k < CONFIG_NKEYS; k++)
 		assert_int_equal(cf->cf_origin[k], origin);
 }
@@ -88,6 +93,10 @@ test_defaults(void **state)
 		.cf_admin_listen = "127.0.0.1:8081",
 		.cf_admin_token = "",
 		.cf_log_level = LOG_LEVEL_INFO,
+		.cf_scan_limit = 64,
+		.cf_scan_window_ms = 10000,
+		.cf_scan_ban_ms = 60000,
+		.cf_max_clients_per_address = 0,
 	};
 	struct config	cf;
 
@@ -109,6 +118,10 @@ test_every_key(void **state)
 		.cf_admin_listen = "off",
 		.cf_admin_token = "s3cr3t-T0ken",
 		.cf_log_level = LOG_LEVEL_WARN,
+		.cf_scan_limit = 0,
+		.cf_scan_window_ms = 2500,
+		.cf_scan_ban_ms = 120000,
+		.cf_max_clients_per_address = 7,
 	};
 	struct config	cf;
 
@@ -122,6 +135,10 @@ test_every_key(void **state)
 	    "slow_consumer = disconnect\n"
 	    "id_mode = sequential\n"
 	    "shutdown_timeout = 250ms\n"
+	    "scan_limit = 0\n"
+	    "scan_window = 2500ms\n"
+	    "scan_ban = 2min\n"
+	    "max_clients_per_address = 7\n"
 	    "[admin]\n"
 	    "listen = off\n"
 	    "token = s3cr3t-T0ken\n"
@@ -576,7 +593,11 @@ test_print(void **state)
 	    "router.shutdown_timeout = 1500ms  # file\n"
 	    "admin.listen = 127.0.0.1:8081  # default\n"
 	    "admin.token = (hidden, 3 bytes)  # file\n"
-	    "log.level = info  # default\n");
+	    "log.level = info  # default\n"
+	    "router.scan_limit = 64  # default\n"
+	    "router.scan_window = 10s  # default\n"
+	    "router.scan_ban = 60s  # default\n"
+	    "router.max_clients_per_address = 0  # default\n");
 	free(out);
 }
 

@@ -50,6 +50,12 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_accept_errors = 19;
 	ss->ss_slow_consumer = "drop";
 	ss->ss_id_mode = "sequential";
+	ss->ss_disconnected_scan = 20;
+	ss->ss_rejected_banned = 21;
+	ss->ss_rejected_per_address = 22;
+	ss->ss_banned_addresses = 23;
+	ss->ss_scan_limit = 24;
+	ss->ss_max_clients_per_address = 25;
 }
 
 /* The JSON path "group.name" (or "name") as an integer; -1 if absent. */
@@ -95,6 +101,12 @@ test_stats_json(void **state)
 		{ "config", "max_clients", 15 },
 		{ "config", "max_message_size", 16 },
 		{ "config", "queue_limit", 17 },
+		{ "clients", "disconnected_scan_total", 20 },
+		{ "clients", "rejected_banned_total", 21 },
+		{ "clients", "rejected_per_address_total", 22 },
+		{ "clients", "banned_addresses", 23 },
+		{ "config", "scan_limit", 24 },
+		{ "config", "max_clients_per_address", 25 },
 	};
 	struct stats_snapshot	 ss;
 	json_t			*j;
@@ -116,10 +128,10 @@ test_stats_json(void **state)
 	    "sequential");
 	assert_true(json_is_false(json_object_get(j, "draining")));
 	/* Nothing else in the groups: a new figure must be added on purpose. */
-	assert_int_equal(json_object_size(json_object_get(j, "clients")), 7);
+	assert_int_equal(json_object_size(json_object_get(j, "clients")), 11);
 	assert_int_equal(json_object_size(json_object_get(j, "messages")), 4);
 	assert_int_equal(json_object_size(json_object_get(j, "bytes")), 3);
-	assert_int_equal(json_object_size(json_object_get(j, "config")), 5);
+	assert_int_equal(json_object_size(json_object_get(j, "config")), 7);
 	json_decref(j);
 
 	/* Past jansson's signed range a counter is clamped, not wrapped. */
@@ -201,8 +213,8 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 19 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 22);
+	/* 25 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 28);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);

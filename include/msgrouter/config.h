@@ -30,6 +30,10 @@ enum config_key {
 	CONFIG_ADMIN_LISTEN,
 	CONFIG_ADMIN_TOKEN,
 	CONFIG_LOG_LEVEL,
+	CONFIG_ROUTER_SCAN_LIMIT,
+	CONFIG_ROUTER_SCAN_WINDOW,
+	CONFIG_ROUTER_SCAN_BAN,
+	CONFIG_ROUTER_MAX_CLIENTS_PER_ADDRESS,
 	CONFIG_NKEYS
 };
 
@@ -58,6 +62,10 @@ struct config {
 	char			cf_admin_listen[CONFIG_LISTEN_MAX]; /* "off" */
 	char			cf_admin_token[CONFIG_TOKEN_MAX]; /* "": none */
 	enum log_level		cf_log_level;
+	uint64_t		cf_scan_limit;		/* 0: off */
+	uint64_t		cf_scan_window_ms;
+	uint64_t		cf_scan_ban_ms;
+	uint64_t		cf_max_clients_per_address; /* 0: none */
 	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
 };
 
@@ -67,6 +75,9 @@ struct config {
 #define CONFIG_DEFAULT_QUEUE_LIMIT	(8 * 1024 * 1024)
 #define CONFIG_DEFAULT_SHUTDOWN_MS	5000
 #define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:8081"
+#define CONFIG_DEFAULT_SCAN_LIMIT	64
+#define CONFIG_DEFAULT_SCAN_WINDOW_MS	10000
+#define CONFIG_DEFAULT_SCAN_BAN_MS	60000
 
 /* Bounds enforced on every source of settings. */
 #define CONFIG_MAX_CLIENTS_MAX		1000000
@@ -75,6 +86,9 @@ struct config {
 #define CONFIG_QUEUE_LIMIT_MIN		1024
 #define CONFIG_QUEUE_LIMIT_MAX		(64ULL * 1024 * 1024 * 1024)
 #define CONFIG_SHUTDOWN_MS_MAX		(3600ULL * 1000)
+#define CONFIG_SCAN_LIMIT_MAX		1000000000
+#define CONFIG_SCAN_WINDOW_MS_MAX	(3600ULL * 1000)
+#define CONFIG_SCAN_BAN_MS_MAX		(24ULL * 3600 * 1000)
 
 /* Room for any one error message ("file:line: key: expected ..."). */
 #define CONFIG_ERRLEN			512

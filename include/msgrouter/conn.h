@@ -66,6 +66,9 @@ enum conn_reason {
 	CONN_REASON_SLOW_CONSUMER,
 	CONN_REASON_MAX_CLIENTS,
 	CONN_REASON_SHUTDOWN,
+	CONN_REASON_SCAN,		/* sent too many unknown ids */
+	CONN_REASON_BANNED,		/* refused: its address is banned */
+	CONN_REASON_PER_ADDRESS,	/* refused: max_clients_per_address */
 	CONN_NREASONS
 };
 
