@@ -1264,7 +1264,8 @@ router_log_stats(const struct router *rt, const char *what)
 	    "disconnected_slow=%llu disconnected_oversize=%llu frames=%llu "
 	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
 	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu "
-	    "accept_errors=%llu",
+	    "accept_errors=%llu disconnected_scan=%llu rejected_banned=%llu "
+	    "rejected_per_address=%llu",
 	    what, registry_count(rt->rt_registry),
 	    (unsigned long long)st->st_accepted,
 	    (unsigned long long)st->st_rejected,
@@ -1277,5 +1278,8 @@ router_log_stats(const struct router *rt, const char *what)
 	    (unsigned long long)st->st_bytes_received,
 	    (unsigned long long)st->st_bytes_forwarded,
 	    (unsigned long long)st->st_paused_total,
-	    (unsigned long long)st->st_accept_errors);
+	    (unsigned long long)st->st_accept_errors,
+	    (unsigned long long)st->st_disconnected_scan,
+	    (unsigned long long)st->st_rejected_banned,
+	    (unsigned long long)st->st_rejected_per_address);
 }

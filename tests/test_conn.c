@@ -269,6 +269,9 @@ test_names(void **state)
 		[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
 		[CONN_REASON_MAX_CLIENTS] = "max_clients",
 		[CONN_REASON_SHUTDOWN] = "shutdown",
+		[CONN_REASON_SCAN] = "scan",
+		[CONN_REASON_BANNED] = "banned",
+		[CONN_REASON_PER_ADDRESS] = "per_address",
 		[CONN_NREASONS] = "unknown",
 	};
 	size_t	i;

@@ -79,7 +79,11 @@ test_check_config_good(void **state)
 	    "router.shutdown_timeout = 2500ms  # file\n"
 	    "admin.listen = off  # file\n"
 	    "admin.token =  # default\n"
-	    "log.level = info  # default\n");
+	    "log.level = info  # default\n"
+	    "router.scan_limit = 64  # default\n"
+	    "router.scan_window = 10s  # default\n"
+	    "router.scan_ban = 60s  # default\n"
+	    "router.max_clients_per_address = 0  # default\n");
 	unlink(path);
 }
 
@@ -106,7 +110,11 @@ test_check_config_example(void **state)
 	    "router.shutdown_timeout = 5s  # file\n"
 	    "admin.listen = 127.0.0.1:8081  # file\n"
 	    "admin.token =  # file\n"
-	    "log.level = info  # file\n");
+	    "log.level = info  # file\n"
+	    "router.scan_limit = 64  # file\n"
+	    "router.scan_window = 10s  # file\n"
+	    "router.scan_ban = 60s  # file\n"
+	    "router.max_clients_per_address = 0  # file\n");
 }
 
 static void
