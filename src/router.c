@@ -744,9 +744,10 @@ router_seconds(uint64_t ms, char *buf, size_t len)
  * The scan defence, on the unknown-id path only: count the frame against
  * its sender's address (addrtab_unknown).  Whether the sender is to be
  * closed: its address went past scan_limit now (logged once, with the
- * address) or was banned already.
+ * address) or was banned already.  Not inlined: router_decide, on the
+ * path of every run, keeps the size and layout it had without it.
  */
-static int
+static __attribute__((noinline)) int
 router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
 {
 	const struct config	*cf = &rt->rt_config;
