@@ -48,14 +48,17 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_queue_limit = 17;
 	ss->ss_received = 18;
 	ss->ss_accept_errors = 19;
+	ss->ss_dropped_sender_gone = 20;
+	ss->ss_disconnected_sender_gone = 21;
+	ss->ss_sndbuf = 22;
 	ss->ss_slow_consumer = "drop";
 	ss->ss_id_mode = "sequential";
-	ss->ss_disconnected_scan = 20;
-	ss->ss_rejected_banned = 21;
-	ss->ss_rejected_per_address = 22;
-	ss->ss_banned_addresses = 23;
-	ss->ss_scan_limit = 24;
-	ss->ss_max_clients_per_address = 25;
+	ss->ss_disconnected_scan = 23;
+	ss->ss_rejected_banned = 24;
+	ss->ss_rejected_per_address = 25;
+	ss->ss_banned_addresses = 26;
+	ss->ss_scan_limit = 27;
+	ss->ss_max_clients_per_address = 28;
 }
 
 /* The JSON path "group.name" (or "name") as an integer; -1 if absent. */
@@ -101,12 +104,15 @@ test_stats_json(void **state)
 		{ "config", "max_clients", 15 },
 		{ "config", "max_message_size", 16 },
 		{ "config", "queue_limit", 17 },
-		{ "clients", "disconnected_scan_total", 20 },
-		{ "clients", "rejected_banned_total", 21 },
-		{ "clients", "rejected_per_address_total", 22 },
-		{ "clients", "banned_addresses", 23 },
-		{ "config", "scan_limit", 24 },
-		{ "config", "max_clients_per_address", 25 },
+		{ "messages", "dropped_sender_gone_total", 20 },
+		{ "clients", "disconnected_sender_gone_total", 21 },
+		{ "config", "sndbuf", 22 },
+		{ "clients", "disconnected_scan_total", 23 },
+		{ "clients", "rejected_banned_total", 24 },
+		{ "clients", "rejected_per_address_total", 25 },
+		{ "clients", "banned_addresses", 26 },
+		{ "config", "scan_limit", 27 },
+		{ "config", "max_clients_per_address", 28 },
 	};
 	struct stats_snapshot	 ss;
 	json_t			*j;
@@ -128,10 +134,10 @@ test_stats_json(void **state)
 	    "sequential");
 	assert_true(json_is_false(json_object_get(j, "draining")));
 	/* Nothing else in the groups: a new figure must be added on purpose. */
-	assert_int_equal(json_object_size(json_object_get(j, "clients")), 11);
-	assert_int_equal(json_object_size(json_object_get(j, "messages")), 4);
+	assert_int_equal(json_object_size(json_object_get(j, "clients")), 12);
+	assert_int_equal(json_object_size(json_object_get(j, "messages")), 5);
 	assert_int_equal(json_object_size(json_object_get(j, "bytes")), 3);
-	assert_int_equal(json_object_size(json_object_get(j, "config")), 7);
+	assert_int_equal(json_object_size(json_object_get(j, "config")), 8);
 	json_decref(j);
 
 	/* Past jansson's signed range a counter is clamped, not wrapped. */
@@ -213,8 +219,8 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 25 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 28);
+	/* 28 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 31);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);

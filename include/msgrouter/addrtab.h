@@ -17,10 +17,11 @@
  * entries from the new address's home slot (a random place, given the
  * key), the entry with the oldest activity and no active ban goes first;
  * failing that, the banned entry whose ban ends first (the ban is lifted
- * early, and the caller is told so it can log it: it is never silent).  Only when no entry
- * of the sample qualifies is the whole table searched the same way.  An
- * entry with a live connection is never evicted: when every entry has one
- * (more live connections than the limit), the new address is not admitted.
+ * early, and the caller is told so it can log it: it is never silent).
+ * Only when no entry of the sample qualifies is the whole table searched
+ * the same way.  An entry with a live connection is never evicted: when
+ * every entry has one (more live connections than the limit), the new
+ * address is not admitted.
  */
 #ifndef MSGROUTER_ADDRTAB_H
 #define MSGROUTER_ADDRTAB_H
