@@ -11,6 +11,7 @@
  * - A ban ends after scan_ban; the count starts again.
  * - max_clients_per_address refuses the connection past it, without an id.
  * - scan_limit is applied by a reload.
+ * - Unix-domain clients have no address: neither limited nor banned.
  */
 #include "config.h"
 
@@ -410,6 +411,46 @@ test_reload(void **state)
 	    { NULL, 0 } });
 }
 
+/*
+ * Unix-domain clients are exempt: with max_clients_per_address 1 and
+ * scan_limit 3, two of them connect, and one sends to 100 unknown ids and
+ * stays; a TCP client from 127.0.0.9 is limited as usual.
+ */
+static void
+test_unix_exempt(void **state)
+{
+	char		 sock[200], listen[256];
+	const char	*args[] = { "-l", listen, "--max-clients-per-address",
+			    "1", "--scan-limit", "3", NULL };
+	struct daemon	 d;
+	uint32_t	 ida, idb, idt, live[3];
+	int		 a, b, t, x;
+
+	harness_sock_path(sock, sizeof sock, "scan.sock");
+	unlink(sock);
+	snprintf(listen, sizeof listen, "127.0.0.1:0, unix:%s", sock);
+	harness_start(&d, args);
+	assert_true((a = tc_connect_unix(sock, &ida)) >= 0);
+	assert_true((b = tc_connect_unix(sock, &idb)) >= 0);
+	assert_true((t = connect_from(&d, "127.0.0.9", &idt)) >= 0);
+	assert_true((x = connect_from(&d, "127.0.0.9", NULL)) >= 0);
+	assert_int_equal(expect_closed_without_id(x), 0);
+	close(x);
+	live[0] = ida;
+	live[1] = idb;
+	live[2] = idt;
+	probe(a, 0, 100, live, 3);
+	tc_ping_pong(a, ida, b, idb, 2);
+	tc_ping_pong(a, ida, t, idt, 2);
+	close(a);
+	close(b);
+	close(t);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 0 }, { "rejected_per_address", 1 },
+	    { "rejected", 1 }, { "dropped_unknown", 100 }, { NULL, 0 } });
+}
+
 int
 main(void)
 {
@@ -418,6 +459,7 @@ main(void)
 		harness_unit_test(test_ban_expiry),
 		harness_unit_test(test_per_address),
 		harness_unit_test(test_reload),
+		harness_unit_test(test_unix_exempt),
 	};
 
 	harness_init();
