@@ -410,3 +410,21 @@ addrtab_count_banned(const struct addrtab *at, uint64_t now)
 	}
 	return n;
 }
+
+size_t
+addrtab_unban_all(struct addrtab *at, uint64_t now)
+{
+	struct addrtab_entry	*e;
+	size_t			 i, n = 0;
+
+	for (i = 0; i <= at->at_mask; i++) {
+		e = &at->at_slots[i];
+		if (e->ae_family == 0)
+			continue;
+		if (now < e->ae_ban_until)
+			n++;
+		e->ae_ban_until = 0;
+		e->ae_count = 0;
+	}
+	return n;
+}

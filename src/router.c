@@ -678,12 +678,17 @@ void
 router_configure(struct router *rt, const struct config *cf)
 {
 	struct conn	*c;
+	size_t		 n;
 
 	/* Input already received keeps the limit it arrived under. */
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
 		c->cn_max_before = (uint32_t)router_max_message(rt, c);
 		c->cn_max_until = c->cn_bytes_in;
 	}
+	/* The defence turned off: nobody stays banned by it. */
+	if (cf->cf_scan_limit == 0 && rt->rt_config.cf_scan_limit != 0 &&
+	    (n = addrtab_unban_all(rt->rt_addrtab, clock_now_ms())) > 0)
+		log_info("scan_limit 0: %zu banned addresses let in again", n);
 	rt->rt_config = *cf;
 	/* More clients may come: room for their addresses (never shrinks). */
 	if (addrtab_grow(rt->rt_addrtab, router_addrtab_limit(cf)) != 0)

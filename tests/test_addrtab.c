@@ -279,6 +279,26 @@ test_scan_off(void **state)
 	addrtab_free(at);
 }
 
+/* Turning the defence off forgets every ban and count. */
+static void
+test_unban_all(void **state)
+{
+	static const struct addrtab_scan sc = { 1, 10000, 60000 };
+	struct addrtab		*at = addrtab_new(0, SEED0, SEED1);
+	struct addrtab_key	 a = key_of("10.0.0.1"), b = key_of("10.0.0.2");
+
+	assert_int_equal(unknown(at, &a, 1, &sc, 5), ADDRTAB_SCAN_OK);
+	assert_int_equal(unknown(at, &a, 2, &sc, 5), ADDRTAB_SCAN_BAN);
+	assert_int_equal(unknown(at, &b, 1, &sc, 5), ADDRTAB_SCAN_OK);
+	assert_int_equal(addrtab_unban_all(at, 6), 1);
+	assert_false(addrtab_banned(at, &a, 6));
+	assert_int_equal(addrtab_connect(at, &a, 0, 6, NULL), ADDRTAB_ADMIT);
+	/* b's count went too: one more id does not ban it. */
+	assert_int_equal(unknown(at, &b, 2, &sc, 7), ADDRTAB_SCAN_OK);
+	assert_int_equal(addrtab_unban_all(at, 8), 0);
+	addrtab_free(at);
+}
+
 /*
  * Alternating between two unknown ids counts every frame: the rule keeps
  * one previous id, as documented (docs/SECURITY.md).
@@ -465,6 +485,7 @@ main(void)
 		cmocka_unit_test(test_scan_window),
 		cmocka_unit_test(test_scan_off),
 		cmocka_unit_test(test_scan_alternating),
+		cmocka_unit_test(test_unban_all),
 		cmocka_unit_test(test_flood),
 		cmocka_unit_test(test_full_of_bans),
 		cmocka_unit_test(test_full_of_live),

@@ -372,7 +372,8 @@ test_per_address(void **state)
 
 /*
  * scan_limit is live: 0 at start lets 200 unknown ids through; after a
- * reload to 5 the sixth closes the sender.
+ * reload to 5 the sixth closes the sender and bans its address; a reload
+ * back to 0 lets the address in again.
  */
 static void
 test_reload(void **state)
@@ -404,11 +405,25 @@ test_reload(void **state)
 	assert_int_equal(tc_expect_close(s, HARNESS_TIMEOUT_MS), 0);
 	close(s);
 	harness_wait_log(&d, "address 127.0.0.8: 6 unknown ids in ", 1);
+	assert_true((s = connect_from(&d, "127.0.0.8", NULL)) >= 0);
+	assert_int_equal(expect_closed_without_id(s), 0);
+	close(s);
+
+	/* Off again: the ban goes with it. */
+	harness_write_file(path, "[router]\nlisten = 127.0.0.1:0\n"
+	    "scan_limit = 0\n");
+	assert_int_equal(kill(d.pid, SIGHUP), 0);
+	harness_wait_log(&d, "scan_limit 0: 1 banned addresses let in again",
+	    1);
+	assert_true((s = connect_from(&d, "127.0.0.8", &id)) >= 0);
+	assert_int_equal(tc_send(s, id, "back"), 0);
+	tc_expect_msg(s, "back");
+	close(s);
 	harness_stop(&d);
 	unlink(path);
 	harness_expect_counters(&d, (const struct counter_want[]){
 	    { "disconnected_scan", 1 }, { "dropped_unknown", 206 },
-	    { NULL, 0 } });
+	    { "rejected_banned", 1 }, { NULL, 0 } });
 }
 
 /*

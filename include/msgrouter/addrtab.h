@@ -139,6 +139,11 @@ enum addrtab_scan_verdict addrtab_unknown(struct addrtab *,
 /* Whether the address is banned now. */
 int		 addrtab_banned(struct addrtab *, const struct addrtab_key *,
 		    uint64_t now_ms);
+/*
+ * Forget every ban and scan count (scan_limit turned to 0 by a reload);
+ * returns the bans lifted.
+ */
+size_t		 addrtab_unban_all(struct addrtab *, uint64_t now_ms);
 /* Addresses banned now (a walk of the table, for reports). */
 size_t		 addrtab_count_banned(const struct addrtab *, uint64_t now_ms);
 
