@@ -445,6 +445,8 @@ test_unix_exempt(void **state)
 	unlink(sock);
 	snprintf(listen, sizeof listen, "127.0.0.1:0, unix:%s", sock);
 	harness_start(&d, args);
+	/* Ready at its first listener: wait for the second. */
+	harness_wait_log(&d, "listening on unix:", 1);
 	assert_true((a = tc_connect_unix(sock, &ida)) >= 0);
 	assert_true((b = tc_connect_unix(sock, &idb)) >= 0);
 	assert_true((t = connect_from(&d, "127.0.0.9", &idt)) >= 0);
