@@ -12,6 +12,8 @@
  * - max_clients_per_address refuses the connection past it, without an id.
  * - scan_limit is applied by a reload.
  * - Unix-domain clients have no address: neither limited nor banned.
+ * - On a dual-stack listener IPv4 peers arrive as IPv4-mapped IPv6 and
+ *   are counted per IPv4 address, not as one IPv6 /64.
  */
 #include "config.h"
 
@@ -468,6 +470,37 @@ test_unix_exempt(void **state)
 	    { "rejected", 1 }, { "dropped_unknown", 100 }, { NULL, 0 } });
 }
 
+/*
+ * A listener on [::] takes IPv4 clients as ::ffff:a.b.c.d, whose first 64
+ * bits are all 0: taken for IPv6 they would all be one /64.  With
+ * max_clients_per_address 1, 127.0.0.10 and 127.0.0.11 both get in and a
+ * second client from 127.0.0.10 does not.
+ */
+static void
+test_v4_mapped(void **state)
+{
+	static const char *args[] = { "-l", "[::]:0",
+	    "--max-clients-per-address", "1", NULL };
+	struct daemon	d;
+	uint32_t	ida, idb;
+	int		a, b, x;
+
+	harness_need_ipv6();
+	harness_start(&d, args);
+	assert_true((a = connect_from(&d, "127.0.0.10", &ida)) >= 0);
+	assert_true((b = connect_from(&d, "127.0.0.11", &idb)) >= 0);
+	assert_true((x = connect_from(&d, "127.0.0.10", NULL)) >= 0);
+	assert_int_equal(expect_closed_without_id(x), 0);
+	close(x);
+	harness_wait_log(&d, "client [::ffff:127.0.0.10]:", 1);
+	tc_ping_pong(a, ida, b, idb, 2);
+	close(a);
+	close(b);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "accepted", 2 }, { "rejected_per_address", 1 }, { NULL, 0 } });
+}
+
 int
 main(void)
 {
@@ -477,6 +510,7 @@ main(void)
 		harness_unit_test(test_per_address),
 		harness_unit_test(test_reload),
 		harness_unit_test(test_unix_exempt),
+		harness_unit_test(test_v4_mapped),
 	};
 
 	harness_init();
