@@ -390,9 +390,10 @@ mr_client_connect(const char *hostport, int timeout_ms, struct mr_client **out)
 	*out = NULL;
 	if (hostport == NULL || addr_parse(hostport, &ss, &sslen, &why) != 0)
 		return MR_EINVAL;
-	if (ss.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&ss)->sin_port == 0 :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port == 0)
+	if ((ss.ss_family == AF_INET &&
+	    ((struct sockaddr_in *)&ss)->sin_port == 0) ||
+	    (ss.ss_family == AF_INET6 &&
+	    ((struct sockaddr_in6 *)&ss)->sin6_port == 0))
 		return MR_EINVAL;
 
 	deadline_start(&dl, timeout_ms);
@@ -410,7 +411,8 @@ mr_client_connect(const char *hostport, int timeout_ms, struct mr_client **out)
 		}
 	}
 	/* Messages are small and latency matters more than packet count. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (ss.ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
 	if ((r = client_start(fd, &dl, out)) != MR_OK)
 		client_close_fd(fd);

@@ -24,6 +24,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -42,6 +43,7 @@
 #include "msgrouter/report.h"
 #include "msgrouter/router.h"
 #include "msgrouter/stats.h"
+#include "msgrouter/tls.h"
 
 #define ADMIN_JSON_TYPE		"application/json"
 #define ADMIN_BEARER		"Bearer "
@@ -67,6 +69,8 @@ struct admin_conn {
 	struct bufferevent		*ac_bev;
 	struct evhttp_connection	*ac_evcon;	/* NULL until adopted */
 	struct event			*ac_deadline;
+	int				 ac_reserve; /* past the cap: /healthz */
+	int				 ac_refuse;	/* HTTPS without SSL */
 	TAILQ_ENTRY(admin_conn)		 ac_entry;
 };
 
@@ -80,6 +84,7 @@ struct admin {
 	struct admin_conn_list	 ad_pending;	/* accepted, not yet adopted */
 	struct admin_conn_list	 ad_conns;	/* adopted and counted */
 	size_t			 ad_nconns;
+	size_t			 ad_nreserve;	/* of ad_nconns, ac_reserve */
 };
 
 static void	admin_request_cb(struct evhttp_request *, void *);
@@ -91,16 +96,50 @@ static void	admin_request_cb(struct evhttp_request *, void *);
  * reference on the bufferevent and adopt the connection from the loop (the
  * next thing the loop runs: no I/O on the new socket can come first).
  */
+/*
+ * With admin.tls = yes each connection is a bufferevent_openssl with an SSL
+ * from the [tls] context, a new one after a reload like the TLS port's.
+ */
+static struct bufferevent *
+admin_bev_new(struct admin *ad, struct event_base *base, int *refuse)
+{
+	struct router		*rt = ad->ad_router;
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	*refuse = 0;
+	if (!rt->rt_config.cf_admin_tls || rt->rt_tls == NULL)
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if ((ssl = tls_ssl_new(rt->rt_tls)) != NULL) {
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (bev != NULL) {
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+			return bev;
+		}
+		SSL_free(ssl);
+	}
+	/*
+	 * Out of memory: given NULL, evhttp would make a plain bufferevent
+	 * itself and answer in clear; this one is closed at adoption, before
+	 * any I/O.
+	 */
+	*refuse = 1;
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
 static struct bufferevent *
 admin_bev_cb(struct event_base *base, void *arg)
 {
 	struct admin		*ad = arg;
 	struct admin_conn	*ac;
 	struct bufferevent	*bev;
+	int			 refuse;
 
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bev = admin_bev_new(ad, base, &refuse);
 	if (bev == NULL || (ac = calloc(1, sizeof *ac)) == NULL)
 		return bev;
+	ac->ac_refuse = refuse;
 	ac->ac_admin = ad;
 	ac->ac_bev = bev;
 	bufferevent_incref(bev);
@@ -122,6 +161,8 @@ admin_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
 	TAILQ_REMOVE(&ad->ad_conns, ac, ac_entry);
 	ad->ad_nconns--;
+	if (ac->ac_reserve)
+		ad->ad_nreserve--;
 	event_free(ac->ac_deadline);
 	free(ac);
 	listener_resume(ad->ad_listener);
@@ -164,9 +205,21 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 			free(ac);
 			continue;
 		}
-		if (ad->ad_nconns >= ADMIN_MAX_CONNS) {
+		if (ac->ac_refuse) {
+			log_warnx("admin: out of memory for TLS, connection "
+			    "closed");
+			evhttp_connection_free(evcon);
+			free(ac);
+			continue;
+		}
+		/*
+		 * The cap is enforced here, before the request line is known:
+		 * the reserve past it is taken by whoever comes, and
+		 * admin_request_cb answers anything but /healthz on it 503.
+		 */
+		if (ad->ad_nconns >= ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE) {
 			log_debug("admin: %d connections open, closing a new "
-			    "one", ADMIN_MAX_CONNS);
+			    "one", ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE);
 			evhttp_connection_free(evcon);
 			free(ac);
 			continue;
@@ -182,6 +235,10 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(ac->ac_deadline, &tv);
 		evhttp_connection_set_closecb(evcon, admin_conn_close_cb, ac);
 		TAILQ_INSERT_TAIL(&ad->ad_conns, ac, ac_entry);
+		if (ad->ad_nconns >= ADMIN_MAX_CONNS) {
+			ac->ac_reserve = 1;
+			ad->ad_nreserve++;
+		}
 		ad->ad_nconns++;
 	}
 }
@@ -249,9 +306,12 @@ admin_free(struct admin *ad)
 int
 admin_listen(struct admin *ad, const char *addr)
 {
+	struct listener_conf	conf = admin_listener_conf;
+
+	conf.lc_unix_mode = (mode_t)ad->ad_router->rt_config.cf_admin_unix_mode;
 	/* Its accept() failures count with the routing port's. */
 	ad->ad_listener = listener_new_http(ad->ad_router->rt_base,
-	    &admin_listener_conf, addr, ad->ad_http,
+	    &conf, addr, ad->ad_http,
 	    &ad->ad_router->rt_stats.st_accept_errors);
 	if (ad->ad_listener == NULL)
 		return -1;
@@ -588,7 +648,7 @@ admin_client(struct admin *ad, struct evhttp_request *req, const char *idstr)
 		return;
 	}
 	conn_info(c, &ci);
-	admin_reply_json(req, 200, "OK", report_client_json(&ci,
+	admin_reply_json(req, 200, "OK", report_client_detail_json(&ci,
 	    clock_now_ms()));
 }
 
@@ -639,6 +699,28 @@ admin_asset(struct evhttp_request *req, const struct dashboard_asset *da)
 	evbuffer_free(body);
 }
 
+/*
+ * The request came on a connection of the /healthz reserve.  A walk of at
+ * most ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE, and only while the reserve
+ * is in use: libevent 2.1 gives no way back from a connection to our
+ * record.
+ */
+static int
+admin_on_reserve(struct admin *ad, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct admin_conn		*ac;
+
+	if (ad->ad_nreserve == 0)
+		return 0;
+	evcon = evhttp_request_get_connection(req);
+	TAILQ_FOREACH(ac, &ad->ad_conns, ac_entry) {
+		if (ac->ac_evcon == evcon)
+			return ac->ac_reserve;
+	}
+	return 0;
+}
+
 static const struct admin_route {
 	const char	*ar_path;
 	void		(*ar_fn)(struct admin *, struct evhttp_request *,
@@ -654,8 +736,8 @@ static const struct admin_route {
 #define ADMIN_CLIENT_PREFIX	"/clients/"
 
 /*
- * Every request: method, then the dashboard's files (no token), then token
- * (all but /healthz), then path.  One
+ * Every request: the /healthz reserve, method, then the dashboard's files
+ * (no token), then token (all but /healthz), then path.  One
  * request per connection: Connection: close bounds what an idle keep-alive
  * client holds, and makes the deadline per request.
  */
@@ -678,6 +760,14 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Connection", "close");
 
+	if (strcmp(path, "/healthz") != 0 && admin_on_reserve(ad, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		admin_error(req, 503, "Service Unavailable",
+		    "too many admin connections: only /healthz is answered "
+		    "past " ADMIN_STR(ADMIN_MAX_CONNS));
+		return;
+	}
 	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");

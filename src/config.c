@@ -48,7 +48,19 @@ static int	config_set_listen(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
 static int	config_set_admin_listen(struct config *,
 		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_listen_off(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_path(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_tls_version(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_bool(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
 static int	config_set_token(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_router_listen(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_mode(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
 static int	config_set_count(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
@@ -65,6 +77,10 @@ static int	config_set_log_level(struct config *,
 
 static void	config_format_string(const struct config *,
 		    const struct config_keydef *, char *, size_t);
+static void	config_format_tls_version(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_bool(const struct config *,
+		    const struct config_keydef *, char *, size_t);
 static void	config_format_token(const struct config *,
 		    const struct config_keydef *, char *, size_t);
 static void	config_format_count(const struct config *,
@@ -79,11 +95,13 @@ static void	config_format_id_mode(const struct config *,
 		    const struct config_keydef *, char *, size_t);
 static void	config_format_log_level(const struct config *,
 		    const struct config_keydef *, char *, size_t);
+static void	config_format_mode(const struct config *,
+		    const struct config_keydef *, char *, size_t);
 
 /* Indexed by enum config_key. */
 static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_ROUTER_LISTEN] = { "router", "listen", 0, 1, 0,
-	    CONFIG_FIELD(cf_listen), config_set_listen,
+	    CONFIG_FIELD(cf_listen), config_set_router_listen,
 	    config_format_string, 0, 0 },
 	[CONFIG_ROUTER_MAX_CLIENTS] = { "router", "max_clients", 1, 0, 0,
 	    CONFIG_FIELD(cf_max_clients), config_set_count,
@@ -114,9 +132,59 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0, 0,
 	    CONFIG_FIELD(cf_log_level), config_set_log_level,
 	    config_format_log_level, 0, 0 },
+	[CONFIG_ROUTER_SCAN_LIMIT] = { "router", "scan_limit", 1, 0, 0,
+	    CONFIG_FIELD(cf_scan_limit), config_set_count,
+	    config_format_count, 0, CONFIG_SCAN_LIMIT_MAX },
+	[CONFIG_ROUTER_SCAN_WINDOW] = { "router", "scan_window", 1, 0, 0,
+	    CONFIG_FIELD(cf_scan_window_ms), config_set_duration,
+	    config_format_duration, 1, CONFIG_SCAN_WINDOW_MS_MAX },
+	[CONFIG_ROUTER_SCAN_BAN] = { "router", "scan_ban", 1, 0, 0,
+	    CONFIG_FIELD(cf_scan_ban_ms), config_set_duration,
+	    config_format_duration, 0, CONFIG_SCAN_BAN_MS_MAX },
+	[CONFIG_ROUTER_MAX_CLIENTS_PER_ADDRESS] = { "router",
+	    "max_clients_per_address", 1, 0, 0,
+	    CONFIG_FIELD(cf_max_clients_per_address), config_set_count,
+	    config_format_count, 0, CONFIG_MAX_CLIENTS_MAX },
+	[CONFIG_ROUTER_UNIX_MODE] = { "router", "unix_mode", 0, 0, 0,
+	    CONFIG_FIELD(cf_unix_mode), config_set_mode,
+	    config_format_mode, 0600, 0777 },
+	[CONFIG_ADMIN_UNIX_MODE] = { "admin", "unix_mode", 0, 0, 0,
+	    CONFIG_FIELD(cf_admin_unix_mode), config_set_mode,
+	    config_format_mode, 0600, 0777 },
+	[CONFIG_ROUTER_SNDBUF] = { "router", "sndbuf", 1, 0, 0,
+	    CONFIG_FIELD(cf_sndbuf), config_set_size, config_format_size, 0,
+	    CONFIG_SNDBUF_MAX },
+	[CONFIG_TLS_LISTEN] = { "tls", "listen", 0, 1, 0,
+	    CONFIG_FIELD(cf_tls_listen), config_set_listen_off,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_CERT] = { "tls", "cert", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_cert), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_KEY] = { "tls", "key", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_key), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_CA] = { "tls", "ca", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_ca), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_MIN_VERSION] = { "tls", "min_version", 1, 0, 0,
+	    CONFIG_FIELD(cf_tls_min_version), config_set_tls_version,
+	    config_format_tls_version, 0, 0 },
+	[CONFIG_TLS_CIPHERS] = { "tls", "ciphers", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_ciphers), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_CIPHERSUITES] = { "tls", "ciphersuites", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_ciphersuites), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_HANDSHAKE_TIMEOUT] = { "tls", "handshake_timeout", 1, 0, 0,
+	    CONFIG_FIELD(cf_tls_handshake_timeout_ms), config_set_duration,
+	    config_format_duration, CONFIG_HANDSHAKE_MS_MIN,
+	    CONFIG_HANDSHAKE_MS_MAX },
+	[CONFIG_ADMIN_TLS] = { "admin", "tls", 0, 0, 0,
+	    CONFIG_FIELD(cf_admin_tls), config_set_bool,
+	    config_format_bool, 0, 0 },
 };
 
-#define CONFIG_SECTIONS	"[router], [admin] or [log]"
+#define CONFIG_SECTIONS	"[router], [admin], [log] or [tls]"
 
 static const char *const config_origins[] = {
 	[CONFIG_ORIGIN_DEFAULT] = "default",
@@ -130,12 +198,19 @@ static const char *const slow_consumer_names[] = {
 	[SLOW_CONSUMER_DISCONNECT] = "disconnect",
 };
 
+static const char *const tls_version_names[] = {
+	[TLS_VERSION_1_2] = "TLSv1.2",
+	[TLS_VERSION_1_3] = "TLSv1.3",
+};
+
 static const char *const id_mode_names[] = {
 	[ID_MODE_RANDOM] = "random",
 	[ID_MODE_SEQUENTIAL] = "sequential",
 };
 
 #define CONFIG_NITEMS(a)	(sizeof (a) / sizeof (a)[0])
+
+static int	config_name_find(const char *const *, size_t, const char *);
 
 /* The field a key describes, inside cf. */
 static void *
@@ -173,6 +248,34 @@ config_defaults(struct config *cf)
 	/* cf_admin_token stays "": no token, no authentication. */
 	cf->cf_admin_token[0] = '\0';
 	cf->cf_log_level = LOG_LEVEL_INFO;
+	cf->cf_scan_limit = CONFIG_DEFAULT_SCAN_LIMIT;
+	cf->cf_scan_window_ms = CONFIG_DEFAULT_SCAN_WINDOW_MS;
+	cf->cf_scan_ban_ms = CONFIG_DEFAULT_SCAN_BAN_MS;
+	/* cf_max_clients_per_address stays 0: no limit. */
+	cf->cf_unix_mode = CONFIG_DEFAULT_UNIX_MODE;
+	cf->cf_admin_unix_mode = CONFIG_DEFAULT_UNIX_MODE;
+	strcpy(cf->cf_tls_listen, "off");
+	cf->cf_tls_min_version = TLS_VERSION_1_2;
+	cf->cf_tls_handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_MS;
+}
+
+/* Check one ADDRESS:PORT or unix:/PATH. */
+static int
+config_check_listen(const char *value, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+	char			 what[160];
+
+	if (addr_parse(value, &ss, &sslen, &why) == 0)
+		return 0;
+	if (strncmp(value, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0)
+		snprintf(what, sizeof what, "unix:/PATH (%s)", why);
+	else
+		snprintf(what, sizeof what,
+		    "ADDRESS:PORT like 127.0.0.1:8080 (%s)", why);
+	return config_expected(err, errlen, what, value);
 }
 
 /* Check an ADDRESS:PORT and copy it into the key's char array. */
@@ -180,22 +283,109 @@ static int
 config_set_listen(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	const char		*why;
-	char			 what[160];
+	char	what[160];
 
 	if (strlen(value) >= kd->kd_size) {
 		snprintf(what, sizeof what, "ADDRESS:PORT of at most %zu bytes",
 		    kd->kd_size - 1);
 		return config_expected(err, errlen, what, value);
 	}
-	if (addr_parse(value, &ss, &sslen, &why) != 0) {
-		snprintf(what, sizeof what,
-		    "ADDRESS:PORT like 127.0.0.1:8080 (%s)", why);
+	if (config_check_listen(value, err, errlen) != 0)
+		return -1;
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+size_t
+config_listen_addrs(const char *list, char (*addrs)[CONFIG_LISTEN_MAX],
+    size_t max)
+{
+	const char	*p = list, *end;
+	size_t		 n = 0, len;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (n == max)
+			return n + 1;
+		if (len >= CONFIG_LISTEN_MAX)
+			len = CONFIG_LISTEN_MAX - 1;
+		memcpy(addrs[n], p, len);
+		addrs[n][len] = '\0';
+		n++;
+		if (*end == '\0')
+			return n;
+		p = end + 1;
+	}
+}
+
+/*
+ * The routing port takes a list: "127.0.0.1:8080, unix:/run/x.sock", so
+ * that TCP and Unix-socket clients share one router.
+ */
+static int
+config_set_router_listen(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	char	addrs[CONFIG_LISTEN_ADDRS][CONFIG_LISTEN_MAX];
+	char	what[160];
+	size_t	n, i;
+
+	/* No plain port: TLS clients only (config_check wants tls.listen). */
+	if (strcmp(value, "off") == 0) {
+		strcpy(config_field(cf, kd), value);
+		return 0;
+	}
+	if (strlen(value) >= kd->kd_size) {
+		snprintf(what, sizeof what, "ADDRESS:PORT of at most %zu bytes",
+		    kd->kd_size - 1);
 		return config_expected(err, errlen, what, value);
 	}
+	n = config_listen_addrs(value, addrs, CONFIG_LISTEN_ADDRS);
+	if (n > CONFIG_LISTEN_ADDRS) {
+		snprintf(what, sizeof what, "at most %d addresses separated "
+		    "by commas", CONFIG_LISTEN_ADDRS);
+		return config_expected(err, errlen, what, value);
+	}
+	for (i = 0; i < n && n > 1; i++) {
+		if (addrs[i][0] == '\0')
+			return config_expected(err, errlen, "addresses "
+			    "separated by commas, none of them empty", value);
+	}
+	for (i = 0; i < n; i++) {
+		/* One address: its own message, as it always was. */
+		if (config_check_listen(n == 1 ? value : addrs[i], err,
+		    errlen) != 0)
+			return -1;
+	}
 	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+/*
+ * A Unix socket file's mode, in octal ("0660"): the owner (the daemon's
+ * user) must keep read and write, and no bits beyond 0777.
+ */
+static int
+config_set_mode(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	const char	*p;
+	uint64_t	 v = 0;
+
+	for (p = value; *p >= '0' && *p <= '7' && p - value < 5; p++)
+		v = v * 8 + (uint64_t)(*p - '0');
+	if (p == value || *p != '\0' || v > kd->kd_max ||
+	    (v & kd->kd_min) != kd->kd_min)
+		return config_expected(err, errlen, "an octal mode from 0600 "
+		    "to 0777 with the owner's read and write, like 0660",
+		    value);
+	*(uint64_t *)config_field(cf, kd) = v;
 	return 0;
 }
 
@@ -210,10 +400,72 @@ config_set_admin_listen(struct config *cf, const struct config_keydef *kd,
 	}
 	if (config_set_listen(cf, kd, value, err, errlen) == 0)
 		return 0;
-	if (strlen(value) < kd->kd_size)
+	/* A unix:/PATH keeps its own message. */
+	if (strlen(value) < kd->kd_size &&
+	    strncmp(value, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) != 0)
 		config_expected(err, errlen,
 		    "ADDRESS:PORT like 127.0.0.1:8081 or off", value);
 	return -1;
+}
+
+/* A listen address that also takes "off" (router.listen, tls.listen). */
+static int
+config_set_listen_off(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "off") == 0) {
+		strcpy(config_field(cf, kd), value);
+		return 0;
+	}
+	return config_set_listen(cf, kd, value, err, errlen);
+}
+
+/*
+ * A file name or an OpenSSL list: any text that fits ("" for none).  Files
+ * are checked by config_check once every source is read.
+ */
+static int
+config_set_path(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	char	what[64];
+
+	if (strlen(value) >= kd->kd_size) {
+		snprintf(what, sizeof what, "at most %zu bytes",
+		    kd->kd_size - 1);
+		return config_expected(err, errlen, what, value);
+	}
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+static int
+config_set_tls_version(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	int	i;
+
+	if ((i = config_name_find(tls_version_names,
+	    CONFIG_NITEMS(tls_version_names), value)) < 0)
+		return config_expected(err, errlen, "TLSv1.2 or TLSv1.3",
+		    value);
+	cf->cf_tls_min_version = (enum tls_version)i;
+	return 0;
+}
+
+static int
+config_set_bool(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	int	*v = config_field(cf, kd);
+
+	if (strcmp(value, "yes") == 0)
+		*v = 1;
+	else if (strcmp(value, "no") == 0)
+		*v = 0;
+	else
+		return config_expected(err, errlen, "yes or no", value);
+	return 0;
 }
 
 /*
@@ -402,10 +654,33 @@ config_format_id_mode(const struct config *cf, const struct config_keydef *kd,
 }
 
 static void
+config_format_tls_version(const struct config *cf,
+    const struct config_keydef *kd, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", config_tls_version_name(cf->cf_tls_min_version));
+}
+
+static void
+config_format_bool(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", *(const int *)config_cfield(cf, kd) ? "yes" :
+	    "no");
+}
+
+static void
 config_format_log_level(const struct config *cf, const struct config_keydef *kd,
     char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", log_level_name(cf->cf_log_level));
+}
+
+static void
+config_format_mode(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%04llo",
+	    (unsigned long long)*(const uint64_t *)config_cfield(cf, kd));
 }
 
 int
@@ -833,6 +1108,62 @@ config_read_file(struct config *cf, const char *path, char *err,
 }
 
 int
+config_tls_wanted(const struct config *cf)
+{
+	return strcmp(cf->cf_tls_listen, "off") != 0 || cf->cf_admin_tls;
+}
+
+/* Whether the file a key names can be opened for reading; -1 with why. */
+static int
+config_check_file(const struct config *cf, enum config_key k, char *err,
+    size_t errlen)
+{
+	const char	*path = config_cfield(cf, &config_keys[k]);
+	FILE		*fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s.%s: %s: cannot open: %s",
+		    config_keys[k].kd_section, config_keys[k].kd_name, path,
+		    strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/*
+ * The rules that tie keys together, checked once every source is read:
+ * something listens for clients, and TLS has a readable certificate and
+ * key (and CA, if one is named).  Their contents are tls.c's to judge.
+ */
+static int
+config_check(const struct config *cf, char *err, size_t errlen)
+{
+	if (strcmp(cf->cf_listen, "off") == 0 &&
+	    strcmp(cf->cf_tls_listen, "off") == 0) {
+		snprintf(err, errlen, "router.listen: off needs tls.listen: "
+		    "no client could connect");
+		return -1;
+	}
+	if (!config_tls_wanted(cf))
+		return 0;
+	if (cf->cf_tls_cert[0] == '\0' || cf->cf_tls_key[0] == '\0') {
+		snprintf(err, errlen, "tls.%s: needed by %s",
+		    cf->cf_tls_cert[0] == '\0' ? "cert" : "key",
+		    strcmp(cf->cf_tls_listen, "off") != 0 ? "tls.listen" :
+		    "admin.tls = yes");
+		return -1;
+	}
+	if (config_check_file(cf, CONFIG_TLS_CERT, err, errlen) != 0 ||
+	    config_check_file(cf, CONFIG_TLS_KEY, err, errlen) != 0)
+		return -1;
+	if (cf->cf_tls_ca[0] != '\0' &&
+	    config_check_file(cf, CONFIG_TLS_CA, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+int
 config_load(struct config *cf, const char *path,
     const struct config_flag *flags, size_t nflags, char *err, size_t errlen)
 {
@@ -851,7 +1182,7 @@ config_load(struct config *cf, const char *path,
 			return -1;
 		}
 	}
-	return 0;
+	return config_check(cf, err, errlen);
 }
 
 void
@@ -938,6 +1269,13 @@ config_parse_id_mode(const char *s, enum id_mode *m)
 		return -1;
 	*m = (enum id_mode)i;
 	return 0;
+}
+
+const char *
+config_tls_version_name(enum tls_version v)
+{
+	return config_name(tls_version_names, CONFIG_NITEMS(tls_version_names),
+	    (size_t)v);
 }
 
 const char *

@@ -3,6 +3,7 @@
 noinst_LTLIBRARIES += src/libmsgrouter.la
 src_libmsgrouter_la_SOURCES = \
 	src/addr.c \
+	src/addrtab.c \
 	src/admin.c \
 	src/bufmem.c \
 	src/clock.c \
@@ -21,7 +22,9 @@ src_libmsgrouter_la_SOURCES = \
 	src/router.c \
 	src/siphash.c \
 	src/stats.c \
+	src/tls.c \
 	include/msgrouter/addr.h \
+	include/msgrouter/addrtab.h \
 	include/msgrouter/admin.h \
 	include/msgrouter/bufmem.h \
 	include/msgrouter/clock.h \
@@ -41,7 +44,8 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/report.h \
 	include/msgrouter/router.h \
 	include/msgrouter/siphash.h \
-	include/msgrouter/stats.h
+	include/msgrouter/stats.h \
+	include/msgrouter/tls.h
 # The dashboard's page, stylesheet and script (src/dashboard/) are built
 # in: each becomes a C string in the build directory (embed.sh, sh + awk).
 DASHBOARD_FILES = src/dashboard/index.html src/dashboard/dashboard.css \
@@ -63,8 +67,8 @@ src/dashboard-js.c: src/dashboard/dashboard.js src/dashboard/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) src && \
 	$(DASHBOARD_EMBED) dashboard_js $(srcdir)/src/dashboard/dashboard.js >$@.tmp && mv $@.tmp $@
 
-src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
-src_libmsgrouter_la_LIBADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
+src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
+src_libmsgrouter_la_LIBADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
 
 sbin_PROGRAMS += src/msgrouterd
 src_msgrouterd_SOURCES = src/msgrouterd.c

@@ -37,7 +37,8 @@ static const struct report_metric report_metrics[] = {
 	M("clients", "accepted_total", "counter",
 	    "Connections accepted and given an id.", ss_accepted),
 	M("clients", "rejected_total", "counter",
-	    "Connections closed at once because max_clients was reached.",
+	    "Connections closed at once without an id: max_clients reached, "
+	    "address banned, or max_clients_per_address reached.",
 	    ss_rejected),
 	M("clients", "disconnected_slow_total", "counter",
 	    "Clients disconnected as slow consumers.", ss_disconnected_slow),
@@ -73,6 +74,37 @@ static const struct report_metric report_metrics[] = {
 	    ss_max_message_size),
 	M("config", "queue_limit", "gauge",
 	    "Effective queue_limit in bytes per destination.", ss_queue_limit),
+	M("messages", "dropped_sender_gone_total", "counter",
+	    "Messages dropped: buffered from a paused sender that reset.",
+	    ss_dropped_sender_gone),
+	M("clients", "disconnected_sender_gone_total", "counter",
+	    "Paused senders closed because they reset the connection.",
+	    ss_disconnected_sender_gone),
+	M("config", "sndbuf", "gauge",
+	    "Effective router.sndbuf in bytes (0: the kernel's default).",
+	    ss_sndbuf),
+	M("tls", "handshakes_total", "counter",
+	    "TLS handshakes completed on the TLS port.", ss_tls_handshakes),
+	M("tls", "handshake_failures_total", "counter",
+	    "TLS handshakes that failed or passed tls.handshake_timeout.",
+	    ss_tls_handshake_failures),
+	M("clients", "disconnected_scan_total", "counter",
+	    "Clients disconnected for sending to more than scan_limit unknown "
+	    "ids within scan_window.", ss_disconnected_scan),
+	M("clients", "rejected_banned_total", "counter",
+	    "Of rejected_total: connections from an address banned for "
+	    "scanning.", ss_rejected_banned),
+	M("clients", "rejected_per_address_total", "counter",
+	    "Of rejected_total: connections past max_clients_per_address.",
+	    ss_rejected_per_address),
+	M("clients", "banned_addresses", "gauge",
+	    "Source addresses banned for scanning now.", ss_banned_addresses),
+	M("config", "scan_limit", "gauge",
+	    "Effective scan_limit (0: the scan defence is off).",
+	    ss_scan_limit),
+	M("config", "max_clients_per_address", "gauge",
+	    "Effective max_clients_per_address (0: no limit).",
+	    ss_max_clients_per_address),
 };
 #undef M
 
@@ -166,6 +198,7 @@ report_client_fields(json_t *obj, const struct conn_info *ci,
 	err |= report_set(obj, "bytes_out", report_uint(ci->ci_bytes_out));
 	err |= report_set(obj, "dropped_messages", report_uint(ci->ci_dropped));
 	err |= report_set(obj, "paused", json_boolean(ci->ci_paused));
+	err |= report_set(obj, "tls", json_boolean(ci->ci_tls));
 	return err ? -1 : 0;
 }
 
@@ -185,6 +218,26 @@ report_client_json(const struct conn_info *ci, uint64_t now_ms)
 		return NULL;
 	if (report_client_fields(obj, ci,
 	    report_elapsed(now_ms, ci->ci_connected)) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+json_t *
+report_client_detail_json(const struct conn_info *ci, uint64_t now_ms)
+{
+	json_t	*obj;
+	int	 err = 0;
+
+	if ((obj = report_client_json(ci, now_ms)) == NULL || !ci->ci_tls)
+		return obj;
+	/* null until the handshake is done */
+	err |= report_set(obj, "tls_protocol", ci->ci_tls_protocol != NULL ?
+	    json_string(ci->ci_tls_protocol) : json_null());
+	err |= report_set(obj, "tls_cipher", ci->ci_tls_cipher != NULL ?
+	    json_string(ci->ci_tls_cipher) : json_null());
+	if (err) {
 		json_decref(obj);
 		return NULL;
 	}

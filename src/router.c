@@ -23,8 +23,10 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/addrtab.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
@@ -34,19 +36,23 @@
 #include "msgrouter/policy.h"
 #include "msgrouter/registry.h"
 #include "msgrouter/router.h"
+#include "msgrouter/tls.h"
 
 static void	router_input_cb(struct conn *, size_t);
 static void	router_written_cb(struct conn *, size_t);
 static void	router_error_cb(struct conn *, enum conn_reason);
+static void	router_handshake_cb(struct conn *);
 static void	router_drain_check(struct router *, struct conn *);
 static void	router_mark_dirty(struct router *, struct conn *);
 static void	router_unmark_dirty(struct router *, struct conn *);
 static void	router_wake_waiters(struct router *, struct conn *);
+static void	router_watch_cb(evutil_socket_t, short, void *);
 
 static const struct conn_ops router_conn_ops = {
 	.co_input = router_input_cb,
 	.co_written = router_written_cb,
 	.co_error = router_error_cb,
+	.co_handshake = router_handshake_cb,
 };
 
 /* A sender waiting for a destination to drain (backpressure). */
@@ -58,21 +64,45 @@ router_conn_key(const void *e)
 	return ((const struct conn *)e)->cn_id;
 }
 
+/* The address table's limit for max_clients. */
+static size_t
+router_addrtab_limit(const struct config *cf)
+{
+	return (size_t)cf->cf_max_clients * ROUTER_ADDRTAB_PER_CLIENT;
+}
+
 struct router *
 router_new(struct event_base *base, const struct config *cf)
 {
 	struct router	*rt;
+	uint64_t	 seed[2];
 
 	if ((rt = calloc(1, sizeof *rt)) == NULL)
 		return NULL;
+	/* A random key per process: no one can aim addresses at a probe run. */
+	evutil_secure_rng_get_bytes(seed, sizeof seed);
+	if ((rt->rt_addrtab = addrtab_new(router_addrtab_limit(cf), seed[0],
+	    seed[1])) == NULL) {
+		free(rt);
+		return NULL;
+	}
 	rt->rt_base = base;
 	rt->rt_config = *cf;
 	TAILQ_INIT(&rt->rt_conns);
 	if ((rt->rt_registry = registry_new(router_conn_key)) == NULL) {
+		addrtab_free(rt->rt_addrtab);
 		free(rt);
 		return NULL;
 	}
 	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE)) == NULL) {
+		registry_free(rt->rt_registry);
+		addrtab_free(rt->rt_addrtab);
+		free(rt);
+		return NULL;
+	}
+	rt->rt_watch_ev = evtimer_new(base, router_watch_cb, rt);
+	if (rt->rt_watch_ev == NULL) {
+		closed_free(rt->rt_closed);
 		registry_free(rt->rt_registry);
 		free(rt);
 		return NULL;
@@ -85,23 +115,31 @@ void
 router_free(struct router *rt)
 {
 	struct conn	*c;
+	size_t		 i;
 
 	if (rt == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
-	listener_free(rt->rt_listener);
+	/* Every client is closed: the watch list only holds references. */
+	router_watch_paused(rt);
+	free(rt->rt_watch);
+	event_free(rt->rt_watch_ev);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_free(rt->rt_listeners[i]);
+	listener_free(rt->rt_tls_listener);
 	if (rt->rt_drain_ev != NULL)
 		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
 	closed_free(rt->rt_closed);
+	addrtab_free(rt->rt_addrtab);
 	free(rt);
 }
 
 /* Keep a rejected connection in the ring of closed ones, without an id. */
 static void
 router_record_rejected(struct router *rt, const struct sockaddr *sa,
-    int socklen)
+    int socklen, enum conn_reason reason)
 {
 	struct conn_info	ci;
 	uint64_t		now = clock_now_ms();
@@ -109,18 +147,18 @@ router_record_rejected(struct router *rt, const struct sockaddr *sa,
 	memset(&ci, 0, sizeof ci);
 	addr_copy(&ci.ci_peer, sa, socklen);
 	ci.ci_connected = now;
-	closed_add(rt->rt_closed, &ci, CONN_REASON_MAX_CLIENTS, now);
+	closed_add(rt->rt_closed, &ci, reason, now);
 }
 
 /*
- * The listener accepted a connection: refuse it while draining or at
- * max_clients, else attach it and send its id now.
+ * A listener accepted a connection: refuse it while draining or at
+ * max_clients, else attach it (TLS on the tls.listen port) and send its id
+ * now (a TLS client's once its handshake is done).
  */
 static void
-router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
-    void *arg)
+router_accept(struct router *rt, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, int tls)
 {
-	struct router	*rt = arg;
 	char		 peer[ADDR_STRLEN];
 
 	if (rt->rt_draining) {
@@ -132,30 +170,81 @@ router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
 		log_info("client %s rejected: max_clients %llu reached",
 		    addr_format(sa, peer, sizeof peer),
 		    (unsigned long long)rt->rt_config.cf_max_clients);
-		router_record_rejected(rt, sa, socklen);
+		router_record_rejected(rt, sa, socklen,
+		    CONN_REASON_MAX_CLIENTS);
 		close(fd);
 		return;
 	}
 	/* router_attach logs its own failure. */
-	if (router_attach(rt, fd, sa, socklen) == NULL)
+	if ((tls ? router_attach_tls(rt, fd, sa, socklen) :
+	    router_attach(rt, fd, sa, socklen)) == NULL)
 		return;
 	/* Send the id now. */
 	router_flush(rt);
 }
 
+static void
+router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
+    void *arg)
+{
+	router_accept(arg, fd, sa, socklen, 0);
+}
+
+static void
+router_tls_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
+    void *arg)
+{
+	router_accept(arg, fd, sa, socklen, 1);
+}
+
+/*
+ * The TLS port first: once the routing port says "listening on ADDR"
+ * (ready, for supervisors and tests) every port is up.
+ */
 int
 router_listen(struct router *rt)
 {
-	static const struct listener_conf conf = {
+	struct listener_conf	 conf = {
 		.lc_name = "",		/* "listening on ADDR": ready */
 		.lc_key = "router.listen",
 		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+		.lc_unix_mode = (mode_t)rt->rt_config.cf_unix_mode,
 	};
+	struct listener_conf	 tls_conf = {
+		.lc_name = "tls",	/* "tls listening on ADDR" */
+		.lc_key = "tls.listen",
+		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+		.lc_unix_mode = (mode_t)rt->rt_config.cf_unix_mode,
+	};
+	char			 addrs[CONFIG_LISTEN_ADDRS][CONFIG_LISTEN_MAX];
+	struct listener		*ls;
+	size_t			 n, i;
 
-	rt->rt_listener = listener_new(rt->rt_base, &conf,
-	    rt->rt_config.cf_listen, router_accept_cb, rt,
-	    &rt->rt_stats.st_accept_errors);
-	return rt->rt_listener != NULL ? 0 : -1;
+	if (strcmp(rt->rt_config.cf_tls_listen, "off") != 0) {
+		if (rt->rt_tls == NULL) {
+			log_errorx("cannot listen on %s (tls.listen): no TLS "
+			    "context", rt->rt_config.cf_tls_listen);
+			return -1;
+		}
+		rt->rt_tls_listener = listener_new(rt->rt_base, &tls_conf,
+		    rt->rt_config.cf_tls_listen, router_tls_accept_cb, rt,
+		    &rt->rt_stats.st_accept_errors);
+		if (rt->rt_tls_listener == NULL)
+			return -1;
+	}
+	if (strcmp(rt->rt_config.cf_listen, "off") == 0)
+		return 0;
+	/* The configuration checked the list: at most CONFIG_LISTEN_ADDRS. */
+	n = config_listen_addrs(rt->rt_config.cf_listen, addrs,
+	    CONFIG_LISTEN_ADDRS);
+	for (i = 0; i < n && i < CONFIG_LISTEN_ADDRS; i++) {
+		ls = listener_new(rt->rt_base, &conf, addrs[i],
+		    router_accept_cb, rt, &rt->rt_stats.st_accept_errors);
+		if (ls == NULL)
+			return -1;
+		rt->rt_listeners[rt->rt_nlisteners++] = ls;
+	}
+	return 0;
 }
 
 size_t
@@ -219,6 +308,7 @@ router_forwarded(struct router *rt, struct conn *src, struct conn *dst,
 enum router_drop {
 	ROUTER_DROP_UNKNOWN,		/* no such destination */
 	ROUTER_DROP_QUEUE_FULL,		/* its queue could not take them */
+	ROUTER_DROP_SENDER_GONE,	/* buffered from a sender that reset */
 };
 
 /*
@@ -232,10 +322,17 @@ router_dropped(struct router *rt, struct conn *src, struct conn *dst,
 	struct stats	*st = &rt->rt_stats;
 
 	st->st_frames += n;
-	if (why == ROUTER_DROP_UNKNOWN)
+	switch (why) {
+	case ROUTER_DROP_UNKNOWN:
 		st->st_dropped_unknown += n;
-	else
+		break;
+	case ROUTER_DROP_QUEUE_FULL:
 		st->st_dropped_queue_full += n;
+		break;
+	case ROUTER_DROP_SENDER_GONE:
+		st->st_dropped_sender_gone += n;
+		break;
+	}
 	src->cn_msgs_in += n;
 	src->cn_rflags |= CONN_SHED;
 	if (dst != NULL)
@@ -315,6 +412,40 @@ router_unblock(struct router *rt, struct conn *c)
 }
 
 /*
+ * Put a sender that just paused on the watch list, with a reference, and
+ * start the tick if the list was empty.  If the list cannot grow (out of
+ * memory) the sender is only not watched: it goes on as before, held until
+ * its destination drains.
+ */
+static void
+router_watch(struct router *rt, struct conn *c)
+{
+	struct timeval	  tv = { ROUTER_WATCH_MS / 1000,
+			    (ROUTER_WATCH_MS % 1000) * 1000 };
+	struct conn	**w;
+	size_t		  n;
+
+	if (c->cn_rflags & CONN_WATCHED)
+		return;
+	if (rt->rt_nwatch == rt->rt_watch_size) {
+		n = rt->rt_watch_size != 0 ? rt->rt_watch_size * 2 : 16;
+		/* At most one entry per client: n * sizeof *w cannot wrap. */
+		if ((w = realloc(rt->rt_watch, n * sizeof *w)) == NULL) {
+			log_debug("client %u: paused, not watched (out of "
+			    "memory)", c->cn_id);
+			return;
+		}
+		rt->rt_watch = w;
+		rt->rt_watch_size = n;
+	}
+	if (rt->rt_nwatch == 0 && evtimer_add(rt->rt_watch_ev, &tv) != 0)
+		return;
+	conn_ref(c);
+	c->cn_rflags |= CONN_WATCHED;
+	rt->rt_watch[rt->rt_nwatch++] = c;
+}
+
+/*
  * Stop a sender until dst drains.  The frame at the head stays; it is
  * complete, so remember that its payload holds no 0x00: routing it again
  * after resume finds the end at once instead of scanning up to
@@ -328,6 +459,7 @@ router_pause(struct router *rt, struct conn *src, struct conn *dst,
 	src->cn_framing.fr_scanned = len - 1;
 	TAILQ_INSERT_TAIL(&dst->cn_waiters, src, cn_wait_entry);
 	conn_pause(src);
+	router_watch(rt, src);
 	rt->rt_stats.st_paused++;
 	rt->rt_stats.st_paused_total++;
 	log_debug("client %u: paused, client %u has %zu bytes queued",
@@ -381,18 +513,142 @@ router_configure_conn(struct router *rt, struct conn *c)
 	router_wake_waiters(rt, c);
 }
 
-struct conn *
-router_attach(struct router *rt, int fd, const struct sockaddr *sa,
+/*
+ * Cap the kernel's send buffer of a new client at router.sndbuf (0: leave
+ * the kernel's default, which tcp_wmem autotuning grows to 4 MiB).  The
+ * kernel doubles the value for its bookkeeping and caps it at
+ * net.core.wmem_max.  A failure is logged once, not per client.
+ */
+static void
+router_set_sndbuf(struct router *rt, int fd)
+{
+	int	size = (int)rt->rt_config.cf_sndbuf;
+
+	if (size == 0 || setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
+	    sizeof size) == 0 || rt->rt_sndbuf_failed)
+		return;
+	rt->rt_sndbuf_failed = 1;
+	log_warn("router.sndbuf %d: setsockopt SO_SNDBUF", size);
+}
+
+/* A ban was lifted early to make room in the address table: say so. */
+static void
+router_log_lifted(const struct router *rt, const struct addrtab_lifted *l,
+    uint64_t now)
+{
+	char	a[ADDRTAB_STRLEN];
+
+	if (!l->al_lifted)
+		return;
+	log_warnx("address %s: ban lifted %llu ms early: address table full "
+	    "(%zu addresses)", addrtab_format(&l->al_key, a, sizeof a),
+	    (unsigned long long)(l->al_ban_until - now),
+	    addrtab_count(rt->rt_addrtab));
+}
+
+/*
+ * The source address's say on a new connection: counted in, or closed at
+ * once without an id because the address is banned for scanning or already
+ * has max_clients_per_address connections.  Unix-domain peers have no
+ * address to track: they are always admitted (their socket's file mode
+ * decides who connects).  0 if admitted; -1 if fd was closed.
+ */
+static int
+router_admit(struct router *rt, int fd, const struct sockaddr *sa,
     int socklen)
 {
+	union addr_any		 u;
+	struct addrtab_key	 k;
+	struct addrtab_lifted	 lifted;
+	enum conn_reason	 reason;
+	uint64_t		 now = clock_now_ms();
+	uint64_t		 max = rt->rt_config.cf_max_clients_per_address;
+	char			 peer[ADDR_STRLEN];
+
+	/* A copy: sa may be shorter than its family's address. */
+	addr_copy(&u, sa, socklen);
+	if (addrtab_key(&u.sa, &k) != 0)
+		return 0;
+	switch (addrtab_connect(rt->rt_addrtab, &k, max, now, &lifted)) {
+	case ADDRTAB_ADMIT:
+		router_log_lifted(rt, &lifted, now);
+		return 0;
+	case ADDRTAB_BANNED:
+		/* Logged once, at the ban: a banned scanner reconnects fast. */
+		rt->rt_stats.st_rejected_banned++;
+		reason = CONN_REASON_BANNED;
+		log_debug("client %s rejected: address banned",
+		    addr_format(sa, peer, sizeof peer));
+		break;
+	case ADDRTAB_PER_ADDRESS:
+		rt->rt_stats.st_rejected_per_address++;
+		reason = CONN_REASON_PER_ADDRESS;
+		log_info("client %s rejected: max_clients_per_address %llu "
+		    "reached", addr_format(sa, peer, sizeof peer),
+		    (unsigned long long)max);
+		break;
+	case ADDRTAB_FULL:
+	default:
+		/* More live connections than the table's limit: not tracked. */
+		rt->rt_stats.st_rejected_per_address++;
+		reason = CONN_REASON_PER_ADDRESS;
+		log_warnx("client %s rejected: address table full (%zu "
+		    "addresses with live connections)",
+		    addr_format(sa, peer, sizeof peer),
+		    addrtab_count(rt->rt_addrtab));
+		break;
+	}
+	rt->rt_stats.st_rejected++;
+	router_record_rejected(rt, sa, socklen, reason);
+	close(fd);
+	return -1;
+}
+
+/* Undo router_admit's count for a connection that goes away. */
+static void
+router_unadmit(struct router *rt, const struct sockaddr *sa)
+{
+	struct addrtab_key	k;
+
+	if (addrtab_key(sa, &k) == 0)
+		addrtab_disconnect(rt->rt_addrtab, &k, clock_now_ms());
+}
+
+/* A new TLS client's connection, with an SSL from the current context. */
+static struct conn *
+router_conn_tls(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen)
+{
+	SSL	*ssl;
+
+	if (rt->rt_tls == NULL || (ssl = tls_ssl_new(rt->rt_tls)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	return conn_new_tls(rt->rt_base, fd, sa, socklen, &router_conn_ops,
+	    rt, ssl, rt->rt_config.cf_tls_handshake_timeout_ms);
+}
+
+/* router_attach for a plain (0) or a TLS (1) client. */
+static struct conn *
+router_attach_as(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen, int tls)
+{
 	struct conn	*c;
+	union addr_any	 u;
 	uint32_t	 be;
 	char		 peer[ADDR_STRLEN];
 
-	c = conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
+	if (router_admit(rt, fd, sa, socklen) != 0)
+		return NULL;
+	router_set_sndbuf(rt, fd);
+	c = tls ? router_conn_tls(rt, fd, sa, socklen) :
+	    conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
 	if (c == NULL) {
 		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));
+		addr_copy(&u, sa, socklen);
+		router_unadmit(rt, &u.sa);
 		return NULL;
 	}
 	router_configure_conn(rt, c);
@@ -400,13 +656,15 @@ router_attach(struct router *rt, int fd, const struct sockaddr *sa,
 	if (registry_add(rt->rt_registry, c) != 0) {
 		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));
+		router_unadmit(rt, &c->cn_peer.sa);
 		conn_close(c, 0);
 		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&rt->rt_conns, c, cn_entry);
 	rt->rt_stats.st_accepted++;
-	log_info("client %u connected from %s", c->cn_id,
-	    addr_format(&c->cn_peer.sa, peer, sizeof peer));
+	log_info("client %u connected from %s%s", c->cn_id,
+	    addr_format(&c->cn_peer.sa, peer, sizeof peer),
+	    tls ? " (tls)" : "");
 	be = htonl(c->cn_id);
 	if (evbuffer_add(conn_output(c), &be, sizeof be) != 0) {
 		log_warnx("client %u: out of memory for its id", c->cn_id);
@@ -415,6 +673,20 @@ router_attach(struct router *rt, int fd, const struct sockaddr *sa,
 	}
 	router_mark_dirty(rt, c);
 	return c;
+}
+
+struct conn *
+router_attach(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen)
+{
+	return router_attach_as(rt, fd, sa, socklen, 0);
+}
+
+struct conn *
+router_attach_tls(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen)
+{
+	return router_attach_as(rt, fd, sa, socklen, 1);
 }
 
 /*
@@ -426,10 +698,13 @@ router_attach(struct router *rt, int fd, const struct sockaddr *sa,
 static void
 router_detach(struct router *rt, struct conn *c)
 {
+	size_t	i;
+
 	if (router_paused(c))
 		router_unblock(rt, c);
 	router_wake_waiters(rt, c);
 	registry_remove(rt->rt_registry, c->cn_id);
+	router_unadmit(rt, &c->cn_peer.sa);
 	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
 	router_unmark_dirty(rt, c);
 	if ((c->cn_rflags & CONN_DRAINING) && !rt->rt_drain_done) {
@@ -439,7 +714,9 @@ router_detach(struct router *rt, struct conn *c)
 		if (--rt->rt_drain_pending == 0)
 			router_drain_finish(rt, "complete");
 	}
-	listener_resume(rt->rt_listener);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_resume(rt->rt_listeners[i]);
+	listener_resume(rt->rt_tls_listener);
 }
 
 void
@@ -449,6 +726,8 @@ router_close(struct router *rt, struct conn *c, enum conn_reason reason)
 
 	if (conn_state(c) == CONN_CLOSED)
 		return;
+	if (reason == CONN_REASON_TLS || reason == CONN_REASON_TLS_TIMEOUT)
+		rt->rt_stats.st_tls_handshake_failures++;
 	/* The ring keeps the counters as they are at close, unsent included. */
 	conn_info(c, &ci);
 	closed_add(rt->rt_closed, &ci, reason, clock_now_ms());
@@ -461,6 +740,23 @@ router_close(struct router *rt, struct conn *c, enum conn_reason reason)
 	    (unsigned long long)c->cn_dropped, conn_queued(c));
 	router_detach(rt, c);
 	conn_close(c, reason == CONN_REASON_SHUTDOWN);
+}
+
+/* conn.c: a TLS client's handshake is done. */
+static void
+router_handshake_cb(struct conn *c)
+{
+	struct router	*rt = c->cn_router;
+	struct conn_info ci;
+
+	rt->rt_stats.st_tls_handshakes++;
+	conn_info(c, &ci);
+	log_info("client %u: tls handshake done: %s, %s", c->cn_id,
+	    ci.ci_tls_protocol != NULL ? ci.ci_tls_protocol : "?",
+	    ci.ci_tls_cipher != NULL ? ci.ci_tls_cipher : "?");
+	/* A handshake that ends during the drain: its id goes out, no reads. */
+	if (rt->rt_draining)
+		conn_stop_reading(c);
 }
 
 /* conn.c: a write failed, or the peer left while we only wrote. */
@@ -477,13 +773,23 @@ void
 router_configure(struct router *rt, const struct config *cf)
 {
 	struct conn	*c;
+	size_t		 n;
 
 	/* Input already received keeps the limit it arrived under. */
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
 		c->cn_max_before = (uint32_t)router_max_message(rt, c);
 		c->cn_max_until = c->cn_bytes_in;
 	}
+	/* The defence turned off: nobody stays banned by it. */
+	if (cf->cf_scan_limit == 0 && rt->rt_config.cf_scan_limit != 0 &&
+	    (n = addrtab_unban_all(rt->rt_addrtab, clock_now_ms())) > 0)
+		log_info("scan_limit 0: %zu banned addresses let in again", n);
 	rt->rt_config = *cf;
+	/* More clients may come: room for their addresses (never shrinks). */
+	if (addrtab_grow(rt->rt_addrtab, router_addrtab_limit(cf)) != 0)
+		log_warnx("address table: out of memory to grow to %zu "
+		    "addresses; it keeps %zu", router_addrtab_limit(cf),
+		    addrtab_limit(rt->rt_addrtab));
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
 		router_configure_conn(rt, c);
 }
@@ -608,6 +914,64 @@ enum router_verdict {
 	ROUTER_CLOSED,		/* the sender was closed */
 };
 
+/* Milliseconds as seconds for a log line: "60", "0.25". */
+static const char *
+router_seconds(uint64_t ms, char *buf, size_t len)
+{
+	size_t	n;
+
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
+	    (unsigned long long)(ms % 1000));
+	n = strlen(buf);
+	while (buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
+/*
+ * The scan defence, on the unknown-id path only: count the frame against
+ * its sender's address (addrtab_unknown).  Whether the sender is to be
+ * closed: its address went past scan_limit now (logged once, with the
+ * address) or was banned already.  Not inlined: router_decide, on the
+ * path of every run, keeps the size and layout it had without it.
+ */
+static __attribute__((noinline)) int
+router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
+{
+	const struct config	*cf = &rt->rt_config;
+	struct addrtab_scan	 sc;
+	struct addrtab_key	 k;
+	struct addrtab_lifted	 lifted;
+	uint64_t		 now, count, elapsed;
+	char			 a[ADDRTAB_STRLEN], in[32], ban[32];
+
+	if (addrtab_key(&src->cn_peer.sa, &k) != 0)
+		return 0;
+	sc.as_limit = cf->cf_scan_limit;
+	sc.as_window_ms = cf->cf_scan_window_ms;
+	sc.as_ban_ms = cf->cf_scan_ban_ms;
+	now = clock_now_ms();
+	switch (addrtab_unknown(rt->rt_addrtab, &k, dst_id, &sc, now, &count,
+	    &elapsed, &lifted)) {
+	case ADDRTAB_SCAN_OK:
+		router_log_lifted(rt, &lifted, now);
+		return 0;
+	case ADDRTAB_SCAN_BAN:
+		log_warnx("address %s: %llu unknown ids in %s s: banned for "
+		    "%s s", addrtab_format(&k, a, sizeof a),
+		    (unsigned long long)count,
+		    router_seconds(elapsed, in, sizeof in),
+		    router_seconds(cf->cf_scan_ban_ms, ban, sizeof ban));
+		break;
+	case ADDRTAB_SCAN_BANNED:
+		break;
+	}
+	rt->rt_stats.st_disconnected_scan++;
+	return 1;
+}
+
 /*
  * Decide what becomes of one complete frame of len bytes (payload and
  * 0x00) for dst_id: the registry look-up and the slow-consumer policy.
@@ -625,6 +989,10 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_UNKNOWN);
 		log_debug("client %u: message to unknown id %u dropped",
 		    src->cn_id, dst_id);
+		if (cf->cf_scan_limit != 0 && router_scanning(rt, src, dst_id)) {
+			router_close(rt, src, CONN_REASON_SCAN);
+			return ROUTER_CLOSED;
+		}
 		return ROUTER_CONSUMED;
 	}
 	switch (policy_decide(conn_queued(dst), len,
@@ -960,12 +1328,15 @@ router_drain_start(struct router *rt)
 	struct timeval	 tv;
 	uint64_t	 ms = rt->rt_config.cf_shutdown_timeout_ms;
 	char		 when[32];
+	size_t		 i;
 
 	if (rt->rt_draining)
 		return;
 	rt->rt_draining = 1;
 	/* Closing the socket, not just disabling it, refuses new clients. */
-	listener_close(rt->rt_listener);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_close(rt->rt_listeners[i]);
+	listener_close(rt->rt_tls_listener);
 	router_flush(rt);
 
 	rt->rt_drain_forwarded = rt->rt_stats.st_bytes_forwarded;
@@ -1018,12 +1389,13 @@ router_drain_check(struct router *rt, struct conn *c)
 }
 
 /*
- * Drop the complete frames a sender sent that could not be routed before
- * the drain ended (its destination stayed full), counted as dropped for a
- * full queue so that every frame received is accounted for.
+ * Drop the complete frames buffered from a sender that could not be routed
+ * (the drain ended with their destination full, or the sender is gone),
+ * counted as dropped for why, so that every frame received is accounted
+ * for.  A partial frame at the tail was never a frame received.
  */
 static uint64_t
-router_drop_input(struct router *rt, struct conn *src)
+router_drop_input(struct router *rt, struct conn *src, enum router_drop why)
 {
 	struct evbuffer	*in = conn_input(src);
 	uint32_t	 dst_id;
@@ -1034,7 +1406,7 @@ router_drop_input(struct router *rt, struct conn *src)
 	    &dst_id, &len) == FRAMING_FRAME) {
 		evbuffer_drain(in, FRAMING_HEADER_LEN + len);
 		router_dropped(rt, src, registry_find(rt->rt_registry, dst_id),
-		    1, ROUTER_DROP_QUEUE_FULL);
+		    1, why);
 		n++;
 	}
 	return n;
@@ -1052,7 +1424,7 @@ router_drain_finish(struct router *rt, const char *why)
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
 		if (c->cn_rflags & CONN_DRAINING)
 			rt->rt_drain_abandoned += conn_queued(c);
-		frames += router_drop_input(rt, c);
+		frames += router_drop_input(rt, c, ROUTER_DROP_QUEUE_FULL);
 	}
 	if (rt->rt_drain_ev != NULL)
 		evtimer_del(rt->rt_drain_ev);
@@ -1065,6 +1437,61 @@ router_drain_finish(struct router *rt, const char *why)
 	    (unsigned long long)rt->rt_drain_abandoned,
 	    (unsigned long long)frames);
 	event_base_loopexit(rt->rt_base, NULL);
+}
+
+/*
+ * A paused sender reset the connection: it can send nothing more and hold
+ * nothing for anyone.  Its buffered frames are dropped (counted, reason
+ * sender_gone) and its slot freed now, not when its destination drains.
+ */
+static void
+router_sender_gone(struct router *rt, struct conn *c)
+{
+	uint64_t	frames;
+
+	frames = router_drop_input(rt, c, ROUTER_DROP_SENDER_GONE);
+	rt->rt_stats.st_disconnected_sender_gone++;
+	log_info("client %u: reset while paused for client %u, %llu buffered "
+	    "messages dropped", c->cn_id, c->cn_blocked_on->cn_id,
+	    (unsigned long long)frames);
+	router_close(rt, c, CONN_REASON_SENDER_GONE);
+}
+
+void
+router_watch_paused(struct router *rt)
+{
+	struct conn	*c;
+	size_t		 i = 0;
+
+	while (i < rt->rt_nwatch) {
+		c = rt->rt_watch[i];
+		if (conn_state(c) != CONN_CLOSED && router_paused(c)) {
+			if (!conn_peer_gone(c)) {
+				i++;
+				continue;
+			}
+			router_sender_gone(rt, c);
+		}
+		/* Closed or resumed: a new pause puts it back. */
+		rt->rt_watch[i] = rt->rt_watch[--rt->rt_nwatch];
+		c->cn_rflags &= ~CONN_WATCHED;
+		conn_unref(c);
+	}
+	if (rt->rt_nwatch == 0)
+		evtimer_del(rt->rt_watch_ev);
+}
+
+/* The tick: ROUTER_WATCH_MS while some sender is on the watch list. */
+static void
+router_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct router	*rt = arg;
+	struct timeval	 tv = { ROUTER_WATCH_MS / 1000,
+			    (ROUTER_WATCH_MS % 1000) * 1000 };
+
+	router_watch_paused(rt);
+	if (rt->rt_nwatch > 0)
+		evtimer_add(rt->rt_watch_ev, &tv);
 }
 
 size_t
@@ -1087,7 +1514,9 @@ router_log_stats(const struct router *rt, const char *what)
 	    "disconnected_slow=%llu disconnected_oversize=%llu frames=%llu "
 	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
 	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu "
-	    "accept_errors=%llu",
+	    "accept_errors=%llu dropped_sender_gone=%llu tls_handshakes=%llu "
+	    "tls_handshake_failures=%llu disconnected_scan=%llu "
+	    "rejected_banned=%llu rejected_per_address=%llu",
 	    what, registry_count(rt->rt_registry),
 	    (unsigned long long)st->st_accepted,
 	    (unsigned long long)st->st_rejected,
@@ -1100,5 +1529,11 @@ router_log_stats(const struct router *rt, const char *what)
 	    (unsigned long long)st->st_bytes_received,
 	    (unsigned long long)st->st_bytes_forwarded,
 	    (unsigned long long)st->st_paused_total,
-	    (unsigned long long)st->st_accept_errors);
+	    (unsigned long long)st->st_accept_errors,
+	    (unsigned long long)st->st_dropped_sender_gone,
+	    (unsigned long long)st->st_tls_handshakes,
+	    (unsigned long long)st->st_tls_handshake_failures,
+	    (unsigned long long)st->st_disconnected_scan,
+	    (unsigned long long)st->st_rejected_banned,
+	    (unsigned long long)st->st_rejected_per_address);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "msgrouter/addrtab.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
@@ -37,11 +38,15 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_disconnected_oversize = st->st_disconnected_oversize;
 	ss->ss_paused = st->st_paused;
 	ss->ss_paused_total = st->st_paused_total;
+	ss->ss_tls_handshakes = st->st_tls_handshakes;
+	ss->ss_tls_handshake_failures = st->st_tls_handshake_failures;
 
 	ss->ss_received = st->st_frames;
 	ss->ss_forwarded = st->st_forwarded;
 	ss->ss_dropped_unknown = st->st_dropped_unknown;
 	ss->ss_dropped_queue_full = st->st_dropped_queue_full;
+	ss->ss_dropped_sender_gone = st->st_dropped_sender_gone;
+	ss->ss_disconnected_sender_gone = st->st_disconnected_sender_gone;
 
 	ss->ss_bytes_received = st->st_bytes_received;
 	ss->ss_bytes_forwarded = st->st_bytes_forwarded;
@@ -52,6 +57,15 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_queue_limit = cf->cf_queue_limit;
 	ss->ss_slow_consumer = config_slow_consumer_name(cf->cf_slow_consumer);
 	ss->ss_id_mode = config_id_mode_name(cf->cf_id_mode);
+	ss->ss_sndbuf = cf->cf_sndbuf;
+
+	ss->ss_disconnected_scan = st->st_disconnected_scan;
+	ss->ss_rejected_banned = st->st_rejected_banned;
+	ss->ss_rejected_per_address = st->st_rejected_per_address;
+	ss->ss_banned_addresses = addrtab_count_banned(rt->rt_addrtab,
+	    clock_now_ms());
+	ss->ss_scan_limit = cf->cf_scan_limit;
+	ss->ss_max_clients_per_address = cf->cf_max_clients_per_address;
 }
 
 size_t

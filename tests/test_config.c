@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "msgrouter/addr.h"
 #include "msgrouter/config.h"
 
 static char	err[CONFIG_ERRLEN];
@@ -70,6 +71,27 @@ expect_settings(const struct config *cf, const struct config *want,
 	assert_string_equal(cf->cf_admin_listen, want->cf_admin_listen);
 	assert_string_equal(cf->cf_admin_token, want->cf_admin_token);
 	assert_int_equal(cf->cf_log_level, want->cf_log_level);
+	if (origin == CONFIG_ORIGIN_DEFAULT) {
+		assert_int_equal(cf->cf_unix_mode, 0660);
+		assert_int_equal(cf->cf_admin_unix_mode, 0660);
+	}
+	assert_int_equal(cf->cf_sndbuf, want->cf_sndbuf);
+	assert_string_equal(cf->cf_tls_listen, want->cf_tls_listen);
+	assert_string_equal(cf->cf_tls_cert, want->cf_tls_cert);
+	assert_string_equal(cf->cf_tls_key, want->cf_tls_key);
+	assert_string_equal(cf->cf_tls_ca, want->cf_tls_ca);
+	assert_int_equal(cf->cf_tls_min_version, want->cf_tls_min_version);
+	assert_string_equal(cf->cf_tls_ciphers, want->cf_tls_ciphers);
+	assert_string_equal(cf->cf_tls_ciphersuites,
+	    want->cf_tls_ciphersuites);
+	assert_int_equal(cf->cf_tls_handshake_timeout_ms,
+	    want->cf_tls_handshake_timeout_ms);
+	assert_int_equal(cf->cf_admin_tls, want->cf_admin_tls);
+	assert_int_equal(cf->cf_scan_limit, want->cf_scan_limit);
+	assert_int_equal(cf->cf_scan_window_ms, want->cf_scan_window_ms);
+	assert_int_equal(cf->cf_scan_ban_ms, want->cf_scan_ban_ms);
+	assert_int_equal(cf->cf_max_clients_per_address,
+	    want->cf_max_clients_per_address);
 	for (k = 0; k < CONFIG_NKEYS; k++)
 		assert_int_equal(cf->cf_origin[k], origin);
 }
@@ -88,6 +110,13 @@ test_defaults(void **state)
 		.cf_admin_listen = "127.0.0.1:8081",
 		.cf_admin_token = "",
 		.cf_log_level = LOG_LEVEL_INFO,
+		.cf_tls_listen = "off",
+		.cf_tls_min_version = TLS_VERSION_1_2,
+		.cf_tls_handshake_timeout_ms = 10000,
+		.cf_scan_limit = 64,
+		.cf_scan_window_ms = 10000,
+		.cf_scan_ban_ms = 60000,
+		.cf_max_clients_per_address = 0,
 	};
 	struct config	cf;
 
@@ -109,6 +138,20 @@ test_every_key(void **state)
 		.cf_admin_listen = "off",
 		.cf_admin_token = "s3cr3t-T0ken",
 		.cf_log_level = LOG_LEVEL_WARN,
+		.cf_sndbuf = 65536,
+		.cf_tls_listen = "[::1]:9443",
+		.cf_tls_cert = "/dev/null",
+		.cf_tls_key = "/dev/null",
+		.cf_tls_ca = "/dev/null",
+		.cf_tls_min_version = TLS_VERSION_1_3,
+		.cf_tls_ciphers = "ECDHE+AESGCM",
+		.cf_tls_ciphersuites = "TLS_AES_128_GCM_SHA256",
+		.cf_tls_handshake_timeout_ms = 2000,
+		.cf_admin_tls = 1,
+		.cf_scan_limit = 0,
+		.cf_scan_window_ms = 2500,
+		.cf_scan_ban_ms = 120000,
+		.cf_max_clients_per_address = 7,
 	};
 	struct config	cf;
 
@@ -122,12 +165,31 @@ test_every_key(void **state)
 	    "slow_consumer = disconnect\n"
 	    "id_mode = sequential\n"
 	    "shutdown_timeout = 250ms\n"
+	    "unix_mode = 0600\n"
+	    "sndbuf = 64K\n"
+	    "scan_limit = 0\n"
+	    "scan_window = 2500ms\n"
+	    "scan_ban = 2min\n"
+	    "max_clients_per_address = 7\n"
 	    "[admin]\n"
 	    "listen = off\n"
 	    "token = s3cr3t-T0ken\n"
+	    "unix_mode = 0640\n"
+	    "tls = yes\n"
 	    "[log]\n"
-	    "level = warn\n"), 0);
+	    "level = warn\n"
+	    "[tls]\n"
+	    "listen = [::1]:9443\n"
+	    "cert = /dev/null\n"
+	    "key = /dev/null\n"
+	    "ca = /dev/null\n"
+	    "min_version = TLSv1.3\n"
+	    "ciphers = ECDHE+AESGCM\n"
+	    "ciphersuites = TLS_AES_128_GCM_SHA256\n"
+	    "handshake_timeout = 2s\n"), 0);
 	assert_string_equal(err, "");
+	assert_int_equal(cf.cf_unix_mode, 0600);
+	assert_int_equal(cf.cf_admin_unix_mode, 0640);
 	expect_settings(&cf, &want, CONFIG_ORIGIN_FILE);
 }
 
@@ -228,6 +290,8 @@ test_bad_values(void **state)
 	expect_error("[router]\nshutdown_timeout = 3601s\n",
 	    "t.conf:2: shutdown_timeout: expected a duration from 0s to "
 	    "3600s, got \"3601s\"");
+	expect_error("[router]\nsndbuf = 65M\n",
+	    "t.conf:2: sndbuf: expected a size from 0 to 64M, got \"65M\"");
 	expect_error("[router]\nslow_consumer = ignore\n",
 	    "t.conf:2: slow_consumer: expected backpressure, drop or "
 	    "disconnect, got \"ignore\"");
@@ -258,14 +322,79 @@ test_bad_addresses(void **state)
 	expect_error("[router]\nlisten = example.com:80\n",
 	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
 	    "(not a numeric IPv4 or IPv6 address), got \"example.com:80\"");
-	expect_error("[router]\nlisten = off\n",
+	expect_error("[router]\nlisten = nowhere\n",
 	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
-	    "(expected ADDRESS:PORT), got \"off\"");
+	    "(expected ADDRESS:PORT), got \"nowhere\"");
+	expect_error("[tls]\nlisten = 127.0.0.1\n",
+	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
+	    "(expected ADDRESS:PORT), got \"127.0.0.1\"");
 	expect_error("[admin]\nlisten = nowhere\n",
 	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8081 "
 	    "or off, got \"nowhere\"");
 	assert_int_equal(read_text(&cf, "[admin]\nlisten = 0.0.0.0:0\n"), 0);
 	assert_string_equal(cf.cf_admin_listen, "0.0.0.0:0");
+}
+
+/* config_load of a file's text: 0, or -1 with the message in err. */
+static char	*temp_file(const char *);
+
+static int
+load_text(struct config *cf, const char *text)
+{
+	char	*path = temp_file(text);
+	int	 rc;
+
+	rc = config_load(cf, path, NULL, 0, err, sizeof err);
+	unlink(path);
+	free(path);
+	return rc;
+}
+
+/*
+ * The [tls] keys' values, and the rules between keys that config_load
+ * checks once everything is read: something listens, TLS has a readable
+ * certificate and key.
+ */
+static void
+test_tls_rules(void **state)
+{
+	struct config	cf;
+
+	expect_error("[tls]\nmin_version = TLSv1.1\n", "t.conf:2: "
+	    "min_version: expected TLSv1.2 or TLSv1.3, got \"TLSv1.1\"");
+	expect_error("[tls]\nhandshake_timeout = 5ms\n", "t.conf:2: "
+	    "handshake_timeout: expected a duration from 10ms to 600s, got "
+	    "\"5ms\"");
+	expect_error("[admin]\ntls = maybe\n",
+	    "t.conf:2: tls: expected yes or no, got \"maybe\"");
+	assert_int_equal(load_text(&cf, "[router]\nlisten = off\n"), -1);
+	assert_string_equal(err, "router.listen: off needs tls.listen: no "
+	    "client could connect");
+	assert_int_equal(load_text(&cf, "[router]\nlisten = off\n[tls]\n"
+	    "listen = 127.0.0.1:0\n"), -1);
+	assert_string_equal(err, "tls.cert: needed by tls.listen");
+	assert_int_equal(load_text(&cf, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = /dev/null\n"), -1);
+	assert_string_equal(err, "tls.key: needed by tls.listen");
+	assert_int_equal(load_text(&cf, "[admin]\ntls = yes\n"), -1);
+	assert_string_equal(err, "tls.cert: needed by admin.tls = yes");
+	assert_int_equal(load_text(&cf, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = /nonexistent/c.pem\nkey = /dev/null\n"), -1);
+	assert_string_equal(err, "tls.cert: /nonexistent/c.pem: cannot open: "
+	    "No such file or directory");
+	assert_int_equal(load_text(&cf, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = /dev/null\nkey = /dev/null\nca = /nonexistent/ca\n"),
+	    -1);
+	assert_string_equal(err, "tls.ca: /nonexistent/ca: cannot open: "
+	    "No such file or directory");
+	/* TLS only. */
+	assert_int_equal(load_text(&cf, "[router]\nlisten = off\n[tls]\n"
+	    "listen = 127.0.0.1:0\ncert = /dev/null\nkey = /dev/null\n"), 0);
+	assert_string_equal(cf.cf_listen, "off");
+	assert_true(config_tls_wanted(&cf));
+	/* Files named but no TLS wanted: not checked. */
+	assert_int_equal(load_text(&cf, "[tls]\ncert = /nonexistent\n"), 0);
+	assert_false(config_tls_wanted(&cf));
 }
 
 static void
@@ -338,15 +467,15 @@ static void
 test_bad_structure(void **state)
 {
 	expect_error("[router]\nmax_clients = 5\n[routr]\nqueue_limit = 1M\n",
-	    "t.conf:3: [routr]: unknown section, expected [router], [admin] "
-	    "or [log]");
+	    "t.conf:3: [routr]: unknown section, expected [router], [admin], "
+	    "[log] or [tls]");
 	expect_error("[router]\nbogus = 1\n",
 	    "t.conf:2: bogus: unknown key in [router]");
 	expect_error("[admin]\nqueue_limit = 1M\n",
 	    "t.conf:2: queue_limit: unknown key in [admin]");
 	expect_error("; no section yet\nqueue_limit = 1M\n",
 	    "t.conf:2: queue_limit: key outside a section, expected [router], "
-	    "[admin] or [log] above it");
+	    "[admin], [log] or [tls] above it");
 	expect_error("[router]\nqueue_limit = 1M\n\nqueue_limit = 2M\n",
 	    "t.conf:4: queue_limit: set twice in [router], first on line 2");
 	expect_error("[router]\nqueue_limit 1M\n",
@@ -576,7 +705,23 @@ test_print(void **state)
 	    "router.shutdown_timeout = 1500ms  # file\n"
 	    "admin.listen = 127.0.0.1:8081  # default\n"
 	    "admin.token = (hidden, 3 bytes)  # file\n"
-	    "log.level = info  # default\n");
+	    "log.level = info  # default\n"
+	    "router.unix_mode = 0660  # default\n"
+	    "admin.unix_mode = 0660  # default\n"
+	    "router.sndbuf = 0  # default\n"
+	    "tls.listen = off  # default\n"
+	    "tls.cert =  # default\n"
+	    "tls.key =  # default\n"
+	    "tls.ca =  # default\n"
+	    "tls.min_version = TLSv1.2  # default\n"
+	    "tls.ciphers =  # default\n"
+	    "tls.ciphersuites =  # default\n"
+	    "tls.handshake_timeout = 10s  # default\n"
+	    "admin.tls = no  # default\n"
+	    "router.scan_limit = 64  # default\n"
+	    "router.scan_window = 10s  # default\n"
+	    "router.scan_ban = 60s  # default\n"
+	    "router.max_clients_per_address = 0  # default\n");
 	free(out);
 }
 
@@ -686,6 +831,77 @@ test_names(void **state)
 	    (enum config_origin)(CONFIG_ORIGIN_FLAG + 1)), "unknown");
 }
 
+/*
+ * Unix sockets: router.listen takes unix:/PATH, alone or in a list with
+ * TCP addresses, and says which address of a list is wrong; a path too
+ * long for sun_path is an error at load time (msgrouterd -t); the
+ * unix_mode keys take octal modes that leave the owner read and write.
+ */
+static void
+test_unix(void **state)
+{
+	struct config	cf;
+	char		addrs[CONFIG_LISTEN_ADDRS][CONFIG_LISTEN_MAX];
+	char		text[512], path[ADDR_UNIX_PATH_MAX + 2];
+
+	assert_int_equal(read_text(&cf,
+	    "[router]\nlisten = unix:/run/msgrouterd/router.sock\n"), 0);
+	assert_string_equal(cf.cf_listen, "unix:/run/msgrouterd/router.sock");
+	assert_int_equal(config_listen_addrs(cf.cf_listen, addrs,
+	    CONFIG_LISTEN_ADDRS), 1);
+	assert_string_equal(addrs[0], "unix:/run/msgrouterd/router.sock");
+	assert_int_equal(read_text(&cf, "[router]\nlisten = 127.0.0.1:8080 ,"
+	    "unix:/run/r.sock, [::1]:0\n"), 0);
+	assert_int_equal(config_listen_addrs(cf.cf_listen, addrs,
+	    CONFIG_LISTEN_ADDRS), 3);
+	assert_string_equal(addrs[0], "127.0.0.1:8080");
+	assert_string_equal(addrs[1], "unix:/run/r.sock");
+	assert_string_equal(addrs[2], "[::1]:0");
+	expect_error("[router]\nlisten = 127.0.0.1:1, 127.0.0.1:2, "
+	    "127.0.0.1:3, 127.0.0.1:4, 127.0.0.1:5\n",
+	    "t.conf:2: listen: expected at most 4 addresses separated by "
+	    "commas, got \"127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3, "
+	    "127.0.0.1:4, 127.0.0.1:5\"");
+	expect_error("[router]\nlisten = 127.0.0.1:1, unix:r.sock\n",
+	    "t.conf:2: listen: expected unix:/PATH (a Unix socket path must "
+	    "be absolute: unix:/PATH), got \"unix:r.sock\"");
+	expect_error("[router]\nlisten = 127.0.0.1:1,\n",
+	    "t.conf:2: listen: expected addresses separated by commas, none "
+	    "of them empty, got \"127.0.0.1:1,\"");
+
+	/* 107 bytes of path fit; 108 do not, for either port. */
+	memset(path, 'a', sizeof path - 1);
+	path[0] = '/';
+	path[sizeof path - 1] = '\0';
+	snprintf(text, sizeof text, "[admin]\nlisten = unix:%s\n", path);
+	assert_true(strlen(path) == ADDR_UNIX_PATH_MAX + 1);
+	assert_int_equal(read_text(&cf, text), -1);
+	assert_non_null(strstr(err, "t.conf:2: listen: expected unix:/PATH "
+	    "(Unix socket path longer than 107 bytes), got \"unix:/aaa"));
+	snprintf(text, sizeof text, "[router]\nlisten = unix:%s\n", path);
+	assert_int_equal(read_text(&cf, text), -1);
+	assert_non_null(strstr(err, "(Unix socket path longer than 107 "
+	    "bytes)"));
+	path[sizeof path - 2] = '\0';
+	snprintf(text, sizeof text, "[router]\nlisten = unix:%s\n", path);
+	assert_int_equal(read_text(&cf, text), 0);
+
+	assert_int_equal(read_text(&cf, "[router]\nunix_mode = 666\n"), 0);
+	assert_int_equal(cf.cf_unix_mode, 0666);
+	expect_error("[router]\nunix_mode = 0460\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"0460\"");
+	expect_error("[admin]\nunix_mode = 01660\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"01660\"");
+	expect_error("[admin]\nunix_mode = 0680\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"0680\"");
+	expect_error("[admin]\nunix_mode = rw\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"rw\"");
+}
+
 int
 main(void)
 {
@@ -697,6 +913,7 @@ main(void)
 		cmocka_unit_test(test_syntax_accepted),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_tls_rules),
 		cmocka_unit_test(test_bad_token),
 		cmocka_unit_test(test_inline_comment_value),
 		cmocka_unit_test(test_bad_structure),
@@ -712,6 +929,7 @@ main(void)
 		cmocka_unit_test(test_reload_rules),
 		cmocka_unit_test(test_reload_string_compare),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_unix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

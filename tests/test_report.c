@@ -48,8 +48,19 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_queue_limit = 17;
 	ss->ss_received = 18;
 	ss->ss_accept_errors = 19;
+	ss->ss_dropped_sender_gone = 20;
+	ss->ss_disconnected_sender_gone = 21;
+	ss->ss_sndbuf = 22;
 	ss->ss_slow_consumer = "drop";
 	ss->ss_id_mode = "sequential";
+	ss->ss_tls_handshakes = 23;
+	ss->ss_tls_handshake_failures = 24;
+	ss->ss_disconnected_scan = 25;
+	ss->ss_rejected_banned = 26;
+	ss->ss_rejected_per_address = 27;
+	ss->ss_banned_addresses = 28;
+	ss->ss_scan_limit = 29;
+	ss->ss_max_clients_per_address = 30;
 }
 
 /* The JSON path "group.name" (or "name") as an integer; -1 if absent. */
@@ -95,6 +106,15 @@ test_stats_json(void **state)
 		{ "config", "max_clients", 15 },
 		{ "config", "max_message_size", 16 },
 		{ "config", "queue_limit", 17 },
+		{ "messages", "dropped_sender_gone_total", 20 },
+		{ "clients", "disconnected_sender_gone_total", 21 },
+		{ "config", "sndbuf", 22 },
+		{ "clients", "disconnected_scan_total", 25 },
+		{ "clients", "rejected_banned_total", 26 },
+		{ "clients", "rejected_per_address_total", 27 },
+		{ "clients", "banned_addresses", 28 },
+		{ "config", "scan_limit", 29 },
+		{ "config", "max_clients_per_address", 30 },
 	};
 	struct stats_snapshot	 ss;
 	json_t			*j;
@@ -116,10 +136,10 @@ test_stats_json(void **state)
 	    "sequential");
 	assert_true(json_is_false(json_object_get(j, "draining")));
 	/* Nothing else in the groups: a new figure must be added on purpose. */
-	assert_int_equal(json_object_size(json_object_get(j, "clients")), 7);
-	assert_int_equal(json_object_size(json_object_get(j, "messages")), 4);
+	assert_int_equal(json_object_size(json_object_get(j, "clients")), 12);
+	assert_int_equal(json_object_size(json_object_get(j, "messages")), 5);
 	assert_int_equal(json_object_size(json_object_get(j, "bytes")), 3);
-	assert_int_equal(json_object_size(json_object_get(j, "config")), 5);
+	assert_int_equal(json_object_size(json_object_get(j, "config")), 8);
 	json_decref(j);
 
 	/* Past jansson's signed range a counter is clamped, not wrapped. */
@@ -201,12 +221,17 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 19 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 22);
+	/* 30 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 33);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);
 	assert_int_equal(prom_value(text, "msgrouter_accept_errors_total"), 19);
+	assert_int_equal(prom_value(text, "msgrouter_tls_handshakes_total"), 23);
+	assert_int_equal(prom_value(text,
+	    "msgrouter_tls_handshake_failures_total"), 24);
+	assert_int_equal(jint(j, "tls", "handshakes_total"), 23);
+	assert_int_equal(jint(j, "tls", "handshake_failures_total"), 24);
 	json_object_foreach(j, k, group) {
 		const char	*f;
 
@@ -282,8 +307,27 @@ test_client_json(void **state)
 	assert_int_equal(jint(j, NULL, "bytes_out"), 25);
 	assert_int_equal(jint(j, NULL, "dropped_messages"), 26);
 	assert_true(json_is_true(json_object_get(j, "paused")));
-	assert_int_equal(json_object_size(j), 10);
+	assert_true(json_is_false(json_object_get(j, "tls")));
+	assert_int_equal(json_object_size(j), 11);
 	json_decref(j);
+	/* /clients/ID adds nothing for a plain client... */
+	j = report_client_detail_json(&ci, 10000 + 7999);
+	assert_int_equal(json_object_size(j), 11);
+	json_decref(j);
+	/* ...and protocol and cipher for a TLS one (null before its handshake). */
+	ci.ci_tls = 1;
+	j = report_client_detail_json(&ci, 10000 + 7999);
+	assert_true(json_is_true(json_object_get(j, "tls")));
+	assert_true(json_is_null(json_object_get(j, "tls_protocol")));
+	assert_int_equal(json_object_size(j), 13);
+	json_decref(j);
+	ci.ci_tls_protocol = "TLSv1.3";
+	ci.ci_tls_cipher = "TLS_AES_128_GCM_SHA256";
+	j = report_client_detail_json(&ci, 10000 + 7999);
+	assert_string_equal(jstr(j, "tls_protocol"), "TLSv1.3");
+	assert_string_equal(jstr(j, "tls_cipher"), "TLS_AES_128_GCM_SHA256");
+	json_decref(j);
+	ci.ci_tls = 0;
 
 	fill_client(&ci, 1, 1);
 	ci.ci_paused = 0;

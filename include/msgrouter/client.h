@@ -50,6 +50,7 @@ struct mr_client;
 
 /*
  * Connect to "HOST:PORT" ("127.0.0.1:8080", "[::1]:8080", "localhost:8080")
+ * or to a Unix socket, "unix:/PATH" ("unix:/run/msgrouterd/router.sock"),
  * and wait for the id, for at most timeout_ms (-1: no limit).  On success
  * *out is the new client.
  */

@@ -4,6 +4,12 @@
  * read event reads up to CONN_READ_MAX bytes per readiness (libevent 2.1's
  * bufferevent reads 4096 bytes at a time after an ioctl).
  *
+ * A TLS client (conn_new_tls) has a bufferevent_openssl instead, which
+ * reads and writes for it: its read callback reports what arrived through
+ * co_input, conn_read reads nothing more, and the queue is written by the
+ * bufferevent alone (cn_writing stays set).  The plaintext path pays one
+ * flag test in conn_read for it.
+ *
  * conn.c knows nothing of routing: it tells its owner (the router) what
  * happened through struct conn_ops, and the owner decides, through the
  * functions below, how much to read, when to stop reading and when to
@@ -39,6 +45,7 @@ struct router;
  * A connection's states.  Legal transitions (conn_set_state asserts them):
  *
  *	NEW	-> OPEN		its first bytes arrived: our read event reads
+ *			(TLS: the handshake completed)
  *	NEW	-> DONE		EOF or an error before any byte; the drain
  *	OPEN	-> PAUSED	conn_pause: the router's backpressure
  *	OPEN	-> DONE		EOF or a read error; the drain
@@ -66,6 +73,12 @@ enum conn_reason {
 	CONN_REASON_SLOW_CONSUMER,
 	CONN_REASON_MAX_CLIENTS,
 	CONN_REASON_SHUTDOWN,
+	CONN_REASON_SENDER_GONE,	/* paused, then reset: conn_peer_gone */
+	CONN_REASON_TLS,		/* the handshake failed */
+	CONN_REASON_TLS_TIMEOUT,	/* tls.handshake_timeout passed */
+	CONN_REASON_SCAN,		/* sent too many unknown ids */
+	CONN_REASON_BANNED,		/* refused: its address is banned */
+	CONN_REASON_PER_ADDRESS,	/* refused: max_clients_per_address */
 	CONN_NREASONS
 };
 
@@ -85,21 +98,29 @@ struct conn_ops {
 	void	(*co_written)(struct conn *, size_t queued);
 	/* A write failed, or the peer went away while we only wrote. */
 	void	(*co_error)(struct conn *, enum conn_reason);
+	/* TLS: the handshake completed (NEW -> OPEN). */
+	void	(*co_handshake)(struct conn *);
 };
 
 /* The router's flags (cn_rflags). */
 #define CONN_DIRTY		0x01	/* on the router's flush list */
 #define CONN_DRAINING		0x02	/* counted by the drain as not done */
 #define CONN_SHED		0x04	/* its last read had frames dropped */
+#define CONN_WATCHED		0x08	/* on the router's rt_watch, a reference */
 
 struct conn {
 	/* conn.c's: read through the functions below. */
 	struct bufferevent	*cn_bev;
-	struct event		*cn_read_ev;	/* NULL while NEW */
+	union {
+		struct event	*cn_read_ev;	/* plain: NULL while NEW */
+		struct event	*cn_hs_ev;	/* TLS, NEW: handshake deadline */
+		size_t		 cn_tls_seen;	/* TLS, later: input reported */
+	};
 	const struct conn_ops	*cn_ops;
 	uint8_t			 cn_state;	/* enum conn_state */
 	uint8_t			 cn_done_reason:4; /* why DONE: EOF, ERROR... */
 	uint8_t			 cn_writing:1;	/* EV_WRITE on: a short write */
+	uint8_t			 cn_tls:1;	/* a bufferevent_openssl */
 	uint8_t			 cn_refs;	/* the owner's and callbacks' */
 	/* The router's. */
 	uint8_t			 cn_rflags;	/* CONN_DIRTY... */
@@ -146,6 +167,9 @@ struct conn_info {
 	uint64_t		 ci_bytes_out;
 	uint64_t		 ci_dropped;
 	union addr_any		 ci_peer;
+	int			 ci_tls;
+	const char		*ci_tls_protocol; /* NULL until the handshake */
+	const char		*ci_tls_cipher;	/* static OpenSSL strings */
 };
 
 /*
@@ -154,6 +178,17 @@ struct conn_info {
  */
 struct conn	*conn_new(struct event_base *, int fd, const struct sockaddr *,
 		    int socklen, const struct conn_ops *, struct router *);
+/*
+ * The same for a TLS client: the handshake (server side) with a new SSL
+ * from ssl_new's context, which must finish within handshake_ms, else
+ * co_error(CONN_REASON_TLS_TIMEOUT); a failed one is co_error(
+ * CONN_REASON_TLS), logged with OpenSSL's reason and the peer's address.
+ * The SSL is freed with the connection.
+ */
+struct conn	*conn_new_tls(struct event_base *, int fd,
+		    const struct sockaddr *, int socklen,
+		    const struct conn_ops *, struct router *, void *ssl,
+		    uint64_t handshake_ms);
 /*
  * Set the queue length at which co_written runs (the resume mark) and the
  * most the bufferevent's first read may take.
@@ -189,7 +224,10 @@ int		 conn_flush(struct conn *);
 void		 conn_pause(struct conn *);
 /* PAUSED -> OPEN; then, in any state, conn_kick. */
 void		 conn_resume(struct conn *);
-/* Stop reading for good (the drain): NEW, OPEN or PAUSED -> DONE. */
+/*
+ * Stop reading for good (the drain): NEW, OPEN or PAUSED -> DONE.  A TLS
+ * client in its handshake stays NEW: call it again once that is done.
+ */
 void		 conn_stop_reading(struct conn *);
 /*
  * Have co_input run from the loop, for input already buffered that no
@@ -200,6 +238,13 @@ struct evbuffer	*conn_input(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
 /* Bytes waiting to be written to this client. */
 size_t		 conn_queued(const struct conn *);
+/*
+ * The peer is gone for good: it reset the connection (TCP), or closed it
+ * with our bytes unread (AF_UNIX's ECONNRESET).  A FIN or an AF_UNIX
+ * peer's plain close is a half-close, not gone.  One poll(2) without
+ * waiting; nothing is read and no pending error is consumed.
+ */
+int		 conn_peer_gone(const struct conn *);
 /* Fill a report record with this client's figures now. */
 void		 conn_info(const struct conn *, struct conn_info *);
 

@@ -17,6 +17,7 @@
 #include "msgrouter/conn.h"
 #include "msgrouter/stats.h"
 
+struct addrtab;
 struct closed;
 struct event;
 struct event_base;
@@ -24,6 +25,7 @@ struct evbuffer;
 struct listener;
 struct registry;
 struct conn;
+struct tls;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -39,7 +41,11 @@ struct router {
 	struct event_base	*rt_base;
 	struct config		 rt_config;
 	struct registry		*rt_registry;
-	struct listener		*rt_listener;	/* closed once draining */
+	/* router.listen's addresses, in order; closed once draining. */
+	struct listener		*rt_listeners[CONFIG_LISTEN_ADDRS];
+	size_t			 rt_nlisteners;
+	struct listener		*rt_tls_listener; /* tls.listen, or NULL */
+	struct tls		*rt_tls;	/* the daemon's, or NULL */
 	int			 rt_draining;	/* no new connections or reads */
 	int			 rt_drain_done;	/* counts logged, loop exiting */
 	struct event		*rt_drain_ev;	/* shutdown_timeout */
@@ -52,25 +58,49 @@ struct router {
 	struct stats		 rt_stats;
 	struct closed		*rt_closed;	/* recently closed clients */
 	uint64_t		 rt_started;	/* clock_now_ms() */
+	/*
+	 * Senders that paused since the last tick of rt_watch_ev, each with
+	 * a reference (CONN_WATCHED): the tick looks for those gone (reset)
+	 * while paused and forgets those closed or resumed.  The timer runs
+	 * only while the array is not empty.
+	 */
+	struct conn		**rt_watch;
+	size_t			 rt_nwatch;
+	size_t			 rt_watch_size;
+	struct event		*rt_watch_ev;
+	int			 rt_sndbuf_failed; /* logged once */
+	struct addrtab		*rt_addrtab;	/* per source address */
 };
+
+/* The address table holds this many entries per max_clients. */
+#define ROUTER_ADDRTAB_PER_CLIENT	2
 
 struct router	*router_new(struct event_base *, const struct config *);
 /* Close every client and release the listener. */
 void		 router_free(struct router *);
 /*
- * Listen on router.listen (listener.c logs "listening on ADDR" and every
- * failure); 0 or -1.
+ * Listen on tls.listen (rt_tls set first), then router.listen, each unless
+ * "off" (listener.c logs "listening on ADDR" and every failure); 0 or -1.
  */
 int		 router_listen(struct router *);
 /* Apply new limits and policy to the router and every connection. */
 void		 router_configure(struct router *, const struct config *);
 /*
  * Take over an accepted socket as a client: an id, the registry, the id
- * queued to it (sent by the next router_flush).  NULL if out of memory (the
- * socket is closed and the failure logged once).
+ * queued to it (sent by the next router_flush).  First the source
+ * address's admission (router_admit): a banned address, or one at
+ * max_clients_per_address, is closed at once without an id (counted in
+ * st_rejected and recorded in the closed ring).  NULL if refused or out of
+ * memory (the socket is closed and the failure logged once).
  */
 struct conn	*router_attach(struct router *, int fd, const struct sockaddr *,
 		    int socklen);
+/*
+ * The same for a client on the TLS port: its handshake starts with an SSL
+ * from rt_tls, and its id goes out once the handshake is done.
+ */
+struct conn	*router_attach_tls(struct router *, int fd,
+		    const struct sockaddr *, int socklen);
 /*
  * The one way a client goes: record it in the ring of closed clients, log
  * one line with the reason, forget it everywhere and close its socket.
@@ -97,6 +127,13 @@ void		 router_drain_start(struct router *);
 void		 router_drain_finish(struct router *, const char *why);
 /* Total bytes waiting to be written to clients. */
 size_t		 router_queued_bytes(const struct router *);
+/*
+ * How often paused senders are checked for a reset (ROUTER_WATCH_MS), and
+ * what the check does: close each one gone with reason sender_gone and
+ * count its buffered frames as dropped (sender_gone).
+ */
+#define ROUTER_WATCH_MS		1000
+void		 router_watch_paused(struct router *);
 /* Log the counters in one line. */
 void		 router_log_stats(const struct router *, const char *);
 

@@ -20,7 +20,7 @@ struct router;
 
 struct stats {
 	uint64_t	st_accepted;		/* connections given an id */
-	uint64_t	st_rejected;		/* closed at once: max_clients */
+	uint64_t	st_rejected;		/* closed at once, all reasons */
 	uint64_t	st_accept_errors;	/* accept() failures, admin too */
 	uint64_t	st_disconnected_slow;	/* slow consumers closed */
 	uint64_t	st_disconnected_oversize;
@@ -32,6 +32,13 @@ struct stats {
 	uint64_t	st_bytes_forwarded;	/* payload + 0x00 of forwarded */
 	uint64_t	st_paused_total;	/* backpressure pauses */
 	uint64_t	st_paused;		/* senders paused right now */
+	uint64_t	st_dropped_sender_gone;	/* buffered from a reset sender */
+	uint64_t	st_disconnected_sender_gone; /* paused, then reset */
+	uint64_t	st_tls_handshakes;	/* TLS handshakes completed */
+	uint64_t	st_tls_handshake_failures; /* failed or timed out */
+	uint64_t	st_disconnected_scan;	/* closed for scanning ids */
+	uint64_t	st_rejected_banned;	/* of st_rejected: address banned */
+	uint64_t	st_rejected_per_address; /* of st_rejected: per address */
 };
 
 struct stats_snapshot {
@@ -47,11 +54,12 @@ struct stats_snapshot {
 	uint64_t	 ss_disconnected_oversize;
 	uint64_t	 ss_paused;
 	uint64_t	 ss_paused_total;
-	/* messages: received = forwarded + the two dropped counters */
+	/* messages: received = forwarded + the three dropped counters */
 	uint64_t	 ss_received;
 	uint64_t	 ss_forwarded;
 	uint64_t	 ss_dropped_unknown;
 	uint64_t	 ss_dropped_queue_full;
+	uint64_t	 ss_dropped_sender_gone;
 	/* bytes */
 	uint64_t	 ss_bytes_received;
 	uint64_t	 ss_bytes_forwarded;
@@ -62,6 +70,18 @@ struct stats_snapshot {
 	uint64_t	 ss_queue_limit;
 	const char	*ss_slow_consumer;
 	const char	*ss_id_mode;
+	uint64_t	 ss_disconnected_sender_gone;
+	uint64_t	 ss_sndbuf;		/* router.sndbuf, 0: the kernel's */
+	/* tls */
+	uint64_t	 ss_tls_handshakes;
+	uint64_t	 ss_tls_handshake_failures;
+	/* the scan defence and the per-address limit */
+	uint64_t	 ss_disconnected_scan;
+	uint64_t	 ss_rejected_banned;
+	uint64_t	 ss_rejected_per_address;
+	uint64_t	 ss_banned_addresses;	/* banned now */
+	uint64_t	 ss_scan_limit;
+	uint64_t	 ss_max_clients_per_address;
 };
 
 /* Take a snapshot of the router's figures now (one walk of the clients). */
