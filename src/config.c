@@ -72,6 +72,16 @@ static int	config_set_slow(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
 static int	config_set_id_mode(struct config *,
 		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_nats(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_cluster_name(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_node(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static void	config_format_nats(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_node(const struct config *,
+		    const struct config_keydef *, char *, size_t);
 static int	config_set_log_level(struct config *,
 		    const struct config_keydef *, const char *, char *, size_t);
 
@@ -182,9 +192,38 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_ADMIN_TLS] = { "admin", "tls", 0, 0, 0,
 	    CONFIG_FIELD(cf_admin_tls), config_set_bool,
 	    config_format_bool, 0, 0 },
+	[CONFIG_CLUSTER_NATS] = { "cluster", "nats", 0, 1, 0,
+	    CONFIG_FIELD(cf_cluster_nats), config_set_nats,
+	    config_format_nats, 0, 0 },
+	[CONFIG_CLUSTER_NODE] = { "cluster", "node", 0, 0, 0,
+	    CONFIG_FIELD(cf_cluster_node), config_set_node,
+	    config_format_node, 0, CONFIG_NODE_MAX },
+	[CONFIG_CLUSTER_NAME] = { "cluster", "name", 0, 1, 0,
+	    CONFIG_FIELD(cf_cluster_name), config_set_cluster_name,
+	    config_format_string, 0, 0 },
+	[CONFIG_CLUSTER_SECRET] = { "cluster", "secret", 0, 1, 1,
+	    CONFIG_FIELD(cf_cluster_secret), config_set_token,
+	    config_format_token, 0, 0 },
+	[CONFIG_CLUSTER_SECRET_FILE] = { "cluster", "secret_file", 0, 1, 0,
+	    CONFIG_FIELD(cf_cluster_secret_file), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_CLUSTER_HEARTBEAT] = { "cluster", "heartbeat", 1, 0, 0,
+	    CONFIG_FIELD(cf_cluster_heartbeat_ms), config_set_duration,
+	    config_format_duration, CONFIG_HEARTBEAT_MS_MIN,
+	    CONFIG_HEARTBEAT_MS_MAX },
+	[CONFIG_CLUSTER_PEER_TIMEOUT] = { "cluster", "peer_timeout", 1, 0, 0,
+	    CONFIG_FIELD(cf_cluster_peer_timeout_ms), config_set_duration,
+	    config_format_duration, 2 * CONFIG_HEARTBEAT_MS_MIN,
+	    CONFIG_PEER_TIMEOUT_MS_MAX },
+	[CONFIG_CLUSTER_LINK_LIMIT] = { "cluster", "link_limit", 1, 0, 0,
+	    CONFIG_FIELD(cf_cluster_link_limit), config_set_size,
+	    config_format_size, CONFIG_LINK_LIMIT_MIN, CONFIG_LINK_LIMIT_MAX },
+	[CONFIG_ROUTER_REUSEPORT] = { "router", "reuseport", 0, 0, 0,
+	    CONFIG_FIELD(cf_reuseport), config_set_bool,
+	    config_format_bool, 0, 0 },
 };
 
-#define CONFIG_SECTIONS	"[router], [admin], [log] or [tls]"
+#define CONFIG_SECTIONS	"[router], [admin], [log], [tls] or [cluster]"
 
 static const char *const config_origins[] = {
 	[CONFIG_ORIGIN_DEFAULT] = "default",
@@ -257,6 +296,12 @@ config_defaults(struct config *cf)
 	strcpy(cf->cf_tls_listen, "off");
 	cf->cf_tls_min_version = TLS_VERSION_1_2;
 	cf->cf_tls_handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_MS;
+	/* cf_cluster_nats stays "": no cluster. */
+	cf->cf_cluster_node = CONFIG_NODE_UNSET;
+	strcpy(cf->cf_cluster_name, CONFIG_DEFAULT_CLUSTER_NAME);
+	cf->cf_cluster_heartbeat_ms = CONFIG_DEFAULT_HEARTBEAT_MS;
+	cf->cf_cluster_peer_timeout_ms = CONFIG_DEFAULT_PEER_TIMEOUT_MS;
+	cf->cf_cluster_link_limit = CONFIG_DEFAULT_LINK_LIMIT;
 }
 
 /* Check one ADDRESS:PORT or unix:/PATH. */
@@ -432,6 +477,79 @@ config_set_path(struct config *cf, const struct config_keydef *kd,
 
 	if (strlen(value) >= kd->kd_size) {
 		snprintf(what, sizeof what, "at most %zu bytes",
+		    kd->kd_size - 1);
+		return config_expected(err, errlen, what, value);
+	}
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+/*
+ * cluster.nats: "" (no cluster) or comma-separated nats:// or tls:// URLs,
+ * each with a host after the scheme (and any user, password or token),
+ * without spaces.  The error does not echo the value: it may hold a
+ * password.
+ */
+static int
+config_set_nats(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	const char	*p = value, *end;
+	size_t		 len = strlen(value), n, i;
+
+	if (len >= kd->kd_size) {
+		snprintf(err, errlen, "expected at most %zu bytes of URLs, "
+		    "got %zu (not shown)", kd->kd_size - 1, len);
+		return -1;
+	}
+	for (i = 1; len > 0; i++) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n > 6 && strncmp(p, "nats://", 7) == 0 && n > 7)
+			p += 7, n -= 7;
+		else if (n > 6 && strncmp(p, "tls://", 6) == 0)
+			p += 6, n -= 6;
+		else
+			n = 0;
+		if (n == 0 || memchr(p, ' ', n) != NULL ||
+		    memchr(p, '\t', n) != NULL || *p == '@' || *p == ':') {
+			snprintf(err, errlen, "expected nats://HOST:PORT or "
+			    "tls://HOST:PORT as URL %zu (not shown)", i);
+			return -1;
+		}
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+/* cluster.node: 0-255, or empty for none. */
+static int
+config_set_node(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	if (value[0] == '\0') {
+		cf->cf_cluster_node = CONFIG_NODE_UNSET;
+		return 0;
+	}
+	return config_set_count(cf, kd, value, err, errlen);
+}
+
+/* cluster.name: one NATS subject token of [A-Za-z0-9_-]. */
+static int
+config_set_cluster_name(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	char	what[64];
+	size_t	len = strlen(value);
+
+	if (len == 0 || len >= kd->kd_size ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_-") != len) {
+		snprintf(what, sizeof what, "1 to %zu of A-Z a-z 0-9 _ -",
 		    kd->kd_size - 1);
 		return config_expected(err, errlen, what, value);
 	}
@@ -615,6 +733,25 @@ config_format_token(const struct config *cf, const struct config_keydef *kd,
 		snprintf(buf, len, "%s", "");
 	else
 		snprintf(buf, len, "(hidden, %zu bytes)", n);
+}
+
+static void
+config_format_nats(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	config_nats_display(config_cfield(cf, kd), buf, len);
+}
+
+/* cluster.node: empty when none is set. */
+static void
+config_format_node(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	if (cf->cf_cluster_node == CONFIG_NODE_UNSET)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "%llu",
+		    (unsigned long long)cf->cf_cluster_node);
 }
 
 static void
@@ -1113,6 +1250,129 @@ config_tls_wanted(const struct config *cf)
 	return strcmp(cf->cf_tls_listen, "off") != 0 || cf->cf_admin_tls;
 }
 
+int
+config_cluster_wanted(const struct config *cf)
+{
+	return cf->cf_cluster_nats[0] != '\0';
+}
+
+int
+config_cluster_secret(const struct config *cf, char *buf, size_t size,
+    char *err, size_t errlen)
+{
+	FILE	*fp;
+	size_t	 n;
+
+	if (cf->cf_cluster_secret[0] != '\0') {
+		n = strlen(cf->cf_cluster_secret);
+		if (n >= size) {
+			snprintf(err, errlen, "cluster.secret: too long");
+			return -1;
+		}
+		memcpy(buf, cf->cf_cluster_secret, n + 1);
+		return (int)n;
+	}
+	if (cf->cf_cluster_secret_file[0] == '\0')
+		return 0;
+	if ((fp = fopen(cf->cf_cluster_secret_file, "r")) == NULL) {
+		snprintf(err, errlen, "cluster.secret_file: %s: cannot open: "
+		    "%s", cf->cf_cluster_secret_file, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, size, fp);
+	if (ferror(fp) || n == size) {
+		snprintf(err, errlen, "cluster.secret_file: %s: %s",
+		    cf->cf_cluster_secret_file, ferror(fp) ? "cannot read" :
+		    "longer than the most a secret may be");
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+void
+config_nats_display(const char *urls, char *buf, size_t len)
+{
+	const char	*p = urls, *end, *at, *host;
+	size_t		 off = 0;
+	int		 n;
+
+	buf[0] = '\0';
+	while (*p != '\0' && off < len) {
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		host = strstr(p, "://");
+		host = host != NULL && host < end ? host + 3 : p;
+		at = memchr(host, '@', (size_t)(end - host));
+		if (at != NULL)
+			n = snprintf(buf + off, len - off, "%s%.*s(hidden)%.*s",
+			    off > 0 ? "," : "", (int)(host - p), p,
+			    (int)(end - at), at);
+		else
+			n = snprintf(buf + off, len - off, "%s%.*s",
+			    off > 0 ? "," : "", (int)(end - p), p);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+/*
+ * The rules of [cluster]: a node number, a secret of IDMAP_SECRET_MIN
+ * bytes in random mode (from secret or secret_file, not both), peer_timeout
+ * at least twice heartbeat; and a build with libnats.
+ */
+static int
+config_check_cluster(const struct config *cf, char *err, size_t errlen)
+{
+	char	secret[CONFIG_SECRET_MAX];
+	int	n;
+
+	if (cf->cf_cluster_secret[0] != '\0' &&
+	    cf->cf_cluster_secret_file[0] != '\0') {
+		snprintf(err, errlen, "cluster.secret and cluster.secret_file: "
+		    "expected one of them, got both");
+		return -1;
+	}
+	if (cf->cf_cluster_peer_timeout_ms < 2 * cf->cf_cluster_heartbeat_ms) {
+		snprintf(err, errlen, "cluster.peer_timeout: expected at least "
+		    "twice cluster.heartbeat (%llums), got %llums",
+		    (unsigned long long)cf->cf_cluster_heartbeat_ms,
+		    (unsigned long long)cf->cf_cluster_peer_timeout_ms);
+		return -1;
+	}
+	if (!config_cluster_wanted(cf))
+		return 0;
+#ifndef HAVE_NATS
+	snprintf(err, errlen, "cluster.nats: this msgrouterd was built "
+	    "without libnats (configure --with-nats): no cluster");
+	return -1;
+#endif
+	if (cf->cf_cluster_node == CONFIG_NODE_UNSET) {
+		snprintf(err, errlen, "cluster.node: needed by cluster.nats "
+		    "(0-%d, unique in the cluster)", CONFIG_NODE_MAX);
+		return -1;
+	}
+	if ((n = config_cluster_secret(cf, secret, sizeof secret, err,
+	    errlen)) < 0)
+		return -1;
+	explicit_bzero(secret, sizeof secret);
+	if (cf->cf_id_mode == ID_MODE_RANDOM && n < CONFIG_SECRET_MIN) {
+		snprintf(err, errlen, "cluster.secret: expected at least %d "
+		    "bytes with router.id_mode = random, got %d (not shown)",
+		    CONFIG_SECRET_MIN, n);
+		return -1;
+	}
+	return 0;
+}
+
 /* Whether the file a key names can be opened for reading; -1 with why. */
 static int
 config_check_file(const struct config *cf, enum config_key k, char *err,
@@ -1145,6 +1405,8 @@ config_check(const struct config *cf, char *err, size_t errlen)
 		    "no client could connect");
 		return -1;
 	}
+	if (config_check_cluster(cf, err, errlen) != 0)
+		return -1;
 	if (!config_tls_wanted(cf))
 		return 0;
 	if (cf->cf_tls_cert[0] == '\0' || cf->cf_tls_key[0] == '\0') {

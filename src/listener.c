@@ -336,7 +336,9 @@ listener_bind(struct event_base *base, const struct listener_conf *lc,
 			close(fd);
 	} else
 		ls->ls_lev = evconnlistener_new_bind(base, NULL, NULL,
-		    LISTENER_LEV_FLAGS | LEV_OPT_DISABLED, lc->lc_backlog,
+		    LISTENER_LEV_FLAGS | LEV_OPT_DISABLED |
+		    (lc->lc_reuseport ? LEV_OPT_REUSEABLE_PORT : 0),
+		    lc->lc_backlog,
 		    (struct sockaddr *)&ss, (int)sslen);
 	if (ls->ls_lev == NULL) {
 		log_error("cannot listen on %s (%s)", addr, lc->lc_key);

@@ -39,6 +39,8 @@ usage(FILE *f)
 "                  [--log-level debug|info|warn|error]\n"
 "                  [--scan-limit N] [--scan-window DURATION]\n"
 "                  [--scan-ban DURATION] [--max-clients-per-address N]\n"
+"                  [--cluster-nats URL[,URL...]] [--node N]\n"
+"                  [--cluster-name NAME]\n"
 "                  [-V] [-h]\n"
 "\n"
 "  -c, --config FILE          read settings from an INI file\n"
@@ -67,6 +69,10 @@ usage(FILE *f)
 "      --max-clients-per-address N\n"
 "                             connections per source address (default 0:\n"
 "                             no limit)\n"
+"      --cluster-nats URLS    NATS servers of a cluster (default none: no\n"
+"                             cluster); nats:// or tls://, comma-separated\n"
+"      --node N               this node's number in the cluster, 0-255\n"
+"      --cluster-name NAME    the cluster's subject prefix (default msgrouter)\n"
 "  -V, --version              print the version and exit\n"
 "  -h, --help                 print this help and exit\n"
 "\n"
@@ -109,6 +115,9 @@ static const struct daemon_flag {
 	{ "scan-ban",		0x5c2, CONFIG_ROUTER_SCAN_BAN },
 	{ "max-clients-per-address", 0x5c3,
 	    CONFIG_ROUTER_MAX_CLIENTS_PER_ADDRESS },
+	{ "cluster-nats",	0x5d0, CONFIG_CLUSTER_NATS },
+	{ "node",		0x5d1, CONFIG_CLUSTER_NODE },
+	{ "cluster-name",	0x5d2, CONFIG_CLUSTER_NAME },
 };
 #define DAEMON_NFLAGS	(sizeof daemon_flags / sizeof daemon_flags[0])
 

@@ -209,6 +209,7 @@ router_listen(struct router *rt)
 		.lc_key = "router.listen",
 		.lc_backlog = LISTENER_BACKLOG_ROUTER,
 		.lc_unix_mode = (mode_t)rt->rt_config.cf_unix_mode,
+		.lc_reuseport = rt->rt_config.cf_reuseport,
 	};
 	struct listener_conf	 tls_conf = {
 		.lc_name = "tls",	/* "tls listening on ADDR" */

@@ -92,6 +92,18 @@ expect_settings(const struct config *cf, const struct config *want,
 	assert_int_equal(cf->cf_scan_ban_ms, want->cf_scan_ban_ms);
 	assert_int_equal(cf->cf_max_clients_per_address,
 	    want->cf_max_clients_per_address);
+	assert_string_equal(cf->cf_cluster_nats, want->cf_cluster_nats);
+	assert_int_equal(cf->cf_cluster_node, want->cf_cluster_node);
+	assert_string_equal(cf->cf_cluster_name, want->cf_cluster_name);
+	assert_string_equal(cf->cf_cluster_secret, want->cf_cluster_secret);
+	assert_string_equal(cf->cf_cluster_secret_file,
+	    want->cf_cluster_secret_file);
+	assert_int_equal(cf->cf_cluster_heartbeat_ms,
+	    want->cf_cluster_heartbeat_ms);
+	assert_int_equal(cf->cf_cluster_peer_timeout_ms,
+	    want->cf_cluster_peer_timeout_ms);
+	assert_int_equal(cf->cf_cluster_link_limit, want->cf_cluster_link_limit);
+	assert_int_equal(cf->cf_reuseport, want->cf_reuseport);
 	for (k = 0; k < CONFIG_NKEYS; k++)
 		assert_int_equal(cf->cf_origin[k], origin);
 }
@@ -117,6 +129,11 @@ test_defaults(void **state)
 		.cf_scan_window_ms = 10000,
 		.cf_scan_ban_ms = 60000,
 		.cf_max_clients_per_address = 0,
+		.cf_cluster_node = CONFIG_NODE_UNSET,
+		.cf_cluster_name = "msgrouter",
+		.cf_cluster_heartbeat_ms = 1000,
+		.cf_cluster_peer_timeout_ms = 3000,
+		.cf_cluster_link_limit = 64 * 1024 * 1024,
 	};
 	struct config	cf;
 
@@ -152,6 +169,15 @@ test_every_key(void **state)
 		.cf_scan_window_ms = 2500,
 		.cf_scan_ban_ms = 120000,
 		.cf_max_clients_per_address = 7,
+		.cf_cluster_nats = "nats://a:4222,tls://b:4222",
+		.cf_cluster_node = 9,
+		.cf_cluster_name = "c_1",
+		.cf_cluster_secret = "0123456789abcdef",
+		.cf_cluster_secret_file = "/dev/null",
+		.cf_cluster_heartbeat_ms = 500,
+		.cf_cluster_peer_timeout_ms = 2000,
+		.cf_cluster_link_limit = 16 * 1024 * 1024,
+		.cf_reuseport = 1,
 	};
 	struct config	cf;
 
@@ -171,6 +197,7 @@ test_every_key(void **state)
 	    "scan_window = 2500ms\n"
 	    "scan_ban = 2min\n"
 	    "max_clients_per_address = 7\n"
+	    "reuseport = yes\n"
 	    "[admin]\n"
 	    "listen = off\n"
 	    "token = s3cr3t-T0ken\n"
@@ -186,7 +213,16 @@ test_every_key(void **state)
 	    "min_version = TLSv1.3\n"
 	    "ciphers = ECDHE+AESGCM\n"
 	    "ciphersuites = TLS_AES_128_GCM_SHA256\n"
-	    "handshake_timeout = 2s\n"), 0);
+	    "handshake_timeout = 2s\n"
+	    "[cluster]\n"
+	    "nats = nats://a:4222,tls://b:4222\n"
+	    "node = 9\n"
+	    "name = c_1\n"
+	    "secret = 0123456789abcdef\n"
+	    "secret_file = /dev/null\n"
+	    "heartbeat = 500ms\n"
+	    "peer_timeout = 2s\n"
+	    "link_limit = 16M\n"), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(cf.cf_unix_mode, 0600);
 	assert_int_equal(cf.cf_admin_unix_mode, 0640);
@@ -397,6 +433,104 @@ test_tls_rules(void **state)
 	assert_false(config_tls_wanted(&cf));
 }
 
+/* [cluster]: its keys, the rules that tie them, and the secret unshown. */
+static void
+test_cluster_rules(void **state)
+{
+	struct config	 cf;
+	char		 buf[CONFIG_SECRET_MAX], path[] = "/tmp/test_config.XXXXXX";
+	char		 text[512];
+	int		 fd;
+
+	/* No cluster by default, and the defaults of the contract. */
+	assert_int_equal(load_text(&cf, "[router]\n"), 0);
+	assert_false(config_cluster_wanted(&cf));
+	assert_int_equal(cf.cf_cluster_node, CONFIG_NODE_UNSET);
+	assert_string_equal(cf.cf_cluster_name, "msgrouter");
+	assert_int_equal(cf.cf_cluster_heartbeat_ms, 1000);
+	assert_int_equal(cf.cf_cluster_peer_timeout_ms, 3000);
+	assert_int_equal(cf.cf_cluster_link_limit, 64 * 1024 * 1024);
+	assert_int_equal(cf.cf_reuseport, 0);
+	assert_int_equal(config_cluster_secret(&cf, buf, sizeof buf, err,
+	    sizeof err), 0);
+
+	expect_error("[cluster]\nnode = 256\n", "t.conf:2: node: expected "
+	    "a number from 0 to 255, got \"256\"");
+	expect_error("[cluster]\nname = a.b\n", "t.conf:2: name: expected "
+	    "1 to 64 of A-Z a-z 0-9 _ -, got \"a.b\"");
+	expect_error("[cluster]\nnats = http://u:pw@h:1\n", "t.conf:2: nats: "
+	    "expected nats://HOST:PORT or tls://HOST:PORT as URL 1 (not "
+	    "shown)");
+	expect_error("[cluster]\nnats = nats://h:1,\n", "t.conf:2: nats: "
+	    "expected nats://HOST:PORT or tls://HOST:PORT as URL 2 (not "
+	    "shown)");
+	expect_error("[cluster]\nheartbeat = 50ms\n", "t.conf:2: heartbeat: "
+	    "expected a duration from 100ms to 60s, got \"50ms\"");
+	expect_error("[cluster]\nlink_limit = 512K\n", "t.conf:2: "
+	    "link_limit: expected a size from 1M to 4G, got \"512K\"");
+	expect_error("[router]\nreuseport = 1\n", "t.conf:2: reuseport: "
+	    "expected yes or no, got \"1\"");
+	assert_int_equal(load_text(&cf, "[cluster]\nheartbeat = 2s\n"), -1);
+	assert_string_equal(err, "cluster.peer_timeout: expected at least "
+	    "twice cluster.heartbeat (2000ms), got 3000ms");
+	assert_int_equal(load_text(&cf, "[cluster]\nsecret = "
+	    "0123456789abcdef\nsecret_file = /dev/null\n"), -1);
+	assert_string_equal(err, "cluster.secret and cluster.secret_file: "
+	    "expected one of them, got both");
+#ifdef HAVE_NATS
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = nats://h:1\n"), -1);
+	assert_string_equal(err, "cluster.node: needed by cluster.nats (0-255, "
+	    "unique in the cluster)");
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = nats://h:1\n"
+	    "node = 0\nsecret = short-secret\n"), -1);
+	assert_string_equal(err, "cluster.secret: expected at least 16 bytes "
+	    "with router.id_mode = random, got 12 (not shown)");
+	/* Sequential ids need no secret. */
+	assert_int_equal(load_text(&cf, "[router]\nid_mode = sequential\n"
+	    "[cluster]\nnats = nats://h:1\nnode = 0\n"), 0);
+	assert_true(config_cluster_wanted(&cf));
+	assert_int_equal(cf.cf_cluster_node, 0);
+
+	/* secret_file: its bytes without the trailing newline. */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789abcdef-file\n", 22), 22);
+	close(fd);
+	snprintf(text, sizeof text, "[cluster]\nnats = nats://u:pw@h:1,"
+	    "tls://tok@h2:2\nnode = 7\nname = edge-1\nsecret_file = %s\n"
+	    "heartbeat = 250ms\npeer_timeout = 1s\nlink_limit = 8M\n"
+	    "[router]\nreuseport = yes\n", path);
+	assert_int_equal(load_text(&cf, text), 0);
+	assert_int_equal(config_cluster_secret(&cf, buf, sizeof buf, err,
+	    sizeof err), 21);
+	assert_string_equal(buf, "0123456789abcdef-file");
+	assert_string_equal(cf.cf_cluster_name, "edge-1");
+	assert_int_equal(cf.cf_cluster_heartbeat_ms, 250);
+	assert_int_equal(cf.cf_cluster_peer_timeout_ms, 1000);
+	assert_int_equal(cf.cf_cluster_link_limit, 8 * 1024 * 1024);
+	assert_int_equal(cf.cf_reuseport, 1);
+	config_format(&cf, CONFIG_CLUSTER_NATS, text, sizeof text);
+	assert_string_equal(text, "nats://(hidden)@h:1,tls://(hidden)@h2:2");
+	unlink(path);
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = nats://h:1\n"
+	    "node = 1\nsecret_file = /nonexistent/s\n"), -1);
+	assert_string_equal(err, "cluster.secret_file: /nonexistent/s: cannot "
+	    "open: No such file or directory");
+
+	/* The secret is never printed. */
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = nats://h:1\n"
+	    "node = 1\nsecret = 0123456789abcdef-TOPSECRET\n"), 0);
+	config_format(&cf, CONFIG_CLUSTER_SECRET, text, sizeof text);
+	assert_string_equal(text, "(hidden, 26 bytes)");
+#else
+	(void)fd; (void)path; (void)text;
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = nats://h:1\n"
+	    "node = 0\n"), -1);
+	assert_string_equal(err, "cluster.nats: this msgrouterd was built "
+	    "without libnats (configure --with-nats): no cluster");
+#endif
+}
+
 static void
 test_bad_token(void **state)
 {
@@ -468,14 +602,14 @@ test_bad_structure(void **state)
 {
 	expect_error("[router]\nmax_clients = 5\n[routr]\nqueue_limit = 1M\n",
 	    "t.conf:3: [routr]: unknown section, expected [router], [admin], "
-	    "[log] or [tls]");
+	    "[log], [tls] or [cluster]");
 	expect_error("[router]\nbogus = 1\n",
 	    "t.conf:2: bogus: unknown key in [router]");
 	expect_error("[admin]\nqueue_limit = 1M\n",
 	    "t.conf:2: queue_limit: unknown key in [admin]");
 	expect_error("; no section yet\nqueue_limit = 1M\n",
 	    "t.conf:2: queue_limit: key outside a section, expected [router], "
-	    "[admin], [log] or [tls] above it");
+	    "[admin], [log], [tls] or [cluster] above it");
 	expect_error("[router]\nqueue_limit = 1M\n\nqueue_limit = 2M\n",
 	    "t.conf:4: queue_limit: set twice in [router], first on line 2");
 	expect_error("[router]\nqueue_limit 1M\n",
@@ -721,7 +855,16 @@ test_print(void **state)
 	    "router.scan_limit = 64  # default\n"
 	    "router.scan_window = 10s  # default\n"
 	    "router.scan_ban = 60s  # default\n"
-	    "router.max_clients_per_address = 0  # default\n");
+	    "router.max_clients_per_address = 0  # default\n"
+	    "cluster.nats =  # default\n"
+	    "cluster.node =  # default\n"
+	    "cluster.name = msgrouter  # default\n"
+	    "cluster.secret =  # default\n"
+	    "cluster.secret_file =  # default\n"
+	    "cluster.heartbeat = 1s  # default\n"
+	    "cluster.peer_timeout = 3s  # default\n"
+	    "cluster.link_limit = 64M  # default\n"
+	    "router.reuseport = no  # default\n");
 	free(out);
 }
 
@@ -914,6 +1057,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_addresses),
 		cmocka_unit_test(test_tls_rules),
+		cmocka_unit_test(test_cluster_rules),
 		cmocka_unit_test(test_bad_token),
 		cmocka_unit_test(test_inline_comment_value),
 		cmocka_unit_test(test_bad_structure),

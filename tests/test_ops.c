@@ -42,7 +42,7 @@
 static void
 refused(const char *const *check, const char *const *start, const char *want)
 {
-	char	out[4096], err[4096];
+	char	out[8192], err[4096];
 
 	assert_int_equal(run(check, out, err), 2);
 	assert_string_equal(out, "");
@@ -54,7 +54,7 @@ refused(const char *const *check, const char *const *start, const char *want)
 static void
 test_check_config_good(void **state)
 {
-	char	path[256], out[4096], err[4096];
+	char	path[256], out[8192], err[4096];
 	const char *args[] = { "-c", path, "--check-config", "--queue-limit",
 	    "2M", NULL };
 
@@ -95,7 +95,16 @@ test_check_config_good(void **state)
 	    "router.scan_limit = 64  # default\n"
 	    "router.scan_window = 10s  # default\n"
 	    "router.scan_ban = 60s  # default\n"
-	    "router.max_clients_per_address = 0  # default\n");
+	    "router.max_clients_per_address = 0  # default\n"
+	    "cluster.nats =  # default\n"
+	    "cluster.node =  # default\n"
+	    "cluster.name = msgrouter  # default\n"
+	    "cluster.secret =  # default\n"
+	    "cluster.secret_file =  # default\n"
+	    "cluster.heartbeat = 1s  # default\n"
+	    "cluster.peer_timeout = 3s  # default\n"
+	    "cluster.link_limit = 64M  # default\n"
+	    "router.reuseport = no  # default\n");
 	unlink(path);
 }
 
@@ -103,7 +112,7 @@ test_check_config_good(void **state)
 static void
 test_check_config_example(void **state)
 {
-	char		 path[512], out[4096], err[4096];
+	char		 path[512], out[8192], err[4096];
 	const char	*srcdir = getenv("srcdir");
 	const char	*args[] = { "-c", path, "-t", NULL };
 
@@ -138,7 +147,16 @@ test_check_config_example(void **state)
 	    "router.scan_limit = 64  # file\n"
 	    "router.scan_window = 10s  # file\n"
 	    "router.scan_ban = 60s  # file\n"
-	    "router.max_clients_per_address = 0  # file\n");
+	    "router.max_clients_per_address = 0  # file\n"
+	    "cluster.nats =  # file\n"
+	    "cluster.node =  # file\n"
+	    "cluster.name = msgrouter  # file\n"
+	    "cluster.secret =  # file\n"
+	    "cluster.secret_file =  # file\n"
+	    "cluster.heartbeat = 1s  # file\n"
+	    "cluster.peer_timeout = 3s  # file\n"
+	    "cluster.link_limit = 64M  # file\n"
+	    "router.reuseport = no  # file\n");
 }
 
 static void
@@ -162,7 +180,7 @@ test_check_config_bad(void **state)
 
 	harness_write_file(path, "[router]\nmax_clients = 10\n[routing]\n");
 	snprintf(want, sizeof want, "%s:3: [routing]: unknown section, "
-	    "expected [router], [admin], [log] or [tls]\n", path);
+	    "expected [router], [admin], [log], [tls] or [cluster]\n", path);
 	refused(check, start, want);
 	unlink(path);
 
@@ -179,7 +197,7 @@ test_check_config_bad(void **state)
 static void
 test_check_config_token_comment(void **state)
 {
-	char		 path[256], out[4096], err[4096], want[512];
+	char		 path[256], out[8192], err[4096], want[512];
 	const char	*check[] = { "-c", path, "-t", NULL };
 	const char	*start[] = { "-c", path, "-l", "127.0.0.1:0", "--admin",
 			    "127.0.0.1:0", NULL };
@@ -220,7 +238,7 @@ test_bad_flag(void **state)
 		    "msgrouterd: --admin: expected ADDRESS:PORT like "
 		    "127.0.0.1:8081 or off, got \"on\"\n" },
 	};
-	char	out[4096], err[4096];
+	char	out[8192], err[4096];
 	size_t	i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -233,7 +251,7 @@ test_bad_flag(void **state)
 static void
 test_bind_failure(void **state)
 {
-	char		 addr[64], out[4096], err[8192];
+	char		 addr[64], out[8192], err[8192];
 	const char	*args[] = { "-l", addr, "--admin", "off", NULL };
 	int		 fd;
 

@@ -46,6 +46,15 @@ enum config_key {
 	CONFIG_ROUTER_SCAN_WINDOW,
 	CONFIG_ROUTER_SCAN_BAN,
 	CONFIG_ROUTER_MAX_CLIENTS_PER_ADDRESS,
+	CONFIG_CLUSTER_NATS,
+	CONFIG_CLUSTER_NODE,
+	CONFIG_CLUSTER_NAME,
+	CONFIG_CLUSTER_SECRET,
+	CONFIG_CLUSTER_SECRET_FILE,
+	CONFIG_CLUSTER_HEARTBEAT,
+	CONFIG_CLUSTER_PEER_TIMEOUT,
+	CONFIG_CLUSTER_LINK_LIMIT,
+	CONFIG_ROUTER_REUSEPORT,
 	CONFIG_NKEYS
 };
 
@@ -73,6 +82,14 @@ enum tls_version {
 #define CONFIG_TOKEN_MAX	191
 /* A file name (tls.cert...) or an OpenSSL cipher list: one file line. */
 #define CONFIG_PATH_MAX		192
+/* cluster.name: 1-64 of [A-Za-z0-9_-] (one NATS subject token) and NUL. */
+#define CONFIG_CLUSTER_NAME_MAX	65
+/* cluster.node when none is set. */
+#define CONFIG_NODE_UNSET	256
+/* The longest cluster secret, from the file or secret_file. */
+#define CONFIG_SECRET_MAX	1024
+/* The shortest secret in router.id_mode = random (idmap's minimum). */
+#define CONFIG_SECRET_MIN	16
 
 struct config {
 	char			cf_listen[CONFIG_LISTEN_MAX];
@@ -101,6 +118,15 @@ struct config {
 	uint64_t		cf_scan_window_ms;
 	uint64_t		cf_scan_ban_ms;
 	uint64_t		cf_max_clients_per_address; /* 0: none */
+	char			cf_cluster_nats[CONFIG_PATH_MAX]; /* "": none */
+	uint64_t		cf_cluster_node; /* CONFIG_NODE_UNSET: none */
+	char			cf_cluster_name[CONFIG_CLUSTER_NAME_MAX];
+	char			cf_cluster_secret[CONFIG_TOKEN_MAX];
+	char			cf_cluster_secret_file[CONFIG_PATH_MAX];
+	uint64_t		cf_cluster_heartbeat_ms;
+	uint64_t		cf_cluster_peer_timeout_ms;
+	uint64_t		cf_cluster_link_limit;
+	int			cf_reuseport;	/* SO_REUSEPORT on router.listen */
 	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
 };
 
@@ -115,6 +141,10 @@ struct config {
 #define CONFIG_DEFAULT_SCAN_LIMIT	64
 #define CONFIG_DEFAULT_SCAN_WINDOW_MS	10000
 #define CONFIG_DEFAULT_SCAN_BAN_MS	60000
+#define CONFIG_DEFAULT_CLUSTER_NAME	"msgrouter"
+#define CONFIG_DEFAULT_HEARTBEAT_MS	1000
+#define CONFIG_DEFAULT_PEER_TIMEOUT_MS	3000
+#define CONFIG_DEFAULT_LINK_LIMIT	(64ULL * 1024 * 1024)
 
 /* Bounds enforced on every source of settings. */
 #define CONFIG_MAX_CLIENTS_MAX		1000000
@@ -129,6 +159,12 @@ struct config {
 #define CONFIG_SCAN_LIMIT_MAX		1000000000
 #define CONFIG_SCAN_WINDOW_MS_MAX	(3600ULL * 1000)
 #define CONFIG_SCAN_BAN_MS_MAX		(24ULL * 3600 * 1000)
+#define CONFIG_NODE_MAX			255
+#define CONFIG_HEARTBEAT_MS_MIN		100
+#define CONFIG_HEARTBEAT_MS_MAX		(60ULL * 1000)
+#define CONFIG_PEER_TIMEOUT_MS_MAX	(600ULL * 1000)
+#define CONFIG_LINK_LIMIT_MIN		(1024ULL * 1024)
+#define CONFIG_LINK_LIMIT_MAX		(4ULL * 1024 * 1024 * 1024)
 
 /* Room for any one error message ("file:line: key: expected ..."). */
 #define CONFIG_ERRLEN			512
@@ -190,5 +226,20 @@ const char	*config_id_mode_name(enum id_mode);
 const char	*config_tls_version_name(enum tls_version);
 /* Whether a TLS context is needed: tls.listen set or admin.tls = yes. */
 int		 config_tls_wanted(const struct config *);
+/* Whether this node is in a cluster: cluster.nats is set. */
+int		 config_cluster_wanted(const struct config *);
+/*
+ * The cluster's secret: cluster.secret, or the contents of
+ * cluster.secret_file without a trailing newline, into buf (at least
+ * CONFIG_SECRET_MAX bytes).  Returns its length (0: none), or -1 with a
+ * message in err that never holds the secret.
+ */
+int		 config_cluster_secret(const struct config *, char *buf,
+		    size_t size, char *err, size_t errlen);
+/*
+ * cluster.nats as it may be shown: the user, password or token of each URL
+ * replaced by "(hidden)".
+ */
+void		 config_nats_display(const char *urls, char *buf, size_t len);
 
 #endif

@@ -63,6 +63,7 @@ struct listener_conf {
 	const char	*lc_key;	/* config key of the address */
 	int		 lc_backlog;
 	mode_t		 lc_unix_mode;	/* 0: LISTENER_UNIX_MODE */
+	int		 lc_reuseport;	/* SO_REUSEPORT (TCP only) */
 };
 
 /*
