@@ -9,6 +9,7 @@
 #include <event2/util.h>
 
 #include "msgrouter/hash.h"
+#include "msgrouter/idmap.h"
 #include "msgrouter/registry.h"
 
 #define REGISTRY_MIN_SLOTS	64
@@ -160,6 +161,26 @@ registry_next_id(struct registry *rg, enum id_mode mode)
 		else
 			evutil_secure_rng_get_bytes(&id, sizeof id);
 		if (id != 0 && registry_find(rg, id) == NULL)
+			return id;
+	}
+}
+
+uint32_t
+registry_next_local_id(struct registry *rg, const struct idmap *im,
+    unsigned node)
+{
+	uint32_t	local, id;
+
+	for (;;) {
+		if (im->im_mode == ID_MODE_SEQUENTIAL)
+			local = ++rg->rg_seq & im->im_local_mask;
+		else {
+			evutil_secure_rng_get_bytes(&local, sizeof local);
+			local &= im->im_local_mask;
+		}
+		/* Encode is a bijection: an id in use is a local in use. */
+		if (local != 0 && (id = idmap_encode(im, node, local)) != 0 &&
+		    registry_find(rg, id) == NULL)
 			return id;
 	}
 }

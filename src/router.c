@@ -30,6 +30,7 @@
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
+#include "msgrouter/idmap.h"
 #include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
@@ -47,6 +48,7 @@ static void	router_mark_dirty(struct router *, struct conn *);
 static void	router_unmark_dirty(struct router *, struct conn *);
 static void	router_wake_waiters(struct router *, struct conn *);
 static void	router_watch_cb(evutil_socket_t, short, void *);
+static int	router_idmap(struct router *);
 
 static const struct conn_ops router_conn_ops = {
 	.co_input = router_input_cb,
@@ -101,14 +103,49 @@ router_new(struct event_base *base, const struct config *cf)
 		return NULL;
 	}
 	rt->rt_watch_ev = evtimer_new(base, router_watch_cb, rt);
-	if (rt->rt_watch_ev == NULL) {
+	if (rt->rt_watch_ev == NULL || router_idmap(rt) != 0) {
+		if (rt->rt_watch_ev != NULL)
+			event_free(rt->rt_watch_ev);
 		closed_free(rt->rt_closed);
 		registry_free(rt->rt_registry);
+		addrtab_free(rt->rt_addrtab);
 		free(rt);
 		return NULL;
 	}
 	rt->rt_started = clock_now_ms();
 	return rt;
+}
+
+/*
+ * A cluster node's id map, from the secret the configuration checked.
+ * Nothing on a single node.
+ */
+static int
+router_idmap(struct router *rt)
+{
+	char	secret[CONFIG_SECRET_MAX], err[CONFIG_ERRLEN];
+	int	n, rc = -1;
+
+	if (!config_cluster_wanted(&rt->rt_config))
+		return 0;
+	if ((n = config_cluster_secret(&rt->rt_config, secret, sizeof secret,
+	    err, sizeof err)) < 0) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	if ((rt->rt_idmap = calloc(1, sizeof *rt->rt_idmap)) != NULL &&
+	    idmap_init(rt->rt_idmap, rt->rt_config.cf_id_mode, secret,
+	    (size_t)n) == 0) {
+		rt->rt_node = (unsigned)rt->rt_config.cf_cluster_node;
+		rc = 0;
+	} else
+		log_errorx("cluster: cannot set up the id map");
+	explicit_bzero(secret, sizeof secret);
+	if (rc != 0) {
+		free(rt->rt_idmap);
+		rt->rt_idmap = NULL;
+	}
+	return rc;
 }
 
 void
@@ -133,6 +170,7 @@ router_free(struct router *rt)
 	registry_free(rt->rt_registry);
 	closed_free(rt->rt_closed);
 	addrtab_free(rt->rt_addrtab);
+	free(rt->rt_idmap);
 	free(rt);
 }
 
@@ -653,7 +691,12 @@ router_attach_as(struct router *rt, int fd, const struct sockaddr *sa,
 		return NULL;
 	}
 	router_configure_conn(rt, c);
-	c->cn_id = registry_next_id(rt->rt_registry, rt->rt_config.cf_id_mode);
+	if (rt->rt_idmap != NULL)
+		c->cn_id = registry_next_local_id(rt->rt_registry,
+		    rt->rt_idmap, rt->rt_node);
+	else
+		c->cn_id = registry_next_id(rt->rt_registry,
+		    rt->rt_config.cf_id_mode);
 	if (registry_add(rt->rt_registry, c) != 0) {
 		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));

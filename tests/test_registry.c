@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "msgrouter/idmap.h"
 #include "msgrouter/registry.h"
 
 struct item {
@@ -139,6 +140,56 @@ test_random_ids(void **state)
 	registry_free(rg);
 }
 
+/*
+ * A cluster node's ids: every one decodes to the node, none repeats, and
+ * none is another node's (random mode); sequential mode counts the local
+ * ids of the node's top byte and wraps past 2^24-1 to 1.
+ */
+static void
+test_local_ids(void **state)
+{
+	enum { N = 20000 };
+	static const char	 secret[] = "0123456789abcdef-registry";
+	struct registry		*rg = registry_new(item_key);
+	struct registry		*other = registry_new(item_key);
+	struct item		*items = calloc(2 * N, sizeof *items);
+	struct idmap		 im;
+	uint32_t		 local;
+	int			 i;
+
+	assert_int_equal(idmap_init(&im, ID_MODE_RANDOM, secret,
+	    sizeof secret - 1), 0);
+	for (i = 0; i < N; i++) {
+		items[i].id = registry_next_local_id(rg, &im, 7);
+		assert_int_not_equal(items[i].id, 0);
+		assert_int_equal(idmap_decode(&im, items[i].id, &local), 7);
+		assert_int_not_equal(local, 0);
+		assert_int_equal(registry_add(rg, &items[i]), 0);
+		items[N + i].id = registry_next_local_id(other, &im, 8);
+		assert_int_equal(idmap_decode(&im, items[N + i].id, NULL), 8);
+		assert_null(registry_find(rg, items[N + i].id));
+		assert_int_equal(registry_add(other, &items[N + i]), 0);
+	}
+	for (i = 0; i < N; i++)
+		assert_null(registry_find(other, items[i].id));
+	assert_int_equal(registry_count(rg), N);
+	registry_free(rg);
+	registry_free(other);
+
+	rg = registry_new(item_key);
+	assert_int_equal(idmap_init(&im, ID_MODE_SEQUENTIAL, NULL, 0), 0);
+	assert_int_equal(registry_next_local_id(rg, &im, 3), 0x03000001u);
+	items[0].id = 0x03000002u;
+	registry_add(rg, &items[0]);
+	assert_int_equal(registry_next_local_id(rg, &im, 3), 0x03000003u);
+	registry_seed_sequential(rg, 0xfffffe);
+	assert_int_equal(registry_next_local_id(rg, &im, 3), 0x03ffffffu);
+	/* Local 0 is skipped. */
+	assert_int_equal(registry_next_local_id(rg, &im, 3), 0x03000001u);
+	registry_free(rg);
+	free(items);
+}
+
 /* A paged walk visits every entry exactly once. */
 static void
 test_walk(void **state)
@@ -180,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_sequential_wrap),
 		cmocka_unit_test(test_random_ids),
 		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_local_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,16 @@ size_t		 registry_count(const struct registry *);
  * and never reusing one before the 32-bit space wraps.
  */
 uint32_t	 registry_next_id(struct registry *, enum id_mode);
+struct idmap;
+/*
+ * The same for a node of a cluster: a fresh id of node (idmap_decode gives
+ * node back), from a random local id (random mode) or the next local id of
+ * a counter over 1..2^24-1 (sequential mode; the counter is the one
+ * registry_seed_sequential sets), skipping locals in use and the pair that
+ * maps to the reserved id 0.  The registry holds only this node's ids.
+ */
+uint32_t	 registry_next_local_id(struct registry *, const struct idmap *,
+		    unsigned node);
 /* Make the next sequential id last + 1 (tests reach the wrap with it). */
 void		 registry_seed_sequential(struct registry *, uint32_t last);
 /*

@@ -70,6 +70,13 @@ struct router {
 	struct event		*rt_watch_ev;
 	int			 rt_sndbuf_failed; /* logged once */
 	struct addrtab		*rt_addrtab;	/* per source address */
+	/*
+	 * A cluster node (cluster.nats set): how ids map to nodes, and this
+	 * node's number.  NULL and 0 on a single node.
+	 */
+	struct idmap		*rt_idmap;
+	unsigned		 rt_node;
+	struct cluster		*rt_cluster;	/* the NATS link, or NULL */
 };
 
 /* The address table holds this many entries per max_clients. */
