@@ -33,9 +33,11 @@
 #include "msgrouter/admin.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
+#include "msgrouter/cluster.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/dashboard.h"
+#include "msgrouter/idmap.h"
 #include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
@@ -534,8 +536,45 @@ admin_stats(struct admin *ad, struct evhttp_request *req, const char *query)
 {
 	struct stats_snapshot	ss;
 
+	json_t			*v;
+
 	stats_collect(ad->ad_router, &ss);
-	admin_reply_json(req, 200, "OK", report_stats_json(&ss));
+	v = report_stats_json(&ss);
+#ifdef HAVE_NATS
+	if (v != NULL && ad->ad_router->rt_cluster != NULL) {
+		struct cluster_info	*ci;
+
+		if ((ci = malloc(sizeof *ci)) != NULL) {
+			cluster_info(ad->ad_router->rt_cluster, ci);
+			json_object_set_new(v, "cluster", report_cluster_json(ci,
+			    &ad->ad_router->rt_stats));
+			free(ci);
+		}
+	}
+#endif
+	admin_reply_json(req, 200, "OK", v);
+}
+
+/* A cluster node's msgrouter_cluster_* figures; nothing on one node. */
+static int
+admin_cluster_prometheus(struct admin *ad, struct evbuffer *body)
+{
+	int	rc = 0;
+#ifdef HAVE_NATS
+	struct cluster_info	*ci;
+
+	if (ad->ad_router->rt_cluster == NULL)
+		return 0;
+	if ((ci = malloc(sizeof *ci)) == NULL)
+		return -1;
+	cluster_info(ad->ad_router->rt_cluster, ci);
+	rc = report_cluster_prometheus(body, ci, &ad->ad_router->rt_stats);
+	free(ci);
+#else
+	(void)ad;
+	(void)body;
+#endif
+	return rc;
 }
 
 /* GET /metrics. */
@@ -547,7 +586,8 @@ admin_metrics(struct admin *ad, struct evhttp_request *req, const char *query)
 
 	stats_collect(ad->ad_router, &ss);
 	if ((body = evbuffer_new()) == NULL ||
-	    report_stats_prometheus(body, &ss) != 0) {
+	    report_stats_prometheus(body, &ss) != 0 ||
+	    admin_cluster_prometheus(ad, body) != 0) {
 		if (body != NULL)
 			evbuffer_free(body);
 		evhttp_send_error(req, 500, "Internal Server Error");
@@ -564,6 +604,13 @@ admin_healthz(struct admin *ad, struct evhttp_request *req, const char *query)
 	if (ad->ad_router->rt_draining)
 		admin_reply_json(req, 503, "Service Unavailable",
 		    json_pack("{s:s}", "status", "draining"));
+#ifdef HAVE_NATS
+	/* NATS down: local routing goes on, so still 200, and it says so. */
+	else if (ad->ad_router->rt_cluster != NULL)
+		admin_reply_json(req, 200, "OK", json_pack("{s:s,s:s}",
+		    "status", "ok", "nats", cluster_connected(
+		    ad->ad_router->rt_cluster) ? "up" : "down"));
+#endif
 	else
 		admin_reply_json(req, 200, "OK",
 		    json_pack("{s:s}", "status", "ok"));
@@ -639,10 +686,21 @@ admin_client(struct admin *ad, struct evhttp_request *req, const char *idstr)
 {
 	struct conn		*c = NULL;
 	struct conn_info	 ci;
-	uint64_t		 id;
+	uint64_t		 id = 0;
+	unsigned		 owner;
 
 	if (parse_uint(idstr, &id) == 0 && id != 0 && id <= UINT32_MAX)
 		c = registry_find(ad->ad_router->rt_registry, (uint32_t)id);
+	if (c == NULL && id != 0 && id <= UINT32_MAX &&
+	    ad->ad_router->rt_idmap != NULL &&
+	    (owner = idmap_decode(ad->ad_router->rt_idmap, (uint32_t)id,
+	    NULL)) != ad->ad_router->rt_node) {
+		/* The admin holds the secret: it tells the operator. */
+		admin_reply_json(req, 404, "Not Found", json_pack("{s:s,s:i}",
+		    "error", "client not on this node", "owner_node",
+		    (int)owner));
+		return;
+	}
 	if (c == NULL) {
 		admin_error(req, 404, "Not Found", "no client with this id");
 		return;

@@ -69,6 +69,15 @@ src/dashboard-js.c: src/dashboard/dashboard.js src/dashboard/embed.sh
 
 src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 src_libmsgrouter_la_LIBADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
+# The cluster's NATS link (docs/CLUSTER.md), only with libnats (configure
+# --with-nats, auto by default); without it the daemon refuses
+# cluster.nats and has no NATS code at all.
+if HAVE_NATS
+src_libmsgrouter_la_SOURCES += src/natsev.c src/cluster.c \
+	include/msgrouter/natsev.h include/msgrouter/cluster.h
+src_libmsgrouter_la_CFLAGS += $(NATS_CFLAGS)
+src_libmsgrouter_la_LIBADD += $(NATS_LIBS)
+endif
 
 sbin_PROGRAMS += src/msgrouterd
 src_msgrouterd_SOURCES = src/msgrouterd.c

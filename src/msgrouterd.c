@@ -17,6 +17,10 @@
 
 #include "msgrouter/admin.h"
 #include "msgrouter/bufmem.h"
+#ifdef HAVE_NATS
+#include "msgrouter/cluster.h"
+#include "msgrouter/natsev.h"
+#endif
 #include "msgrouter/config.h"
 #include "msgrouter/log.h"
 #include "msgrouter/router.h"
@@ -140,6 +144,7 @@ struct daemon {
 	struct event		*d_sigev[DAEMON_NSIGNALS];
 	struct event		*d_trim_ev;
 	struct router		*d_router;
+	int			 d_nats;	/* libnats was used */
 	struct admin		*d_admin;	/* NULL: --admin off */
 	struct tls		*d_tls;		/* NULL: no TLS configured */
 	const char		*d_path;	/* -c FILE or NULL */
@@ -435,7 +440,7 @@ process_setup(const struct config *cf)
  * (changelist) and no locks (one thread).
  */
 static struct event_base *
-base_new(void)
+base_new(int locked)
 {
 	struct event_config	*ecf;
 	struct event_base	*base;
@@ -443,7 +448,9 @@ base_new(void)
 	if ((ecf = event_config_new()) == NULL)
 		return NULL;
 	event_config_set_flag(ecf, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	event_config_set_flag(ecf, EVENT_BASE_FLAG_NOLOCK);
+	/* A cluster node's base is locked: libnats calls it from threads. */
+	if (!locked)
+		event_config_set_flag(ecf, EVENT_BASE_FLAG_NOLOCK);
 	base = event_base_new_with_config(ecf);
 	event_config_free(ecf);
 	return base;
@@ -481,7 +488,15 @@ daemon_setup(struct daemon *d, const struct config *cf)
 	const struct timeval	 trim_tv = { TRIM_INTERVAL_S, 0 };
 #endif
 
-	if ((d->d_base = base_new()) == NULL) {
+#ifdef HAVE_NATS
+	/* Only a cluster node pays for libevent's locks. */
+	d->d_nats = config_cluster_wanted(cf);
+	if (d->d_nats && natsev_threads() != 0) {
+		log_errorx("cluster: cannot make libevent thread-safe");
+		return -1;
+	}
+#endif
+	if ((d->d_base = base_new(config_cluster_wanted(cf))) == NULL) {
 		log_errorx("cannot create the event base");
 		return -1;
 	}
@@ -509,6 +524,11 @@ daemon_setup(struct daemon *d, const struct config *cf)
 	}
 	if (router_listen(d->d_router) != 0)
 		return -1;
+#ifdef HAVE_NATS
+	if (config_cluster_wanted(cf) &&
+	    (d->d_router->rt_cluster = cluster_new(d->d_router)) == NULL)
+		return -1;
+#endif
 	if (strcmp(cf->cf_admin_listen, "off") != 0) {
 		if ((d->d_admin = admin_new(d->d_router)) == NULL) {
 			log_errorx("admin: out of memory");
@@ -540,6 +560,11 @@ daemon_teardown(struct daemon *d)
 	}
 	if (d->d_base != NULL)
 		event_base_free(d->d_base);
+#ifdef HAVE_NATS
+	/* libnats's own threads end here: leak checkers see a clean exit. */
+	if (d->d_nats)
+		nats_CloseAndWait(2000);
+#endif
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include "msgrouter/addr.h"
 #include "msgrouter/closed.h"
+#include "msgrouter/cluster.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/report.h"
 #include "msgrouter/stats.h"
@@ -369,5 +370,141 @@ report_stats_prometheus(struct evbuffer *buf, const struct stats_snapshot *ss)
 	    "msgrouter_draining %d\n",
 	    ss->ss_version, ss->ss_slow_consumer, ss->ss_id_mode,
 	    ss->ss_draining) < 0;
+	return err ? -1 : 0;
+}
+
+json_t *
+report_cluster_json(const struct cluster_info *ci, const struct stats *st)
+{
+	const struct cluster_peer_info	*pi;
+	json_t				*obj, *peers, *p;
+	size_t				 i;
+
+	if ((peers = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < ci->ci_npeers; i++) {
+		pi = &ci->ci_peers[i];
+		p = json_object();
+		report_set(p, "node", json_integer(pi->cpi_node));
+		report_set(p, "state", json_string(pi->cpi_state));
+		report_set(p, "last_heartbeat_ms",
+		    report_uint(pi->cpi_last_heartbeat_ms));
+		report_set(p, "frames_out_total",
+		    report_uint(pi->cpi_frames_out));
+		report_set(p, "frames_in_total", report_uint(pi->cpi_frames_in));
+		report_set(p, "dropped_in_transit_total",
+		    report_uint(pi->cpi_dropped_in_transit));
+		report_set(p, "paused_senders",
+		    report_uint(pi->cpi_paused_senders));
+		json_array_append_new(peers, p);
+	}
+	obj = json_object();
+	report_set(obj, "node", json_integer(ci->ci_node));
+	report_set(obj, "name", json_string(ci->ci_name));
+	report_set(obj, "nats_connected", json_boolean(ci->ci_connected));
+	report_set(obj, "nats_url", json_string(ci->ci_url));
+	report_set(obj, "frames_out_total",
+	    report_uint(st->st_cluster_frames_out));
+	report_set(obj, "frames_in_total",
+	    report_uint(st->st_cluster_frames_in));
+	report_set(obj, "bytes_out_total",
+	    report_uint(st->st_cluster_bytes_out));
+	report_set(obj, "bytes_in_total", report_uint(st->st_cluster_bytes_in));
+	report_set(obj, "dropped_peer_down_total",
+	    report_uint(st->st_dropped_peer_down));
+	report_set(obj, "dropped_in_transit_total",
+	    report_uint(st->st_dropped_in_transit));
+	report_set(obj, "dropped_link_full_total",
+	    report_uint(st->st_dropped_link_full));
+	report_set(obj, "dropped_too_large_total",
+	    report_uint(st->st_dropped_too_large));
+	report_set(obj, "link_queued_frames",
+	    report_uint(st->st_link_queued_frames));
+	report_set(obj, "link_buffered_bytes",
+	    report_uint(ci->ci_link_buffered));
+	report_set(obj, "nats_reconnects_total",
+	    report_uint(ci->ci_reconnects));
+	report_set(obj, "bad_messages_total", report_uint(ci->ci_bad_messages));
+	report_set(obj, "peers", peers);
+	return obj;
+}
+
+int
+report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
+    const struct stats *st)
+{
+	static const struct {
+		const char	*name, *type, *help;
+		size_t		 off;
+	} sm[] = {
+#define C(n, t, h, f) { n, t, h, offsetof(struct stats, f) }
+		C("frames_out_total", "counter", "Frames published to other "
+		    "nodes.", st_cluster_frames_out),
+		C("frames_in_total", "counter", "Frames received from other "
+		    "nodes' batches.", st_cluster_frames_in),
+		C("bytes_out_total", "counter", "Bytes of frames published to "
+		    "other nodes, headers included.", st_cluster_bytes_out),
+		C("bytes_in_total", "counter", "Bytes of frames received from "
+		    "other nodes.", st_cluster_bytes_in),
+		C("dropped_peer_down_total", "counter", "Frames dropped: their "
+		    "owner node was down or went down.", st_dropped_peer_down),
+		C("dropped_in_transit_total", "counter", "Frames lost between "
+		    "nodes, counted at the receiver.", st_dropped_in_transit),
+		C("dropped_link_full_total", "counter", "Frames dropped: the "
+		    "link to their owner held link_limit.",
+		    st_dropped_link_full),
+		C("dropped_too_large_total", "counter", "Frames dropped: "
+		    "larger than a NATS message may be.", st_dropped_too_large),
+		C("link_queued_frames", "gauge", "Frames in batches not "
+		    "published yet.", st_link_queued_frames),
+#undef C
+	};
+	const struct cluster_peer_info	*pi;
+	size_t				 i;
+	int				 err = 0;
+
+	for (i = 0; i < sizeof sm / sizeof sm[0]; i++)
+		err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_%s "
+		    "%s\n# TYPE msgrouter_cluster_%s %s\n"
+		    "msgrouter_cluster_%s %llu\n", sm[i].name, sm[i].help,
+		    sm[i].name, sm[i].type, sm[i].name, (unsigned long long)
+		    *(const uint64_t *)((const char *)st + sm[i].off)) < 0;
+	err |= evbuffer_add_printf(buf,
+	    "# HELP msgrouter_cluster_link_buffered_bytes Bytes held for "
+	    "other nodes, ours and the NATS library's.\n"
+	    "# TYPE msgrouter_cluster_link_buffered_bytes gauge\n"
+	    "msgrouter_cluster_link_buffered_bytes %llu\n"
+	    "# HELP msgrouter_cluster_nats_connected 1 while connected to "
+	    "NATS.\n"
+	    "# TYPE msgrouter_cluster_nats_connected gauge\n"
+	    "msgrouter_cluster_nats_connected %d\n"
+	    "# HELP msgrouter_cluster_info This node.\n"
+	    "# TYPE msgrouter_cluster_info gauge\n"
+	    "msgrouter_cluster_info{node=\"%u\",name=\"%s\"} 1\n"
+	    "# HELP msgrouter_cluster_peer_up 1 while the peer is up.\n"
+	    "# TYPE msgrouter_cluster_peer_up gauge\n",
+	    (unsigned long long)ci->ci_link_buffered, ci->ci_connected,
+	    ci->ci_node, ci->ci_name) < 0;
+	for (i = 0; i < ci->ci_npeers; i++) {
+		pi = &ci->ci_peers[i];
+		err |= evbuffer_add_printf(buf,
+		    "msgrouter_cluster_peer_up{peer=\"%u\",state=\"%s\"} "
+		    "%d\n", pi->cpi_node, pi->cpi_state,
+		    strcmp(pi->cpi_state, "up") == 0) < 0;
+	}
+	err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_peer_frames_"
+	    "out_total Frames published to the peer.\n# TYPE msgrouter_"
+	    "cluster_peer_frames_out_total counter\n") < 0;
+	for (i = 0; i < ci->ci_npeers; i++)
+		err |= evbuffer_add_printf(buf, "msgrouter_cluster_peer_frames_"
+		    "out_total{peer=\"%u\"} %llu\n", ci->ci_peers[i].cpi_node,
+		    (unsigned long long)ci->ci_peers[i].cpi_frames_out) < 0;
+	err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_peer_frames_"
+	    "in_total Frames received from the peer.\n# TYPE msgrouter_"
+	    "cluster_peer_frames_in_total counter\n") < 0;
+	for (i = 0; i < ci->ci_npeers; i++)
+		err |= evbuffer_add_printf(buf, "msgrouter_cluster_peer_frames_"
+		    "in_total{peer=\"%u\"} %llu\n", ci->ci_peers[i].cpi_node,
+		    (unsigned long long)ci->ci_peers[i].cpi_frames_in) < 0;
 	return err ? -1 : 0;
 }

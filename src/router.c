@@ -29,6 +29,9 @@
 #include "msgrouter/addrtab.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
+#ifdef HAVE_NATS
+#include "msgrouter/cluster.h"
+#endif
 #include "msgrouter/conn.h"
 #include "msgrouter/idmap.h"
 #include "msgrouter/listener.h"
@@ -156,6 +159,10 @@ router_free(struct router *rt)
 
 	if (rt == NULL)
 		return;
+#ifdef HAVE_NATS
+	cluster_free(rt->rt_cluster);
+	rt->rt_cluster = NULL;
+#endif
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
 	/* Every client is closed: the watch list only holds references. */
@@ -348,6 +355,9 @@ enum router_drop {
 	ROUTER_DROP_UNKNOWN,		/* no such destination */
 	ROUTER_DROP_QUEUE_FULL,		/* its queue could not take them */
 	ROUTER_DROP_SENDER_GONE,	/* buffered from a sender that reset */
+	ROUTER_DROP_PEER_DOWN,		/* its owner node is not up */
+	ROUTER_DROP_LINK_FULL,		/* the link to its owner is full */
+	ROUTER_DROP_TOO_LARGE,		/* over what NATS carries */
 };
 
 /*
@@ -371,12 +381,90 @@ router_dropped(struct router *rt, struct conn *src, struct conn *dst,
 	case ROUTER_DROP_SENDER_GONE:
 		st->st_dropped_sender_gone += n;
 		break;
+	case ROUTER_DROP_PEER_DOWN:
+		st->st_dropped_peer_down += n;
+		break;
+	case ROUTER_DROP_LINK_FULL:
+		st->st_dropped_link_full += n;
+		break;
+	case ROUTER_DROP_TOO_LARGE:
+		st->st_dropped_too_large += n;
+		break;
 	}
 	src->cn_msgs_in += n;
 	src->cn_rflags |= CONN_SHED;
 	if (dst != NULL)
 		dst->cn_dropped += n;
 }
+
+/*
+ * A cluster node's counters: a frame of src put in a batch for another
+ * node (in the link until it is sent or discarded), frames sent, frames
+ * discarded with their peer, frames lost in transit, and a frame from
+ * another node forwarded or dropped here.
+ */
+#ifdef HAVE_NATS
+static inline void
+router_linked(struct router *rt, struct conn *src)
+{
+	rt->rt_stats.st_frames++;
+	rt->rt_stats.st_link_queued_frames++;
+	src->cn_msgs_in++;
+}
+
+#endif
+
+void
+router_cluster_sent(struct router *rt, uint64_t n, uint64_t bytes)
+{
+	rt->rt_stats.st_link_queued_frames -= n;
+	rt->rt_stats.st_cluster_frames_out += n;
+	rt->rt_stats.st_cluster_bytes_out += bytes;
+}
+
+void
+router_cluster_discarded(struct router *rt, uint64_t n)
+{
+	rt->rt_stats.st_link_queued_frames -= n;
+	rt->rt_stats.st_dropped_peer_down += n;
+}
+
+void
+router_cluster_lost(struct router *rt, uint64_t n)
+{
+	rt->rt_stats.st_dropped_in_transit += n;
+}
+
+#ifdef HAVE_NATS
+static void
+router_remote_counted(struct router *rt, struct conn *dst, size_t len,
+    enum router_drop why, int forwarded)
+{
+	struct stats	*st = &rt->rt_stats;
+
+	st->st_cluster_frames_in++;
+	st->st_cluster_bytes_in += FRAMING_HEADER_LEN + len;
+	if (forwarded) {
+		st->st_forwarded++;
+		st->st_bytes_forwarded += len;
+		dst->cn_msgs_out++;
+		dst->cn_bytes_out += len;
+		router_mark_dirty(rt, dst);
+		router_drain_busy(rt, dst);
+		return;
+	}
+	switch (why) {
+	case ROUTER_DROP_UNKNOWN:
+		st->st_dropped_unknown++;
+		break;
+	default:
+		st->st_dropped_queue_full++;
+		break;
+	}
+	if (dst != NULL)
+		dst->cn_dropped++;
+}
+#endif
 
 /*
  * Read at most CONN_READ_MAX bytes, and never past one largest frame of
@@ -836,6 +924,10 @@ router_configure(struct router *rt, const struct config *cf)
 		    addrtab_limit(rt->rt_addrtab));
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
 		router_configure_conn(rt, c);
+#ifdef HAVE_NATS
+	if (rt->rt_cluster != NULL)
+		cluster_configure(rt->rt_cluster);
+#endif
 }
 
 /* Queue a destination for router_flush. */
@@ -956,6 +1048,8 @@ enum router_verdict {
 	ROUTER_CONSUMED,	/* dropped and counted: take it off the input */
 	ROUTER_STOP,		/* the sender is paused: the frame stays */
 	ROUTER_CLOSED,		/* the sender was closed */
+	ROUTER_REMOTE,		/* to rt_remote_owner's batch (a cluster) */
+	ROUTER_LOCAL,		/* router_decide_remote: not another node's */
 };
 
 /* Milliseconds as seconds for a log line: "60", "0.25". */
@@ -1016,6 +1110,48 @@ router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
 	return 1;
 }
 
+#ifdef HAVE_NATS
+/*
+ * A cluster node, an id not registered here: ROUTER_LOCAL if this node
+ * owns it (unknown, as on a single node), else the owner's link decides:
+ * not up, dropped_peer_down; over link_limit, dropped_link_full; else
+ * ROUTER_REMOTE with the owner in rt_remote_owner.  Not inlined: the
+ * known-id path of router_decide stays as it was.
+ */
+static __attribute__((noinline)) enum router_verdict
+router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id)
+{
+	unsigned	owner;
+
+	if (dst_id == 0)
+		return ROUTER_LOCAL;
+	owner = idmap_decode(rt->rt_idmap, dst_id, NULL);
+	if (owner == rt->rt_node)
+		return ROUTER_LOCAL;
+	if (!cluster_peer_up(rt->rt_cluster, owner)) {
+		router_dropped(rt, src, NULL, 1, ROUTER_DROP_PEER_DOWN);
+		return ROUTER_CONSUMED;
+	}
+	if (cluster_link_full(rt->rt_cluster, owner)) {
+		router_dropped(rt, src, NULL, 1, ROUTER_DROP_LINK_FULL);
+		return ROUTER_CONSUMED;
+	}
+	rt->rt_remote_owner = owner;
+	return ROUTER_REMOTE;
+}
+
+/* The frame of len bytes (header, payload, 0x00) at p to its owner node. */
+static void
+router_remote(struct router *rt, struct conn *src, const unsigned char *p,
+    size_t len)
+{
+	if (cluster_append(rt->rt_cluster, rt->rt_remote_owner, p, len) != 0)
+		router_dropped(rt, src, NULL, 1, ROUTER_DROP_TOO_LARGE);
+	else
+		router_linked(rt, src);
+}
+#endif
+
 /*
  * Decide what becomes of one complete frame of len bytes (payload and
  * 0x00) for dst_id: the registry look-up and the slow-consumer policy.
@@ -1030,6 +1166,13 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 
 	dst = registry_find(rt->rt_registry, dst_id);
 	if (dst == NULL) {
+#ifdef HAVE_NATS
+		enum router_verdict	v;
+
+		if (rt->rt_cluster != NULL &&
+		    (v = router_decide_remote(rt, src, dst_id)) != ROUTER_LOCAL)
+			return v;
+#endif
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_UNKNOWN);
 		log_debug("client %u: message to unknown id %u dropped",
 		    src->cn_id, dst_id);
@@ -1261,6 +1404,14 @@ router_route_segment(struct router *rt, struct conn *src, struct evbuffer *in)
 			case ROUTER_FORWARD:
 				router_run_open(&run, dst, p, len);
 				break;
+#ifdef HAVE_NATS
+			case ROUTER_REMOTE:
+				router_remote(rt, src, p,
+				    FRAMING_HEADER_LEN + len);
+				break;
+#endif
+			default:
+				break;
 			}
 		}
 		p += FRAMING_HEADER_LEN + len;
@@ -1309,9 +1460,65 @@ router_route_head(struct router *rt, struct conn *src, struct evbuffer *in)
 		router_move(in, conn_output(dst), len);
 		router_forwarded(rt, src, dst, 1, len);
 		break;
+#ifdef HAVE_NATS
+	case ROUTER_REMOTE: {
+		const unsigned char	*p;
+
+		p = evbuffer_pullup(in, (ev_ssize_t)(FRAMING_HEADER_LEN + len));
+		if (p != NULL)
+			router_remote(rt, src, p, FRAMING_HEADER_LEN + len);
+		else
+			router_dropped(rt, src, NULL, 1, ROUTER_DROP_LINK_FULL);
+		evbuffer_drain(in, FRAMING_HEADER_LEN + len);
+		break;
+	}
+#endif
+	default:
+		break;
 	}
 	return 1;
 }
+
+#ifdef HAVE_NATS
+void
+router_deliver_remote(struct router *rt, uint32_t dst_id,
+    const unsigned char *payload, size_t len)
+{
+	struct config	*cf = &rt->rt_config;
+	struct conn	*dst;
+
+	if ((dst = registry_find(rt->rt_registry, dst_id)) == NULL) {
+		router_remote_counted(rt, NULL, len, ROUTER_DROP_UNKNOWN, 0);
+		log_debug("cluster: message to unknown id %u dropped", dst_id);
+		return;
+	}
+	switch (policy_decide(conn_queued(dst), len,
+	    (size_t)cf->cf_queue_limit, cf->cf_slow_consumer)) {
+	case POLICY_FORWARD:
+	case POLICY_PAUSE:
+		/* A node cannot stop reading NATS: over the limit, queued. */
+		if (evbuffer_add(conn_output(dst), payload, len) != 0) {
+			router_remote_counted(rt, dst, len,
+			    ROUTER_DROP_QUEUE_FULL, 0);
+			return;
+		}
+		router_remote_counted(rt, dst, len, ROUTER_DROP_UNKNOWN, 1);
+		return;
+	case POLICY_DROP:
+		router_remote_counted(rt, dst, len, ROUTER_DROP_QUEUE_FULL, 0);
+		return;
+	case POLICY_DISCONNECT:
+	default:
+		router_remote_counted(rt, dst, len, ROUTER_DROP_QUEUE_FULL, 0);
+		rt->rt_stats.st_disconnected_slow++;
+		log_warnx("client %u: queue over queue_limit %llu, "
+		    "disconnecting slow consumer", dst->cn_id,
+		    (unsigned long long)cf->cf_queue_limit);
+		router_close(rt, dst, CONN_REASON_SLOW_CONSUMER);
+		return;
+	}
+}
+#endif
 
 /*
  * Route every complete frame buffered from this sender until it is paused

@@ -56,6 +56,10 @@ tests_msgrouterd_plain_CFLAGS = $(WARN_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 tests_msgrouterd_plain_LDFLAGS =
 tests_msgrouterd_plain_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
+if HAVE_NATS
+tests_msgrouterd_plain_CFLAGS += $(NATS_CFLAGS)
+tests_msgrouterd_plain_LDADD += $(NATS_LIBS)
+endif
 CLEANFILES += tests/msgrouterd-plain
 
 VALGRIND = valgrind

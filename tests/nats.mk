@@ -1,16 +1,9 @@
-# The cluster's NATS link (issue 11; docs/CLUSTER.md): our libevent
-# adapter for libnats and its prototype, built only with libnats
-# (configure --with-nats, auto by default).  Not in the daemon yet: the
-# adapter is a library of its own, so msgrouterd and libmsgrouter are the
-# same with or without libnats.
+# The cluster's NATS link (issue 11; docs/CLUSTER.md): the prototype of
+# our libevent adapter for libnats, and the cluster's tests, built only
+# with libnats (configure --with-nats, auto by default).  The adapter and
+# src/cluster.c are in libmsgrouter then (src/local.mk).
 if HAVE_NATS
-noinst_LTLIBRARIES += src/libnatsev.la
-src_libnatsev_la_SOURCES = src/natsev.c include/msgrouter/natsev.h
-src_libnatsev_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(NATS_CFLAGS)
-src_libnatsev_la_LIBADD = $(NATS_LIBS)
-
-NATSEV_LIBS = src/libnatsev.la src/libmsgrouter.la $(NATS_LIBS) \
-	$(LIBEVENT_LIBS)
+NATSEV_LIBS = src/libmsgrouter.la $(NATS_LIBS) $(LIBEVENT_LIBS)
 
 # tests/natsev-proto URL: the round trip against a running nats-server.
 check_PROGRAMS += tests/natsev-proto
@@ -28,5 +21,14 @@ tests_test_natsev_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(NATS_CFLAGS) \
 	$(CMOCKA_CFLAGS)
 tests_test_natsev_LDADD = tests/libharness.la $(NATSEV_LIBS) $(CMOCKA_LIBS) \
 	$(JANSSON_LIBS)
+# Three nodes over a 3-server nats-server cluster (docs/CLUSTER.md).
+check_PROGRAMS += tests/test_cluster
+TESTS += tests/test_cluster
+tests_test_cluster_SOURCES = tests/test_cluster.c
+tests_test_cluster_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \
+	$(CMOCKA_LIBS) $(JANSSON_LIBS)
+
 AM_TESTS_ENVIRONMENT += NATS_SERVER='$(NATS_SERVER)'; export NATS_SERVER;
 endif

@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 struct closed_entry;
+struct cluster_info;
+struct stats;
 struct conn_info;
 struct evbuffer;
 struct stats_snapshot;
@@ -41,6 +43,15 @@ int	 report_closed_list_json(struct evbuffer *,
 /* Append a JSON value to buf, compact; 0 or -1. */
 int	 report_dump_json(struct evbuffer *, const json_t *);
 /* Append every figure of the snapshot as Prometheus text to buf. */
+/*
+ * A cluster node's "cluster" object for /stats, and its figures for
+ * /metrics (msgrouter_cluster_*, peers as a "peer" label), from the
+ * link's state and the router's counters.
+ */
+json_t	*report_cluster_json(const struct cluster_info *,
+	    const struct stats *);
+int	 report_cluster_prometheus(struct evbuffer *,
+	    const struct cluster_info *, const struct stats *);
 int	 report_stats_prometheus(struct evbuffer *,
 	    const struct stats_snapshot *);
 

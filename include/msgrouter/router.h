@@ -77,6 +77,7 @@ struct router {
 	struct idmap		*rt_idmap;
 	unsigned		 rt_node;
 	struct cluster		*rt_cluster;	/* the NATS link, or NULL */
+	unsigned		 rt_remote_owner; /* router_decide's, for the caller */
 };
 
 /* The address table holds this many entries per max_clients. */
@@ -130,6 +131,23 @@ void		 router_flush(struct router *);
  * passes.
  */
 void		 router_drain_start(struct router *);
+/*
+ * A cluster node: deliver one frame that another node's batch brought for
+ * dst_id (payload and 0x00, len bytes) as if a local client had sent it:
+ * unknown ids and the drop and disconnect policies are applied and counted
+ * here; backpressure cannot stop a node (it must keep reading NATS), so
+ * the frame is queued over the limit.  Call router_flush after a batch.
+ */
+void		 router_deliver_remote(struct router *, uint32_t dst_id,
+		    const unsigned char *payload, size_t len);
+/*
+ * The cluster's counters (see struct stats): n frames of bytes handed to
+ * NATS; n frames dropped from a batch or queue because their peer went
+ * down; n frames lost in transit (counted at the receiver).
+ */
+void		 router_cluster_sent(struct router *, uint64_t n, uint64_t bytes);
+void		 router_cluster_discarded(struct router *, uint64_t n);
+void		 router_cluster_lost(struct router *, uint64_t n);
 /* End the drain now (second signal): log the counts and exit the loop. */
 void		 router_drain_finish(struct router *, const char *why);
 /* Total bytes waiting to be written to clients. */

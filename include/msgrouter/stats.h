@@ -39,6 +39,21 @@ struct stats {
 	uint64_t	st_disconnected_scan;	/* closed for scanning ids */
 	uint64_t	st_rejected_banned;	/* of st_rejected: address banned */
 	uint64_t	st_rejected_per_address; /* of st_rejected: per address */
+	/*
+	 * A cluster node (docs/CLUSTER.md).  st_frames counts frames of
+	 * local clients only; frames from other nodes are cluster_frames_in.
+	 * st_frames + frames_in = forwarded + every dropped counter
+	 * + frames_out + link_queued_frames.
+	 */
+	uint64_t	st_cluster_frames_out;	/* published to other nodes */
+	uint64_t	st_cluster_frames_in;	/* taken off their batches */
+	uint64_t	st_cluster_bytes_out;	/* frames as written, headers too */
+	uint64_t	st_cluster_bytes_in;
+	uint64_t	st_dropped_peer_down;	/* owner down, or went down */
+	uint64_t	st_dropped_in_transit;	/* lost between nodes, at receiver */
+	uint64_t	st_dropped_link_full;	/* over link_limit */
+	uint64_t	st_link_queued_frames;	/* gauge: in batches, not sent */
+	uint64_t	st_dropped_too_large;	/* over NATS max_payload */
 };
 
 struct stats_snapshot {

@@ -1,0 +1,620 @@
+/*
+ * Integration tests of a cluster (docs/CLUSTER.md): a real 3-server
+ * nats-server cluster ($NATS_SERVER, routes between the three) and three
+ * msgrouterd nodes, each on its own NATS server, all on free loopback
+ * ports.  The cluster is started once for the group and the tests run in
+ * order; the last one kills a node.  After every test the identities are
+ * checked from /stats of every live node:
+ *
+ *   received + frames_in = forwarded + every dropped counter + frames_out
+ *                          + link_queued_frames        (per node)
+ *   frames_out(A -> B) = frames_in(B <- A) + dropped_in_transit(B <- A)
+ *                                                      (per live link)
+ *
+ * Skipped without a nats-server.  NATS servers are stopped by pid.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "msgrouter/idmap.h"
+#include "harness.h"
+#include "http_client.h"
+
+#define NSERVERS	3
+#define NNODES		3
+#define SECRET		"test-cluster-secret-0123456789"
+
+struct nats {
+	pid_t	pid;
+	int	port;		/* clients */
+	int	route_port;
+	char	conf[256];
+	char	log[256];
+	char	url[64];
+};
+
+static struct nats	servers[NSERVERS];
+static struct daemon	nodes[NNODES];	/* node numbers 1, 2, 3 */
+static struct idmap	im;
+static char		conf_path[256];
+
+/* A free loopback port: bound, read, closed (the servers bind it next). */
+static int
+free_port(void)
+{
+	char	addr[64];
+	int	fd = harness_listener(addr, sizeof addr);
+
+	close(fd);
+	return atoi(strchr(addr, ':') + 1);
+}
+
+static void
+nats_start(int i)
+{
+	const char	*bin = getenv("NATS_SERVER");
+	struct nats	*ns = &servers[i];
+	char		 text[1024], tag[32], buf[8192];
+	long long	 deadline;
+	int		 fd;
+	ssize_t		 n;
+
+	snprintf(tag, sizeof tag, "cluster-nats%d.conf", i);
+	harness_tmp_path(ns->conf, sizeof ns->conf, tag);
+	snprintf(tag, sizeof tag, "cluster-nats%d.log", i);
+	harness_tmp_path(ns->log, sizeof ns->log, tag);
+	unlink(ns->log);
+	snprintf(text, sizeof text,
+	    "server_name: n%d\nlisten: 127.0.0.1:%d\n"
+	    "cluster {\n  name: msgrouter-test\n  listen: 127.0.0.1:%d\n"
+	    "  routes: [\n    nats-route://127.0.0.1:%d\n"
+	    "    nats-route://127.0.0.1:%d\n    nats-route://127.0.0.1:%d\n"
+	    "  ]\n}\n", i, ns->port, ns->route_port, servers[0].route_port,
+	    servers[1].route_port, servers[2].route_port);
+	harness_write_file(ns->conf, text);
+	if ((ns->pid = fork()) == 0) {
+		execl(bin, bin, "-c", ns->conf, "-l", ns->log, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(ns->pid > 0);
+	snprintf(ns->url, sizeof ns->url, "nats://127.0.0.1:%d", ns->port);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	for (;;) {
+		assert_true(tc_now_ms() < deadline);
+		assert_int_equal(waitpid(ns->pid, NULL, WNOHANG), 0);
+		if ((fd = open(ns->log, O_RDONLY)) >= 0) {
+			n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			if (strstr(buf, "Server is ready") != NULL)
+				break;
+		}
+		usleep(10000);
+	}
+}
+
+static void
+nats_stop(int i)
+{
+	struct nats	*ns = &servers[i];
+
+	if (ns->pid <= 0)
+		return;
+	kill(ns->pid, SIGTERM);
+	waitpid(ns->pid, NULL, 0);
+	ns->pid = 0;
+}
+
+/* Node i (number i + 1) on NATS server i. */
+static void
+node_start(int i)
+{
+	char		 node[8];
+	const char	*args[] = { "-c", conf_path, "--admin", "127.0.0.1:0",
+			    "--cluster-nats", servers[i].url, "--node", node,
+			    NULL };
+
+	snprintf(node, sizeof node, "%d", i + 1);
+	harness_start(&nodes[i], args);
+}
+
+/* GET /stats of node i as JSON (the caller json_decref's it). */
+static json_t *
+node_stats(int i)
+{
+	struct http_response	 r;
+	json_t			*j;
+
+	assert_int_equal(http_request(nodes[i].admin_port, "GET", "/stats",
+	    NULL, &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	j = json_loads(r.body, 0, NULL);
+	assert_non_null(j);
+	http_response_free(&r);
+	return j;
+}
+
+static long long
+jint(json_t *j, const char *path)
+{
+	char	 buf[128], *p, *save;
+	json_t	*v = j;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (p = strtok_r(buf, ".", &save); p != NULL && v != NULL;
+	    p = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, p);
+	if (!json_is_integer(v)) {
+		print_error("no integer at %s\n", path);
+		fail();
+	}
+	return json_integer_value(v);
+}
+
+/* The peer object for node in node i's /stats, or NULL. */
+static json_t *
+peer_of(json_t *stats, int node)
+{
+	json_t	*peers, *p;
+	size_t	 k;
+
+	peers = json_object_get(json_object_get(stats, "cluster"), "peers");
+	json_array_foreach(peers, k, p)
+		if (json_integer_value(json_object_get(p, "node")) == node)
+			return p;
+	return NULL;
+}
+
+static const char *
+peer_state(json_t *stats, int node)
+{
+	json_t	*p = peer_of(stats, node);
+
+	return p != NULL ? json_string_value(json_object_get(p, "state")) :
+	    "unknown";
+}
+
+/* Wait until every live node sees every other live node as state. */
+static void
+wait_peers(const int *live, const char *state, int node_gone)
+{
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	json_t		*s;
+	int		 i, j, ok;
+
+	do {
+		ok = 1;
+		for (i = 0; i < NNODES && ok; i++) {
+			if (!live[i])
+				continue;
+			s = node_stats(i);
+			for (j = 0; j < NNODES; j++) {
+				if (j == i || (!live[j] && j + 1 != node_gone))
+					continue;
+				if (strcmp(peer_state(s, j + 1), live[j] ?
+				    state : "down") != 0)
+					ok = 0;
+			}
+			json_decref(s);
+		}
+		if (ok)
+			return;
+		usleep(50000);
+	} while (tc_now_ms() < deadline);
+	fail_msg("peers not %s in time", state);
+}
+
+/*
+ * The identities, once the links are idle: polled until they hold (frames
+ * may still be in flight) or the deadline passes.
+ */
+static int
+identities_hold(const int *live, int verbose)
+{
+	json_t		*s[NNODES] = { NULL };
+	json_t		*pa, *pb;
+	long long	 lhs, rhs;
+	int		 i, j, ok = 1;
+
+	for (i = 0; i < NNODES; i++)
+		if (live[i])
+			s[i] = node_stats(i);
+	for (i = 0; i < NNODES; i++) {
+		if (!live[i])
+			continue;
+		lhs = jint(s[i], "messages.received_total") +
+		    jint(s[i], "cluster.frames_in_total");
+		rhs = jint(s[i], "messages.forwarded_total") +
+		    jint(s[i], "messages.dropped_unknown_destination_total") +
+		    jint(s[i], "messages.dropped_queue_full_total") +
+		    jint(s[i], "messages.dropped_sender_gone_total") +
+		    jint(s[i], "cluster.dropped_peer_down_total") +
+		    jint(s[i], "cluster.dropped_link_full_total") +
+		    jint(s[i], "cluster.dropped_too_large_total") +
+		    jint(s[i], "cluster.frames_out_total") +
+		    jint(s[i], "cluster.link_queued_frames");
+		if (lhs != rhs) {
+			if (verbose)
+				print_error("node %d: received + frames_in %lld"
+				    " != %lld\n", i + 1, lhs, rhs);
+			ok = 0;
+		}
+		for (j = 0; j < NNODES; j++) {
+			if (j == i || !live[j])
+				continue;
+			/* Link i -> j. */
+			pa = peer_of(s[i], j + 1);
+			pb = peer_of(s[j], i + 1);
+			lhs = pa != NULL ? jint(pa, "frames_out_total") : 0;
+			rhs = pb != NULL ? jint(pb, "frames_in_total") +
+			    jint(pb, "dropped_in_transit_total") : 0;
+			if (lhs != rhs) {
+				if (verbose)
+					print_error("link %d -> %d: out %lld, "
+					    "in + lost %lld\n", i + 1, j + 1,
+					    lhs, rhs);
+				ok = 0;
+			}
+		}
+	}
+	for (i = 0; i < NNODES; i++)
+		json_decref(s[i]);
+	return ok;
+}
+
+static void
+expect_identities(const int *live)
+{
+	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+
+	while (!identities_hold(live, 0)) {
+		if (tc_now_ms() > deadline) {
+			identities_hold(live, 1);
+			fail_msg("identities do not hold");
+		}
+		usleep(50000);
+	}
+}
+
+static const int	all_live[NNODES] = { 1, 1, 1 };
+
+static int
+cluster_setup(void **state)
+{
+	const char	*bin = getenv("NATS_SERVER");
+	int		 i;
+
+	harness_init();
+	if (bin == NULL || bin[0] == '\0')
+		return 0;	/* every test skips */
+	assert_int_equal(idmap_init(&im, ID_MODE_RANDOM, SECRET,
+	    sizeof SECRET - 1), 0);
+	harness_tmp_path(conf_path, sizeof conf_path, "cluster.conf");
+	harness_write_file(conf_path, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 200ms\npeer_timeout = 1s\n");
+	for (i = 0; i < NSERVERS; i++) {
+		servers[i].port = free_port();
+		servers[i].route_port = free_port();
+	}
+	for (i = 0; i < NSERVERS; i++)
+		nats_start(i);
+	for (i = 0; i < NNODES; i++)
+		node_start(i);
+	return 0;
+}
+
+static int
+cluster_teardown(void **state)
+{
+	int	i;
+
+	for (i = 0; i < NNODES; i++)
+		if (nodes[i].pid > 0)
+			harness_stop(&nodes[i]);
+	for (i = 0; i < NSERVERS; i++) {
+		nats_stop(i);
+		unlink(servers[i].conf);
+		unlink(servers[i].log);
+	}
+	unlink(conf_path);
+	return 0;
+}
+
+static void
+need_nats(void)
+{
+	const char	*bin = getenv("NATS_SERVER");
+
+	if (bin == NULL || bin[0] == '\0')
+		skip();
+}
+
+/* Frame k of a burst: its number, then 1 to 3000 letters. */
+static void
+burst_frame(char *buf, int k)
+{
+	size_t	len = 1 + (size_t)(k * 37) % 3000;
+
+	snprintf(buf, 7, "%05d-", k);
+	memset(buf + 6, 'a' + k % 26, len);
+	buf[6 + len] = '\0';
+}
+
+/*
+ * The seed's exchange across nodes: ping-pong between a client on node 1
+ * and one on node 2, then on every pair of nodes both ways; and a burst of
+ * frames of many sizes, byte-exact and in order.  Ids decode to the node
+ * the client is on.
+ */
+static void
+test_exchange(void **state)
+{
+	int		 fd[NNODES], i, j, k;
+	uint32_t	 id[NNODES];
+	char		 msg[4096], want[4096];
+	ssize_t		 n;
+
+	need_nats();
+	wait_peers(all_live, "up", 0);
+	for (i = 0; i < NNODES; i++) {
+		assert_true((fd[i] = tc_connect(&nodes[i], &id[i])) >= 0);
+		assert_int_equal(idmap_decode(&im, id[i], NULL), i + 1);
+	}
+	tc_ping_pong(fd[0], id[0], fd[1], id[1], 20);
+	for (i = 0; i < NNODES; i++)
+		for (j = 0; j < NNODES; j++)
+			if (i != j)
+				tc_ping_pong(fd[i], id[i], fd[j], id[j], 3);
+	/* 500 frames of 6 to 3005 bytes from node 3 to node 1, in order. */
+	for (k = 0; k < 500; k++) {
+		burst_frame(msg, k);
+		assert_int_equal(tc_send(fd[2], id[0], msg), 0);
+	}
+	for (k = 0; k < 500; k++) {
+		burst_frame(want, k);
+		n = tc_recv_msg(fd[0], msg, sizeof msg, HARNESS_TIMEOUT_MS);
+		assert_int_equal(n, (ssize_t)strlen(want) + 1);
+		assert_memory_equal(msg, want, (size_t)n);
+	}
+	for (i = 0; i < NNODES; i++)
+		close(fd[i]);
+	expect_identities(all_live);
+}
+
+/*
+ * Frames split at every byte boundary and many frames in one write, to an
+ * id on another node: the framing code is the same for remote ids.
+ */
+static void
+test_fragmented(void **state)
+{
+	char		 buf[64 * 20];
+	size_t		 len = 0, i;
+	uint32_t	 ida, idb;
+	int		 a, b, k;
+
+	need_nats();
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect(&nodes[2], &idb)) >= 0);
+	for (k = 0; k < 20; k++) {
+		char	p[32];
+
+		snprintf(p, sizeof p, "fragment %d", k);
+		len += tc_frame(buf + len, idb, p);
+	}
+	/* One byte per write for the first half, the rest in one write. */
+	for (i = 0; i < len / 2; i++)
+		assert_int_equal(tc_write(a, buf + i, 1), 0);
+	assert_int_equal(tc_write(a, buf + len / 2, len - len / 2), 0);
+	for (k = 0; k < 20; k++) {
+		char	p[32];
+
+		snprintf(p, sizeof p, "fragment %d", k);
+		tc_expect_msg(b, p);
+	}
+	close(a);
+	close(b);
+	expect_identities(all_live);
+}
+
+/*
+ * An id of node 2 that no client holds: the frame crosses and is counted
+ * dropped_unknown at node 2, the owner; /clients/ID on node 1 answers 404
+ * with owner_node 2.
+ */
+static void
+test_unknown_remote(void **state)
+{
+	struct http_response	 r;
+	json_t			*before, *after, *j;
+	uint32_t		 ida, ghost;
+	char			 path[64];
+	int			 a;
+
+	need_nats();
+	ghost = idmap_encode(&im, 2, 0xabcdef);
+	assert_int_not_equal(ghost, 0);
+	before = node_stats(1);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_int_equal(tc_send(a, ghost, "nobody home"), 0);
+	/* A round trip to a known client on node 2 orders after it. */
+	{
+		uint32_t	idb;
+		int		b = tc_connect(&nodes[1], &idb);
+
+		assert_true(b >= 0);
+		assert_int_equal(tc_send(a, idb, "after"), 0);
+		tc_expect_msg(b, "after");
+		close(b);
+	}
+	after = node_stats(1);
+	assert_int_equal(jint(after,
+	    "messages.dropped_unknown_destination_total") - jint(before,
+	    "messages.dropped_unknown_destination_total"), 1);
+	json_decref(before);
+	json_decref(after);
+
+	snprintf(path, sizeof path, "/clients/%u", ghost);
+	assert_int_equal(http_request(nodes[0].admin_port, "GET", path, NULL,
+	    &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 404);
+	j = json_loads(r.body, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "owner_node")),
+	    2);
+	json_decref(j);
+	http_response_free(&r);
+	close(a);
+	expect_identities(all_live);
+}
+
+/*
+ * A frame that a NATS message cannot carry (the server's 1 MB max_payload
+ * less our 40-byte header) is dropped at the sender and counted; one just
+ * under the limit crosses.
+ */
+static void
+test_too_large(void **state)
+{
+	enum { BIG = 1024 * 1024 - 40 - 4 };	/* header, payload, 0x00 */
+	json_t		*before, *after;
+	char		*buf;
+	uint32_t	 ida, idb;
+	ssize_t		 n;
+	int		 a, b;
+
+	need_nats();
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect(&nodes[1], &idb)) >= 0);
+	buf = malloc(BIG + 16);
+	assert_non_null(buf);
+	before = node_stats(0);
+	memset(buf, 'x', BIG);
+	buf[BIG] = '\0';		/* 4 + BIG + 1: one byte over */
+	assert_int_equal(tc_send(a, idb, buf), 0);
+	buf[BIG - 1] = '\0';	/* exactly the limit */
+	assert_int_equal(tc_send(a, idb, buf), 0);
+	n = tc_recv_msg(b, buf, BIG + 16, HARNESS_TIMEOUT_MS);
+	assert_int_equal(n, BIG);
+	after = node_stats(0);
+	assert_int_equal(jint(after, "cluster.dropped_too_large_total") -
+	    jint(before, "cluster.dropped_too_large_total"), 1);
+	json_decref(before);
+	json_decref(after);
+	free(buf);
+	close(a);
+	close(b);
+	expect_identities(all_live);
+}
+
+/* /metrics carries the cluster's figures; /healthz says NATS is up. */
+static void
+test_admin(void **state)
+{
+	struct http_response	 r;
+	json_t			*j;
+
+	need_nats();
+	assert_int_equal(http_request(nodes[0].admin_port, "GET", "/metrics",
+	    NULL, &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\nmsgrouter_cluster_frames_out_total "));
+	assert_non_null(strstr(r.body,
+	    "\nmsgrouter_cluster_peer_up{peer=\"2\",state=\"up\"} 1\n"));
+	assert_non_null(strstr(r.body, "msgrouter_cluster_nats_connected 1\n"));
+	/* The secret is nowhere. */
+	assert_null(strstr(r.body, SECRET));
+	http_response_free(&r);
+	assert_int_equal(http_request(nodes[0].admin_port, "GET", "/healthz",
+	    NULL, &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	j = json_loads(r.body, 0, NULL);
+	http_response_free(&r);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "nats")),
+	    "up");
+	json_decref(j);
+	assert_int_equal(daemon_log_count(&nodes[0], SECRET), 0);
+}
+
+/*
+ * Node 3 killed with SIGKILL: nodes 1 and 2 count it down within
+ * peer_timeout (1 s; the deadline allows the harness's slack), and a frame
+ * to a node-3 id is then counted dropped_peer_down at its sender.
+ */
+static void
+test_node_killed(void **state)
+{
+	static const int	 live[NNODES] = { 1, 1, 0 };
+	json_t			*before, *after;
+	uint32_t		 ida, idc;
+	long long		 t0, dt;
+	int			 a, c;
+
+	need_nats();
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((c = tc_connect(&nodes[2], &idc)) >= 0);
+	tc_ping_pong(a, ida, c, idc, 2);
+	t0 = tc_now_ms();
+	kill(nodes[2].pid, SIGKILL);
+	waitpid(nodes[2].pid, NULL, 0);
+	nodes[2].pid = 0;
+	close(c);
+	wait_peers(live, "up", 3);
+	dt = tc_now_ms() - t0;
+	print_message("node 3 down at its peers after %lld ms\n", dt);
+	/* peer_timeout, plus one heartbeat tick and the polling. */
+	assert_true(dt < 1000 + 200 + 500 || harness_wrapped());
+
+	before = node_stats(0);
+	assert_int_equal(tc_send(a, idc, "to a dead node"), 0);
+	{
+		uint32_t	idb;
+		int		b = tc_connect(&nodes[1], &idb);
+
+		assert_true(b >= 0);
+		assert_int_equal(tc_send(a, idb, "still routing"), 0);
+		tc_expect_msg(b, "still routing");
+		close(b);
+	}
+	after = node_stats(0);
+	assert_int_equal(jint(after, "cluster.dropped_peer_down_total") -
+	    jint(before, "cluster.dropped_peer_down_total"), 1);
+	json_decref(before);
+	json_decref(after);
+	close(a);
+	expect_identities(live);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exchange),
+		cmocka_unit_test(test_fragmented),
+		cmocka_unit_test(test_unknown_remote),
+		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_admin),
+		cmocka_unit_test(test_node_killed),
+	};
+
+	return harness_finish(cmocka_run_group_tests(tests, cluster_setup,
+	    cluster_teardown));
+}
