@@ -555,6 +555,63 @@ test_admin(void **state)
 }
 
 /*
+ * A node with another secret (node 4, on the first NATS server): every
+ * node shows the others as "mismatch" (logged), and none of its frames is
+ * delivered: to it an id of node 1's client belongs to some node it does
+ * not pair with, or to itself (unknown).  The three others go on.
+ */
+static void
+test_secret_mismatch(void **state)
+{
+	struct daemon	 d4;
+	char		 other[256];
+	const char	*args[] = { "-c", other, "--admin", "127.0.0.1:0",
+			    "--cluster-nats", servers[0].url, "--node", "4",
+			    NULL };
+	json_t		*s;
+	uint32_t	 ida, idd;
+	long long	 deadline;
+	int		 a, d, i, seen;
+
+	need_nats();
+	harness_tmp_path(other, sizeof other, "cluster-other.conf");
+	harness_write_file(other, "[cluster]\nsecret = another-secret-"
+	    "0123456789\nheartbeat = 200ms\npeer_timeout = 1s\n");
+	harness_start(&d4, args);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		seen = 0;
+		for (i = 0; i < NNODES; i++) {
+			s = node_stats(i);
+			seen += strcmp(peer_state(s, 4), "mismatch") == 0;
+			json_decref(s);
+		}
+		if (seen < NNODES)
+			usleep(50000);
+	} while (seen < NNODES && tc_now_ms() < deadline);
+	assert_int_equal(seen, NNODES);
+	harness_wait_log(&d4, "secret or id_mode differs, refused", NNODES);
+	assert_true(daemon_log_count(&nodes[0],
+	    "node 4: secret or id_mode differs, refused") >= 1);
+
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((d = tc_connect(&d4, &idd)) >= 0);
+	assert_int_equal(tc_send(d, ida, "misdelivered?"), 0);
+	/* The others still route; then nothing came to a. */
+	tc_ping_pong(a, ida, a, ida, 1);
+	{
+		char	buf[64];
+
+		assert_true(tc_recv_msg(a, buf, sizeof buf, 500) < 0);
+	}
+	close(a);
+	close(d);
+	harness_stop(&d4);
+	unlink(other);
+	expect_identities(all_live);
+}
+
+/*
  * Node 3 killed with SIGKILL: nodes 1 and 2 count it down within
  * peer_timeout (1 s; the deadline allows the harness's slack), and a frame
  * to a node-3 id is then counted dropped_peer_down at its sender.
@@ -612,6 +669,7 @@ main(void)
 		cmocka_unit_test(test_unknown_remote),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_admin),
+		cmocka_unit_test(test_secret_mismatch),
 		cmocka_unit_test(test_node_killed),
 	};
 
