@@ -399,6 +399,37 @@ test_exchange(void **state)
 }
 
 /*
+ * Ids over many clients on the three nodes: all distinct, each decoding to
+ * the node it is on (random mode; the registry's own test covers the
+ * sequential layout).
+ */
+static void
+test_ids_unique(void **state)
+{
+	enum { PER = 400 };
+	static int	 fds[NNODES * PER];
+	static uint32_t	 ids[NNODES * PER];
+	int		 i, k;
+
+	need_nats();
+	harness_need_nofile(NNODES * PER + 64);
+	for (i = 0; i < NNODES; i++)
+		for (k = 0; k < PER; k++) {
+			fds[i * PER + k] = tc_connect(&nodes[i],
+			    &ids[i * PER + k]);
+			assert_true(fds[i * PER + k] >= 0);
+			assert_int_equal(idmap_decode(&im, ids[i * PER + k],
+			    NULL), i + 1);
+		}
+	qsort(ids, NNODES * PER, sizeof ids[0], tc_cmp_u32);
+	for (k = 1; k < NNODES * PER; k++)
+		assert_true(ids[k] != ids[k - 1]);
+	for (k = 0; k < NNODES * PER; k++)
+		tc_close_reset(fds[k]);
+	expect_identities(all_live);
+}
+
+/*
  * Frames split at every byte boundary and many frames in one write, to an
  * id on another node: the framing code is the same for remote ids.
  */
@@ -666,6 +697,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exchange),
 		cmocka_unit_test(test_fragmented),
+		cmocka_unit_test(test_ids_unique),
 		cmocka_unit_test(test_unknown_remote),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_admin),
