@@ -36,6 +36,7 @@
 #include "msgrouter/clusterproto.h"
 #include "msgrouter/config.h"
 #include "msgrouter/framing.h"
+#include "msgrouter/hash.h"
 #include "msgrouter/idmap.h"
 #include "msgrouter/log.h"
 #include "msgrouter/natsev.h"
@@ -44,6 +45,8 @@
 #define CLUSTER_SUBJECT_MAX	96
 #define CLUSTER_BACKOFF_MIN_MS	100
 #define CLUSTER_BACKOFF_MAX_MS	2000
+/* The owner cache: direct-mapped, a power of two. */
+#define CLUSTER_OWNER_CACHE	4096
 /* NATS's default max_payload, used while not connected. */
 #define CLUSTER_MAX_PAYLOAD	(1024 * 1024)
 
@@ -102,6 +105,17 @@ struct cluster {
 	struct event		*cl_retry_ev;	/* connect again */
 	struct event		*cl_closed_ev;	/* libnats closed it */
 	struct event		*cl_handover_ev; /* the connector is done */
+	const struct idmap	*cl_idmap;	/* the router's */
+	/*
+	 * Owners of ids seen lately: idmap_decode is ten SipHash rounds
+	 * (about 150 ns), a hit one load and a compare.  Never stale: the
+	 * map is a function of the secret, which is restart-only.  Id 0 (never
+	 * a client's) marks an empty slot.
+	 */
+	struct {
+		uint32_t	 id;
+		uint8_t		 owner;
+	}			 cl_owners[CLUSTER_OWNER_CACHE];
 	unsigned char		 cl_flagged[IDMAP_NODES];
 	size_t			 cl_nflagged;
 	struct cluster_peer	 cl_peers[IDMAP_NODES];
@@ -132,6 +146,20 @@ static const char *const cluster_state_names[] = {
 	[CLUSTER_PEER_DOWN] = "down",
 	[CLUSTER_PEER_MISMATCH] = "mismatch",
 };
+
+unsigned
+cluster_owner(struct cluster *cl, uint32_t id)
+{
+	size_t		i = hash_u64(id) & (CLUSTER_OWNER_CACHE - 1);
+	unsigned	owner;
+
+	if (cl->cl_owners[i].id == id && id != 0)
+		return cl->cl_owners[i].owner;
+	owner = idmap_decode(cl->cl_idmap, id, NULL);
+	cl->cl_owners[i].id = id;
+	cl->cl_owners[i].owner = (uint8_t)owner;
+	return owner;
+}
 
 int
 cluster_peer_up(const struct cluster *cl, unsigned node)
@@ -779,6 +807,7 @@ cluster_new(struct router *rt)
 	cl->cl_cf = &rt->rt_config;
 	cl->cl_base = rt->rt_base;
 	cl->cl_node = rt->rt_node;
+	cl->cl_idmap = rt->rt_idmap;
 	cl->cl_fingerprint = idmap_fingerprint(rt->rt_idmap);
 	do
 		evutil_secure_rng_get_bytes(&cl->cl_epoch, sizeof cl->cl_epoch);

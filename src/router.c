@@ -1125,7 +1125,7 @@ router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id)
 
 	if (dst_id == 0)
 		return ROUTER_LOCAL;
-	owner = idmap_decode(rt->rt_idmap, dst_id, NULL);
+	owner = cluster_owner(rt->rt_cluster, dst_id);
 	if (owner == rt->rt_node)
 		return ROUTER_LOCAL;
 	if (!cluster_peer_up(rt->rt_cluster, owner)) {

@@ -30,5 +30,10 @@ tests_test_cluster_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 tests_test_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \
 	$(CMOCKA_LIBS) $(JANSSON_LIBS)
 
+# The three daemons under valgrind too (make check-valgrind): clean with
+# libnats's threads, its reconnect and a killed node (checked once, about
+# a minute).
+VALGRIND_TESTS += tests/test_cluster
+
 AM_TESTS_ENVIRONMENT += NATS_SERVER='$(NATS_SERVER)'; export NATS_SERVER;
 endif

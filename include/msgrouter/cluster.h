@@ -69,6 +69,8 @@ struct cluster	*cluster_new(struct router *);
 void		 cluster_free(struct cluster *);
 /* Apply the live keys (heartbeat, peer_timeout, link_limit). */
 void		 cluster_configure(struct cluster *);
+/* The node that owns id (idmap_decode, through a cache of owners). */
+unsigned	 cluster_owner(struct cluster *, uint32_t id);
 /* Whether frames may go to node: it is UP. */
 int		 cluster_peer_up(const struct cluster *, unsigned node);
 /* Whether the link to node holds link_limit bytes or more. */
