@@ -1494,9 +1494,25 @@ router_deliver_remote(struct router *rt, uint32_t dst_id,
 	}
 	switch (policy_decide(conn_queued(dst), len,
 	    (size_t)cf->cf_queue_limit, cf->cf_slow_consumer)) {
-	case POLICY_FORWARD:
 	case POLICY_PAUSE:
-		/* A node cannot stop reading NATS: over the limit, queued. */
+		/*
+		 * A node cannot stop reading NATS, and cannot pause a sender
+		 * on another node yet (PAUSE/RESUME are design): queued over
+		 * the limit, up to link_limit more, then dropped and counted
+		 * so that a receiver that never reads cannot take the node's
+		 * memory.
+		 */
+		if (conn_queued(dst) + len > cf->cf_queue_limit +
+		    cf->cf_cluster_link_limit) {
+			router_remote_counted(rt, dst, len,
+			    ROUTER_DROP_QUEUE_FULL, 0);
+			log_debug("client %u: queue over queue_limit + "
+			    "link_limit, a message from another node dropped",
+			    dst->cn_id);
+			return;
+		}
+		/* FALLTHROUGH */
+	case POLICY_FORWARD:
 		if (evbuffer_add(conn_output(dst), payload, len) != 0) {
 			router_remote_counted(rt, dst, len,
 			    ROUTER_DROP_QUEUE_FULL, 0);

@@ -643,6 +643,72 @@ test_secret_mismatch(void **state)
 }
 
 /*
+ * backpressure, a receiver on node 2 that never reads, a sender on node 1:
+ * node 2 cannot pause a sender on another node yet, so it queues over
+ * queue_limit up to link_limit more and then drops and counts; its queue
+ * stays bounded, and other pairs keep going.  The limits are lowered by a
+ * reload (both are live, and router.sndbuf, so that the kernel holds little
+ * for the receiver) and put back after.
+ */
+static void
+test_slow_remote_receiver(void **state)
+{
+	enum { FRAMES = 4000, SIZE = 1000 };
+	struct http_response	 r;
+	json_t			*before, *after, *c;
+	char			 payload[SIZE + 1], path[64];
+	uint32_t		 ida, idb, idx, idy;
+	long long		 queued, dropped;
+	int			 a, b, x, y, k;
+
+	need_nats();
+	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
+	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
+	    "peer_timeout = 1s\nlink_limit = 1M\n");
+	kill(nodes[1].pid, SIGHUP);
+	harness_wait_log(&nodes[1], "settings changed", 1);
+	before = node_stats(1);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
+	memset(payload, 'q', SIZE);
+	payload[SIZE] = '\0';
+	for (k = 0; k < FRAMES; k++)
+		assert_int_equal(tc_send(a, idb, payload), 0);
+	/* Another pair across the same nodes goes on. */
+	assert_true((x = tc_connect(&nodes[0], &idx)) >= 0);
+	assert_true((y = tc_connect(&nodes[1], &idy)) >= 0);
+	tc_ping_pong(x, idx, y, idy, 5);
+	expect_identities(all_live);
+	after = node_stats(1);
+	dropped = jint(after, "messages.dropped_queue_full_total") -
+	    jint(before, "messages.dropped_queue_full_total");
+	snprintf(path, sizeof path, "/clients/%u", idb);
+	assert_int_equal(http_request(nodes[1].admin_port, "GET", path, NULL,
+	    &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	c = json_loads(r.body, 0, NULL);
+	http_response_free(&r);
+	assert_non_null(c);
+	queued = jint(c, "queued_bytes");
+	print_message("slow remote receiver: %lld bytes queued, %lld of %d "
+	    "dropped\n", queued, dropped, FRAMES);
+	assert_true(dropped > 0);
+	assert_true(queued <= 64 * 1024 + 1024 * 1024 + SIZE + 1);
+	json_decref(c);
+	json_decref(before);
+	json_decref(after);
+	close(a);
+	close(b);
+	close(x);
+	close(y);
+	harness_write_file(conf_path, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 200ms\npeer_timeout = 1s\n");
+	kill(nodes[1].pid, SIGHUP);
+	harness_wait_log(&nodes[1], "settings changed", 2);
+	expect_identities(all_live);
+}
+
+/*
  * Node 1's NATS server restarted under load: frames from node 1 to node 2
  * in flight across the restart; what arrives is in order and never
  * repeated, whatever was lost is counted (in transit at node 2, or
@@ -759,6 +825,7 @@ main(void)
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_secret_mismatch),
+		cmocka_unit_test(test_slow_remote_receiver),
 		cmocka_unit_test(test_nats_restart),
 		cmocka_unit_test(test_node_killed),
 	};
