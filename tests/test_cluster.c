@@ -766,6 +766,77 @@ test_nats_restart(void **state)
 }
 
 /*
+ * Node 1's NATS server down for longer than peer_timeout: node 1 counts
+ * its peers down and they count node 1 down (each logged once); frames
+ * meanwhile are counted dropped_peer_down at their senders, local routing
+ * on node 1 goes on, /healthz stays 200 and says NATS is down; once the
+ * server is back the same epochs pair again (no restart of a node) and
+ * traffic and the identities hold.
+ */
+static void
+test_nats_outage(void **state)
+{
+	struct http_response	 r;
+	json_t			*before, *after, *j;
+	char			 msg[64];
+	uint32_t		 ida, idb, idl;
+	long long		 deadline;
+	int			 a, b, l, k, d1, d2, resumed = 0;
+
+	need_nats();
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((l = tc_connect(&nodes[0], &idl)) >= 0);
+	assert_true((b = tc_connect(&nodes[1], &idb)) >= 0);
+	tc_ping_pong(a, ida, b, idb, 2);
+	before = node_stats(0);
+	k = daemon_log_count(&nodes[0], "nats: disconnected from");
+	d1 = daemon_log_count(&nodes[0], "cluster: node 2 down");
+	d2 = daemon_log_count(&nodes[1], "cluster: node 1 down");
+	nats_stop(0);
+	harness_wait_log(&nodes[0], "nats: disconnected from", k + 1);
+	harness_wait_log(&nodes[0], "cluster: node 2 down", d1 + 1);
+	harness_wait_log(&nodes[1], "cluster: node 1 down", d2 + 1);
+	/* Local routing goes on; a frame to node 2 is dropped, counted. */
+	tc_ping_pong(a, ida, l, idl, 3);
+	assert_int_equal(tc_send(a, idb, "lost while down"), 0);
+	tc_ping_pong(a, ida, l, idl, 1);
+	after = node_stats(0);
+	assert_int_equal(jint(after, "cluster.dropped_peer_down_total") -
+	    jint(before, "cluster.dropped_peer_down_total"), 1);
+	assert_false(json_is_true(json_object_get(json_object_get(after,
+	    "cluster"), "nats_connected")));
+	json_decref(before);
+	json_decref(after);
+	assert_int_equal(http_request(nodes[0].admin_port, "GET", "/healthz",
+	    NULL, &r, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	j = json_loads(r.body, 0, NULL);
+	http_response_free(&r);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "nats")),
+	    "down");
+	json_decref(j);
+
+	nats_start(0);
+	wait_peers(all_live, "up", 0);
+	assert_int_equal(daemon_log_count(&nodes[1], "restarted"), 0);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while (!resumed && tc_now_ms() < deadline) {
+		assert_int_equal(tc_send(a, idb, "back"), 0);
+		resumed = tc_recv_msg(b, msg, sizeof msg, 300) > 0 &&
+		    strcmp(msg, "back") == 0;
+	}
+	assert_true(resumed);
+	while (tc_recv_msg(b, msg, sizeof msg, 300) > 0)
+		;
+	tc_ping_pong(a, ida, b, idb, 3);
+	close(a);
+	close(b);
+	close(l);
+	expect_identities(all_live);
+}
+
+/*
  * Node 3 killed with SIGKILL: nodes 1 and 2 count it down within
  * peer_timeout (1 s; the deadline allows the harness's slack), and a frame
  * to a node-3 id is then counted dropped_peer_down at its sender.
@@ -827,6 +898,7 @@ main(void)
 		cmocka_unit_test(test_secret_mismatch),
 		cmocka_unit_test(test_slow_remote_receiver),
 		cmocka_unit_test(test_nats_restart),
+		cmocka_unit_test(test_nats_outage),
 		cmocka_unit_test(test_node_killed),
 	};
 
