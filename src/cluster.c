@@ -105,6 +105,8 @@ struct cluster {
 	struct event		*cl_retry_ev;	/* connect again */
 	struct event		*cl_closed_ev;	/* libnats closed it */
 	struct event		*cl_handover_ev; /* the connector is done */
+	struct event		*cl_exit_ev;	/* cluster_shutdown's deadline */
+	int			 cl_exiting;	/* cluster_shutdown runs the loop */
 	const struct idmap	*cl_idmap;	/* the router's */
 	/*
 	 * Owners of ids seen lately: idmap_decode is ten SipHash rounds
@@ -138,6 +140,7 @@ static pthread_mutex_t	 cluster_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cluster	*cluster_current;
 
 static void	cluster_publish_queue(struct cluster *, unsigned);
+static void	cluster_flush_cb(evutil_socket_t, short, void *);
 static void	cluster_connect(struct cluster *);
 
 static const char *const cluster_state_names[] = {
@@ -332,6 +335,27 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 	cl->cl_nflagged = 0;
 }
 
+/* Nothing held for any peer, here or in the library. */
+static int
+cluster_idle(const struct cluster *cl)
+{
+	unsigned	node;
+
+	for (node = 0; node < IDMAP_NODES; node++)
+		if (cl->cl_peers[node].cp_batch_len > 0 ||
+		    !TAILQ_EMPTY(&cl->cl_peers[node].cp_queue))
+			return 0;
+	return cl->cl_nc == NULL || natsConnection_Buffered(cl->cl_nc) <= 0;
+}
+
+/* During cluster_shutdown: end the loop once everything is written. */
+static void
+cluster_exit_check(struct cluster *cl)
+{
+	if (cl->cl_exiting && cluster_idle(cl))
+		event_base_loopexit(cl->cl_base, NULL);
+}
+
 /* The adapter wrote: libnats's buffer went down; hand it more. */
 static void
 cluster_written(natsConnection *nc, void *arg)
@@ -344,6 +368,7 @@ cluster_written(natsConnection *nc, void *arg)
 	for (node = 0; node < IDMAP_NODES; node++)
 		if (!TAILQ_EMPTY(&cl->cl_peers[node].cp_queue))
 			cluster_publish_queue(cl, node);
+	cluster_exit_check(cl);
 }
 
 /* Forget what is held for a peer: counted dropped_peer_down. */
@@ -855,6 +880,54 @@ cluster_new(struct router *rt)
 	return cl;
 }
 
+static void
+cluster_exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopexit(((struct cluster *)arg)->cl_base, NULL);
+}
+
+/* Bytes held for other nodes, ours and the library's. */
+static uint64_t
+cluster_held(const struct cluster *cl)
+{
+	uint64_t	n = 0;
+	unsigned	node;
+	int		buffered;
+
+	for (node = 0; node < IDMAP_NODES; node++)
+		n += cluster_link_bytes(cl, &cl->cl_peers[node]);
+	if (cl->cl_nc != NULL && (buffered = natsConnection_Buffered(
+	    cl->cl_nc)) > 0)
+		n += (uint64_t)buffered;
+	return n;
+}
+
+void
+cluster_shutdown(struct cluster *cl, uint64_t timeout_ms)
+{
+	struct timeval	tv;
+	uint64_t	left;
+
+	cluster_flush_cb(-1, 0, cl);
+	if (cl->cl_nc != NULL && !cluster_idle(cl) && timeout_ms > 0 &&
+	    (cl->cl_exit_ev = evtimer_new(cl->cl_base, cluster_exit_cb,
+	    cl)) != NULL) {
+		log_info("cluster: writing %llu bytes for other nodes before "
+		    "exiting", (unsigned long long)cluster_held(cl));
+		tv.tv_sec = (time_t)(timeout_ms / 1000);
+		tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+		evtimer_add(cl->cl_exit_ev, &tv);
+		cl->cl_exiting = 1;
+		event_base_dispatch(cl->cl_base);
+		cl->cl_exiting = 0;
+	}
+	if ((left = cluster_held(cl)) > 0)
+		log_warnx("cluster: %llu bytes for other nodes abandoned at "
+		    "exit", (unsigned long long)left);
+	else
+		log_info("cluster: link flushed");
+}
+
 void
 cluster_configure(struct cluster *cl)
 {
@@ -900,6 +973,8 @@ cluster_free(struct cluster *cl)
 		event_free(cl->cl_closed_ev);
 	if (cl->cl_handover_ev != NULL)
 		event_free(cl->cl_handover_ev);
+	if (cl->cl_exit_ev != NULL)
+		event_free(cl->cl_exit_ev);
 	natsev_free(cl->cl_ne);
 	for (i = 0; i < IDMAP_NODES; i++) {
 		while ((m = TAILQ_FIRST(&cl->cl_peers[i].cp_queue)) != NULL) {

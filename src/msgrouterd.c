@@ -324,6 +324,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_warnx("%s received again: exiting at once",
 		    signal_name((int)sig));
 		router_drain_finish(rt, "interrupted");
+		/* Past the drain, writing the cluster's link: stop that. */
+		event_base_loopexit(d->d_base, NULL);
 		return;
 	}
 	log_info("%s received, shutting down", signal_name((int)sig));
@@ -613,6 +615,12 @@ main(int argc, char *argv[])
 		    (unsigned long long)cf.cf_queue_limit,
 		    config_slow_consumer_name(cf.cf_slow_consumer));
 		event_base_dispatch(d.d_base);
+#ifdef HAVE_NATS
+		/* Frames for other nodes still go out, within the timeout. */
+		if (d.d_router->rt_cluster != NULL)
+			cluster_shutdown(d.d_router->rt_cluster,
+			    d.d_router->rt_config.cf_shutdown_timeout_ms);
+#endif
 		router_log_stats(d.d_router, "final counters");
 		status = 0;
 	}

@@ -51,7 +51,7 @@ struct nats {
 };
 
 static struct nats	servers[NSERVERS];
-static struct daemon	nodes[NNODES];	/* node numbers 1, 2, 3 */
+static struct daemon	nodes[NNODES + 1];	/* node numbers 1, 2, 3 (4) */
 static struct idmap	im;
 static char		conf_path[256];
 
@@ -837,6 +837,80 @@ test_nats_outage(void **state)
 }
 
 /*
+ * A node stopped with SIGTERM while its NATS server is stalled (SIGSTOP)
+ * and 20 MB for another node wait in its link (more than the sockets
+ * between them hold): the node drains its clients, then keeps writing the
+ * link until it is empty (the server resumed meanwhile), and every frame
+ * arrives.  (Without cluster_shutdown the link's backlog died with the
+ * process.)  Node 4, with the right secret, on the third NATS server.
+ */
+static void
+test_shutdown_flush(void **state)
+{
+	enum { N = 2000, SIZE = 10000 };
+	struct daemon	 d4;
+	const char	*args[] = { "-c", conf_path, "--admin", "127.0.0.1:0",
+			    "--cluster-nats", servers[2].url, "--node", "4",
+			    NULL };
+	char		*payload, *buf;
+	uint32_t	 ida, idc;
+	long long	 deadline;
+	json_t		*s;
+	int		 a, c, k, up;
+
+	need_nats();
+	harness_start(&d4, args);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		s = node_stats(0);
+		up = strcmp(peer_state(s, 4), "up") == 0;
+		json_decref(s);
+		if (up) {
+			nodes[3] = d4;	/* node_stats(3) */
+			s = node_stats(3);
+			up = strcmp(peer_state(s, 1), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((c = tc_connect(&d4, &idc)) >= 0);
+	payload = malloc(SIZE + 1);
+	buf = malloc(SIZE + 16);
+	assert_non_null(payload);
+	assert_non_null(buf);
+	memset(payload, 'z', SIZE);
+	payload[SIZE] = '\0';
+
+	kill(servers[2].pid, SIGSTOP);
+	for (k = 0; k < N; k++)
+		assert_int_equal(tc_send(c, ida, payload), 0);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		s = node_stats(3);
+		up = jint(s, "messages.received_total") == N;
+		json_decref(s);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+	kill(d4.pid, SIGTERM);
+	usleep(200000);
+	kill(servers[2].pid, SIGCONT);
+	harness_wait_exit(&d4, HARNESS_TIMEOUT_MS);
+	for (k = 0; k < N; k++)
+		if (tc_recv_msg(a, buf, SIZE + 16, 2000) != SIZE + 1)
+			fail_msg("%d of %d frames arrived", k, N);
+	assert_true(daemon_log_count(&d4, "cluster: link flushed") == 1);
+	close(a);
+	close(c);
+	free(payload);
+	free(buf);
+	memset(&nodes[3], 0, sizeof nodes[3]);
+	expect_identities(all_live);
+}
+
+/*
  * Node 3 killed with SIGKILL: nodes 1 and 2 count it down within
  * peer_timeout (1 s; the deadline allows the harness's slack), and a frame
  * to a node-3 id is then counted dropped_peer_down at its sender.
@@ -899,6 +973,7 @@ main(void)
 		cmocka_unit_test(test_slow_remote_receiver),
 		cmocka_unit_test(test_nats_restart),
 		cmocka_unit_test(test_nats_outage),
+		cmocka_unit_test(test_shutdown_flush),
 		cmocka_unit_test(test_node_killed),
 	};
 

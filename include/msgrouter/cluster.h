@@ -67,6 +67,13 @@ struct cluster_info {
 struct cluster	*cluster_new(struct router *);
 /* Stop the connector, drop what is held, close the connection. */
 void		 cluster_free(struct cluster *);
+/*
+ * At exit, after the router's drain: close the open batches and run the
+ * loop until the link has handed everything to NATS and the library has
+ * written it, or timeout_ms passes (no connection: at once).  Logs what
+ * was left behind.
+ */
+void		 cluster_shutdown(struct cluster *, uint64_t timeout_ms);
 /* Apply the live keys (heartbeat, peer_timeout, link_limit). */
 void		 cluster_configure(struct cluster *);
 /* The node that owns id (idmap_decode, through a cache of owners). */
