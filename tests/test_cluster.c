@@ -849,7 +849,8 @@ test_shutdown_flush(void **state)
 {
 	enum { N = 2000, SIZE = 10000 };
 	struct daemon	 d4;
-	const char	*args[] = { "-c", conf_path, "--admin", "127.0.0.1:0",
+	char		 conf4[256];
+	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
 			    "--cluster-nats", servers[2].url, "--node", "4",
 			    NULL };
 	char		*payload, *buf;
@@ -859,6 +860,13 @@ test_shutdown_flush(void **state)
 	int		 a, c, k, up;
 
 	need_nats();
+	/*
+	 * Node 4 keeps its peers up for 30 s: the stall must not make it
+	 * count node 1 down (and drop what it holds), however slow the run.
+	 */
+	harness_tmp_path(conf4, sizeof conf4, "cluster-node4.conf");
+	harness_write_file(conf4, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 200ms\npeer_timeout = 30s\n");
 	harness_start(&d4, args);
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	do {
@@ -907,6 +915,7 @@ test_shutdown_flush(void **state)
 	free(payload);
 	free(buf);
 	memset(&nodes[3], 0, sizeof nodes[3]);
+	unlink(conf4);
 	expect_identities(all_live);
 }
 
