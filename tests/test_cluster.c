@@ -920,6 +920,70 @@ test_shutdown_flush(void **state)
 }
 
 /*
+ * Sequential ids in a second cluster (another name, on the same NATS
+ * servers): nodes 5 and 6, ids node << 24 | 1, 2, 3..., unique over many
+ * clients, routed between the two; the first cluster never sees them.
+ */
+static void
+test_sequential(void **state)
+{
+	enum { PER = 300 };
+	struct daemon	 d[2];
+	static uint32_t	 ids[2 * PER];
+	static int	 fds[2 * PER];
+	const char	*args[2][12] = {
+		{ "--admin", "127.0.0.1:0", "--id-mode", "sequential",
+		  "--cluster-name", "seq", "--cluster-nats", servers[0].url,
+		  "--node", "5", NULL },
+		{ "--admin", "127.0.0.1:0", "--id-mode", "sequential",
+		  "--cluster-name", "seq", "--cluster-nats", servers[1].url,
+		  "--node", "6", NULL },
+	};
+	json_t		*s;
+	long long	 deadline;
+	int		 i, k, up;
+
+	need_nats();
+	harness_need_nofile(2 * PER + 64);
+	for (i = 0; i < 2; i++)
+		harness_start(&d[i], args[i]);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		for (i = 0, up = 1; i < 2; i++) {
+			nodes[3] = d[i];
+			s = node_stats(3);
+			up &= strcmp(peer_state(s, 6 - i), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < PER; k++) {
+			fds[i * PER + k] = tc_connect(&d[i], &ids[i * PER + k]);
+			assert_true(fds[i * PER + k] >= 0);
+			assert_int_equal(ids[i * PER + k] >> 24, 5 + i);
+		}
+	assert_int_equal(ids[0], 0x05000001u);
+	assert_int_equal(ids[PER], 0x06000001u);
+	tc_ping_pong(fds[0], ids[0], fds[PER], ids[PER], 5);
+	qsort(ids, 2 * PER, sizeof ids[0], tc_cmp_u32);
+	for (k = 1; k < 2 * PER; k++)
+		assert_true(ids[k] != ids[k - 1]);
+	for (k = 0; k < 2 * PER; k++)
+		tc_close_reset(fds[k]);
+	/* The first cluster never heard of nodes 5 and 6. */
+	s = node_stats(0);
+	assert_null(peer_of(s, 5));
+	assert_null(peer_of(s, 6));
+	json_decref(s);
+	for (i = 0; i < 2; i++)
+		harness_stop(&d[i]);
+	memset(&nodes[3], 0, sizeof nodes[3]);
+}
+
+/*
  * Node 3 killed with SIGKILL: nodes 1 and 2 count it down within
  * peer_timeout (1 s; the deadline allows the harness's slack), and a frame
  * to a node-3 id is then counted dropped_peer_down at its sender.
@@ -983,6 +1047,7 @@ main(void)
 		cmocka_unit_test(test_nats_restart),
 		cmocka_unit_test(test_nats_outage),
 		cmocka_unit_test(test_shutdown_flush),
+		cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_node_killed),
 	};
 
