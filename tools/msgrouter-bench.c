@@ -78,9 +78,16 @@ struct conn {
 	uint64_t		 cn_expect;	/* next sequence from peer */
 };
 
+/* -H A,B,...: at most this many routers. */
+#define BENCH_HOSTS_MAX	16
+
 struct bench {
 	/* Flags. */
-	const char	*b_host;
+	const char	*b_host;	/* as given: one or several, commas */
+	char		*b_hosts_buf;	/* b_host split at its commas */
+	const char	*b_hosts[BENCH_HOSTS_MAX];
+	size_t		 b_nhosts;
+	int		 b_cross;	/* a pair's ends on different routers */
 	size_t		 b_pairs;
 	size_t		 b_size;
 	size_t		 b_window;
@@ -137,13 +144,16 @@ static void
 bench_usage(FILE *f)
 {
 	fprintf(f,
-"usage: msgrouter-bench [-H HOST:PORT|unix:/PATH] [--pairs N] [--size BYTES]\n"
-"                       [--window W] [--duration S] [--warmup S]\n"
+"usage: msgrouter-bench [-H HOST:PORT|unix:/PATH[,...]] [--cross] [--pairs N]\n"
+"                       [--size BYTES] [--window W] [--duration S] [--warmup S]\n"
 "                       [--drain S] [--stalled K] [--idle C]\n"
 "                       [--router-pid PID] [--json] [-q] [-h]\n"
 "\n"
 "  -H, --host HOST:PORT   router address (default %s),\n"
-"                         or unix:/PATH for a Unix socket\n"
+"                         or unix:/PATH for a Unix socket; several,\n"
+"                         comma-separated (nodes of a cluster): pairs go\n"
+"                         round them\n"
+"      --cross            each pair's two ends on different routers\n"
 "  -p, --pairs N          2N clients, client i sends to i^1 (default 10)\n"
 "  -s, --size BYTES       payload bytes, at least %d (default 64)\n"
 "  -w, --window W         messages in flight per sender (default 64)\n"
@@ -534,23 +544,40 @@ bench_rss_kb(long pid)
 	return kb;
 }
 
+/*
+ * The router of connection index of a kind: pairs go round the routers
+ * pair by pair, both ends on one (or, with --cross, the second end on the
+ * next one); other connections round the routers one by one.
+ */
+static const char *
+bench_host(const struct bench *b, enum conn_kind kind, size_t index)
+{
+	size_t	n = b->b_nhosts;
+
+	if (kind == CONN_PAIR)
+		return b->b_hosts[(index / 2 + (b->b_cross ? index % 2 : 0)) %
+		    n];
+	return b->b_hosts[index % n];
+}
+
 /* Connect one client of the given kind; exit 1 if that fails. */
 static void
 bench_connect(struct bench *b, struct conn *cn, enum conn_kind kind,
     size_t index)
 {
-	int	r;
+	const char	*host = bench_host(b, kind, index);
+	int		 r;
 
 	cn->cn_kind = kind;
 	cn->cn_index = index;
-	r = mr_client_connect(b->b_host, BENCH_CONNECT_MS, &cn->cn_client);
+	r = mr_client_connect(host, BENCH_CONNECT_MS, &cn->cn_client);
 	if (r == MR_EINVAL)
-		tool_bad_flag("--host", b->b_host,
+		tool_bad_flag("--host", host,
 		    "HOST:PORT like 127.0.0.1:8080 or [::1]:8080, or "
 		    "unix:/PATH");
 	if (r != MR_OK) {
 		fprintf(stderr, "msgrouter-bench: cannot connect to %s "
-		    "(connection %zu): %s%s%s\n", b->b_host, b->b_nconns,
+		    "(connection %zu): %s%s%s\n", host, b->b_nconns,
 		    r == MR_ECONNECT ? "" : mr_strerror(r),
 		    r == MR_EIO ? ": " : "",
 		    r == MR_ECONNECT || r == MR_EIO ? strerror(errno) : "");
@@ -1003,7 +1030,7 @@ bench_raise_nofile(size_t want)
 
 enum {
 	OPT_WARMUP = 256, OPT_DRAIN, OPT_STALLED, OPT_IDLE, OPT_ROUTER_PID,
-	OPT_JSON,
+	OPT_JSON, OPT_CROSS,
 };
 
 /* Take one command line option into b; -1 for one it does not know. */
@@ -1048,6 +1075,9 @@ bench_option(void *arg, int ch, const char *value)
 	case OPT_JSON:
 		b->b_json = 1;
 		break;
+	case OPT_CROSS:
+		b->b_cross = 1;
+		break;
 	case 'q':
 		b->b_quiet = 1;
 		break;
@@ -1069,6 +1099,7 @@ static const struct option bench_longopts[] = {
 	{ "idle",	required_argument,	NULL, OPT_IDLE },
 	{ "router-pid",	required_argument,	NULL, OPT_ROUTER_PID },
 	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "cross",	no_argument,		NULL, OPT_CROSS },
 	{ "quiet",	no_argument,		NULL, 'q' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
@@ -1106,6 +1137,30 @@ bench_init(struct bench *b)
 	}
 }
 
+/* Split -H at its commas; --cross needs two routers at least. */
+static void
+bench_hosts(struct bench *b)
+{
+	char	*p, *save;
+
+	if ((b->b_hosts_buf = strdup(b->b_host)) == NULL) {
+		fprintf(stderr, "msgrouter-bench: out of memory\n");
+		exit(1);
+	}
+	for (p = strtok_r(b->b_hosts_buf, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (b->b_nhosts == BENCH_HOSTS_MAX)
+			tool_bad_flag("--host", b->b_host, "at most 16 "
+			    "routers");
+		b->b_hosts[b->b_nhosts++] = p;
+	}
+	if (b->b_nhosts == 0)
+		tool_bad_flag("--host", b->b_host, "HOST:PORT");
+	if (b->b_cross && b->b_nhosts < 2)
+		tool_bad_flag("--host", b->b_host, "two routers or more "
+		    "with --cross");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1121,6 +1176,7 @@ main(int argc, char **argv)
 	b->b_warmup = 1;
 	b->b_drain = 5;
 	tool_getopt(argc, argv, b);
+	bench_hosts(b);
 
 	bench_init(b);
 	bench_setup(b);
@@ -1132,5 +1188,6 @@ main(int argc, char **argv)
 	ok = b->b_lost == 0 && b->b_corrupt == 0 && b->b_nerrors == 0 &&
 	    b->b_errors_dropped == 0 && b->b_idle_dropped == 0;
 	bench_free(b);
+	free(b->b_hosts_buf);
 	return ok ? 0 : 1;
 }
