@@ -8,8 +8,8 @@ lib_libmsgrouter_client_la_SOURCES = \
 	src/addr.c \
 	include/msgrouter/addr.h \
 	include/msgrouter/client.h
-lib_libmsgrouter_client_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
-lib_libmsgrouter_client_la_LIBADD = $(OPENSSL_LIBS)
+lib_libmsgrouter_client_la_CFLAGS = $(AM_CFLAGS) $(LIBSSL_CFLAGS)
+lib_libmsgrouter_client_la_LIBADD = $(LIBSSL_LIBS)
 lib_libmsgrouter_client_la_LDFLAGS = $(AM_LDFLAGS) -version-info 1:0:1 \
 	-export-symbols-regex '^mr_'
 

@@ -19,7 +19,7 @@ AM_TESTS_ENVIRONMENT += \
 # (OpenSSL in a thread), with certificates made by tests/tls-certs.sh.
 check_PROGRAMS += tests/test_tls_client
 TESTS += tests/test_tls_client
-tests_test_tls_client_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_test_tls_client_CFLAGS = $(AM_CFLAGS) $(LIBSSL_CFLAGS)
 tests_test_tls_client_LDADD = lib/libmsgrouter-client.la $(CMOCKA_LIBS) \
-	$(OPENSSL_LIBS) -lpthread
+	$(LIBSSL_LIBS) -lpthread
 EXTRA_DIST += tests/tls-certs.sh
