@@ -901,6 +901,13 @@ mr_tls_new(void)
 	BIO_meth_set_ctrl(t->t_bio, tls_bio_ctrl);
 	SSL_CTX_set_min_proto_version(t->t_ctx, TLS1_2_VERSION);
 	/*
+	 * One recv for many records rather than two per record (header,
+	 * then body).  What it reads ahead is only ever handed out by the
+	 * recv loop, which reads until TLS says it wants the socket again,
+	 * so a poller never waits on bytes that are already here.
+	 */
+	SSL_CTX_set_read_ahead(t->t_ctx, 1);
+	/*
 	 * Partial writes drain our send buffer as records go out; the buffer
 	 * may move between a write that must wait and its retry (queue grows
 	 * it); an idle client frees OpenSSL's 34 KiB of record buffers.
