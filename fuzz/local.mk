@@ -12,9 +12,9 @@ EXTRA_DIST += fuzz/local.mk $(FUZZ_SRC) fuzz/corpus
 
 FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/include $(LIBEVENT_CFLAGS) \
-	$(JANSSON_CFLAGS) $(INIH_CFLAGS)
+	$(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer $(FUZZ_SANITIZE) $(WARN_CFLAGS)
-FUZZ_LIBS = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
+FUZZ_LIBS = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
 FUZZ_LIB = fuzz/libmsgrouter-fuzz.a
 
 if HAVE_FUZZ

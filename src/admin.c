@@ -24,6 +24,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -42,6 +43,7 @@
 #include "msgrouter/report.h"
 #include "msgrouter/router.h"
 #include "msgrouter/stats.h"
+#include "msgrouter/tls.h"
 
 #define ADMIN_JSON_TYPE		"application/json"
 #define ADMIN_BEARER		"Bearer "
@@ -67,6 +69,7 @@ struct admin_conn {
 	struct bufferevent		*ac_bev;
 	struct evhttp_connection	*ac_evcon;	/* NULL until adopted */
 	struct event			*ac_deadline;
+	int				 ac_refuse;	/* HTTPS without SSL */
 	TAILQ_ENTRY(admin_conn)		 ac_entry;
 };
 
@@ -91,16 +94,50 @@ static void	admin_request_cb(struct evhttp_request *, void *);
  * reference on the bufferevent and adopt the connection from the loop (the
  * next thing the loop runs: no I/O on the new socket can come first).
  */
+/*
+ * With admin.tls = yes each connection is a bufferevent_openssl with an SSL
+ * from the [tls] context, a new one after a reload like the TLS port's.
+ */
+static struct bufferevent *
+admin_bev_new(struct admin *ad, struct event_base *base, int *refuse)
+{
+	struct router		*rt = ad->ad_router;
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	*refuse = 0;
+	if (!rt->rt_config.cf_admin_tls || rt->rt_tls == NULL)
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if ((ssl = tls_ssl_new(rt->rt_tls)) != NULL) {
+		bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (bev != NULL) {
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+			return bev;
+		}
+		SSL_free(ssl);
+	}
+	/*
+	 * Out of memory: given NULL, evhttp would make a plain bufferevent
+	 * itself and answer in clear; this one is closed at adoption, before
+	 * any I/O.
+	 */
+	*refuse = 1;
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
 static struct bufferevent *
 admin_bev_cb(struct event_base *base, void *arg)
 {
 	struct admin		*ad = arg;
 	struct admin_conn	*ac;
 	struct bufferevent	*bev;
+	int			 refuse;
 
-	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bev = admin_bev_new(ad, base, &refuse);
 	if (bev == NULL || (ac = calloc(1, sizeof *ac)) == NULL)
 		return bev;
+	ac->ac_refuse = refuse;
 	ac->ac_admin = ad;
 	ac->ac_bev = bev;
 	bufferevent_incref(bev);
@@ -161,6 +198,13 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		bufferevent_decref(ac->ac_bev);
 		evcon = readcb != NULL ? cbarg : NULL;
 		if (evcon == NULL) {
+			free(ac);
+			continue;
+		}
+		if (ac->ac_refuse) {
+			log_warnx("admin: out of memory for TLS, connection "
+			    "closed");
+			evhttp_connection_free(evcon);
 			free(ac);
 			continue;
 		}
@@ -588,7 +632,7 @@ admin_client(struct admin *ad, struct evhttp_request *req, const char *idstr)
 		return;
 	}
 	conn_info(c, &ci);
-	admin_reply_json(req, 200, "OK", report_client_json(&ci,
+	admin_reply_json(req, 200, "OK", report_client_detail_json(&ci,
 	    clock_now_ms()));
 }
 

@@ -48,6 +48,14 @@ static int	config_set_listen(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
 static int	config_set_admin_listen(struct config *,
 		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_listen_off(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_path(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
+static int	config_set_tls_version(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_bool(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
 static int	config_set_token(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
 static int	config_set_count(struct config *, const struct config_keydef *,
@@ -64,6 +72,10 @@ static int	config_set_log_level(struct config *,
 		    const struct config_keydef *, const char *, char *, size_t);
 
 static void	config_format_string(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_tls_version(const struct config *,
+		    const struct config_keydef *, char *, size_t);
+static void	config_format_bool(const struct config *,
 		    const struct config_keydef *, char *, size_t);
 static void	config_format_token(const struct config *,
 		    const struct config_keydef *, char *, size_t);
@@ -83,7 +95,7 @@ static void	config_format_log_level(const struct config *,
 /* Indexed by enum config_key. */
 static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_ROUTER_LISTEN] = { "router", "listen", 0, 1, 0,
-	    CONFIG_FIELD(cf_listen), config_set_listen,
+	    CONFIG_FIELD(cf_listen), config_set_listen_off,
 	    config_format_string, 0, 0 },
 	[CONFIG_ROUTER_MAX_CLIENTS] = { "router", "max_clients", 1, 0, 0,
 	    CONFIG_FIELD(cf_max_clients), config_set_count,
@@ -114,9 +126,37 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0, 0,
 	    CONFIG_FIELD(cf_log_level), config_set_log_level,
 	    config_format_log_level, 0, 0 },
+	[CONFIG_TLS_LISTEN] = { "tls", "listen", 0, 1, 0,
+	    CONFIG_FIELD(cf_tls_listen), config_set_listen_off,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_CERT] = { "tls", "cert", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_cert), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_KEY] = { "tls", "key", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_key), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_CA] = { "tls", "ca", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_ca), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_MIN_VERSION] = { "tls", "min_version", 1, 0, 0,
+	    CONFIG_FIELD(cf_tls_min_version), config_set_tls_version,
+	    config_format_tls_version, 0, 0 },
+	[CONFIG_TLS_CIPHERS] = { "tls", "ciphers", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_ciphers), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_CIPHERSUITES] = { "tls", "ciphersuites", 1, 1, 0,
+	    CONFIG_FIELD(cf_tls_ciphersuites), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_TLS_HANDSHAKE_TIMEOUT] = { "tls", "handshake_timeout", 1, 0, 0,
+	    CONFIG_FIELD(cf_tls_handshake_timeout_ms), config_set_duration,
+	    config_format_duration, CONFIG_HANDSHAKE_MS_MIN,
+	    CONFIG_HANDSHAKE_MS_MAX },
+	[CONFIG_ADMIN_TLS] = { "admin", "tls", 0, 0, 0,
+	    CONFIG_FIELD(cf_admin_tls), config_set_bool,
+	    config_format_bool, 0, 0 },
 };
 
-#define CONFIG_SECTIONS	"[router], [admin] or [log]"
+#define CONFIG_SECTIONS	"[router], [admin], [log] or [tls]"
 
 static const char *const config_origins[] = {
 	[CONFIG_ORIGIN_DEFAULT] = "default",
@@ -130,12 +170,19 @@ static const char *const slow_consumer_names[] = {
 	[SLOW_CONSUMER_DISCONNECT] = "disconnect",
 };
 
+static const char *const tls_version_names[] = {
+	[TLS_VERSION_1_2] = "TLSv1.2",
+	[TLS_VERSION_1_3] = "TLSv1.3",
+};
+
 static const char *const id_mode_names[] = {
 	[ID_MODE_RANDOM] = "random",
 	[ID_MODE_SEQUENTIAL] = "sequential",
 };
 
 #define CONFIG_NITEMS(a)	(sizeof (a) / sizeof (a)[0])
+
+static int	config_name_find(const char *const *, size_t, const char *);
 
 /* The field a key describes, inside cf. */
 static void *
@@ -173,6 +220,9 @@ config_defaults(struct config *cf)
 	/* cf_admin_token stays "": no token, no authentication. */
 	cf->cf_admin_token[0] = '\0';
 	cf->cf_log_level = LOG_LEVEL_INFO;
+	strcpy(cf->cf_tls_listen, "off");
+	cf->cf_tls_min_version = TLS_VERSION_1_2;
+	cf->cf_tls_handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_MS;
 }
 
 /* Check an ADDRESS:PORT and copy it into the key's char array. */
@@ -214,6 +264,66 @@ config_set_admin_listen(struct config *cf, const struct config_keydef *kd,
 		config_expected(err, errlen,
 		    "ADDRESS:PORT like 127.0.0.1:8081 or off", value);
 	return -1;
+}
+
+/* A listen address that also takes "off" (router.listen, tls.listen). */
+static int
+config_set_listen_off(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "off") == 0) {
+		strcpy(config_field(cf, kd), value);
+		return 0;
+	}
+	return config_set_listen(cf, kd, value, err, errlen);
+}
+
+/*
+ * A file name or an OpenSSL list: any text that fits ("" for none).  Files
+ * are checked by config_check once every source is read.
+ */
+static int
+config_set_path(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	char	what[64];
+
+	if (strlen(value) >= kd->kd_size) {
+		snprintf(what, sizeof what, "at most %zu bytes",
+		    kd->kd_size - 1);
+		return config_expected(err, errlen, what, value);
+	}
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+static int
+config_set_tls_version(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	int	i;
+
+	if ((i = config_name_find(tls_version_names,
+	    CONFIG_NITEMS(tls_version_names), value)) < 0)
+		return config_expected(err, errlen, "TLSv1.2 or TLSv1.3",
+		    value);
+	cf->cf_tls_min_version = (enum tls_version)i;
+	return 0;
+}
+
+static int
+config_set_bool(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	int	*v = config_field(cf, kd);
+
+	if (strcmp(value, "yes") == 0)
+		*v = 1;
+	else if (strcmp(value, "no") == 0)
+		*v = 0;
+	else
+		return config_expected(err, errlen, "yes or no", value);
+	return 0;
 }
 
 /*
@@ -399,6 +509,21 @@ config_format_id_mode(const struct config *cf, const struct config_keydef *kd,
     char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", config_id_mode_name(cf->cf_id_mode));
+}
+
+static void
+config_format_tls_version(const struct config *cf,
+    const struct config_keydef *kd, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", config_tls_version_name(cf->cf_tls_min_version));
+}
+
+static void
+config_format_bool(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", *(const int *)config_cfield(cf, kd) ? "yes" :
+	    "no");
 }
 
 static void
@@ -833,6 +958,62 @@ config_read_file(struct config *cf, const char *path, char *err,
 }
 
 int
+config_tls_wanted(const struct config *cf)
+{
+	return strcmp(cf->cf_tls_listen, "off") != 0 || cf->cf_admin_tls;
+}
+
+/* Whether the file a key names can be opened for reading; -1 with why. */
+static int
+config_check_file(const struct config *cf, enum config_key k, char *err,
+    size_t errlen)
+{
+	const char	*path = config_cfield(cf, &config_keys[k]);
+	FILE		*fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s.%s: %s: cannot open: %s",
+		    config_keys[k].kd_section, config_keys[k].kd_name, path,
+		    strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/*
+ * The rules that tie keys together, checked once every source is read:
+ * something listens for clients, and TLS has a readable certificate and
+ * key (and CA, if one is named).  Their contents are tls.c's to judge.
+ */
+static int
+config_check(const struct config *cf, char *err, size_t errlen)
+{
+	if (strcmp(cf->cf_listen, "off") == 0 &&
+	    strcmp(cf->cf_tls_listen, "off") == 0) {
+		snprintf(err, errlen, "router.listen: off needs tls.listen: "
+		    "no client could connect");
+		return -1;
+	}
+	if (!config_tls_wanted(cf))
+		return 0;
+	if (cf->cf_tls_cert[0] == '\0' || cf->cf_tls_key[0] == '\0') {
+		snprintf(err, errlen, "tls.%s: needed by %s",
+		    cf->cf_tls_cert[0] == '\0' ? "cert" : "key",
+		    strcmp(cf->cf_tls_listen, "off") != 0 ? "tls.listen" :
+		    "admin.tls = yes");
+		return -1;
+	}
+	if (config_check_file(cf, CONFIG_TLS_CERT, err, errlen) != 0 ||
+	    config_check_file(cf, CONFIG_TLS_KEY, err, errlen) != 0)
+		return -1;
+	if (cf->cf_tls_ca[0] != '\0' &&
+	    config_check_file(cf, CONFIG_TLS_CA, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+int
 config_load(struct config *cf, const char *path,
     const struct config_flag *flags, size_t nflags, char *err, size_t errlen)
 {
@@ -851,7 +1032,7 @@ config_load(struct config *cf, const char *path,
 			return -1;
 		}
 	}
-	return 0;
+	return config_check(cf, err, errlen);
 }
 
 void
@@ -938,6 +1119,13 @@ config_parse_id_mode(const char *s, enum id_mode *m)
 		return -1;
 	*m = (enum id_mode)i;
 	return 0;
+}
+
+const char *
+config_tls_version_name(enum tls_version v)
+{
+	return config_name(tls_version_names, CONFIG_NITEMS(tls_version_names),
+	    (size_t)v);
 }
 
 const char *

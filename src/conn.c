@@ -17,11 +17,18 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "msgrouter/addr.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
+#include "msgrouter/parse.h"
 
 /*
  * What conn_close(discard) reads and throws away at most: 64 reads of
@@ -34,6 +41,9 @@ static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_first_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_tls_read_cb(struct bufferevent *, void *);
+static void	conn_tls_event_cb(struct bufferevent *, short, void *);
+static void	conn_tls_deadline_cb(evutil_socket_t, short, void *);
 
 static const char *const conn_states[] = {
 	[CONN_NEW] = "new",
@@ -50,12 +60,17 @@ static const char *const conn_reasons[] = {
 	[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
 	[CONN_REASON_MAX_CLIENTS] = "max_clients",
 	[CONN_REASON_SHUTDOWN] = "shutdown",
+	[CONN_REASON_TLS] = "tls",
+	[CONN_REASON_TLS_TIMEOUT] = "tls_timeout",
 };
 
 _Static_assert(sizeof conn_states / sizeof conn_states[0] == CONN_NSTATES,
     "a name for every state");
 _Static_assert(sizeof conn_reasons / sizeof conn_reasons[0] == CONN_NREASONS,
     "a name for every reason");
+_Static_assert(CONN_NREASONS <= 16, "cn_done_reason holds every reason");
+/* 10,000 idle clients are measured with it (docs/PERFORMANCE.md). */
+_Static_assert(sizeof (struct conn) <= 200, "struct conn stays 200 bytes");
 
 /* The transitions conn.h lists, as [from] = bit mask of the legal "to". */
 #define CONN_TO(s)	(1u << (s))
@@ -156,6 +171,64 @@ conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
 	return c;
 }
 
+struct conn *
+conn_new_tls(struct event_base *base, int fd, const struct sockaddr *sa,
+    int socklen, const struct conn_ops *ops, struct router *owner,
+    void *ssl, uint64_t handshake_ms)
+{
+	struct conn	*c;
+	struct timeval	 tv;
+	int		 one = 1;
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		return NULL;
+	}
+	c->cn_ops = ops;
+	c->cn_router = owner;
+	c->cn_refs = 1;
+	c->cn_state = CONN_NEW;
+	c->cn_tls = 1;
+	c->cn_connected = clock_now_ms();
+	TAILQ_INIT(&c->cn_waiters);
+	addr_copy(&c->cn_peer, sa, socklen);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	/* It owns the SSL from here, and frees it with the socket. */
+	c->cn_bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->cn_bev == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	/* A peer that closes without a close_notify has sent EOF. */
+	bufferevent_openssl_set_allow_dirty_shutdown(c->cn_bev, 1);
+	bufferevent_setcb(c->cn_bev, conn_tls_read_cb, conn_write_cb,
+	    conn_tls_event_cb, c);
+	/*
+	 * The bufferevent writes whenever its queue holds bytes (the id,
+	 * queued now, once the handshake is done): conn_flush leaves it be.
+	 * A deadline timer, not a bufferevent timeout, which every byte of a
+	 * slow ClientHello would renew.
+	 */
+	c->cn_writing = 1;
+	tv.tv_sec = (time_t)(handshake_ms / 1000);
+	tv.tv_usec = (suseconds_t)(handshake_ms % 1000) * 1000;
+	c->cn_hs_ev = evtimer_new(base, conn_tls_deadline_cb, c);
+	if (c->cn_hs_ev == NULL || evtimer_add(c->cn_hs_ev, &tv) != 0 ||
+	    bufferevent_enable(c->cn_bev, EV_READ | EV_WRITE) != 0) {
+		if (c->cn_hs_ev != NULL)
+			event_free(c->cn_hs_ev);
+		bufferevent_free(c->cn_bev);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
 void
 conn_configure(struct conn *c, size_t resume_mark, size_t first_read_max)
 {
@@ -163,7 +236,11 @@ conn_configure(struct conn *c, size_t resume_mark, size_t first_read_max)
 	bufferevent_setwatermark(c->cn_bev, EV_WRITE, resume_mark, 0);
 	/*
 	 * No read watermark: in libevent 2.1 it hangs a callback on the input
-	 * buffer that runs on every drain of every frame.
+	 * buffer that runs on every drain of every frame.  A TLS client's
+	 * bufferevent reads at most this, then the rest of the TLS record
+	 * (16 KiB) per readiness, and the router routes every complete frame
+	 * before the next: its unparsed input stays within one largest frame
+	 * and two records.
 	 */
 	(void)bufferevent_set_max_single_read(c->cn_bev, first_read_max);
 }
@@ -205,15 +282,37 @@ conn_discard_input(struct conn *c)
 	}
 }
 
+/*
+ * A TLS client goes: its handshake deadline if the handshake never ended,
+ * and a close_notify if it did (not waited for: the socket closes next).
+ */
+static void
+conn_tls_close(struct conn *c)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(c->cn_bev);
+
+	if (c->cn_state == CONN_NEW) {
+		if (c->cn_hs_ev != NULL)
+			event_free(c->cn_hs_ev);
+		return;
+	}
+	if (ssl != NULL && SSL_is_init_finished(ssl)) {
+		(void)SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
+}
+
 void
 conn_close(struct conn *c, int discard)
 {
 	if (c->cn_state == CONN_CLOSED)
 		return;
+	if (c->cn_tls)
+		conn_tls_close(c);
 	conn_set_state(c, CONN_CLOSED);
 	if (discard)
 		conn_discard_input(c);
-	if (c->cn_read_ev != NULL)
+	if (!c->cn_tls && c->cn_read_ev != NULL)
 		event_free(c->cn_read_ev);
 	c->cn_read_ev = NULL;
 	bufferevent_free(c->cn_bev);
@@ -235,6 +334,15 @@ conn_info(const struct conn *c, struct conn_info *ci)
 	ci->ci_bytes_out = c->cn_bytes_out;
 	ci->ci_dropped = c->cn_dropped;
 	ci->ci_peer = c->cn_peer;
+	ci->ci_tls = c->cn_tls;
+	if (c->cn_tls && c->cn_state != CONN_NEW && c->cn_bev != NULL) {
+		SSL	*ssl = bufferevent_openssl_get_ssl(c->cn_bev);
+
+		if (ssl != NULL) {
+			ci->ci_tls_protocol = SSL_get_version(ssl);
+			ci->ci_tls_cipher = SSL_get_cipher_name(ssl);
+		}
+	}
 }
 
 struct evbuffer *
@@ -300,7 +408,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 	size_t		 queued = conn_queued(c);
 
-	if (queued == 0) {
+	/* A TLS client's bufferevent keeps writing (conn_new_tls). */
+	if (queued == 0 && !c->cn_tls) {
 		c->cn_writing = 0;
 		bufferevent_disable(bev, EV_WRITE);
 	}
@@ -316,12 +425,20 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 static void
 conn_read_done(struct conn *c, enum conn_reason reason)
 {
+	if (c->cn_tls && c->cn_state == CONN_NEW) {
+		/* The handshake will not end: the deadline goes, the slot
+		 * goes once what is queued is written (never, mid-handshake)
+		 * or the drain ends. */
+		if (c->cn_hs_ev != NULL)
+			event_free(c->cn_hs_ev);
+		c->cn_tls_seen = 0;
+	}
 	conn_set_state(c, CONN_DONE);
 	c->cn_done_reason = (uint8_t)reason;
-	if (c->cn_read_ev != NULL)
-		event_del(c->cn_read_ev);
-	else
+	if (c->cn_tls || c->cn_read_ev == NULL)
 		bufferevent_disable(c->cn_bev, EV_READ);
+	else
+		event_del(c->cn_read_ev);
 }
 
 static void
@@ -402,7 +519,8 @@ conn_read(struct conn *c, size_t max)
 	ssize_t			 n;
 	int			 nv, i;
 
-	if (c->cn_state != CONN_OPEN || max == 0)
+	/* A TLS client's bufferevent reads: its callback reports input. */
+	if (c->cn_state != CONN_OPEN || max == 0 || c->cn_tls)
 		return 0;
 	in = bufferevent_get_input(c->cn_bev);
 	/* The bufferevent freezes the input's end: we are the one who reads. */
@@ -448,7 +566,10 @@ conn_pause(struct conn *c)
 	if (c->cn_state != CONN_OPEN)
 		return;
 	conn_set_state(c, CONN_PAUSED);
-	event_del(c->cn_read_ev);
+	if (c->cn_tls)
+		bufferevent_disable(c->cn_bev, EV_READ);
+	else
+		event_del(c->cn_read_ev);
 }
 
 /*
@@ -461,7 +582,8 @@ conn_resume(struct conn *c)
 {
 	if (c->cn_state == CONN_PAUSED) {
 		conn_set_state(c, CONN_OPEN);
-		if (event_add(c->cn_read_ev, NULL) != 0)
+		if ((c->cn_tls ? bufferevent_enable(c->cn_bev, EV_READ) :
+		    event_add(c->cn_read_ev, NULL)) != 0)
 			log_warnx("client %u: cannot watch for reads",
 			    c->cn_id);
 	}
@@ -471,6 +593,14 @@ conn_resume(struct conn *c)
 void
 conn_kick(struct conn *c)
 {
+	if (c->cn_tls) {
+		/* The read callback, from the loop, whatever the input. */
+		if (c->cn_state != CONN_NEW && c->cn_state != CONN_CLOSED)
+			bufferevent_trigger(c->cn_bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
 	if (c->cn_read_ev != NULL && c->cn_state != CONN_CLOSED)
 		event_active(c->cn_read_ev, EV_READ, 0);
 }
@@ -484,4 +614,134 @@ conn_stop_reading(struct conn *c)
 	 */
 	if (c->cn_state != CONN_DONE && c->cn_state != CONN_CLOSED)
 		conn_read_done(c, CONN_REASON_SHUTDOWN);
+}
+
+/*
+ * A TLS client's bufferevent read (or conn_kick): tell the owner how many
+ * bytes arrived since the last call.  The owner only takes bytes off the
+ * input in its co_input, so the input's length after the call is where
+ * the next count starts.
+ */
+static void
+conn_tls_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	size_t		 len = evbuffer_get_length(bufferevent_get_input(bev));
+
+	conn_ref(c);
+	c->cn_ops->co_input(c, len > c->cn_tls_seen ? len - c->cn_tls_seen : 0);
+	if (c->cn_state != CONN_CLOSED)
+		c->cn_tls_seen = evbuffer_get_length(bufferevent_get_input(bev));
+	conn_unref(c);
+}
+
+/* The handshake is done: the deadline goes and the client is OPEN. */
+static void
+conn_tls_connected(struct conn *c)
+{
+	if (c->cn_hs_ev != NULL)
+		event_free(c->cn_hs_ev);
+	c->cn_tls_seen = 0;
+	conn_set_state(c, CONN_OPEN);
+	if (c->cn_ops->co_handshake != NULL)
+		c->cn_ops->co_handshake(c);
+}
+
+/*
+ * Why the handshake failed, logged with the peer: OpenSSL's first error
+ * (bufferevent_openssl queues the SSL_get_error code first, library
+ * errors after it), or the socket's.
+ */
+static void
+conn_tls_log_failure(struct conn *c, short what, int err)
+{
+	const char	*stage = c->cn_state == CONN_NEW ? "tls handshake" :
+			    "tls";
+	char		 peer[ADDR_STRLEN], why[384];
+	unsigned long	 e;
+	long		 v;
+	size_t		 n;
+	SSL		*ssl;
+
+	why[0] = '\0';
+	while ((e = bufferevent_get_openssl_error(c->cn_bev)) != 0) {
+		if (why[0] == '\0' && ERR_GET_LIB(e) != 0)
+			ERR_error_string_n(e, why, sizeof why);
+	}
+	if (why[0] == '\0')
+		snprintf(why, sizeof why, "%s", (what & BEV_EVENT_EOF) ||
+		    err == 0 ? "connection closed" : strerror(err));
+	/* Why a client certificate was refused (expired, unknown CA...). */
+	ssl = bufferevent_openssl_get_ssl(c->cn_bev);
+	if (ssl != NULL && (v = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		n = strlen(why);
+		snprintf(why + n, sizeof why - n, " (%s)",
+		    X509_verify_cert_error_string(v));
+	}
+	log_info("client %u: %s from %s: %s", c->cn_id, stage,
+	    addr_format(&c->cn_peer.sa, peer, sizeof peer), why);
+}
+
+/*
+ * A TLS client's events: the handshake's end (CONNECTED) or failure, and
+ * later EOF or an error.  An EOF on reading ends reading as for a plain
+ * client, what was read is routed and what is queued still written; the
+ * bufferevent stopped writing too, so writing is turned back on.  A
+ * broken record (an error) closes the client once what it sent is routed.
+ */
+static void
+conn_tls_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+	size_t		 len;
+
+	conn_ref(c);
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_tls_connected(c);
+	} else if (c->cn_state == CONN_NEW) {
+		conn_tls_log_failure(c, what, err);
+		c->cn_ops->co_error(c, CONN_REASON_TLS);
+	} else if ((what & BEV_EVENT_READING) && c->cn_state != CONN_DONE &&
+	    c->cn_state != CONN_CLOSED) {
+		if (what & BEV_EVENT_ERROR)
+			conn_tls_log_failure(c, what, err);
+		conn_read_done(c, (what & BEV_EVENT_ERROR) ?
+		    CONN_REASON_ERROR : CONN_REASON_EOF);
+		len = evbuffer_get_length(bufferevent_get_input(bev));
+		if (!(what & BEV_EVENT_ERROR))
+			(void)bufferevent_enable(bev, EV_WRITE);
+		c->cn_ops->co_input(c, len > c->cn_tls_seen ?
+		    len - c->cn_tls_seen : 0);
+		if (c->cn_state != CONN_CLOSED) {
+			c->cn_tls_seen = evbuffer_get_length(
+			    bufferevent_get_input(bev));
+			if (what & BEV_EVENT_ERROR)
+				c->cn_ops->co_error(c, CONN_REASON_ERROR);
+		}
+	} else if (what & BEV_EVENT_ERROR) {
+		conn_tls_log_failure(c, what, err);
+		c->cn_ops->co_error(c, CONN_REASON_ERROR);
+	} else if ((what & BEV_EVENT_READING) && c->cn_state == CONN_DONE) {
+		/* An EOF after the drain stopped reading: keep writing. */
+		(void)bufferevent_enable(bev, EV_WRITE);
+	} else
+		c->cn_ops->co_error(c, CONN_REASON_EOF);
+	conn_unref(c);
+}
+
+/* tls.handshake_timeout passed before the handshake ended. */
+static void
+conn_tls_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	char		 peer[ADDR_STRLEN];
+
+	conn_ref(c);
+	event_free(c->cn_hs_ev);
+	c->cn_hs_ev = NULL;
+	log_info("client %u: tls handshake from %s: timed out", c->cn_id,
+	    addr_format(&c->cn_peer.sa, peer, sizeof peer));
+	c->cn_ops->co_error(c, CONN_REASON_TLS_TIMEOUT);
+	conn_unref(c);
 }

@@ -18,6 +18,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/report.c \
 	src/router.c \
 	src/stats.c \
+	src/tls.c \
 	include/msgrouter/addr.h \
 	include/msgrouter/admin.h \
 	include/msgrouter/bufmem.h \
@@ -35,7 +36,8 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/registry.h \
 	include/msgrouter/report.h \
 	include/msgrouter/router.h \
-	include/msgrouter/stats.h
+	include/msgrouter/stats.h \
+	include/msgrouter/tls.h
 # The dashboard's page, stylesheet and script (src/dashboard/) are built
 # in: each becomes a C string in the build directory (embed.sh, sh + awk).
 DASHBOARD_FILES = src/dashboard/index.html src/dashboard/dashboard.css \
@@ -57,8 +59,8 @@ src/dashboard-js.c: src/dashboard/dashboard.js src/dashboard/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) src && \
 	$(DASHBOARD_EMBED) dashboard_js $(srcdir)/src/dashboard/dashboard.js >$@.tmp && mv $@.tmp $@
 
-src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
-src_libmsgrouter_la_LIBADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
+src_libmsgrouter_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
+src_libmsgrouter_la_LIBADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
 
 sbin_PROGRAMS += src/msgrouterd
 src_msgrouterd_SOURCES = src/msgrouterd.c

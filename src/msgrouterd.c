@@ -20,6 +20,7 @@
 #include "msgrouter/config.h"
 #include "msgrouter/log.h"
 #include "msgrouter/router.h"
+#include "msgrouter/tls.h"
 
 /* Exit statuses: 1 for a runtime failure such as a busy port, 2 for usage. */
 #define EXIT_USAGE	2
@@ -28,7 +29,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: msgrouterd [-c FILE] [-t] [-l ADDR:PORT] [--admin ADDR:PORT|off]\n"
+"usage: msgrouterd [-c FILE] [-t] [-l ADDR:PORT|off] [--admin ADDR:PORT|off]\n"
+"                  [--tls-listen ADDR:PORT|off] [--tls-cert FILE]\n"
+"                  [--tls-key FILE] [--tls-ca FILE]\n"
 "                  [--id-mode random|sequential] [--max-clients N]\n"
 "                  [--max-message-size BYTES] [--queue-limit BYTES]\n"
 "                  [--slow-consumer backpressure|drop|disconnect]\n"
@@ -37,8 +40,13 @@ usage(FILE *f)
 "\n"
 "  -c, --config FILE          read settings from an INI file\n"
 "  -t, --check-config         validate, print the effective settings, exit\n"
-"  -l, --listen ADDR:PORT     listen address (default %s; port 0: any)\n"
+"  -l, --listen ADDR:PORT     listen address (default %s; port 0: any;\n"
+"                             off needs --tls-listen)\n"
 "      --admin ADDR:PORT|off  admin HTTP interface (default %s)\n"
+"      --tls-listen ADDR:PORT TLS client port (default off)\n"
+"      --tls-cert FILE        server certificate chain (PEM)\n"
+"      --tls-key FILE         its private key (PEM, no passphrase)\n"
+"      --tls-ca FILE          clients must present a certificate from it\n"
 "      --id-mode MODE         random (default) or sequential client ids\n"
 "      --max-clients N        connections past N are closed (default %d)\n"
 "      --max-message-size B   payload + 0x00 limit (default 1M)\n"
@@ -78,6 +86,10 @@ static const struct daemon_flag {
 	{ "slow-consumer",	'S', CONFIG_ROUTER_SLOW_CONSUMER },
 	{ "shutdown-timeout",	'T', CONFIG_ROUTER_SHUTDOWN_TIMEOUT },
 	{ "log-level",		'L', CONFIG_LOG_LEVEL },
+	{ "tls-listen",		1001, CONFIG_TLS_LISTEN },
+	{ "tls-cert",		1002, CONFIG_TLS_CERT },
+	{ "tls-key",		1003, CONFIG_TLS_KEY },
+	{ "tls-ca",		1004, CONFIG_TLS_CA },
 };
 #define DAEMON_NFLAGS	(sizeof daemon_flags / sizeof daemon_flags[0])
 
@@ -101,6 +113,7 @@ struct daemon {
 	struct event		*d_trim_ev;
 	struct router		*d_router;
 	struct admin		*d_admin;	/* NULL: --admin off */
+	struct tls		*d_tls;		/* NULL: no TLS configured */
 	const char		*d_path;	/* -c FILE or NULL */
 	struct config_flag	 d_flags[MAX_FLAGS];
 	size_t			 d_nflags;
@@ -134,6 +147,46 @@ add_flag(struct daemon *d, const struct daemon_flag *df, const char *value)
 	d->d_nflags++;
 }
 
+/* Put back the running [tls] settings in a reloaded configuration. */
+static void
+reload_keep_tls(const struct config *running, struct config *next)
+{
+	memcpy(next->cf_tls_cert, running->cf_tls_cert,
+	    sizeof next->cf_tls_cert);
+	memcpy(next->cf_tls_key, running->cf_tls_key, sizeof next->cf_tls_key);
+	memcpy(next->cf_tls_ca, running->cf_tls_ca, sizeof next->cf_tls_ca);
+	next->cf_tls_min_version = running->cf_tls_min_version;
+	memcpy(next->cf_tls_ciphers, running->cf_tls_ciphers,
+	    sizeof next->cf_tls_ciphers);
+	memcpy(next->cf_tls_ciphersuites, running->cf_tls_ciphersuites,
+	    sizeof next->cf_tls_ciphersuites);
+	memcpy(next->cf_origin + CONFIG_TLS_CERT,
+	    running->cf_origin + CONFIG_TLS_CERT,
+	    CONFIG_TLS_CIPHERSUITES - CONFIG_TLS_CERT + 1);
+}
+
+/*
+ * Re-read the certificate, key and CA (also when no key changed: the files
+ * may have) into a new context for new connections.  If any fails, the
+ * running context and its settings stay.
+ */
+static void
+reload_tls(struct daemon *d, struct config *next)
+{
+	char	err[CONFIG_ERRLEN], desc[512];
+
+	if (d->d_tls == NULL)
+		return;
+	if (tls_reload(d->d_tls, next, err, sizeof err) != 0) {
+		log_errorx("reload: %s; keeping the running TLS certificate "
+		    "and settings", err);
+		reload_keep_tls(&d->d_router->rt_config, next);
+		return;
+	}
+	tls_describe(d->d_tls, desc, sizeof desc);
+	log_info("reload: tls: new connections get %s", desc);
+}
+
 /* SIGHUP: load the file again and apply what can change live. */
 static void
 reload(struct daemon *d)
@@ -157,6 +210,7 @@ reload(struct daemon *d)
 		    err);
 		return;
 	}
+	reload_tls(d, &next);
 	changed = config_reload(&rt->rt_config, &next);
 	log_set_level(next.cf_log_level);
 	router_configure(rt, &next);
@@ -394,6 +448,7 @@ signals_setup(struct daemon *d)
 static int
 daemon_setup(struct daemon *d, const struct config *cf)
 {
+	char			 err[CONFIG_ERRLEN], desc[512];
 #ifdef __GLIBC__
 	const struct timeval	 trim_tv = { TRIM_INTERVAL_S, 0 };
 #endif
@@ -414,6 +469,15 @@ daemon_setup(struct daemon *d, const struct config *cf)
 	if ((d->d_router = router_new(d->d_base, cf)) == NULL) {
 		log_errorx("out of memory");
 		return -1;
+	}
+	if (config_tls_wanted(cf)) {
+		if ((d->d_tls = tls_new(cf, err, sizeof err)) == NULL) {
+			log_errorx("%s", err);
+			return -1;
+		}
+		tls_describe(d->d_tls, desc, sizeof desc);
+		log_info("tls: %s", desc);
+		d->d_router->rt_tls = d->d_tls;
 	}
 	if (router_listen(d->d_router) != 0)
 		return -1;
@@ -439,6 +503,7 @@ daemon_teardown(struct daemon *d)
 
 	admin_free(d->d_admin);
 	router_free(d->d_router);
+	tls_free(d->d_tls);
 	if (d->d_trim_ev != NULL)
 		event_free(d->d_trim_ev);
 	for (i = 0; i < DAEMON_NSIGNALS; i++) {
@@ -468,6 +533,16 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	if (check) {
+		/* The certificate, key and CA must load, not just open. */
+		if (config_tls_wanted(&cf)) {
+			struct tls	*tl;
+
+			if ((tl = tls_new(&cf, err, sizeof err)) == NULL) {
+				fprintf(stderr, "%s\n", err);
+				return EXIT_USAGE;
+			}
+			tls_free(tl);
+		}
 		config_print(&cf, stdout);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}

@@ -73,6 +73,11 @@ static const struct report_metric report_metrics[] = {
 	    ss_max_message_size),
 	M("config", "queue_limit", "gauge",
 	    "Effective queue_limit in bytes per destination.", ss_queue_limit),
+	M("tls", "handshakes_total", "counter",
+	    "TLS handshakes completed on the TLS port.", ss_tls_handshakes),
+	M("tls", "handshake_failures_total", "counter",
+	    "TLS handshakes that failed or passed tls.handshake_timeout.",
+	    ss_tls_handshake_failures),
 };
 #undef M
 
@@ -166,6 +171,7 @@ report_client_fields(json_t *obj, const struct conn_info *ci,
 	err |= report_set(obj, "bytes_out", report_uint(ci->ci_bytes_out));
 	err |= report_set(obj, "dropped_messages", report_uint(ci->ci_dropped));
 	err |= report_set(obj, "paused", json_boolean(ci->ci_paused));
+	err |= report_set(obj, "tls", json_boolean(ci->ci_tls));
 	return err ? -1 : 0;
 }
 
@@ -185,6 +191,26 @@ report_client_json(const struct conn_info *ci, uint64_t now_ms)
 		return NULL;
 	if (report_client_fields(obj, ci,
 	    report_elapsed(now_ms, ci->ci_connected)) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+json_t *
+report_client_detail_json(const struct conn_info *ci, uint64_t now_ms)
+{
+	json_t	*obj;
+	int	 err = 0;
+
+	if ((obj = report_client_json(ci, now_ms)) == NULL || !ci->ci_tls)
+		return obj;
+	/* null until the handshake is done */
+	err |= report_set(obj, "tls_protocol", ci->ci_tls_protocol != NULL ?
+	    json_string(ci->ci_tls_protocol) : json_null());
+	err |= report_set(obj, "tls_cipher", ci->ci_tls_cipher != NULL ?
+	    json_string(ci->ci_tls_cipher) : json_null());
+	if (err) {
 		json_decref(obj);
 		return NULL;
 	}

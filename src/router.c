@@ -34,10 +34,12 @@
 #include "msgrouter/policy.h"
 #include "msgrouter/registry.h"
 #include "msgrouter/router.h"
+#include "msgrouter/tls.h"
 
 static void	router_input_cb(struct conn *, size_t);
 static void	router_written_cb(struct conn *, size_t);
 static void	router_error_cb(struct conn *, enum conn_reason);
+static void	router_handshake_cb(struct conn *);
 static void	router_drain_check(struct router *, struct conn *);
 static void	router_mark_dirty(struct router *, struct conn *);
 static void	router_unmark_dirty(struct router *, struct conn *);
@@ -47,6 +49,7 @@ static const struct conn_ops router_conn_ops = {
 	.co_input = router_input_cb,
 	.co_written = router_written_cb,
 	.co_error = router_error_cb,
+	.co_handshake = router_handshake_cb,
 };
 
 /* A sender waiting for a destination to drain (backpressure). */
@@ -91,6 +94,7 @@ router_free(struct router *rt)
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
 	listener_free(rt->rt_listener);
+	listener_free(rt->rt_tls_listener);
 	if (rt->rt_drain_ev != NULL)
 		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
@@ -113,14 +117,14 @@ router_record_rejected(struct router *rt, const struct sockaddr *sa,
 }
 
 /*
- * The listener accepted a connection: refuse it while draining or at
- * max_clients, else attach it and send its id now.
+ * A listener accepted a connection: refuse it while draining or at
+ * max_clients, else attach it (TLS on the tls.listen port) and send its id
+ * now (a TLS client's once its handshake is done).
  */
 static void
-router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
-    void *arg)
+router_accept(struct router *rt, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, int tls)
 {
-	struct router	*rt = arg;
 	char		 peer[ADDR_STRLEN];
 
 	if (rt->rt_draining) {
@@ -137,12 +141,31 @@ router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
 		return;
 	}
 	/* router_attach logs its own failure. */
-	if (router_attach(rt, fd, sa, socklen) == NULL)
+	if ((tls ? router_attach_tls(rt, fd, sa, socklen) :
+	    router_attach(rt, fd, sa, socklen)) == NULL)
 		return;
 	/* Send the id now. */
 	router_flush(rt);
 }
 
+static void
+router_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
+    void *arg)
+{
+	router_accept(arg, fd, sa, socklen, 0);
+}
+
+static void
+router_tls_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
+    void *arg)
+{
+	router_accept(arg, fd, sa, socklen, 1);
+}
+
+/*
+ * The TLS port first: once the routing port says "listening on ADDR"
+ * (ready, for supervisors and tests) every port is up.
+ */
 int
 router_listen(struct router *rt)
 {
@@ -151,7 +174,26 @@ router_listen(struct router *rt)
 		.lc_key = "router.listen",
 		.lc_backlog = LISTENER_BACKLOG_ROUTER,
 	};
+	static const struct listener_conf tls_conf = {
+		.lc_name = "tls",	/* "tls listening on ADDR" */
+		.lc_key = "tls.listen",
+		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+	};
 
+	if (strcmp(rt->rt_config.cf_tls_listen, "off") != 0) {
+		if (rt->rt_tls == NULL) {
+			log_errorx("cannot listen on %s (tls.listen): no TLS "
+			    "context", rt->rt_config.cf_tls_listen);
+			return -1;
+		}
+		rt->rt_tls_listener = listener_new(rt->rt_base, &tls_conf,
+		    rt->rt_config.cf_tls_listen, router_tls_accept_cb, rt,
+		    &rt->rt_stats.st_accept_errors);
+		if (rt->rt_tls_listener == NULL)
+			return -1;
+	}
+	if (strcmp(rt->rt_config.cf_listen, "off") == 0)
+		return 0;
 	rt->rt_listener = listener_new(rt->rt_base, &conf,
 	    rt->rt_config.cf_listen, router_accept_cb, rt,
 	    &rt->rt_stats.st_accept_errors);
@@ -381,15 +423,32 @@ router_configure_conn(struct router *rt, struct conn *c)
 	router_wake_waiters(rt, c);
 }
 
-struct conn *
-router_attach(struct router *rt, int fd, const struct sockaddr *sa,
+/* A new TLS client's connection, with an SSL from the current context. */
+static struct conn *
+router_conn_tls(struct router *rt, int fd, const struct sockaddr *sa,
     int socklen)
+{
+	SSL	*ssl;
+
+	if (rt->rt_tls == NULL || (ssl = tls_ssl_new(rt->rt_tls)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	return conn_new_tls(rt->rt_base, fd, sa, socklen, &router_conn_ops,
+	    rt, ssl, rt->rt_config.cf_tls_handshake_timeout_ms);
+}
+
+/* router_attach for a plain (0) or a TLS (1) client. */
+static struct conn *
+router_attach_as(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen, int tls)
 {
 	struct conn	*c;
 	uint32_t	 be;
 	char		 peer[ADDR_STRLEN];
 
-	c = conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
+	c = tls ? router_conn_tls(rt, fd, sa, socklen) :
+	    conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
 	if (c == NULL) {
 		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));
@@ -405,8 +464,9 @@ router_attach(struct router *rt, int fd, const struct sockaddr *sa,
 	}
 	TAILQ_INSERT_TAIL(&rt->rt_conns, c, cn_entry);
 	rt->rt_stats.st_accepted++;
-	log_info("client %u connected from %s", c->cn_id,
-	    addr_format(&c->cn_peer.sa, peer, sizeof peer));
+	log_info("client %u connected from %s%s", c->cn_id,
+	    addr_format(&c->cn_peer.sa, peer, sizeof peer),
+	    tls ? " (tls)" : "");
 	be = htonl(c->cn_id);
 	if (evbuffer_add(conn_output(c), &be, sizeof be) != 0) {
 		log_warnx("client %u: out of memory for its id", c->cn_id);
@@ -415,6 +475,20 @@ router_attach(struct router *rt, int fd, const struct sockaddr *sa,
 	}
 	router_mark_dirty(rt, c);
 	return c;
+}
+
+struct conn *
+router_attach(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen)
+{
+	return router_attach_as(rt, fd, sa, socklen, 0);
+}
+
+struct conn *
+router_attach_tls(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen)
+{
+	return router_attach_as(rt, fd, sa, socklen, 1);
 }
 
 /*
@@ -440,6 +514,7 @@ router_detach(struct router *rt, struct conn *c)
 			router_drain_finish(rt, "complete");
 	}
 	listener_resume(rt->rt_listener);
+	listener_resume(rt->rt_tls_listener);
 }
 
 void
@@ -449,6 +524,8 @@ router_close(struct router *rt, struct conn *c, enum conn_reason reason)
 
 	if (conn_state(c) == CONN_CLOSED)
 		return;
+	if (reason == CONN_REASON_TLS || reason == CONN_REASON_TLS_TIMEOUT)
+		rt->rt_stats.st_tls_handshake_failures++;
 	/* The ring keeps the counters as they are at close, unsent included. */
 	conn_info(c, &ci);
 	closed_add(rt->rt_closed, &ci, reason, clock_now_ms());
@@ -461,6 +538,20 @@ router_close(struct router *rt, struct conn *c, enum conn_reason reason)
 	    (unsigned long long)c->cn_dropped, conn_queued(c));
 	router_detach(rt, c);
 	conn_close(c, reason == CONN_REASON_SHUTDOWN);
+}
+
+/* conn.c: a TLS client's handshake is done. */
+static void
+router_handshake_cb(struct conn *c)
+{
+	struct router	*rt = c->cn_router;
+	struct conn_info ci;
+
+	rt->rt_stats.st_tls_handshakes++;
+	conn_info(c, &ci);
+	log_info("client %u: tls handshake done: %s, %s", c->cn_id,
+	    ci.ci_tls_protocol != NULL ? ci.ci_tls_protocol : "?",
+	    ci.ci_tls_cipher != NULL ? ci.ci_tls_cipher : "?");
 }
 
 /* conn.c: a write failed, or the peer left while we only wrote. */
@@ -966,6 +1057,7 @@ router_drain_start(struct router *rt)
 	rt->rt_draining = 1;
 	/* Closing the socket, not just disabling it, refuses new clients. */
 	listener_close(rt->rt_listener);
+	listener_close(rt->rt_tls_listener);
 	router_flush(rt);
 
 	rt->rt_drain_forwarded = rt->rt_stats.st_bytes_forwarded;
@@ -1087,7 +1179,8 @@ router_log_stats(const struct router *rt, const char *what)
 	    "disconnected_slow=%llu disconnected_oversize=%llu frames=%llu "
 	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
 	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu "
-	    "accept_errors=%llu",
+	    "accept_errors=%llu tls_handshakes=%llu "
+	    "tls_handshake_failures=%llu",
 	    what, registry_count(rt->rt_registry),
 	    (unsigned long long)st->st_accepted,
 	    (unsigned long long)st->st_rejected,
@@ -1100,5 +1193,7 @@ router_log_stats(const struct router *rt, const char *what)
 	    (unsigned long long)st->st_bytes_received,
 	    (unsigned long long)st->st_bytes_forwarded,
 	    (unsigned long long)st->st_paused_total,
-	    (unsigned long long)st->st_accept_errors);
+	    (unsigned long long)st->st_accept_errors,
+	    (unsigned long long)st->st_tls_handshakes,
+	    (unsigned long long)st->st_tls_handshake_failures);
 }

@@ -37,6 +37,8 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_disconnected_oversize = st->st_disconnected_oversize;
 	ss->ss_paused = st->st_paused;
 	ss->ss_paused_total = st->st_paused_total;
+	ss->ss_tls_handshakes = st->st_tls_handshakes;
+	ss->ss_tls_handshake_failures = st->st_tls_handshake_failures;
 
 	ss->ss_received = st->st_frames;
 	ss->ss_forwarded = st->st_forwarded;

@@ -22,4 +22,3 @@ TESTS += tests/test_tls_client
 tests_test_tls_client_CFLAGS = $(AM_CFLAGS) $(LIBSSL_CFLAGS)
 tests_test_tls_client_LDADD = lib/libmsgrouter-client.la $(CMOCKA_LIBS) \
 	$(LIBSSL_LIBS) -lpthread
-EXTRA_DIST += tests/tls-certs.sh

@@ -7,14 +7,15 @@
 # the daemon and the tools add their own per-target flags), and LDADD is
 # the default of every program without its own, which the daemon, the
 # tools and tests/test_client each have.
-AM_CPPFLAGS += $(LIBEVENT_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+AM_CPPFLAGS += $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 LDADD = tests/libharness.la src/libmsgrouter.la $(CMOCKA_LIBS) \
-	$(LIBEVENT_LIBS) $(JANSSON_LIBS)
+	$(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS)
 
 TEST_MSGROUTERD = $(abs_top_builddir)/src/msgrouterd
 AM_TESTS_ENVIRONMENT = \
 	MSGROUTERD='$(TEST_MSGROUTERD)'; export MSGROUTERD; \
-	TESTS_TMPDIR='$(abs_top_builddir)/tests'; export TESTS_TMPDIR;
+	TESTS_TMPDIR='$(abs_top_builddir)/tests'; export TESTS_TMPDIR; \
+	TLS_CERTS_SH='$(abs_top_srcdir)/tests/tls-certs.sh'; export TLS_CERTS_SH;
 
 UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
 	tests/test_conn tests/test_move tests/test_bufmem tests/test_listener
@@ -50,9 +51,9 @@ EXTRA_PROGRAMS = tests/msgrouterd-plain
 tests_msgrouterd_plain_SOURCES = src/msgrouterd.c $(src_libmsgrouter_la_SOURCES)
 nodist_tests_msgrouterd_plain_SOURCES = $(DASHBOARD_GENERATED)
 tests_msgrouterd_plain_CFLAGS = $(WARN_CFLAGS) $(LIBEVENT_CFLAGS) \
-	$(JANSSON_CFLAGS) $(INIH_CFLAGS)
+	$(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 tests_msgrouterd_plain_LDFLAGS =
-tests_msgrouterd_plain_LDADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
+tests_msgrouterd_plain_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS)
 CLEANFILES += tests/msgrouterd-plain
 
 VALGRIND = valgrind
@@ -71,3 +72,12 @@ check-valgrind: tests/msgrouterd-plain
 	    TEST_MSGROUTERD='$(abs_top_builddir)/tests/msgrouterd-plain' \
 	    TESTS_ENVIRONMENT='MSGROUTERD_WRAPPER="$(VALGRIND) $(VALGRIND_FLAGS)"; export MSGROUTERD_WRAPPER; HARNESS_TIMEOUT_SCALE=4; export HARNESS_TIMEOUT_SCALE;'
 .PHONY: check-valgrind
+
+# TLS: the TLS port, client certificates, rotation, bad input and the
+# handshake deadline, and the admin interface over HTTPS, against the real
+# daemon with certificates made at test time by tests/tls-certs.sh (the
+# openssl command).
+TLS_TESTS = tests/test_tls
+check_PROGRAMS += $(TLS_TESTS)
+TESTS += $(TLS_TESTS)
+EXTRA_DIST += tests/tls-certs.sh

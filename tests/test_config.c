@@ -70,6 +70,17 @@ expect_settings(const struct config *cf, const struct config *want,
 	assert_string_equal(cf->cf_admin_listen, want->cf_admin_listen);
 	assert_string_equal(cf->cf_admin_token, want->cf_admin_token);
 	assert_int_equal(cf->cf_log_level, want->cf_log_level);
+	assert_string_equal(cf->cf_tls_listen, want->cf_tls_listen);
+	assert_string_equal(cf->cf_tls_cert, want->cf_tls_cert);
+	assert_string_equal(cf->cf_tls_key, want->cf_tls_key);
+	assert_string_equal(cf->cf_tls_ca, want->cf_tls_ca);
+	assert_int_equal(cf->cf_tls_min_version, want->cf_tls_min_version);
+	assert_string_equal(cf->cf_tls_ciphers, want->cf_tls_ciphers);
+	assert_string_equal(cf->cf_tls_ciphersuites,
+	    want->cf_tls_ciphersuites);
+	assert_int_equal(cf->cf_tls_handshake_timeout_ms,
+	    want->cf_tls_handshake_timeout_ms);
+	assert_int_equal(cf->cf_admin_tls, want->cf_admin_tls);
 	for (k = 0; k < CONFIG_NKEYS; k++)
 		assert_int_equal(cf->cf_origin[k], origin);
 }
@@ -88,6 +99,9 @@ test_defaults(void **state)
 		.cf_admin_listen = "127.0.0.1:8081",
 		.cf_admin_token = "",
 		.cf_log_level = LOG_LEVEL_INFO,
+		.cf_tls_listen = "off",
+		.cf_tls_min_version = TLS_VERSION_1_2,
+		.cf_tls_handshake_timeout_ms = 10000,
 	};
 	struct config	cf;
 
@@ -109,6 +123,15 @@ test_every_key(void **state)
 		.cf_admin_listen = "off",
 		.cf_admin_token = "s3cr3t-T0ken",
 		.cf_log_level = LOG_LEVEL_WARN,
+		.cf_tls_listen = "[::1]:9443",
+		.cf_tls_cert = "/dev/null",
+		.cf_tls_key = "/dev/null",
+		.cf_tls_ca = "/dev/null",
+		.cf_tls_min_version = TLS_VERSION_1_3,
+		.cf_tls_ciphers = "ECDHE+AESGCM",
+		.cf_tls_ciphersuites = "TLS_AES_128_GCM_SHA256",
+		.cf_tls_handshake_timeout_ms = 2000,
+		.cf_admin_tls = 1,
 	};
 	struct config	cf;
 
@@ -125,8 +148,18 @@ test_every_key(void **state)
 	    "[admin]\n"
 	    "listen = off\n"
 	    "token = s3cr3t-T0ken\n"
+	    "tls = yes\n"
 	    "[log]\n"
-	    "level = warn\n"), 0);
+	    "level = warn\n"
+	    "[tls]\n"
+	    "listen = [::1]:9443\n"
+	    "cert = /dev/null\n"
+	    "key = /dev/null\n"
+	    "ca = /dev/null\n"
+	    "min_version = TLSv1.3\n"
+	    "ciphers = ECDHE+AESGCM\n"
+	    "ciphersuites = TLS_AES_128_GCM_SHA256\n"
+	    "handshake_timeout = 2s\n"), 0);
 	assert_string_equal(err, "");
 	expect_settings(&cf, &want, CONFIG_ORIGIN_FILE);
 }
@@ -258,14 +291,79 @@ test_bad_addresses(void **state)
 	expect_error("[router]\nlisten = example.com:80\n",
 	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
 	    "(not a numeric IPv4 or IPv6 address), got \"example.com:80\"");
-	expect_error("[router]\nlisten = off\n",
+	expect_error("[router]\nlisten = nowhere\n",
 	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
-	    "(expected ADDRESS:PORT), got \"off\"");
+	    "(expected ADDRESS:PORT), got \"nowhere\"");
+	expect_error("[tls]\nlisten = 127.0.0.1\n",
+	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8080 "
+	    "(expected ADDRESS:PORT), got \"127.0.0.1\"");
 	expect_error("[admin]\nlisten = nowhere\n",
 	    "t.conf:2: listen: expected ADDRESS:PORT like 127.0.0.1:8081 "
 	    "or off, got \"nowhere\"");
 	assert_int_equal(read_text(&cf, "[admin]\nlisten = 0.0.0.0:0\n"), 0);
 	assert_string_equal(cf.cf_admin_listen, "0.0.0.0:0");
+}
+
+/* config_load of a file's text: 0, or -1 with the message in err. */
+static char	*temp_file(const char *);
+
+static int
+load_text(struct config *cf, const char *text)
+{
+	char	*path = temp_file(text);
+	int	 rc;
+
+	rc = config_load(cf, path, NULL, 0, err, sizeof err);
+	unlink(path);
+	free(path);
+	return rc;
+}
+
+/*
+ * The [tls] keys' values, and the rules between keys that config_load
+ * checks once everything is read: something listens, TLS has a readable
+ * certificate and key.
+ */
+static void
+test_tls_rules(void **state)
+{
+	struct config	cf;
+
+	expect_error("[tls]\nmin_version = TLSv1.1\n", "t.conf:2: "
+	    "min_version: expected TLSv1.2 or TLSv1.3, got \"TLSv1.1\"");
+	expect_error("[tls]\nhandshake_timeout = 5ms\n", "t.conf:2: "
+	    "handshake_timeout: expected a duration from 10ms to 600s, got "
+	    "\"5ms\"");
+	expect_error("[admin]\ntls = maybe\n",
+	    "t.conf:2: tls: expected yes or no, got \"maybe\"");
+	assert_int_equal(load_text(&cf, "[router]\nlisten = off\n"), -1);
+	assert_string_equal(err, "router.listen: off needs tls.listen: no "
+	    "client could connect");
+	assert_int_equal(load_text(&cf, "[router]\nlisten = off\n[tls]\n"
+	    "listen = 127.0.0.1:0\n"), -1);
+	assert_string_equal(err, "tls.cert: needed by tls.listen");
+	assert_int_equal(load_text(&cf, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = /dev/null\n"), -1);
+	assert_string_equal(err, "tls.key: needed by tls.listen");
+	assert_int_equal(load_text(&cf, "[admin]\ntls = yes\n"), -1);
+	assert_string_equal(err, "tls.cert: needed by admin.tls = yes");
+	assert_int_equal(load_text(&cf, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = /nonexistent/c.pem\nkey = /dev/null\n"), -1);
+	assert_string_equal(err, "tls.cert: /nonexistent/c.pem: cannot open: "
+	    "No such file or directory");
+	assert_int_equal(load_text(&cf, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = /dev/null\nkey = /dev/null\nca = /nonexistent/ca\n"),
+	    -1);
+	assert_string_equal(err, "tls.ca: /nonexistent/ca: cannot open: "
+	    "No such file or directory");
+	/* TLS only. */
+	assert_int_equal(load_text(&cf, "[router]\nlisten = off\n[tls]\n"
+	    "listen = 127.0.0.1:0\ncert = /dev/null\nkey = /dev/null\n"), 0);
+	assert_string_equal(cf.cf_listen, "off");
+	assert_true(config_tls_wanted(&cf));
+	/* Files named but no TLS wanted: not checked. */
+	assert_int_equal(load_text(&cf, "[tls]\ncert = /nonexistent\n"), 0);
+	assert_false(config_tls_wanted(&cf));
 }
 
 static void
@@ -338,15 +436,15 @@ static void
 test_bad_structure(void **state)
 {
 	expect_error("[router]\nmax_clients = 5\n[routr]\nqueue_limit = 1M\n",
-	    "t.conf:3: [routr]: unknown section, expected [router], [admin] "
-	    "or [log]");
+	    "t.conf:3: [routr]: unknown section, expected [router], [admin], "
+	    "[log] or [tls]");
 	expect_error("[router]\nbogus = 1\n",
 	    "t.conf:2: bogus: unknown key in [router]");
 	expect_error("[admin]\nqueue_limit = 1M\n",
 	    "t.conf:2: queue_limit: unknown key in [admin]");
 	expect_error("; no section yet\nqueue_limit = 1M\n",
 	    "t.conf:2: queue_limit: key outside a section, expected [router], "
-	    "[admin] or [log] above it");
+	    "[admin], [log] or [tls] above it");
 	expect_error("[router]\nqueue_limit = 1M\n\nqueue_limit = 2M\n",
 	    "t.conf:4: queue_limit: set twice in [router], first on line 2");
 	expect_error("[router]\nqueue_limit 1M\n",
@@ -576,7 +674,16 @@ test_print(void **state)
 	    "router.shutdown_timeout = 1500ms  # file\n"
 	    "admin.listen = 127.0.0.1:8081  # default\n"
 	    "admin.token = (hidden, 3 bytes)  # file\n"
-	    "log.level = info  # default\n");
+	    "log.level = info  # default\n"
+	    "tls.listen = off  # default\n"
+	    "tls.cert =  # default\n"
+	    "tls.key =  # default\n"
+	    "tls.ca =  # default\n"
+	    "tls.min_version = TLSv1.2  # default\n"
+	    "tls.ciphers =  # default\n"
+	    "tls.ciphersuites =  # default\n"
+	    "tls.handshake_timeout = 10s  # default\n"
+	    "admin.tls = no  # default\n");
 	free(out);
 }
 
@@ -697,6 +804,7 @@ main(void)
 		cmocka_unit_test(test_syntax_accepted),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_tls_rules),
 		cmocka_unit_test(test_bad_token),
 		cmocka_unit_test(test_inline_comment_value),
 		cmocka_unit_test(test_bad_structure),

@@ -269,6 +269,8 @@ test_names(void **state)
 		[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
 		[CONN_REASON_MAX_CLIENTS] = "max_clients",
 		[CONN_REASON_SHUTDOWN] = "shutdown",
+		[CONN_REASON_TLS] = "tls",
+		[CONN_REASON_TLS_TIMEOUT] = "tls_timeout",
 		[CONN_NREASONS] = "unknown",
 	};
 	size_t	i;

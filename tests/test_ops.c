@@ -79,7 +79,16 @@ test_check_config_good(void **state)
 	    "router.shutdown_timeout = 2500ms  # file\n"
 	    "admin.listen = off  # file\n"
 	    "admin.token =  # default\n"
-	    "log.level = info  # default\n");
+	    "log.level = info  # default\n"
+	    "tls.listen = off  # default\n"
+	    "tls.cert =  # default\n"
+	    "tls.key =  # default\n"
+	    "tls.ca =  # default\n"
+	    "tls.min_version = TLSv1.2  # default\n"
+	    "tls.ciphers =  # default\n"
+	    "tls.ciphersuites =  # default\n"
+	    "tls.handshake_timeout = 10s  # default\n"
+	    "admin.tls = no  # default\n");
 	unlink(path);
 }
 
@@ -106,7 +115,16 @@ test_check_config_example(void **state)
 	    "router.shutdown_timeout = 5s  # file\n"
 	    "admin.listen = 127.0.0.1:8081  # file\n"
 	    "admin.token =  # file\n"
-	    "log.level = info  # file\n");
+	    "log.level = info  # file\n"
+	    "tls.listen = off  # file\n"
+	    "tls.cert =  # file\n"
+	    "tls.key =  # file\n"
+	    "tls.ca =  # file\n"
+	    "tls.min_version = TLSv1.2  # file\n"
+	    "tls.ciphers =  # file\n"
+	    "tls.ciphersuites =  # file\n"
+	    "tls.handshake_timeout = 10s  # file\n"
+	    "admin.tls = no  # file\n");
 }
 
 static void
@@ -130,7 +148,7 @@ test_check_config_bad(void **state)
 
 	harness_write_file(path, "[router]\nmax_clients = 10\n[routing]\n");
 	snprintf(want, sizeof want, "%s:3: [routing]: unknown section, "
-	    "expected [router], [admin] or [log]\n", path);
+	    "expected [router], [admin], [log] or [tls]\n", path);
 	refused(check, start, want);
 	unlink(path);
 

@@ -50,6 +50,8 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_accept_errors = 19;
 	ss->ss_slow_consumer = "drop";
 	ss->ss_id_mode = "sequential";
+	ss->ss_tls_handshakes = 23;
+	ss->ss_tls_handshake_failures = 24;
 }
 
 /* The JSON path "group.name" (or "name") as an integer; -1 if absent. */
@@ -201,12 +203,17 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 19 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 22);
+	/* 21 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 24);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);
 	assert_int_equal(prom_value(text, "msgrouter_accept_errors_total"), 19);
+	assert_int_equal(prom_value(text, "msgrouter_tls_handshakes_total"), 23);
+	assert_int_equal(prom_value(text,
+	    "msgrouter_tls_handshake_failures_total"), 24);
+	assert_int_equal(jint(j, "tls", "handshakes_total"), 23);
+	assert_int_equal(jint(j, "tls", "handshake_failures_total"), 24);
 	json_object_foreach(j, k, group) {
 		const char	*f;
 
@@ -282,8 +289,27 @@ test_client_json(void **state)
 	assert_int_equal(jint(j, NULL, "bytes_out"), 25);
 	assert_int_equal(jint(j, NULL, "dropped_messages"), 26);
 	assert_true(json_is_true(json_object_get(j, "paused")));
-	assert_int_equal(json_object_size(j), 10);
+	assert_true(json_is_false(json_object_get(j, "tls")));
+	assert_int_equal(json_object_size(j), 11);
 	json_decref(j);
+	/* /clients/ID adds nothing for a plain client... */
+	j = report_client_detail_json(&ci, 10000 + 7999);
+	assert_int_equal(json_object_size(j), 11);
+	json_decref(j);
+	/* ...and protocol and cipher for a TLS one (null before its handshake). */
+	ci.ci_tls = 1;
+	j = report_client_detail_json(&ci, 10000 + 7999);
+	assert_true(json_is_true(json_object_get(j, "tls")));
+	assert_true(json_is_null(json_object_get(j, "tls_protocol")));
+	assert_int_equal(json_object_size(j), 13);
+	json_decref(j);
+	ci.ci_tls_protocol = "TLSv1.3";
+	ci.ci_tls_cipher = "TLS_AES_128_GCM_SHA256";
+	j = report_client_detail_json(&ci, 10000 + 7999);
+	assert_string_equal(jstr(j, "tls_protocol"), "TLSv1.3");
+	assert_string_equal(jstr(j, "tls_cipher"), "TLS_AES_128_GCM_SHA256");
+	json_decref(j);
+	ci.ci_tls = 0;
 
 	fill_client(&ci, 1, 1);
 	ci.ci_paused = 0;

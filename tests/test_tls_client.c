@@ -298,7 +298,7 @@ static void
 test_wrong_ca(void **state)
 {
 	struct fake	 fk = { .fk_cert = "server" };
-	struct mr_tls	*t = tls_with("other-ca.pem", NULL);
+	struct mr_tls	*t = tls_with("ca2.pem", NULL);
 
 	(void)state;
 	fake_start(&fk);
@@ -341,7 +341,7 @@ test_name_mismatch(void **state)
 	mr_tls_free(t);
 
 	/* Insecure accepts a CA nobody trusts as well. */
-	t = tls_with("other-ca.pem", NULL);
+	t = tls_with("ca2.pem", NULL);
 	mr_tls_set_insecure(t, 1);
 	fk.fk_cert = "server";
 	fake_start(&fk);
@@ -367,7 +367,7 @@ test_client_cert(void **state)
 	expect_echo(c, "mutual", 6);
 	mr_client_close(c);
 	fake_stop(&fk);
-	assert_string_equal(fk.fk_peer_cn, "msgrouter-test-client");
+	assert_string_equal(fk.fk_peer_cn, "msgrouter test client");
 	mr_tls_free(t);
 
 	/* TLS 1.3 refuses after our handshake: the id read hears the alert. */
@@ -377,7 +377,7 @@ test_client_cert(void **state)
 	expect_refused(&fk, fk.fk_host, t, "certificate required", NULL);
 	mr_tls_free(t);
 
-	t = tls_with("ca.pem", "other-client");
+	t = tls_with("ca.pem", "other");
 	fake_start(&fk);
 	expect_refused(&fk, fk.fk_host, t, "unknown ca", NULL);
 	mr_tls_free(t);
@@ -462,11 +462,11 @@ test_cat(void **state)
 	    sizeof err, args), 0);
 	fake_stop(&fk);
 	assert_string_equal(out, "over tls\n");
-	assert_string_equal(fk.fk_peer_cn, "msgrouter-test-client");
+	assert_string_equal(fk.fk_peer_cn, "msgrouter test client");
 
 	fk.fk_verify = 0;
 	fake_start(&fk);
-	snprintf(args, sizeof args, "-H %s --tls --ca other-ca.pem",
+	snprintf(args, sizeof args, "-H %s --tls --ca ca2.pem",
 	    fk.fk_host);
 	assert_int_equal(run_cat("", out, sizeof out, err, sizeof err, args),
 	    1);
@@ -509,7 +509,7 @@ static int
 certs_setup(void **state)
 {
 	const char	*tmp = getenv("TESTS_TMPDIR");
-	const char	*srcdir = getenv("srcdir");
+	const char	*script = getenv("TLS_CERTS_SH");
 	char		 cmd[1024];
 
 	(void)state;
@@ -517,8 +517,8 @@ certs_setup(void **state)
 	    tmp != NULL ? tmp : "/tmp");
 	if (mkdtemp(certdir) == NULL)
 		return -1;
-	snprintf(cmd, sizeof cmd, "sh %s/tests/tls-certs.sh %s",
-	    srcdir != NULL ? srcdir : ".", certdir);
+	snprintf(cmd, sizeof cmd, "sh %s %s",
+	    script != NULL ? script : "tests/tls-certs.sh", certdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 

@@ -662,13 +662,13 @@ test_library_refuses_nul(void **state)
 static void
 tls_certs(char *dir, size_t len)
 {
-	const char	*srcdir = getenv("srcdir");
+	const char	*script = getenv("TLS_CERTS_SH");
 	char		 cmd[1024];
 
 	harness_tmp_path(dir, len, "tls");
 	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(cmd, sizeof cmd, "sh %s/tests/tls-certs.sh %s",
-	    srcdir != NULL ? srcdir : ".", dir);
+	snprintf(cmd, sizeof cmd, "sh %s %s",
+	    script != NULL ? script : "tests/tls-certs.sh", dir);
 	assert_int_equal(system(cmd), 0);
 }
 
@@ -776,7 +776,7 @@ test_tls_cat_verify(void **state)
 	assert_non_null(p);
 	tls_certs(dir, sizeof dir);
 	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
-	snprintf(other, sizeof other, "%s/other-ca.pem", dir);
+	snprintf(other, sizeof other, "%s/ca2.pem", dir);
 	snprintf(cert, sizeof cert, "%s/client.pem", dir);
 	snprintf(key, sizeof key, "%s/client.key", dir);
 

@@ -30,6 +30,15 @@ enum config_key {
 	CONFIG_ADMIN_LISTEN,
 	CONFIG_ADMIN_TOKEN,
 	CONFIG_LOG_LEVEL,
+	CONFIG_TLS_LISTEN,
+	CONFIG_TLS_CERT,
+	CONFIG_TLS_KEY,
+	CONFIG_TLS_CA,
+	CONFIG_TLS_MIN_VERSION,
+	CONFIG_TLS_CIPHERS,
+	CONFIG_TLS_CIPHERSUITES,
+	CONFIG_TLS_HANDSHAKE_TIMEOUT,
+	CONFIG_ADMIN_TLS,
 	CONFIG_NKEYS
 };
 
@@ -40,12 +49,20 @@ enum config_origin {
 	CONFIG_ORIGIN_FLAG,
 };
 
+/* tls.min_version. */
+enum tls_version {
+	TLS_VERSION_1_2 = 0,
+	TLS_VERSION_1_3,
+};
+
 #define CONFIG_LISTEN_MAX	128
 /*
  * The admin token's buffer: at most 190 bytes and the NUL, the most that
  * "token = " leaves of a file's 198-byte line (config.c checks the sum).
  */
 #define CONFIG_TOKEN_MAX	191
+/* A file name (tls.cert...) or an OpenSSL cipher list: one file line. */
+#define CONFIG_PATH_MAX		192
 
 struct config {
 	char			cf_listen[CONFIG_LISTEN_MAX];
@@ -58,6 +75,15 @@ struct config {
 	char			cf_admin_listen[CONFIG_LISTEN_MAX]; /* "off" */
 	char			cf_admin_token[CONFIG_TOKEN_MAX]; /* "": none */
 	enum log_level		cf_log_level;
+	char			cf_tls_listen[CONFIG_LISTEN_MAX]; /* "off" */
+	char			cf_tls_cert[CONFIG_PATH_MAX];	/* "": none */
+	char			cf_tls_key[CONFIG_PATH_MAX];
+	char			cf_tls_ca[CONFIG_PATH_MAX];	/* "": no mTLS */
+	enum tls_version	cf_tls_min_version;
+	char			cf_tls_ciphers[CONFIG_PATH_MAX]; /* "": default */
+	char			cf_tls_ciphersuites[CONFIG_PATH_MAX];
+	uint64_t		cf_tls_handshake_timeout_ms;
+	int			cf_admin_tls;	/* HTTPS with the [tls] cert */
 	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
 };
 
@@ -67,6 +93,7 @@ struct config {
 #define CONFIG_DEFAULT_QUEUE_LIMIT	(8 * 1024 * 1024)
 #define CONFIG_DEFAULT_SHUTDOWN_MS	5000
 #define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:8081"
+#define CONFIG_DEFAULT_HANDSHAKE_MS	10000
 
 /* Bounds enforced on every source of settings. */
 #define CONFIG_MAX_CLIENTS_MAX		1000000
@@ -75,6 +102,8 @@ struct config {
 #define CONFIG_QUEUE_LIMIT_MIN		1024
 #define CONFIG_QUEUE_LIMIT_MAX		(64ULL * 1024 * 1024 * 1024)
 #define CONFIG_SHUTDOWN_MS_MAX		(3600ULL * 1000)
+#define CONFIG_HANDSHAKE_MS_MIN		10
+#define CONFIG_HANDSHAKE_MS_MAX		(600ULL * 1000)
 
 /* Room for any one error message ("file:line: key: expected ..."). */
 #define CONFIG_ERRLEN			512
@@ -127,5 +156,8 @@ int		 config_parse_slow_consumer(const char *, enum slow_consumer *);
 const char	*config_slow_consumer_name(enum slow_consumer);
 int		 config_parse_id_mode(const char *, enum id_mode *);
 const char	*config_id_mode_name(enum id_mode);
+const char	*config_tls_version_name(enum tls_version);
+/* Whether a TLS context is needed: tls.listen set or admin.tls = yes. */
+int		 config_tls_wanted(const struct config *);
 
 #endif

@@ -4,6 +4,12 @@
  * read event reads up to CONN_READ_MAX bytes per readiness (libevent 2.1's
  * bufferevent reads 4096 bytes at a time after an ioctl).
  *
+ * A TLS client (conn_new_tls) has a bufferevent_openssl instead, which
+ * reads and writes for it: its read callback reports what arrived through
+ * co_input, conn_read reads nothing more, and the queue is written by the
+ * bufferevent alone (cn_writing stays set).  The plaintext path pays one
+ * flag test in conn_read for it.
+ *
  * conn.c knows nothing of routing: it tells its owner (the router) what
  * happened through struct conn_ops, and the owner decides, through the
  * functions below, how much to read, when to stop reading and when to
@@ -39,6 +45,7 @@ struct router;
  * A connection's states.  Legal transitions (conn_set_state asserts them):
  *
  *	NEW	-> OPEN		its first bytes arrived: our read event reads
+ *			(TLS: the handshake completed)
  *	NEW	-> DONE		EOF or an error before any byte; the drain
  *	OPEN	-> PAUSED	conn_pause: the router's backpressure
  *	OPEN	-> DONE		EOF or a read error; the drain
@@ -66,6 +73,8 @@ enum conn_reason {
 	CONN_REASON_SLOW_CONSUMER,
 	CONN_REASON_MAX_CLIENTS,
 	CONN_REASON_SHUTDOWN,
+	CONN_REASON_TLS,		/* the handshake failed */
+	CONN_REASON_TLS_TIMEOUT,	/* tls.handshake_timeout passed */
 	CONN_NREASONS
 };
 
@@ -85,6 +94,8 @@ struct conn_ops {
 	void	(*co_written)(struct conn *, size_t queued);
 	/* A write failed, or the peer went away while we only wrote. */
 	void	(*co_error)(struct conn *, enum conn_reason);
+	/* TLS: the handshake completed (NEW -> OPEN). */
+	void	(*co_handshake)(struct conn *);
 };
 
 /* The router's flags (cn_rflags). */
@@ -95,11 +106,16 @@ struct conn_ops {
 struct conn {
 	/* conn.c's: read through the functions below. */
 	struct bufferevent	*cn_bev;
-	struct event		*cn_read_ev;	/* NULL while NEW */
+	union {
+		struct event	*cn_read_ev;	/* plain: NULL while NEW */
+		struct event	*cn_hs_ev;	/* TLS, NEW: handshake deadline */
+		size_t		 cn_tls_seen;	/* TLS, later: input reported */
+	};
 	const struct conn_ops	*cn_ops;
 	uint8_t			 cn_state;	/* enum conn_state */
 	uint8_t			 cn_done_reason:4; /* why DONE: EOF, ERROR... */
 	uint8_t			 cn_writing:1;	/* EV_WRITE on: a short write */
+	uint8_t			 cn_tls:1;	/* a bufferevent_openssl */
 	uint8_t			 cn_refs;	/* the owner's and callbacks' */
 	/* The router's. */
 	uint8_t			 cn_rflags;	/* CONN_DIRTY... */
@@ -146,6 +162,9 @@ struct conn_info {
 	uint64_t		 ci_bytes_out;
 	uint64_t		 ci_dropped;
 	union addr_any		 ci_peer;
+	int			 ci_tls;
+	const char		*ci_tls_protocol; /* NULL until the handshake */
+	const char		*ci_tls_cipher;	/* static OpenSSL strings */
 };
 
 /*
@@ -154,6 +173,17 @@ struct conn_info {
  */
 struct conn	*conn_new(struct event_base *, int fd, const struct sockaddr *,
 		    int socklen, const struct conn_ops *, struct router *);
+/*
+ * The same for a TLS client: the handshake (server side) with a new SSL
+ * from ssl_new's context, which must finish within handshake_ms, else
+ * co_error(CONN_REASON_TLS_TIMEOUT); a failed one is co_error(
+ * CONN_REASON_TLS), logged with OpenSSL's reason and the peer's address.
+ * The SSL is freed with the connection.
+ */
+struct conn	*conn_new_tls(struct event_base *, int fd,
+		    const struct sockaddr *, int socklen,
+		    const struct conn_ops *, struct router *, void *ssl,
+		    uint64_t handshake_ms);
 /*
  * Set the queue length at which co_written runs (the resume mark) and the
  * most the bufferevent's first read may take.

@@ -23,6 +23,8 @@ struct stats_snapshot;
 json_t	*report_stats_json(const struct stats_snapshot *);
 /* One live client; now_ms is CLOCK_MONOTONIC milliseconds. */
 json_t	*report_client_json(const struct conn_info *, uint64_t now_ms);
+/* The same with a TLS client's tls_protocol and tls_cipher (/clients/ID). */
+json_t	*report_client_detail_json(const struct conn_info *, uint64_t now_ms);
 /* One closed client: its figures at close, how long ago, and why. */
 json_t	*report_closed_json(const struct closed_entry *, uint64_t now_ms);
 /*

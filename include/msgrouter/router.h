@@ -24,6 +24,7 @@ struct evbuffer;
 struct listener;
 struct registry;
 struct conn;
+struct tls;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -40,6 +41,8 @@ struct router {
 	struct config		 rt_config;
 	struct registry		*rt_registry;
 	struct listener		*rt_listener;	/* closed once draining */
+	struct listener		*rt_tls_listener; /* tls.listen, or NULL */
+	struct tls		*rt_tls;	/* the daemon's, or NULL */
 	int			 rt_draining;	/* no new connections or reads */
 	int			 rt_drain_done;	/* counts logged, loop exiting */
 	struct event		*rt_drain_ev;	/* shutdown_timeout */
@@ -58,8 +61,8 @@ struct router	*router_new(struct event_base *, const struct config *);
 /* Close every client and release the listener. */
 void		 router_free(struct router *);
 /*
- * Listen on router.listen (listener.c logs "listening on ADDR" and every
- * failure); 0 or -1.
+ * Listen on tls.listen (rt_tls set first), then router.listen, each unless
+ * "off" (listener.c logs "listening on ADDR" and every failure); 0 or -1.
  */
 int		 router_listen(struct router *);
 /* Apply new limits and policy to the router and every connection. */
@@ -71,6 +74,12 @@ void		 router_configure(struct router *, const struct config *);
  */
 struct conn	*router_attach(struct router *, int fd, const struct sockaddr *,
 		    int socklen);
+/*
+ * The same for a client on the TLS port: its handshake starts with an SSL
+ * from rt_tls, and its id goes out once the handshake is done.
+ */
+struct conn	*router_attach_tls(struct router *, int fd,
+		    const struct sockaddr *, int socklen);
 /*
  * The one way a client goes: record it in the ring of closed clients, log
  * one line with the reason, forget it everywhere and close its socket.

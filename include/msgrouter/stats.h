@@ -32,6 +32,8 @@ struct stats {
 	uint64_t	st_bytes_forwarded;	/* payload + 0x00 of forwarded */
 	uint64_t	st_paused_total;	/* backpressure pauses */
 	uint64_t	st_paused;		/* senders paused right now */
+	uint64_t	st_tls_handshakes;	/* TLS handshakes completed */
+	uint64_t	st_tls_handshake_failures; /* failed or timed out */
 };
 
 struct stats_snapshot {
@@ -62,6 +64,9 @@ struct stats_snapshot {
 	uint64_t	 ss_queue_limit;
 	const char	*ss_slow_consumer;
 	const char	*ss_id_mode;
+	/* tls */
+	uint64_t	 ss_tls_handshakes;
+	uint64_t	 ss_tls_handshake_failures;
 };
 
 /* Take a snapshot of the router's figures now (one walk of the clients). */

@@ -1,0 +1,752 @@
+/*
+ * test_tls: the TLS port of the real daemon, with a small blocking OpenSSL
+ * client: TLS and plain clients routing to each other byte for byte,
+ * client certificates (none, another CA's, expired, good), rotation by
+ * SIGHUP, plain bytes and garbage on the TLS port, the handshake deadline,
+ * the admin interface over HTTPS, and the counters and flags in /stats and
+ * /clients.  The certificates are made at test time by tests/tls-certs.sh.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "harness.h"
+#include "http_client.h"
+
+/* The certificates' directory, made once for the whole program. */
+static char	certs[256];
+
+/* A file of the certificates' directory: "DIR/name". */
+static const char *
+cert_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", certs, name);
+	return buf;
+}
+
+/* One blocking TLS client. */
+struct tlc {
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	int		 fd;
+	uint32_t	 id;
+};
+
+/*
+ * Connect to port over TLS, verifying the server against ca.pem for
+ * "localhost", with a client certificate if name is not NULL (name.pem,
+ * name.key).  With read_id, read the 4-byte id.  0, or -1 if the handshake
+ * or the id failed (the struct is freed then).  Reads and writes time out
+ * after HARNESS_TIMEOUT_MS.
+ */
+static void	tlc_close(struct tlc *);
+
+static int
+tlc_open(struct tlc *t, int port, const char *name, int read_id)
+{
+	struct sockaddr_in	 sin;
+	struct timeval		 tv;
+	char			 p[300], k[300];
+	uint32_t		 be;
+	int			 ms = HARNESS_TIMEOUT_MS, got = 0, n;
+
+	memset(t, 0, sizeof *t);
+	t->fd = -1;
+	assert_non_null(t->ctx = SSL_CTX_new(TLS_client_method()));
+	assert_int_equal(SSL_CTX_load_verify_locations(t->ctx,
+	    cert_path(p, sizeof p, "ca.pem"), NULL), 1);
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	if (name != NULL) {
+		snprintf(p, sizeof p, "%s/%s.pem", certs, name);
+		snprintf(k, sizeof k, "%s/%s.key", certs, name);
+		assert_int_equal(SSL_CTX_use_certificate_file(t->ctx, p,
+		    SSL_FILETYPE_PEM), 1);
+		assert_int_equal(SSL_CTX_use_PrivateKey_file(t->ctx, k,
+		    SSL_FILETYPE_PEM), 1);
+	}
+	assert_true((t->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(t->fd, (struct sockaddr *)&sin, sizeof sin),
+	    0);
+	assert_non_null(t->ssl = SSL_new(t->ctx));
+	SSL_set_fd(t->ssl, t->fd);
+	SSL_set_tlsext_host_name(t->ssl, "localhost");
+	assert_int_equal(SSL_set1_host(t->ssl, "localhost"), 1);
+	if (SSL_connect(t->ssl) != 1)
+		goto fail;
+	if (!read_id)
+		return 0;
+	while (got < 4) {
+		n = SSL_read(t->ssl, (char *)&be + got, 4 - got);
+		if (n <= 0)
+			goto fail;
+		got += n;
+	}
+	t->id = ntohl(be);
+	return 0;
+fail:
+	ERR_clear_error();
+	tlc_close(t);
+	return -1;
+}
+
+static void
+tlc_close(struct tlc *t)
+{
+	if (t->ssl != NULL) {
+		(void)SSL_shutdown(t->ssl);
+		SSL_free(t->ssl);
+	}
+	if (t->fd >= 0)
+		close(t->fd);
+	SSL_CTX_free(t->ctx);
+	ERR_clear_error();
+	memset(t, 0, sizeof *t);
+	t->fd = -1;
+}
+
+/* Write all of buf over TLS, or fail the test. */
+static void
+tlc_write(struct tlc *t, const void *buf, size_t len)
+{
+	size_t	done = 0;
+	int	n;
+
+	while (done < len) {
+		n = SSL_write(t->ssl, (const char *)buf + done,
+		    (int)(len - done));
+		assert_true(n > 0);
+		done += (size_t)n;
+	}
+}
+
+/* Read exactly len bytes over TLS: 0, or -1 on EOF, error or timeout. */
+static int
+tlc_read(struct tlc *t, void *buf, size_t len)
+{
+	size_t	done = 0;
+	int	n;
+
+	while (done < len) {
+		n = SSL_read(t->ssl, (char *)buf + done, (int)(len - done));
+		if (n <= 0) {
+			ERR_clear_error();
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Send one frame: dst, payload (len bytes, no 0x00 inside), 0x00. */
+static void
+tlc_send(struct tlc *t, uint32_t dst, const char *payload, size_t len)
+{
+	char		*buf;
+	uint32_t	 be = htonl(dst);
+
+	assert_non_null(buf = malloc(len + 5));
+	memcpy(buf, &be, 4);
+	memcpy(buf + 4, payload, len);
+	buf[len + 4] = '\0';
+	tlc_write(t, buf, len + 5);
+	free(buf);
+}
+
+/* The next bytes are payload (len bytes) and its 0x00, or the test fails. */
+static void
+tlc_expect(struct tlc *t, const char *payload, size_t len)
+{
+	char	*buf;
+
+	assert_non_null(buf = malloc(len + 1));
+	assert_int_equal(tlc_read(t, buf, len + 1), 0);
+	assert_memory_equal(buf, payload, len);
+	assert_int_equal(buf[len], '\0');
+	free(buf);
+}
+
+/* The server certificate's subject, one line. */
+static void
+tlc_peer_subject(struct tlc *t, char *buf, size_t len)
+{
+	X509	*x;
+
+	assert_non_null(x = SSL_get1_peer_certificate(t->ssl));
+	X509_NAME_oneline(X509_get_subject_name(x), buf, (int)len);
+	X509_free(x);
+}
+
+/* A payload of len bytes without a 0x00, varied so that bytes count. */
+static char *
+payload_make(size_t len, unsigned seed)
+{
+	char	*p;
+	size_t	 i;
+
+	assert_non_null(p = malloc(len));
+	for (i = 0; i < len; i++)
+		p[i] = (char)(1 + (i * 7 + seed) % 255);
+	return p;
+}
+
+/* The daemon's log, whole (free it). */
+static char *
+log_read(struct daemon *d)
+{
+	FILE	*f;
+	char	*buf;
+	long	 n;
+
+	assert_non_null(f = fopen(d->log_path, "r"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	assert_non_null(buf = calloc(1, (size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* The port of the "tls listening on 127.0.0.1:PORT" line. */
+static int
+tls_port(struct daemon *d)
+{
+	char	*log = log_read(d), *p;
+	int	 port = 0;
+
+	if ((p = strstr(log, "tls listening on 127.0.0.1:")) != NULL)
+		port = atoi(p + strlen("tls listening on 127.0.0.1:"));
+	free(log);
+	assert_true(port > 0);
+	return port;
+}
+
+/* GET path on the admin port as JSON (the test fails otherwise). */
+static json_t *
+admin_json(struct daemon *d, const char *path)
+{
+	struct http_response	 resp;
+	json_t			*v;
+
+	assert_int_equal(http_request(d->admin_port, "GET", path, NULL, &resp,
+	    HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(resp.status, 200);
+	assert_non_null(v = json_loads(resp.body, 0, NULL));
+	http_response_free(&resp);
+	return v;
+}
+
+/* A number in /stats: group.name. */
+static long long
+stats_value(struct daemon *d, const char *group, const char *name)
+{
+	json_t		*v = admin_json(d, "/stats"), *g, *n;
+	long long	 x;
+
+	assert_non_null(g = json_object_get(v, group));
+	assert_non_null(n = json_object_get(g, name));
+	x = json_integer_value(n);
+	json_decref(v);
+	return x;
+}
+
+/* Wait until /stats has group.name == want. */
+static void
+stats_wait(struct daemon *d, const char *group, const char *name,
+    long long want)
+{
+	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+
+	while (stats_value(d, group, name) != want) {
+		if (tc_now_ms() > deadline)
+			fail_msg("stats %s.%s never became %lld", group, name,
+			    want);
+		usleep(10000);
+	}
+}
+
+/* The daemon's arguments for a TLS port with the test server certificate. */
+#define TLS_ARGS(cert, key)						\
+	"--admin", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0",	\
+	"--tls-cert", (cert), "--tls-key", (key)
+
+/*
+ * A TLS client and a plain client exchange messages both ways, small and
+ * large, byte for byte; /stats counts the handshake and /clients says
+ * which client is TLS, with protocol and cipher on /clients/ID.
+ */
+static void
+test_exchange(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 t;
+	char		 cert[300], key[300], path[64], *big, *back;
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")), NULL };
+	json_t		*v, *list, *e;
+	uint32_t	 idp;
+	size_t		 i, bigl = 200000;
+	int		 p, seen_tls = 0, seen_plain = 0;
+
+	harness_start(&d, args);
+	assert_int_equal(tlc_open(&t, tls_port(&d), NULL, 1), 0);
+	assert_true((p = tc_connect(&d, &idp)) >= 0);
+	assert_true(t.id != 0 && t.id != idp);
+
+	/* Small, both ways. */
+	tlc_send(&t, idp, "hello plain", 11);
+	tc_expect_msg(p, "hello plain");
+	assert_int_equal(tc_send(p, t.id, "hello tls"), 0);
+	tlc_expect(&t, "hello tls", 9);
+	/* Large (many TLS records), both ways, byte for byte. */
+	big = payload_make(bigl, 3);
+	back = payload_make(bigl, 11);
+	tlc_send(&t, idp, big, bigl);
+	{
+		char		*got = malloc(bigl + 1);
+
+		assert_non_null(got);
+		assert_int_equal(tc_read_exact(p, got, bigl + 1,
+		    HARNESS_TIMEOUT_MS), 0);
+		assert_memory_equal(got, big, bigl);
+		assert_int_equal(got[bigl], '\0');
+		free(got);
+	}
+	{
+		char		*frame = malloc(bigl + 5);
+		uint32_t	 be = htonl(t.id);
+
+		assert_non_null(frame);
+		memcpy(frame, &be, 4);
+		memcpy(frame + 4, back, bigl);
+		frame[bigl + 4] = '\0';
+		assert_int_equal(tc_write(p, frame, bigl + 5), 0);
+		free(frame);
+	}
+	tlc_expect(&t, back, bigl);
+	free(big);
+	free(back);
+
+	/* /stats and /clients. */
+	assert_int_equal(stats_value(&d, "tls", "handshakes_total"), 1);
+	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	    0);
+	v = admin_json(&d, "/clients");
+	list = json_object_get(v, "clients");
+	json_array_foreach(list, i, e) {
+		if (json_integer_value(json_object_get(e, "id")) == t.id) {
+			assert_true(json_is_true(json_object_get(e, "tls")));
+			seen_tls++;
+		} else if (json_integer_value(json_object_get(e, "id")) ==
+		    idp) {
+			assert_true(json_is_false(json_object_get(e, "tls")));
+			seen_plain++;
+		}
+	}
+	assert_int_equal(seen_tls, 1);
+	assert_int_equal(seen_plain, 1);
+	json_decref(v);
+	snprintf(path, sizeof path, "/clients/%u", t.id);
+	v = admin_json(&d, path);
+	assert_string_equal(json_string_value(json_object_get(v,
+	    "tls_protocol")), SSL_get_version(t.ssl));
+	assert_string_equal(json_string_value(json_object_get(v,
+	    "tls_cipher")), SSL_get_cipher_name(t.ssl));
+	json_decref(v);
+	snprintf(path, sizeof path, "/clients/%u", idp);
+	v = admin_json(&d, path);
+	assert_null(json_object_get(v, "tls_protocol"));
+	json_decref(v);
+
+	tlc_close(&t);
+	close(p);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "tls_handshakes"), 1);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 4);
+}
+
+/*
+ * With tls.ca, a client without a certificate, with one from another CA or
+ * with an expired one gets no id, each logged with its address and
+ * counted; a good one routes.
+ */
+static void
+test_mtls(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 t, good;
+	char		 cert[300], key[300], ca[300];
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")),
+	    "--tls-ca", cert_path(ca, sizeof ca, "ca.pem"), NULL };
+	const char	*bad[] = { NULL, "other", "expired" };
+	const char	*why[] = { "peer did not return a certificate",
+	    "certificate verify failed (unable to get local issuer",
+	    "certificate verify failed (certificate has expired)" };
+	uint32_t	 idp;
+	char		*log;
+	size_t		 i;
+	int		 port, p;
+
+	harness_start(&d, args);
+	port = tls_port(&d);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(tlc_open(&t, port, bad[i], 1), -1);
+		harness_wait_log(&d, "closed: tls;", (int)i + 1);
+		log = log_read(&d);
+		assert_non_null(strstr(log, why[i]));
+		free(log);
+	}
+	assert_int_equal(daemon_log_count(&d,
+	    ": tls handshake from 127.0.0.1:"), 3);
+	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	    3);
+	assert_int_equal(stats_value(&d, "clients", "connected"), 0);
+
+	assert_int_equal(tlc_open(&good, port, "client", 1), 0);
+	assert_true((p = tc_connect(&d, &idp)) >= 0);
+	tlc_send(&good, idp, "from mtls", 9);
+	tc_expect_msg(p, "from mtls");
+	assert_int_equal(tc_send(p, good.id, "to mtls"), 0);
+	tlc_expect(&good, "to mtls", 7);
+	assert_int_equal(stats_value(&d, "tls", "handshakes_total"), 1);
+	tlc_close(&good);
+	close(p);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "tls_handshake_failures"), 3);
+}
+
+/* Copy a file of the certificates' directory to path. */
+static void
+copy_file(const char *name, const char *path)
+{
+	char	 src[300], buf[8192];
+	FILE	*in, *out;
+	size_t	 n;
+
+	assert_non_null(in = fopen(cert_path(src, sizeof src, name), "r"));
+	assert_non_null(out = fopen(path, "w"));
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * SIGHUP re-reads the certificate files: a client connected before keeps
+ * routing, new clients get the new certificate, and a broken file changes
+ * nothing (logged).
+ */
+static void
+test_rotation(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 a, b, c;
+	char		 conf[256], cert[256], key[256], text[1024], subj[256];
+	const char	*args[] = { "-c", conf, "--admin", "127.0.0.1:0",
+	    NULL };
+
+	harness_tmp_path(conf, sizeof conf, "conf");
+	harness_tmp_path(cert, sizeof cert, "cert.pem");
+	harness_tmp_path(key, sizeof key, "cert.key");
+	copy_file("server.pem", cert);
+	copy_file("server.key", key);
+	snprintf(text, sizeof text, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = %s\nkey = %s\n", cert, key);
+	harness_write_file(conf, text);
+	harness_start(&d, args);
+
+	assert_int_equal(tlc_open(&a, tls_port(&d), NULL, 1), 0);
+	tlc_peer_subject(&a, subj, sizeof subj);
+	assert_string_equal(subj, "/CN=msgrouter test server");
+
+	copy_file("server2.pem", cert);
+	copy_file("server2.key", key);
+	kill(d.pid, SIGHUP);
+	harness_wait_log(&d, "reload: tls: new connections get subject "
+	    "/CN=msgrouter test server 2, serial 1002", 1);
+	assert_int_equal(tlc_open(&b, tls_port(&d), NULL, 1), 0);
+	tlc_peer_subject(&b, subj, sizeof subj);
+	assert_string_equal(subj, "/CN=msgrouter test server 2");
+	/* The client from before still routes, both ways. */
+	tlc_send(&a, b.id, "old to new", 10);
+	tlc_expect(&b, "old to new", 10);
+	tlc_send(&b, a.id, "new to old", 10);
+	tlc_expect(&a, "new to old", 10);
+
+	/* A broken certificate: logged, the running one stays. */
+	harness_write_file(cert, "-----BEGIN CERTIFICATE-----\nbroken\n");
+	kill(d.pid, SIGHUP);
+	harness_wait_log(&d, "; keeping the running TLS certificate", 1);
+	assert_int_equal(daemon_log_count(&d, "reload: tls.cert: "), 1);
+	assert_int_equal(tlc_open(&c, tls_port(&d), NULL, 1), 0);
+	tlc_peer_subject(&c, subj, sizeof subj);
+	assert_string_equal(subj, "/CN=msgrouter test server 2");
+	tlc_send(&c, a.id, "still", 5);
+	tlc_expect(&a, "still", 5);
+
+	tlc_close(&a);
+	tlc_close(&b);
+	tlc_close(&c);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "tls_handshakes"), 3);
+	unlink(conf);
+	unlink(cert);
+	unlink(key);
+}
+
+/*
+ * Plain bytes (an HTTP request) and random garbage on the TLS port: closed,
+ * OpenSSL's reason logged with the address, counted; the daemon and the
+ * other clients go on.
+ */
+static void
+test_garbage(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 t;
+	char		 cert[300], key[300], junk[4096];
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")), NULL };
+	const char	 http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint32_t	 ida, idb;
+	size_t		 i;
+	int		 port, a, b, fd, round;
+
+	harness_start(&d, args);
+	port = tls_port(&d);
+	assert_true((a = tc_connect(&d, &ida)) >= 0);
+	assert_true((b = tc_connect(&d, &idb)) >= 0);
+	assert_true((fd = tc_connect_port(port)) >= 0);
+	assert_int_equal(tc_write(fd, http, sizeof http - 1), 0);
+	assert_int_equal(tc_expect_close(fd, HARNESS_TIMEOUT_MS), 0);
+	close(fd);
+	harness_wait_log(&d, "SSL routines::http request", 1);
+
+	/* Several kinds of garbage: random, all 0x16 (a handshake type). */
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < sizeof junk; i++)
+			junk[i] = round == 1 ? 0x16 : (char)(random() & 0xff);
+		assert_true((fd = tc_connect_port(port)) >= 0);
+		(void)tc_write(fd, junk, sizeof junk);
+		assert_int_equal(tc_expect_close(fd, HARNESS_TIMEOUT_MS), 0);
+		close(fd);
+	}
+	harness_wait_log(&d, "closed: tls;", 4);
+	assert_int_equal(daemon_log_count(&d,
+	    ": tls handshake from 127.0.0.1:"), 4);
+	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	    4);
+	stats_wait(&d, "clients", "connected", 2);
+	/* Everyone else is fine. */
+	tc_ping_pong(a, ida, b, idb, 3);
+	assert_int_equal(tlc_open(&t, port, NULL, 1), 0);
+	tlc_send(&t, ida, "after", 5);
+	tc_expect_msg(a, "after");
+	tlc_close(&t);
+	close(a);
+	close(b);
+	harness_stop(&d);
+}
+
+/*
+ * A connection that never finishes its handshake (silent, or a ClientHello
+ * cut short) is closed at tls.handshake_timeout and its slot freed.
+ */
+static void
+test_handshake_deadline(void **state)
+{
+	struct daemon	 d;
+	char		 conf[256], text[1024], cert[300], key[300];
+	const char	*args[] = { "-c", conf, "--admin", "127.0.0.1:0",
+	    NULL };
+	/* A TLS record header promising more than is sent. */
+	const unsigned char hello[] = { 0x16, 0x03, 0x01, 0x01, 0x00, 0x01 };
+	json_t		*v, *list, *e;
+	size_t		 i;
+	int		 fd, fd2, port, timeouts = 0;
+
+	harness_tmp_path(conf, sizeof conf, "conf");
+	snprintf(text, sizeof text, "[tls]\nlisten = 127.0.0.1:0\n"
+	    "cert = %s\nkey = %s\nhandshake_timeout = 300ms\n",
+	    cert_path(cert, sizeof cert, "server.pem"),
+	    cert_path(key, sizeof key, "server.key"));
+	harness_write_file(conf, text);
+	harness_start(&d, args);
+	port = tls_port(&d);
+	assert_true((fd = tc_connect_port(port)) >= 0);
+	assert_true((fd2 = tc_connect_port(port)) >= 0);
+	assert_int_equal(tc_write(fd2, hello, sizeof hello), 0);
+	stats_wait(&d, "clients", "connected", 2);
+	assert_int_equal(tc_expect_close(fd, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(tc_expect_close(fd2, HARNESS_TIMEOUT_MS), 0);
+	harness_wait_log(&d, "closed: tls_timeout;", 2);
+	assert_int_equal(daemon_log_count(&d, "tls handshake from 127.0.0.1:"),
+	    2);
+	assert_int_equal(daemon_log_count(&d, ": timed out"), 2);
+	stats_wait(&d, "clients", "connected", 0);
+	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	    2);
+	v = admin_json(&d, "/clients?state=closed");
+	list = json_object_get(v, "clients");
+	json_array_foreach(list, i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "reason")),
+		    "tls_timeout") == 0)
+			timeouts++;
+	}
+	assert_int_equal(timeouts, 2);
+	json_decref(v);
+	close(fd);
+	close(fd2);
+	harness_stop(&d);
+	unlink(conf);
+}
+
+/* admin.tls = yes: /healthz over HTTPS, nothing over plain HTTP. */
+static void
+test_admin_https(void **state)
+{
+	struct daemon		 d;
+	struct tlc		 t;
+	struct http_response	 resp;
+	char			 conf[256], text[1024], cert[300], key[300];
+	char			 buf[4096];
+	const char		*args[] = { "-c", conf, "--admin",
+	    "127.0.0.1:0", NULL };
+	const char		 req[] = "GET /healthz HTTP/1.1\r\n"
+	    "Host: localhost\r\nConnection: close\r\n\r\n";
+	size_t			 got = 0;
+	int			 n;
+
+	harness_tmp_path(conf, sizeof conf, "conf");
+	snprintf(text, sizeof text, "[admin]\ntls = yes\n[tls]\n"
+	    "cert = %s\nkey = %s\n",
+	    cert_path(cert, sizeof cert, "server.pem"),
+	    cert_path(key, sizeof key, "server.key"));
+	harness_write_file(conf, text);
+	harness_start(&d, args);
+	assert_int_equal(tlc_open(&t, d.admin_port, NULL, 0), 0);
+	tlc_write(&t, req, sizeof req - 1);
+	while (got < sizeof buf - 1 &&
+	    (n = SSL_read(t.ssl, buf + got, (int)(sizeof buf - 1 - got))) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
+	tlc_close(&t);
+	/* Plain HTTP gets no answer. */
+	(void)http_request(d.admin_port, "GET", "/healthz", NULL, &resp,
+	    HARNESS_TIMEOUT_MS);
+	assert_int_not_equal(resp.status, 200);
+	http_response_free(&resp);
+	harness_stop(&d);
+	unlink(conf);
+}
+
+/* -t loads the certificate: a broken one is refused with the key named. */
+static void
+test_check_config(void **state)
+{
+	char		 out[4096], err[4096], bad[256], key[300], cert[300];
+	char		 key2[300];
+	const char	*broken[] = { "-t", "--tls-listen", "127.0.0.1:0",
+	    "--tls-cert", bad, "--tls-key", cert_path(key, sizeof key,
+	    "server.key"), NULL };
+	const char	*missing[] = { "-t", "--tls-listen", "127.0.0.1:0",
+	    NULL };
+	const char	*nokey[] = { "-t", "--tls-listen", "127.0.0.1:0",
+	    "--tls-cert", cert_path(cert, sizeof cert, "server.pem"),
+	    "--tls-key", cert_path(key2, sizeof key2, "client.key"), NULL };
+	const char	*off[] = { "-t", "-l", "off", NULL };
+	const char	*tlsonly[] = { "-t", "-l", "off", "--tls-listen",
+	    "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, NULL };
+
+	harness_tmp_path(bad, sizeof bad, "bad.pem");
+	harness_write_file(bad, "not a certificate\n");
+	assert_int_equal(daemon_run(broken, out, sizeof out, err, sizeof err),
+	    2);
+	assert_true(strncmp(err, "tls.cert: ", 10) == 0);
+	assert_non_null(strstr(err, bad));
+	assert_int_equal(daemon_run(missing, out, sizeof out, err, sizeof err),
+	    2);
+	assert_string_equal(err, "tls.cert: needed by tls.listen\n");
+	assert_int_equal(daemon_run(nokey, out, sizeof out, err, sizeof err),
+	    2);
+	assert_true(strncmp(err, "tls.key: ", 9) == 0);
+	assert_non_null(strstr(err, "key values mismatch"));
+	assert_int_equal(daemon_run(off, out, sizeof out, err, sizeof err), 2);
+	assert_string_equal(err, "router.listen: off needs tls.listen: no "
+	    "client could connect\n");
+	/* TLS only is fine. */
+	assert_int_equal(daemon_run(tlsonly, out, sizeof out, err, sizeof err),
+	    0);
+	assert_non_null(strstr(out, "router.listen = off"));
+	assert_non_null(strstr(out, "tls.listen = 127.0.0.1:0"));
+	unlink(bad);
+}
+
+/* Make the certificates once, in the test directory. */
+static int
+certs_setup(void **state)
+{
+	const char	*script = getenv("TLS_CERTS_SH");
+	char		 cmd[1024];
+
+	harness_tmp_path(certs, sizeof certs, "certs");
+	snprintf(cmd, sizeof cmd, "sh '%s' '%s'",
+	    script != NULL ? script : "tests/tls-certs.sh", certs);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+certs_teardown(void **state)
+{
+	char	cmd[512];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", certs);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		harness_unit_test(test_exchange),
+		harness_unit_test(test_mtls),
+		harness_unit_test(test_rotation),
+		harness_unit_test(test_garbage),
+		harness_unit_test(test_handshake_deadline),
+		harness_unit_test(test_admin_https),
+		harness_unit_test(test_check_config),
+	};
+
+	harness_init();
+	return harness_finish(cmocka_run_group_tests(tests, certs_setup,
+	    certs_teardown));
+}
