@@ -412,7 +412,8 @@ class Bench:
         variants = variants or [(s, s, ()) for s in servers]
         variants = [v for v in variants if self.available(v[1])]
         if self.rload is None:
-            variants = [v for v in variants if v[1] == "msgrouterd"]
+            variants = [v for v in variants
+                        if v[1] in ("msgrouterd", "msgrouterd-tls")]
         recs = {label: [] for label, _, _ in variants}
         for i in range(runs):
             for label, kind, extra in variants:
