@@ -248,8 +248,9 @@ class Bench:
     # -- one run -----------------------------------------------------------
 
     def load_argv(self, srv, p):
-        proto = {"msgrouterd": "router", "refrouter": "router",
-                 "nats": "nats", "redis": "redis"}[srv.kind]
+        proto = {"msgrouterd": "router", "msgrouterd-tls": "router",
+                 "refrouter": "router", "nats": "nats",
+                 "redis": "redis"}[srv.kind]
         if self.rload is None or p.get("gen") == "bench":
             argv = self.bench_argv(srv) + [
                     "--json", "-q", "--pairs", str(p["pairs"]),
