@@ -298,6 +298,8 @@ conn_tls_close(struct conn *c)
 	}
 	if (ssl != NULL && SSL_is_init_finished(ssl)) {
 		(void)SSL_shutdown(ssl);
+		/* Its record buffer lives until the deferred free otherwise. */
+		(void)SSL_free_buffers(ssl);
 		ERR_clear_error();
 	}
 }
@@ -425,14 +427,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 static void
 conn_read_done(struct conn *c, enum conn_reason reason)
 {
-	if (c->cn_tls && c->cn_state == CONN_NEW) {
-		/* The handshake will not end: the deadline goes, the slot
-		 * goes once what is queued is written (never, mid-handshake)
-		 * or the drain ends. */
-		if (c->cn_hs_ev != NULL)
-			event_free(c->cn_hs_ev);
-		c->cn_tls_seen = 0;
-	}
+	/* A TLS client leaves NEW only by its handshake (conn_stop_reading). */
+	assert(!(c->cn_tls && c->cn_state == CONN_NEW));
 	conn_set_state(c, CONN_DONE);
 	c->cn_done_reason = (uint8_t)reason;
 	if (c->cn_tls || c->cn_read_ev == NULL)
@@ -612,6 +608,14 @@ conn_stop_reading(struct conn *c)
 	 * From now on activations (conn_kick) route what was read, without
 	 * watching the socket, which would spin on readiness nobody consumes.
 	 */
+	if (c->cn_tls && c->cn_state == CONN_NEW) {
+		/*
+		 * Its handshake goes on (it needs reads), under its deadline,
+		 * so that the id queued for it can go out; the owner stops it
+		 * reading once it is done (co_handshake).
+		 */
+		return;
+	}
 	if (c->cn_state != CONN_DONE && c->cn_state != CONN_CLOSED)
 		conn_read_done(c, CONN_REASON_SHUTDOWN);
 }

@@ -552,6 +552,9 @@ router_handshake_cb(struct conn *c)
 	log_info("client %u: tls handshake done: %s, %s", c->cn_id,
 	    ci.ci_tls_protocol != NULL ? ci.ci_tls_protocol : "?",
 	    ci.ci_tls_cipher != NULL ? ci.ci_tls_cipher : "?");
+	/* A handshake that ends during the drain: its id goes out, no reads. */
+	if (rt->rt_draining)
+		conn_stop_reading(c);
 }
 
 /* conn.c: a write failed, or the peer left while we only wrote. */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -59,6 +60,8 @@ struct tlc {
  * after HARNESS_TIMEOUT_MS.
  */
 static void	tlc_close(struct tlc *);
+/* SO_RCVBUF of the next tlc_open, if not 0 (a window kept small). */
+static int	tlc_rcvbuf;
 
 static int
 tlc_open(struct tlc *t, int port, const char *name, int read_id)
@@ -84,6 +87,9 @@ tlc_open(struct tlc *t, int port, const char *name, int read_id)
 		    SSL_FILETYPE_PEM), 1);
 	}
 	assert_true((t->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	if (tlc_rcvbuf != 0)
+		setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &tlc_rcvbuf,
+		    sizeof tlc_rcvbuf);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -277,19 +283,31 @@ stats_value(struct daemon *d, const char *group, const char *name)
 	return x;
 }
 
-/* Wait until /stats has group.name == want. */
+/* Wait until /stats has group.name == want (or >= want, with at_least). */
+static void
+stats_wait_cmp(struct daemon *d, const char *group, const char *name,
+    long long want, int at_least)
+{
+	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS, v;
+
+	while ((v = stats_value(d, group, name)) != want &&
+	    !(at_least && v > want)) {
+		if (tc_now_ms() > deadline) {
+			json_t	*v = admin_json(d, "/stats");
+			char	*text = json_dumps(v, JSON_COMPACT);
+
+			fail_msg("stats %s.%s never became %s%lld: %s", group,
+			    name, at_least ? ">= " : "", want, text);
+		}
+		usleep(10000);
+	}
+}
+
 static void
 stats_wait(struct daemon *d, const char *group, const char *name,
     long long want)
 {
-	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-
-	while (stats_value(d, group, name) != want) {
-		if (tc_now_ms() > deadline)
-			fail_msg("stats %s.%s never became %lld", group, name,
-			    want);
-		usleep(10000);
-	}
+	stats_wait_cmp(d, group, name, want, 0);
 }
 
 /* The daemon's arguments for a TLS port with the test server certificate. */
@@ -629,6 +647,145 @@ test_handshake_deadline(void **state)
 	unlink(conf);
 }
 
+/*
+ * Backpressure: BP_FRAMES frames of BP_PAYLOAD bytes each way, over a 64K
+ * queue: 8 MiB, more than the kernel's socket buffers (tcp_wmem grows a
+ * sender's to 4 MiB) take before the router's queue fills.
+ */
+#define BP_FRAMES	512
+#define BP_PAYLOAD	16383
+
+/* Frame i's payload: its number in every byte but 0x00. */
+static void
+bp_payload(char *p, int i)
+{
+	memset(p, 1 + i % 250, BP_PAYLOAD);
+}
+
+/*
+ * Backpressure across the two kinds: a plain sender to a TLS client that
+ * does not read is paused and resumed by the TLS client's writes, and a
+ * TLS sender to a plain client that does not read is paused (its
+ * bufferevent stops reading) and resumed; every byte arrives in order.
+ */
+static void
+test_backpressure(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 t;
+	char		 cert[300], key[300], *p, *frame;
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")),
+	    "--queue-limit", "64K", NULL };
+	uint32_t	 idb, be;
+	pid_t		 pid;
+	long long	 paused;
+	int		 b, i;
+
+	harness_start(&d, args);
+	tlc_rcvbuf = TC_SMALL_RCVBUF;
+	assert_int_equal(tlc_open(&t, tls_port(&d), NULL, 1), 0);
+	tlc_rcvbuf = 0;
+	assert_true((b = tc_connect_small(&d, &idb)) >= 0);
+	assert_non_null(p = malloc(BP_PAYLOAD + 1));
+	assert_non_null(frame = malloc(BP_PAYLOAD + 5));
+
+	/*
+	 * Plain b to TLS t, t not reading: b is paused (perhaps more than
+	 * once: the kernel's buffers take some), then resumed as t reads.
+	 */
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		be = htonl(t.id);
+		for (i = 0; i < BP_FRAMES; i++) {
+			memcpy(frame, &be, 4);
+			bp_payload(frame + 4, i);
+			frame[BP_PAYLOAD + 4] = '\0';
+			if (tc_write(b, frame, BP_PAYLOAD + 5) != 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	stats_wait_cmp(&d, "clients", "paused_total", 1, 1);
+	for (i = 0; i < BP_FRAMES; i++) {
+		bp_payload(p, i);
+		tlc_expect(&t, p, BP_PAYLOAD);
+	}
+	harness_child_ok(pid);
+	stats_wait(&d, "clients", "paused", 0);
+	paused = stats_value(&d, "clients", "paused_total");
+
+	/* TLS t to plain b, b not reading: t is paused, then resumed. */
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		for (i = 0; i < BP_FRAMES; i++) {
+			bp_payload(p, i);
+			tlc_send(&t, idb, p, BP_PAYLOAD);
+		}
+		_exit(0);
+	}
+	stats_wait_cmp(&d, "clients", "paused_total", paused + 1, 1);
+	for (i = 0; i < BP_FRAMES; i++) {
+		assert_int_equal(tc_read_exact(b, frame, BP_PAYLOAD + 1,
+		    HARNESS_TIMEOUT_MS), 0);
+		bp_payload(p, i);
+		assert_memory_equal(frame, p, BP_PAYLOAD);
+		assert_int_equal(frame[BP_PAYLOAD], '\0');
+	}
+	harness_child_ok(pid);
+	stats_wait(&d, "clients", "paused", 0);
+
+	free(p);
+	free(frame);
+	tlc_close(&t);
+	close(b);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 2 * BP_FRAMES);
+	assert_int_equal(daemon_counter(&d, "dropped_queue_full"), 0);
+}
+
+/*
+ * The drain with TLS clients: what is queued to an open one is written
+ * before it is closed; one stuck in its handshake holds the drain up to
+ * its deadline, not for ever.
+ */
+static void
+test_drain(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 a;
+	char		 conf[256], text[1024], cert[300], key[300], buf[16];
+	const char	*args[] = { "-c", conf, NULL };
+	uint32_t	 idb;
+	int		 b, h;
+
+	harness_tmp_path(conf, sizeof conf, "conf");
+	snprintf(text, sizeof text, "[router]\nshutdown_timeout = 60s\n"
+	    "[tls]\nlisten = 127.0.0.1:0\ncert = %s\nkey = %s\n"
+	    "handshake_timeout = 500ms\n",
+	    cert_path(cert, sizeof cert, "server.pem"),
+	    cert_path(key, sizeof key, "server.key"));
+	harness_write_file(conf, text);
+	harness_start(&d, args);
+	assert_int_equal(tlc_open(&a, tls_port(&d), NULL, 1), 0);
+	assert_true((b = tc_connect(&d, &idb)) >= 0);
+	assert_true((h = tc_connect_port(tls_port(&d))) >= 0);
+	assert_int_equal(tc_send(b, a.id, "last words"), 0);
+	harness_wait_log(&d, "connected from 127.0.0.1", 3);
+	kill(d.pid, SIGTERM);
+	tlc_expect(&a, "last words", 10);
+	/* Then EOF, once the drain is over. */
+	assert_int_equal(tlc_read(&a, buf, 1), -1);
+	harness_wait_exit(&d, HARNESS_TIMEOUT_MS);
+	assert_int_equal(daemon_log_count(&d, "closed: tls_timeout;"), 1);
+	assert_int_equal(daemon_log_count(&d, "drain complete"), 1);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 1);
+	tlc_close(&a);
+	close(b);
+	close(h);
+	unlink(conf);
+}
+
 /* admin.tls = yes: /healthz over HTTPS, nothing over plain HTTP. */
 static void
 test_admin_https(void **state)
@@ -742,6 +899,8 @@ main(void)
 		harness_unit_test(test_rotation),
 		harness_unit_test(test_garbage),
 		harness_unit_test(test_handshake_deadline),
+		harness_unit_test(test_backpressure),
+		harness_unit_test(test_drain),
 		harness_unit_test(test_admin_https),
 		harness_unit_test(test_check_config),
 	};

@@ -219,7 +219,10 @@ int		 conn_flush(struct conn *);
 void		 conn_pause(struct conn *);
 /* PAUSED -> OPEN; then, in any state, conn_kick. */
 void		 conn_resume(struct conn *);
-/* Stop reading for good (the drain): NEW, OPEN or PAUSED -> DONE. */
+/*
+ * Stop reading for good (the drain): NEW, OPEN or PAUSED -> DONE.  A TLS
+ * client in its handshake stays NEW: call it again once that is done.
+ */
 void		 conn_stop_reading(struct conn *);
 /*
  * Have co_input run from the loop, for input already buffered that no
