@@ -125,8 +125,8 @@ size_t		 mr_client_pending(const struct mr_client *);
  *  MR_ETOOBIG,  payload again fails the same way, except after MR_ENOMEM.
  *  MR_ENOMEM
  *  MR_ECLOSED,  the connection is broken, before or after the frame was
- *  MR_EIO       queued: whether the router got it is unknown.  Close the
- *               client.
+ *  MR_EIO,      queued: whether the router got it is unknown.  Close the
+ *  MR_ETLS      client.
  *
  * When the send buffer is full, only enough of it is written to make room
  * for this frame before it is queued.
