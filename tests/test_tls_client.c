@@ -45,6 +45,7 @@ struct fake {
 	const char	*fk_cert;	/* its certificate, in certdir */
 	int		 fk_plain;	/* no TLS at all */
 	int		 fk_verify;	/* require a client certificate */
+	int		 fk_garbage;	/* clear bytes into the session after the id */
 	int		 fk_listen;
 	uint16_t	 fk_port;
 	pthread_t	 fk_thread;
@@ -121,6 +122,13 @@ fake_run(void *arg)
 	}
 	if (fake_write(fk, ssl, fd, &be, sizeof be) != 0)
 		goto out;
+	if (fk->fk_garbage) {
+		/* Not a TLS record: the client must fail, not deliver it. */
+		if (write(fd, "garbage!\n\0", 10) != 10)
+			goto out;
+		n = SSL_read(ssl, buf, sizeof buf);
+		goto out;
+	}
 	for (;;) {
 		if (fk->fk_plain)
 			n = (int)read(fd, buf + have, sizeof buf - have);
@@ -383,6 +391,29 @@ test_client_cert(void **state)
 	mr_tls_free(t);
 }
 
+/* Bytes that are no TLS record, after the id: MR_ETLS, and why. */
+static void
+test_garbage_after_id(void **state)
+{
+	struct fake		 fk = { .fk_cert = "server", .fk_garbage = 1 };
+	struct mr_tls		*t = tls_with("ca.pem", NULL);
+	struct mr_client	*c;
+	const char		*msg;
+	size_t			 len;
+
+	(void)state;
+	fake_start(&fk);
+	assert_int_equal(mr_client_connect_tls(fk.fk_host, t, WAIT_MS, &c),
+	    MR_OK);
+	assert_int_equal(mr_client_recv(c, WAIT_MS, &msg, &len), MR_ETLS);
+	if (strncmp(mr_tls_error(t), "TLS: ", 5) != 0 ||
+	    strlen(mr_tls_error(t)) <= 5)
+		fail_msg("error \"%s\"", mr_tls_error(t));
+	mr_client_close(c);
+	fake_stop(&fk);
+	mr_tls_free(t);
+}
+
 /* A plain port (the router's id comes in clear) fails the handshake. */
 static void
 test_plain_port(void **state)
@@ -540,6 +571,7 @@ main(void)
 		cmocka_unit_test(test_wrong_ca),
 		cmocka_unit_test(test_name_mismatch),
 		cmocka_unit_test(test_client_cert),
+		cmocka_unit_test(test_garbage_after_id),
 		cmocka_unit_test(test_plain_port),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_cat),
