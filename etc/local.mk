@@ -48,12 +48,14 @@ msgrouterd_unit_edit = sed \
 etc/msgrouterd.service: etc/msgrouterd.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc && $(msgrouterd_unit_edit) \
 	    -e 's|@instance[@]||g' \
+	    -e 's|@rundir[@]|msgrouterd|g' \
 	    -e 's|@conffile[@]|$(msgrouterdconfdir)/msgrouterd.conf|g' \
 	    $(srcdir)/etc/msgrouterd.service.in >$@.tmp && mv $@.tmp $@
 
 etc/msgrouterd@.service: etc/msgrouterd.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc && $(msgrouterd_unit_edit) \
 	    -e 's|@instance[@]| (%i)|g' \
+	    -e 's|@rundir[@]|msgrouterd/%i|g' \
 	    -e 's|@conffile[@]|$(msgrouterdconfdir)/%i.conf|g' \
 	    $(srcdir)/etc/msgrouterd.service.in >$@.tmp && mv $@.tmp $@
 

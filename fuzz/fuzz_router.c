@@ -551,7 +551,7 @@ check_counters(struct router *rt)
 	uint64_t	 paused = 0;
 
 	if (st->st_frames != st->st_forwarded + st->st_dropped_unknown +
-	    st->st_dropped_queue_full)
+	    st->st_dropped_queue_full + st->st_dropped_sender_gone)
 		abort();
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
 		if (c->cn_blocked_on == NULL)

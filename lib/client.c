@@ -537,7 +537,7 @@ client_connect_wait(int fd, const struct mr_deadline *dl)
 	return MR_OK;
 }
 
-/* Check a "HOST:PORT" with a port. */
+/* Check a "HOST:PORT" with a port, or a "unix:/PATH". */
 static int
 client_parse_addr(const char *hostport, struct sockaddr_storage *ss,
     socklen_t *sslen)
@@ -546,16 +546,17 @@ client_parse_addr(const char *hostport, struct sockaddr_storage *ss,
 
 	if (hostport == NULL || addr_parse(hostport, ss, sslen, &why) != 0)
 		return MR_EINVAL;
-	if (ss->ss_family == AF_INET ?
-	    ((struct sockaddr_in *)ss)->sin_port == 0 :
-	    ((struct sockaddr_in6 *)ss)->sin6_port == 0)
+	if ((ss->ss_family == AF_INET &&
+	    ((struct sockaddr_in *)ss)->sin_port == 0) ||
+	    (ss->ss_family == AF_INET6 &&
+	    ((struct sockaddr_in6 *)ss)->sin6_port == 0))
 		return MR_EINVAL;
 	return MR_OK;
 }
 
-/* Open a TCP connection to ss before the deadline: the fd, or MR_E*. */
+/* Connect a stream socket to ss before the deadline: the fd, or MR_E*. */
 static int
-client_tcp_connect(const struct sockaddr_storage *ss, socklen_t sslen,
+client_socket_connect(const struct sockaddr_storage *ss, socklen_t sslen,
     const struct mr_deadline *dl)
 {
 	int	fd, r, one = 1;
@@ -574,7 +575,8 @@ client_tcp_connect(const struct sockaddr_storage *ss, socklen_t sslen,
 		}
 	}
 	/* Messages are small and latency matters more than packet count. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (ss->ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return fd;
 }
 
@@ -593,7 +595,7 @@ mr_client_connect(const char *hostport, int timeout_ms, struct mr_client **out)
 	if ((r = client_parse_addr(hostport, &ss, &sslen)) != MR_OK)
 		return r;
 	deadline_start(&dl, timeout_ms);
-	if ((fd = client_tcp_connect(&ss, sslen, &dl)) < 0)
+	if ((fd = client_socket_connect(&ss, sslen, &dl)) < 0)
 		return fd;
 	if ((c = client_new(fd)) == NULL) {
 		client_close_fd(fd);
@@ -1003,7 +1005,7 @@ tls_host(const char *hostport, char *buf, size_t len)
 
 /*
  * Make c's TLS session for host: verification (chain and name, unless
- * insecure), SNI for a name, our socket BIO.
+ * insecure; the chain alone for host ""), SNI for a name, our socket BIO.
  */
 static int
 client_tls_new(struct mr_client *c, struct mr_tls *t, const char *host)
@@ -1029,13 +1031,16 @@ client_tls_new(struct mr_client *c, struct mr_tls *t, const char *host)
 
 	is_ip = inet_pton(AF_INET, host, &a6) == 1 ||
 	    inet_pton(AF_INET6, host, &a6) == 1;
-	if (!is_ip && SSL_set_tlsext_host_name(c->c_ssl, host) != 1)
+	if (!is_ip && host[0] != '\0' &&
+	    SSL_set_tlsext_host_name(c->c_ssl, host) != 1)
 		return MR_ENOMEM;
 	if (t->t_insecure) {
 		SSL_set_verify(c->c_ssl, SSL_VERIFY_NONE, NULL);
 		return MR_OK;
 	}
 	SSL_set_verify(c->c_ssl, SSL_VERIFY_PEER, NULL);
+	if (host[0] == '\0')
+		return MR_OK;
 	SSL_set_hostflags(c->c_ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->c_ssl),
 	    host) != 1 : SSL_set1_host(c->c_ssl, host) != 1)
@@ -1081,12 +1086,16 @@ mr_client_connect_tls(const char *hostport, struct mr_tls *t, int timeout_ms,
 	if (out == NULL)
 		return MR_EINVAL;
 	*out = NULL;
-	if (t == NULL || (r = client_parse_addr(hostport, &ss, &sslen)) !=
-	    MR_OK || (r = tls_host(hostport, host, sizeof host)) != MR_OK)
+	if (t == NULL || client_parse_addr(hostport, &ss, &sslen) != MR_OK)
+		return MR_EINVAL;
+	/* A Unix socket has no name to check: its file mode guards it. */
+	if (ss.ss_family == AF_UNIX)
+		host[0] = '\0';
+	else if (tls_host(hostport, host, sizeof host) != MR_OK)
 		return MR_EINVAL;
 	t->t_error[0] = '\0';
 	deadline_start(&dl, timeout_ms);
-	if ((fd = client_tcp_connect(&ss, sslen, &dl)) < 0)
+	if ((fd = client_socket_connect(&ss, sslen, &dl)) < 0)
 		return fd;
 	if ((c = client_new(fd)) == NULL) {
 		client_close_fd(fd);

@@ -7,11 +7,35 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "msgrouter/addr.h"
+
+/* "unix:/PATH" into a sockaddr_un; the prefix is already checked. */
+static int
+addr_parse_unix(const char *s, struct sockaddr_storage *ss,
+    socklen_t *sslen, const char **why)
+{
+	struct sockaddr_un	*sau = (struct sockaddr_un *)ss;
+	const char		*path = s + strlen(ADDR_UNIX_PREFIX);
+	size_t			 len = strlen(path);
+
+	if (path[0] != '/') {
+		*why = "a Unix socket path must be absolute: unix:/PATH";
+		return -1;
+	}
+	if (len > ADDR_UNIX_PATH_MAX) {
+		*why = "Unix socket path longer than 107 bytes";
+		return -1;
+	}
+	sau->sun_family = AF_UNIX;
+	memcpy(sau->sun_path, path, len + 1);
+	*sslen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+	return 0;
+}
 
 int
 addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
@@ -26,6 +50,8 @@ addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof *ss);
+	if (strncmp(s, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0)
+		return addr_parse_unix(s, ss, sslen, why);
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 		if (close == NULL || close[1] != ':') {
@@ -102,6 +128,16 @@ addr_format(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
 		break;
 	}
+	case AF_UNIX: {
+		const struct sockaddr_un *sau = (const struct sockaddr_un *)sa;
+		/* A peer's copy has the family only: no path to print. */
+		if (sau->sun_path[0] == '/')
+			snprintf(buf, len, "%s%.*s", ADDR_UNIX_PREFIX,
+			    (int)ADDR_UNIX_PATH_MAX, sau->sun_path);
+		else
+			snprintf(buf, len, "unix");
+		break;
+	}
 	default:
 		snprintf(buf, len, "unknown");
 		break;
@@ -123,6 +159,8 @@ addr_is_loopback(const struct sockaddr *sa)
 			return 1;
 		return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
 		    sin6->sin6_addr.s6_addr[12] == 127;
+	case AF_UNIX:
+		return 1;
 	default:
 		return 0;
 	}
@@ -132,6 +170,11 @@ void
 addr_copy(union addr_any *dst, const struct sockaddr *sa, int socklen)
 {
 	memset(dst, 0, sizeof *dst);
+	/* accept(2) gives at least the family (an unnamed peer, 2 bytes). */
+	if (socklen >= (int)sizeof(sa_family_t) && sa->sa_family == AF_UNIX) {
+		dst->sa.sa_family = AF_UNIX;
+		return;
+	}
 	if (socklen > 0 && (size_t)socklen <= sizeof *dst)
 		memcpy(dst, sa, (size_t)socklen);
 }

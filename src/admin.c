@@ -69,6 +69,7 @@ struct admin_conn {
 	struct bufferevent		*ac_bev;
 	struct evhttp_connection	*ac_evcon;	/* NULL until adopted */
 	struct event			*ac_deadline;
+	int				 ac_reserve; /* past the cap: /healthz */
 	int				 ac_refuse;	/* HTTPS without SSL */
 	TAILQ_ENTRY(admin_conn)		 ac_entry;
 };
@@ -83,6 +84,7 @@ struct admin {
 	struct admin_conn_list	 ad_pending;	/* accepted, not yet adopted */
 	struct admin_conn_list	 ad_conns;	/* adopted and counted */
 	size_t			 ad_nconns;
+	size_t			 ad_nreserve;	/* of ad_nconns, ac_reserve */
 };
 
 static void	admin_request_cb(struct evhttp_request *, void *);
@@ -159,6 +161,8 @@ admin_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
 	TAILQ_REMOVE(&ad->ad_conns, ac, ac_entry);
 	ad->ad_nconns--;
+	if (ac->ac_reserve)
+		ad->ad_nreserve--;
 	event_free(ac->ac_deadline);
 	free(ac);
 	listener_resume(ad->ad_listener);
@@ -208,9 +212,14 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 			free(ac);
 			continue;
 		}
-		if (ad->ad_nconns >= ADMIN_MAX_CONNS) {
+		/*
+		 * The cap is enforced here, before the request line is known:
+		 * the reserve past it is taken by whoever comes, and
+		 * admin_request_cb answers anything but /healthz on it 503.
+		 */
+		if (ad->ad_nconns >= ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE) {
 			log_debug("admin: %d connections open, closing a new "
-			    "one", ADMIN_MAX_CONNS);
+			    "one", ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE);
 			evhttp_connection_free(evcon);
 			free(ac);
 			continue;
@@ -226,6 +235,10 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(ac->ac_deadline, &tv);
 		evhttp_connection_set_closecb(evcon, admin_conn_close_cb, ac);
 		TAILQ_INSERT_TAIL(&ad->ad_conns, ac, ac_entry);
+		if (ad->ad_nconns >= ADMIN_MAX_CONNS) {
+			ac->ac_reserve = 1;
+			ad->ad_nreserve++;
+		}
 		ad->ad_nconns++;
 	}
 }
@@ -293,9 +306,12 @@ admin_free(struct admin *ad)
 int
 admin_listen(struct admin *ad, const char *addr)
 {
+	struct listener_conf	conf = admin_listener_conf;
+
+	conf.lc_unix_mode = (mode_t)ad->ad_router->rt_config.cf_admin_unix_mode;
 	/* Its accept() failures count with the routing port's. */
 	ad->ad_listener = listener_new_http(ad->ad_router->rt_base,
-	    &admin_listener_conf, addr, ad->ad_http,
+	    &conf, addr, ad->ad_http,
 	    &ad->ad_router->rt_stats.st_accept_errors);
 	if (ad->ad_listener == NULL)
 		return -1;
@@ -683,6 +699,28 @@ admin_asset(struct evhttp_request *req, const struct dashboard_asset *da)
 	evbuffer_free(body);
 }
 
+/*
+ * The request came on a connection of the /healthz reserve.  A walk of at
+ * most ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE, and only while the reserve
+ * is in use: libevent 2.1 gives no way back from a connection to our
+ * record.
+ */
+static int
+admin_on_reserve(struct admin *ad, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct admin_conn		*ac;
+
+	if (ad->ad_nreserve == 0)
+		return 0;
+	evcon = evhttp_request_get_connection(req);
+	TAILQ_FOREACH(ac, &ad->ad_conns, ac_entry) {
+		if (ac->ac_evcon == evcon)
+			return ac->ac_reserve;
+	}
+	return 0;
+}
+
 static const struct admin_route {
 	const char	*ar_path;
 	void		(*ar_fn)(struct admin *, struct evhttp_request *,
@@ -698,8 +736,8 @@ static const struct admin_route {
 #define ADMIN_CLIENT_PREFIX	"/clients/"
 
 /*
- * Every request: method, then the dashboard's files (no token), then token
- * (all but /healthz), then path.  One
+ * Every request: the /healthz reserve, method, then the dashboard's files
+ * (no token), then token (all but /healthz), then path.  One
  * request per connection: Connection: close bounds what an idle keep-alive
  * client holds, and makes the deadline per request.
  */
@@ -722,6 +760,14 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Connection", "close");
 
+	if (strcmp(path, "/healthz") != 0 && admin_on_reserve(ad, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		admin_error(req, 503, "Service Unavailable",
+		    "too many admin connections: only /healthz is answered "
+		    "past " ADMIN_STR(ADMIN_MAX_CONNS));
+		return;
+	}
 	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");

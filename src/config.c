@@ -58,6 +58,10 @@ static int	config_set_bool(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
 static int	config_set_token(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
+static int	config_set_router_listen(struct config *,
+		    const struct config_keydef *, const char *, char *, size_t);
+static int	config_set_mode(struct config *, const struct config_keydef *,
+		    const char *, char *, size_t);
 static int	config_set_count(struct config *, const struct config_keydef *,
 		    const char *, char *, size_t);
 static int	config_set_size(struct config *, const struct config_keydef *,
@@ -91,11 +95,13 @@ static void	config_format_id_mode(const struct config *,
 		    const struct config_keydef *, char *, size_t);
 static void	config_format_log_level(const struct config *,
 		    const struct config_keydef *, char *, size_t);
+static void	config_format_mode(const struct config *,
+		    const struct config_keydef *, char *, size_t);
 
 /* Indexed by enum config_key. */
 static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_ROUTER_LISTEN] = { "router", "listen", 0, 1, 0,
-	    CONFIG_FIELD(cf_listen), config_set_listen_off,
+	    CONFIG_FIELD(cf_listen), config_set_router_listen,
 	    config_format_string, 0, 0 },
 	[CONFIG_ROUTER_MAX_CLIENTS] = { "router", "max_clients", 1, 0, 0,
 	    CONFIG_FIELD(cf_max_clients), config_set_count,
@@ -126,6 +132,15 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0, 0,
 	    CONFIG_FIELD(cf_log_level), config_set_log_level,
 	    config_format_log_level, 0, 0 },
+	[CONFIG_ROUTER_UNIX_MODE] = { "router", "unix_mode", 0, 0, 0,
+	    CONFIG_FIELD(cf_unix_mode), config_set_mode,
+	    config_format_mode, 0600, 0777 },
+	[CONFIG_ADMIN_UNIX_MODE] = { "admin", "unix_mode", 0, 0, 0,
+	    CONFIG_FIELD(cf_admin_unix_mode), config_set_mode,
+	    config_format_mode, 0600, 0777 },
+	[CONFIG_ROUTER_SNDBUF] = { "router", "sndbuf", 1, 0, 0,
+	    CONFIG_FIELD(cf_sndbuf), config_set_size, config_format_size, 0,
+	    CONFIG_SNDBUF_MAX },
 	[CONFIG_TLS_LISTEN] = { "tls", "listen", 0, 1, 0,
 	    CONFIG_FIELD(cf_tls_listen), config_set_listen_off,
 	    config_format_string, 0, 0 },
@@ -220,9 +235,30 @@ config_defaults(struct config *cf)
 	/* cf_admin_token stays "": no token, no authentication. */
 	cf->cf_admin_token[0] = '\0';
 	cf->cf_log_level = LOG_LEVEL_INFO;
+	cf->cf_unix_mode = CONFIG_DEFAULT_UNIX_MODE;
+	cf->cf_admin_unix_mode = CONFIG_DEFAULT_UNIX_MODE;
 	strcpy(cf->cf_tls_listen, "off");
 	cf->cf_tls_min_version = TLS_VERSION_1_2;
 	cf->cf_tls_handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_MS;
+}
+
+/* Check one ADDRESS:PORT or unix:/PATH. */
+static int
+config_check_listen(const char *value, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*why;
+	char			 what[160];
+
+	if (addr_parse(value, &ss, &sslen, &why) == 0)
+		return 0;
+	if (strncmp(value, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0)
+		snprintf(what, sizeof what, "unix:/PATH (%s)", why);
+	else
+		snprintf(what, sizeof what,
+		    "ADDRESS:PORT like 127.0.0.1:8080 (%s)", why);
+	return config_expected(err, errlen, what, value);
 }
 
 /* Check an ADDRESS:PORT and copy it into the key's char array. */
@@ -230,22 +266,109 @@ static int
 config_set_listen(struct config *cf, const struct config_keydef *kd,
     const char *value, char *err, size_t errlen)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	const char		*why;
-	char			 what[160];
+	char	what[160];
 
 	if (strlen(value) >= kd->kd_size) {
 		snprintf(what, sizeof what, "ADDRESS:PORT of at most %zu bytes",
 		    kd->kd_size - 1);
 		return config_expected(err, errlen, what, value);
 	}
-	if (addr_parse(value, &ss, &sslen, &why) != 0) {
-		snprintf(what, sizeof what,
-		    "ADDRESS:PORT like 127.0.0.1:8080 (%s)", why);
+	if (config_check_listen(value, err, errlen) != 0)
+		return -1;
+	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+size_t
+config_listen_addrs(const char *list, char (*addrs)[CONFIG_LISTEN_MAX],
+    size_t max)
+{
+	const char	*p = list, *end;
+	size_t		 n = 0, len;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (n == max)
+			return n + 1;
+		if (len >= CONFIG_LISTEN_MAX)
+			len = CONFIG_LISTEN_MAX - 1;
+		memcpy(addrs[n], p, len);
+		addrs[n][len] = '\0';
+		n++;
+		if (*end == '\0')
+			return n;
+		p = end + 1;
+	}
+}
+
+/*
+ * The routing port takes a list: "127.0.0.1:8080, unix:/run/x.sock", so
+ * that TCP and Unix-socket clients share one router.
+ */
+static int
+config_set_router_listen(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	char	addrs[CONFIG_LISTEN_ADDRS][CONFIG_LISTEN_MAX];
+	char	what[160];
+	size_t	n, i;
+
+	/* No plain port: TLS clients only (config_check wants tls.listen). */
+	if (strcmp(value, "off") == 0) {
+		strcpy(config_field(cf, kd), value);
+		return 0;
+	}
+	if (strlen(value) >= kd->kd_size) {
+		snprintf(what, sizeof what, "ADDRESS:PORT of at most %zu bytes",
+		    kd->kd_size - 1);
 		return config_expected(err, errlen, what, value);
 	}
+	n = config_listen_addrs(value, addrs, CONFIG_LISTEN_ADDRS);
+	if (n > CONFIG_LISTEN_ADDRS) {
+		snprintf(what, sizeof what, "at most %d addresses separated "
+		    "by commas", CONFIG_LISTEN_ADDRS);
+		return config_expected(err, errlen, what, value);
+	}
+	for (i = 0; i < n && n > 1; i++) {
+		if (addrs[i][0] == '\0')
+			return config_expected(err, errlen, "addresses "
+			    "separated by commas, none of them empty", value);
+	}
+	for (i = 0; i < n; i++) {
+		/* One address: its own message, as it always was. */
+		if (config_check_listen(n == 1 ? value : addrs[i], err,
+		    errlen) != 0)
+			return -1;
+	}
 	strcpy(config_field(cf, kd), value);
+	return 0;
+}
+
+/*
+ * A Unix socket file's mode, in octal ("0660"): the owner (the daemon's
+ * user) must keep read and write, and no bits beyond 0777.
+ */
+static int
+config_set_mode(struct config *cf, const struct config_keydef *kd,
+    const char *value, char *err, size_t errlen)
+{
+	const char	*p;
+	uint64_t	 v = 0;
+
+	for (p = value; *p >= '0' && *p <= '7' && p - value < 5; p++)
+		v = v * 8 + (uint64_t)(*p - '0');
+	if (p == value || *p != '\0' || v > kd->kd_max ||
+	    (v & kd->kd_min) != kd->kd_min)
+		return config_expected(err, errlen, "an octal mode from 0600 "
+		    "to 0777 with the owner's read and write, like 0660",
+		    value);
+	*(uint64_t *)config_field(cf, kd) = v;
 	return 0;
 }
 
@@ -260,7 +383,9 @@ config_set_admin_listen(struct config *cf, const struct config_keydef *kd,
 	}
 	if (config_set_listen(cf, kd, value, err, errlen) == 0)
 		return 0;
-	if (strlen(value) < kd->kd_size)
+	/* A unix:/PATH keeps its own message. */
+	if (strlen(value) < kd->kd_size &&
+	    strncmp(value, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) != 0)
 		config_expected(err, errlen,
 		    "ADDRESS:PORT like 127.0.0.1:8081 or off", value);
 	return -1;
@@ -531,6 +656,14 @@ config_format_log_level(const struct config *cf, const struct config_keydef *kd,
     char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", log_level_name(cf->cf_log_level));
+}
+
+static void
+config_format_mode(const struct config *cf, const struct config_keydef *kd,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "%04llo",
+	    (unsigned long long)*(const uint64_t *)config_cfield(cf, kd));
 }
 
 int

@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -60,6 +62,7 @@ static const char *const conn_reasons[] = {
 	[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
 	[CONN_REASON_MAX_CLIENTS] = "max_clients",
 	[CONN_REASON_SHUTDOWN] = "shutdown",
+	[CONN_REASON_SENDER_GONE] = "sender_gone",
 	[CONN_REASON_TLS] = "tls",
 	[CONN_REASON_TLS_TIMEOUT] = "tls_timeout",
 };
@@ -143,8 +146,10 @@ conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
 	c->cn_connected = clock_now_ms();
 	TAILQ_INIT(&c->cn_waiters);
 	addr_copy(&c->cn_peer, sa, socklen);
-	/* Forwarded messages go out as soon as they are routed. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* Forwarded messages go out as soon as they are routed (TCP only). */
+	if (c->cn_peer.sa.sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof one);
 
 	c->cn_bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->cn_bev == NULL) {
@@ -618,6 +623,38 @@ conn_stop_reading(struct conn *c)
 	}
 	if (c->cn_state != CONN_DONE && c->cn_state != CONN_CLOSED)
 		conn_read_done(c, CONN_REASON_SHUTDOWN);
+}
+
+int
+conn_peer_gone(const struct conn *c)
+{
+	struct pollfd	pfd;
+	int		domain = 0;
+	socklen_t	len = sizeof domain;
+
+	if (c->cn_state == CONN_CLOSED)
+		return 0;
+	memset(&pfd, 0, sizeof pfd);
+	pfd.fd = bufferevent_getfd(c->cn_bev);
+	pfd.events = POLLIN;
+	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1)
+		return 0;
+	/*
+	 * POLLERR: an error is pending, ECONNRESET after a TCP reset or
+	 * after an AF_UNIX peer closed with input it never read (the Unix
+	 * analogue of a reset).  POLLHUP: TCP is in TCP_CLOSE (a reset or a
+	 * timeout); but an AF_UNIX peer's plain close() gives POLLHUP too,
+	 * and that is a TCP peer's FIN: a half-close, not gone.  A FIN alone
+	 * gives POLLIN and POLLRDHUP only.
+	 */
+	if (pfd.revents & POLLERR)
+		return 1;
+	if (!(pfd.revents & POLLHUP))
+		return 0;
+	if (getsockopt(pfd.fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+	    domain == AF_UNIX)
+		return 0;
+	return 1;
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * listener: a listening socket on an evconnlistener, with the accept
- * back-off that the routing port and the admin port share.
+ * back-off that the routing port and the admin port share; TCP, or a Unix
+ * socket whose file it makes, guards and removes.
  */
 #include "config.h"
 
@@ -9,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -34,6 +38,9 @@ struct listener {
 	uint64_t			*ls_errors;	/* may be NULL */
 	struct event			*ls_timer;	/* ends the back-off */
 	int				 ls_paused;
+	int				 ls_unix;	/* a file to remove */
+	dev_t				 ls_dev;	/* the file we bound */
+	ino_t				 ls_ino;
 	TAILQ_ENTRY(listener)		 ls_entry;	/* listener_http_all */
 };
 
@@ -130,8 +137,20 @@ static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int socklen, void *arg)
 {
-	struct listener	*ls = arg;
+	struct listener		*ls = arg;
+	struct sockaddr_un	 sau;
 
+	/*
+	 * accept(2) fills only the family of an unnamed Unix peer (socklen
+	 * 2), and the rest of libevent's buffer is uninitialised: hand on
+	 * the family alone, which is all that we keep of a Unix peer.
+	 */
+	if (sa->sa_family == AF_UNIX) {
+		memset(&sau, 0, sizeof sau);
+		sau.sun_family = AF_UNIX;
+		sa = (struct sockaddr *)&sau;
+		socklen = (int)sizeof sau.sun_family;
+	}
 	ls->ls_cb(fd, sa, socklen, ls->ls_arg);
 }
 
@@ -141,6 +160,135 @@ listener_failed(const struct listener_conf *lc, const char *addr,
     const char *why)
 {
 	log_errorx("cannot listen on %s (%s): %s", addr, lc->lc_key, why);
+}
+
+/*
+ * Whether something listens on the Unix socket at path: 1 if it accepts a
+ * connection (or its backlog is full), 0 if refused (a stale file), -1
+ * with errno for anything else.  Non-blocking, so a full backlog cannot
+ * hold us up.
+ */
+static int
+listener_unix_live(const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	int	fd, r, saved;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)ss, sslen) == 0)
+		r = 1;
+	else if (errno == EAGAIN || errno == EINPROGRESS)
+		r = 1;
+	else if (errno == ECONNREFUSED)
+		r = 0;
+	else
+		r = -1;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/*
+ * Make the listening socket of a "unix:/PATH" address, listening, or -1
+ * with the reason logged.  A socket file already there is replaced only
+ * if nothing listens on it; any other file is an error and left alone.
+ * bind() makes the file with the umask's mode and Linux has no fchmod for
+ * a socket's file: it is made 0600 under a umask of 077, then chmod to
+ * mode before listen(), so no connection can be accepted under a wider
+ * mode than asked, even for an instant (connect is refused until listen).
+ */
+static int
+listener_unix_socket(struct listener *ls, const struct listener_conf *lc,
+    const char *addr, const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	const char	*path = ((const struct sockaddr_un *)ss)->sun_path;
+	mode_t		 mode, mask;
+	struct stat	 st;
+	int		 fd, r;
+
+	mode = lc->lc_unix_mode != 0 ? lc->lc_unix_mode : LISTENER_UNIX_MODE;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			listener_failed(lc, addr,
+			    "the path exists and is not a socket");
+			return -1;
+		}
+		if ((r = listener_unix_live(ss, sslen)) == 1) {
+			listener_failed(lc, addr,
+			    "another process listens there");
+			return -1;
+		}
+		if (r == -1 && errno != ENOENT) {
+			log_error("cannot listen on %s (%s): connect to the "
+			    "socket there", addr, lc->lc_key);
+			return -1;
+		}
+		if (r == 0) {
+			log_info("%sremoving stale socket %s", ls->ls_prefix,
+			    addr);
+			if (unlink(path) != 0 && errno != ENOENT) {
+				log_error("cannot listen on %s (%s): unlink "
+				    "the stale socket", addr, lc->lc_key);
+				return -1;
+			}
+		}
+	} else if (errno != ENOENT) {
+		log_error("cannot listen on %s (%s): stat", addr, lc->lc_key);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_error("cannot listen on %s (%s): socket", addr, lc->lc_key);
+		return -1;
+	}
+	mask = umask(077);
+	r = bind(fd, (const struct sockaddr *)ss, sslen);
+	umask(mask);
+	if (r != 0) {
+		log_error("cannot listen on %s (%s)", addr, lc->lc_key);
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, mode) != 0 || stat(path, &st) != 0) {
+		log_error("cannot listen on %s (%s): chmod %04o", addr,
+		    lc->lc_key, (unsigned)mode);
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, lc->lc_backlog) != 0) {
+		log_error("cannot listen on %s (%s)", addr, lc->lc_key);
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	ls->ls_unix = 1;
+	ls->ls_dev = st.st_dev;
+	ls->ls_ino = st.st_ino;
+	return fd;
+}
+
+/*
+ * Remove a Unix socket's file if it is still the one we bound: another
+ * daemon may have replaced it since (after our drain closed the socket).
+ */
+static void
+listener_unix_remove(struct listener *ls)
+{
+	const char	*path = ((struct sockaddr_un *)&ls->ls_addr)->sun_path;
+	struct stat	 st;
+
+	if (!ls->ls_unix)
+		return;
+	ls->ls_unix = 0;
+	if (stat(path, &st) != 0 || st.st_dev != ls->ls_dev ||
+	    st.st_ino != ls->ls_ino)
+		return;
+	if (unlink(path) != 0)
+		log_warn("%s%s (%s): cannot remove the socket file",
+		    ls->ls_prefix, ls->ls_text, ls->ls_key);
 }
 
 /*
@@ -156,6 +304,7 @@ listener_bind(struct event_base *base, const struct listener_conf *lc,
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	const char		*why;
+	evutil_socket_t		 fd;
 
 	if (addr_parse(addr, &ss, &sslen, &why) != 0) {
 		listener_failed(lc, addr, why);
@@ -173,9 +322,22 @@ listener_bind(struct event_base *base, const struct listener_conf *lc,
 	ls->ls_errors = accept_errors;
 	snprintf(ls->ls_prefix, sizeof ls->ls_prefix, "%s%s", lc->lc_name,
 	    lc->lc_name[0] != '\0' ? " " : "");
-	ls->ls_lev = evconnlistener_new_bind(base, NULL, NULL,
-	    LISTENER_LEV_FLAGS | LEV_OPT_DISABLED, lc->lc_backlog,
-	    (struct sockaddr *)&ss, (int)sslen);
+	if (ss.ss_family == AF_UNIX) {
+		/* Already listening: a backlog of 0 tells libevent so. */
+		fd = listener_unix_socket(ls, lc, addr, &ss, sslen);
+		if (fd == -1) {
+			free(ls);
+			return NULL;
+		}
+		memcpy(&ls->ls_addr, &ss, sslen);
+		ls->ls_lev = evconnlistener_new(base, NULL, NULL,
+		    LISTENER_LEV_FLAGS | LEV_OPT_DISABLED, 0, fd);
+		if (ls->ls_lev == NULL)
+			close(fd);
+	} else
+		ls->ls_lev = evconnlistener_new_bind(base, NULL, NULL,
+		    LISTENER_LEV_FLAGS | LEV_OPT_DISABLED, lc->lc_backlog,
+		    (struct sockaddr *)&ss, (int)sslen);
 	if (ls->ls_lev == NULL) {
 		log_error("cannot listen on %s (%s)", addr, lc->lc_key);
 		listener_free(ls);
@@ -256,6 +418,7 @@ listener_close(struct listener *ls)
 	} else
 		evconnlistener_free(ls->ls_lev);
 	ls->ls_lev = NULL;
+	listener_unix_remove(ls);
 	if (ls->ls_timer != NULL)
 		evtimer_del(ls->ls_timer);
 	ls->ls_paused = 0;
@@ -267,6 +430,8 @@ listener_free(struct listener *ls)
 	if (ls == NULL)
 		return;
 	listener_close(ls);
+	/* Done by listener_close, unless the listener never got that far. */
+	listener_unix_remove(ls);
 	if (ls->ls_timer != NULL)
 		event_free(ls->ls_timer);
 	free(ls);

@@ -44,6 +44,7 @@ static void	router_drain_check(struct router *, struct conn *);
 static void	router_mark_dirty(struct router *, struct conn *);
 static void	router_unmark_dirty(struct router *, struct conn *);
 static void	router_wake_waiters(struct router *, struct conn *);
+static void	router_watch_cb(evutil_socket_t, short, void *);
 
 static const struct conn_ops router_conn_ops = {
 	.co_input = router_input_cb,
@@ -80,6 +81,13 @@ router_new(struct event_base *base, const struct config *cf)
 		free(rt);
 		return NULL;
 	}
+	rt->rt_watch_ev = evtimer_new(base, router_watch_cb, rt);
+	if (rt->rt_watch_ev == NULL) {
+		closed_free(rt->rt_closed);
+		registry_free(rt->rt_registry);
+		free(rt);
+		return NULL;
+	}
 	rt->rt_started = clock_now_ms();
 	return rt;
 }
@@ -88,12 +96,18 @@ void
 router_free(struct router *rt)
 {
 	struct conn	*c;
+	size_t		 i;
 
 	if (rt == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
-	listener_free(rt->rt_listener);
+	/* Every client is closed: the watch list only holds references. */
+	router_watch_paused(rt);
+	free(rt->rt_watch);
+	event_free(rt->rt_watch_ev);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_free(rt->rt_listeners[i]);
 	listener_free(rt->rt_tls_listener);
 	if (rt->rt_drain_ev != NULL)
 		event_free(rt->rt_drain_ev);
@@ -169,16 +183,21 @@ router_tls_accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen,
 int
 router_listen(struct router *rt)
 {
-	static const struct listener_conf conf = {
+	struct listener_conf	 conf = {
 		.lc_name = "",		/* "listening on ADDR": ready */
 		.lc_key = "router.listen",
 		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+		.lc_unix_mode = (mode_t)rt->rt_config.cf_unix_mode,
 	};
-	static const struct listener_conf tls_conf = {
+	struct listener_conf	 tls_conf = {
 		.lc_name = "tls",	/* "tls listening on ADDR" */
 		.lc_key = "tls.listen",
 		.lc_backlog = LISTENER_BACKLOG_ROUTER,
+		.lc_unix_mode = (mode_t)rt->rt_config.cf_unix_mode,
 	};
+	char			 addrs[CONFIG_LISTEN_ADDRS][CONFIG_LISTEN_MAX];
+	struct listener		*ls;
+	size_t			 n, i;
 
 	if (strcmp(rt->rt_config.cf_tls_listen, "off") != 0) {
 		if (rt->rt_tls == NULL) {
@@ -194,10 +213,17 @@ router_listen(struct router *rt)
 	}
 	if (strcmp(rt->rt_config.cf_listen, "off") == 0)
 		return 0;
-	rt->rt_listener = listener_new(rt->rt_base, &conf,
-	    rt->rt_config.cf_listen, router_accept_cb, rt,
-	    &rt->rt_stats.st_accept_errors);
-	return rt->rt_listener != NULL ? 0 : -1;
+	/* The configuration checked the list: at most CONFIG_LISTEN_ADDRS. */
+	n = config_listen_addrs(rt->rt_config.cf_listen, addrs,
+	    CONFIG_LISTEN_ADDRS);
+	for (i = 0; i < n && i < CONFIG_LISTEN_ADDRS; i++) {
+		ls = listener_new(rt->rt_base, &conf, addrs[i],
+		    router_accept_cb, rt, &rt->rt_stats.st_accept_errors);
+		if (ls == NULL)
+			return -1;
+		rt->rt_listeners[rt->rt_nlisteners++] = ls;
+	}
+	return 0;
 }
 
 size_t
@@ -261,6 +287,7 @@ router_forwarded(struct router *rt, struct conn *src, struct conn *dst,
 enum router_drop {
 	ROUTER_DROP_UNKNOWN,		/* no such destination */
 	ROUTER_DROP_QUEUE_FULL,		/* its queue could not take them */
+	ROUTER_DROP_SENDER_GONE,	/* buffered from a sender that reset */
 };
 
 /*
@@ -274,10 +301,17 @@ router_dropped(struct router *rt, struct conn *src, struct conn *dst,
 	struct stats	*st = &rt->rt_stats;
 
 	st->st_frames += n;
-	if (why == ROUTER_DROP_UNKNOWN)
+	switch (why) {
+	case ROUTER_DROP_UNKNOWN:
 		st->st_dropped_unknown += n;
-	else
+		break;
+	case ROUTER_DROP_QUEUE_FULL:
 		st->st_dropped_queue_full += n;
+		break;
+	case ROUTER_DROP_SENDER_GONE:
+		st->st_dropped_sender_gone += n;
+		break;
+	}
 	src->cn_msgs_in += n;
 	src->cn_rflags |= CONN_SHED;
 	if (dst != NULL)
@@ -357,6 +391,40 @@ router_unblock(struct router *rt, struct conn *c)
 }
 
 /*
+ * Put a sender that just paused on the watch list, with a reference, and
+ * start the tick if the list was empty.  If the list cannot grow (out of
+ * memory) the sender is only not watched: it goes on as before, held until
+ * its destination drains.
+ */
+static void
+router_watch(struct router *rt, struct conn *c)
+{
+	struct timeval	  tv = { ROUTER_WATCH_MS / 1000,
+			    (ROUTER_WATCH_MS % 1000) * 1000 };
+	struct conn	**w;
+	size_t		  n;
+
+	if (c->cn_rflags & CONN_WATCHED)
+		return;
+	if (rt->rt_nwatch == rt->rt_watch_size) {
+		n = rt->rt_watch_size != 0 ? rt->rt_watch_size * 2 : 16;
+		/* At most one entry per client: n * sizeof *w cannot wrap. */
+		if ((w = realloc(rt->rt_watch, n * sizeof *w)) == NULL) {
+			log_debug("client %u: paused, not watched (out of "
+			    "memory)", c->cn_id);
+			return;
+		}
+		rt->rt_watch = w;
+		rt->rt_watch_size = n;
+	}
+	if (rt->rt_nwatch == 0 && evtimer_add(rt->rt_watch_ev, &tv) != 0)
+		return;
+	conn_ref(c);
+	c->cn_rflags |= CONN_WATCHED;
+	rt->rt_watch[rt->rt_nwatch++] = c;
+}
+
+/*
  * Stop a sender until dst drains.  The frame at the head stays; it is
  * complete, so remember that its payload holds no 0x00: routing it again
  * after resume finds the end at once instead of scanning up to
@@ -370,6 +438,7 @@ router_pause(struct router *rt, struct conn *src, struct conn *dst,
 	src->cn_framing.fr_scanned = len - 1;
 	TAILQ_INSERT_TAIL(&dst->cn_waiters, src, cn_wait_entry);
 	conn_pause(src);
+	router_watch(rt, src);
 	rt->rt_stats.st_paused++;
 	rt->rt_stats.st_paused_total++;
 	log_debug("client %u: paused, client %u has %zu bytes queued",
@@ -423,6 +492,24 @@ router_configure_conn(struct router *rt, struct conn *c)
 	router_wake_waiters(rt, c);
 }
 
+/*
+ * Cap the kernel's send buffer of a new client at router.sndbuf (0: leave
+ * the kernel's default, which tcp_wmem autotuning grows to 4 MiB).  The
+ * kernel doubles the value for its bookkeeping and caps it at
+ * net.core.wmem_max.  A failure is logged once, not per client.
+ */
+static void
+router_set_sndbuf(struct router *rt, int fd)
+{
+	int	size = (int)rt->rt_config.cf_sndbuf;
+
+	if (size == 0 || setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
+	    sizeof size) == 0 || rt->rt_sndbuf_failed)
+		return;
+	rt->rt_sndbuf_failed = 1;
+	log_warn("router.sndbuf %d: setsockopt SO_SNDBUF", size);
+}
+
 /* A new TLS client's connection, with an SSL from the current context. */
 static struct conn *
 router_conn_tls(struct router *rt, int fd, const struct sockaddr *sa,
@@ -447,6 +534,7 @@ router_attach_as(struct router *rt, int fd, const struct sockaddr *sa,
 	uint32_t	 be;
 	char		 peer[ADDR_STRLEN];
 
+	router_set_sndbuf(rt, fd);
 	c = tls ? router_conn_tls(rt, fd, sa, socklen) :
 	    conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
 	if (c == NULL) {
@@ -500,6 +588,8 @@ router_attach_tls(struct router *rt, int fd, const struct sockaddr *sa,
 static void
 router_detach(struct router *rt, struct conn *c)
 {
+	size_t	i;
+
 	if (router_paused(c))
 		router_unblock(rt, c);
 	router_wake_waiters(rt, c);
@@ -513,7 +603,8 @@ router_detach(struct router *rt, struct conn *c)
 		if (--rt->rt_drain_pending == 0)
 			router_drain_finish(rt, "complete");
 	}
-	listener_resume(rt->rt_listener);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_resume(rt->rt_listeners[i]);
 	listener_resume(rt->rt_tls_listener);
 }
 
@@ -1054,12 +1145,14 @@ router_drain_start(struct router *rt)
 	struct timeval	 tv;
 	uint64_t	 ms = rt->rt_config.cf_shutdown_timeout_ms;
 	char		 when[32];
+	size_t		 i;
 
 	if (rt->rt_draining)
 		return;
 	rt->rt_draining = 1;
 	/* Closing the socket, not just disabling it, refuses new clients. */
-	listener_close(rt->rt_listener);
+	for (i = 0; i < rt->rt_nlisteners; i++)
+		listener_close(rt->rt_listeners[i]);
 	listener_close(rt->rt_tls_listener);
 	router_flush(rt);
 
@@ -1113,12 +1206,13 @@ router_drain_check(struct router *rt, struct conn *c)
 }
 
 /*
- * Drop the complete frames a sender sent that could not be routed before
- * the drain ended (its destination stayed full), counted as dropped for a
- * full queue so that every frame received is accounted for.
+ * Drop the complete frames buffered from a sender that could not be routed
+ * (the drain ended with their destination full, or the sender is gone),
+ * counted as dropped for why, so that every frame received is accounted
+ * for.  A partial frame at the tail was never a frame received.
  */
 static uint64_t
-router_drop_input(struct router *rt, struct conn *src)
+router_drop_input(struct router *rt, struct conn *src, enum router_drop why)
 {
 	struct evbuffer	*in = conn_input(src);
 	uint32_t	 dst_id;
@@ -1129,7 +1223,7 @@ router_drop_input(struct router *rt, struct conn *src)
 	    &dst_id, &len) == FRAMING_FRAME) {
 		evbuffer_drain(in, FRAMING_HEADER_LEN + len);
 		router_dropped(rt, src, registry_find(rt->rt_registry, dst_id),
-		    1, ROUTER_DROP_QUEUE_FULL);
+		    1, why);
 		n++;
 	}
 	return n;
@@ -1147,7 +1241,7 @@ router_drain_finish(struct router *rt, const char *why)
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
 		if (c->cn_rflags & CONN_DRAINING)
 			rt->rt_drain_abandoned += conn_queued(c);
-		frames += router_drop_input(rt, c);
+		frames += router_drop_input(rt, c, ROUTER_DROP_QUEUE_FULL);
 	}
 	if (rt->rt_drain_ev != NULL)
 		evtimer_del(rt->rt_drain_ev);
@@ -1160,6 +1254,61 @@ router_drain_finish(struct router *rt, const char *why)
 	    (unsigned long long)rt->rt_drain_abandoned,
 	    (unsigned long long)frames);
 	event_base_loopexit(rt->rt_base, NULL);
+}
+
+/*
+ * A paused sender reset the connection: it can send nothing more and hold
+ * nothing for anyone.  Its buffered frames are dropped (counted, reason
+ * sender_gone) and its slot freed now, not when its destination drains.
+ */
+static void
+router_sender_gone(struct router *rt, struct conn *c)
+{
+	uint64_t	frames;
+
+	frames = router_drop_input(rt, c, ROUTER_DROP_SENDER_GONE);
+	rt->rt_stats.st_disconnected_sender_gone++;
+	log_info("client %u: reset while paused for client %u, %llu buffered "
+	    "messages dropped", c->cn_id, c->cn_blocked_on->cn_id,
+	    (unsigned long long)frames);
+	router_close(rt, c, CONN_REASON_SENDER_GONE);
+}
+
+void
+router_watch_paused(struct router *rt)
+{
+	struct conn	*c;
+	size_t		 i = 0;
+
+	while (i < rt->rt_nwatch) {
+		c = rt->rt_watch[i];
+		if (conn_state(c) != CONN_CLOSED && router_paused(c)) {
+			if (!conn_peer_gone(c)) {
+				i++;
+				continue;
+			}
+			router_sender_gone(rt, c);
+		}
+		/* Closed or resumed: a new pause puts it back. */
+		rt->rt_watch[i] = rt->rt_watch[--rt->rt_nwatch];
+		c->cn_rflags &= ~CONN_WATCHED;
+		conn_unref(c);
+	}
+	if (rt->rt_nwatch == 0)
+		evtimer_del(rt->rt_watch_ev);
+}
+
+/* The tick: ROUTER_WATCH_MS while some sender is on the watch list. */
+static void
+router_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct router	*rt = arg;
+	struct timeval	 tv = { ROUTER_WATCH_MS / 1000,
+			    (ROUTER_WATCH_MS % 1000) * 1000 };
+
+	router_watch_paused(rt);
+	if (rt->rt_nwatch > 0)
+		evtimer_add(rt->rt_watch_ev, &tv);
 }
 
 size_t
@@ -1182,7 +1331,7 @@ router_log_stats(const struct router *rt, const char *what)
 	    "disconnected_slow=%llu disconnected_oversize=%llu frames=%llu "
 	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
 	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu "
-	    "accept_errors=%llu tls_handshakes=%llu "
+	    "accept_errors=%llu dropped_sender_gone=%llu tls_handshakes=%llu "
 	    "tls_handshake_failures=%llu",
 	    what, registry_count(rt->rt_registry),
 	    (unsigned long long)st->st_accepted,
@@ -1197,6 +1346,7 @@ router_log_stats(const struct router *rt, const char *what)
 	    (unsigned long long)st->st_bytes_forwarded,
 	    (unsigned long long)st->st_paused_total,
 	    (unsigned long long)st->st_accept_errors,
+	    (unsigned long long)st->st_dropped_sender_gone,
 	    (unsigned long long)st->st_tls_handshakes,
 	    (unsigned long long)st->st_tls_handshake_failures);
 }

@@ -44,6 +44,8 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_forwarded = st->st_forwarded;
 	ss->ss_dropped_unknown = st->st_dropped_unknown;
 	ss->ss_dropped_queue_full = st->st_dropped_queue_full;
+	ss->ss_dropped_sender_gone = st->st_dropped_sender_gone;
+	ss->ss_disconnected_sender_gone = st->st_disconnected_sender_gone;
 
 	ss->ss_bytes_received = st->st_bytes_received;
 	ss->ss_bytes_forwarded = st->st_bytes_forwarded;
@@ -54,6 +56,7 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_queue_limit = cf->cf_queue_limit;
 	ss->ss_slow_consumer = config_slow_consumer_name(cf->cf_slow_consumer);
 	ss->ss_id_mode = config_id_mode_name(cf->cf_id_mode);
+	ss->ss_sndbuf = cf->cf_sndbuf;
 }
 
 size_t

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -287,7 +288,10 @@ daemon_dump_log(struct daemon *d)
 	harness_dump(d->log_path);
 }
 
-/* Parse the port from the first "<marker>ADDR:PORT" line, 0 if none yet. */
+/*
+ * Parse the port from the first "<marker>ADDR:PORT" line, 0 if none yet;
+ * -1 if that line is a Unix socket's ("<marker>unix:/PATH").
+ */
 static int
 daemon_find_port(struct daemon *d, const char *marker)
 {
@@ -299,6 +303,10 @@ daemon_find_port(struct daemon *d, const char *marker)
 	if ((p = strstr(log, marker)) != NULL &&
 	    (eol = strchr(p, '\n')) != NULL) {
 		*eol = '\0';
+		if (strncmp(p + strlen(marker), "unix:", 5) == 0) {
+			free(log);
+			return -1;
+		}
 		if ((p = strrchr(p, ':')) != NULL)
 			port = atoi(p + 1);
 	}
@@ -525,7 +533,8 @@ harness_start(struct daemon *d, const char *const *args)
 	for (i = 0; args != NULL && args[i] != NULL; i++)
 		if (strcmp(args[i], "--admin") == 0 && args[i + 1] != NULL &&
 		    strcmp(args[i + 1], "off") != 0)
-			assert_true(d->admin_port > 0);
+			assert_true(d->admin_port > 0 || (d->admin_port == -1 &&
+			    strncmp(args[i + 1], "unix:", 5) == 0));
 }
 
 void
@@ -587,6 +596,16 @@ harness_tmp_path(char *buf, size_t len, const char *tag)
 
 	snprintf(buf, len, "%s/tmp-%s-%d-%s", dir != NULL ? dir : ".",
 	    program_invocation_short_name, (int)getpid(), tag);
+}
+
+void
+harness_sock_path(char *buf, size_t len, const char *tag)
+{
+	harness_tmp_path(buf, len, tag);
+	if (buf[0] == '/' && strlen(buf) <= HARNESS_SOCK_PATH_MAX)
+		return;
+	snprintf(buf, len, "/tmp/mr-%s-%d-%s", program_invocation_short_name,
+	    (int)getpid(), tag);
 }
 
 void
@@ -863,6 +882,29 @@ int
 tc_connect_small(struct daemon *d, uint32_t *id)
 {
 	return harness_connect_id(d, TC_SMALL_RCVBUF, id);
+}
+
+int
+tc_connect_unix(const char *path, uint32_t *id)
+{
+	struct sockaddr_un	sun;
+	uint32_t		be;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path)
+		return -1;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    tc_read_exact(fd, &be, sizeof be, HARNESS_TIMEOUT_MS) != 0) {
+		close(fd);
+		return -1;
+	}
+	*id = ntohl(be);
+	return fd;
 }
 
 void

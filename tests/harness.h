@@ -33,7 +33,7 @@ int	harness_wrapped(void);
 struct daemon {
 	pid_t		pid;
 	int		port;		/* routing port */
-	int		admin_port;	/* admin port, or 0 */
+	int		admin_port;	/* 0: none; -1: a Unix socket */
 	char		log_path[256];
 	char		addr[64];	/* "127.0.0.1:PORT" */
 };
@@ -43,7 +43,8 @@ struct daemon {
  * NULL-terminated extra arguments ("--admin off" unless they name
  * --admin).  It is ready when its log holds "info  listening on ADDR" and,
  * when the arguments give --admin an address, "admin listening on ADDR" as
- * well: the ports are read from those lines.  Returns 0, or -1 if it
+ * well: the ports are read from those lines (-1 for a Unix socket's
+ * "listening on unix:/PATH").  Returns 0, or -1 if it
  * exited (its log dumped) or did not listen in time (killed, log dumped).
  */
 int	daemon_start(struct daemon *, const char *const *args);
@@ -102,6 +103,13 @@ void	harness_wait_client(struct daemon *, uint32_t id, const char *what);
  * "tmp-PROGRAM-PID-tag", unique to this process and tag.
  */
 void	harness_tmp_path(char *buf, size_t len, const char *tag);
+/*
+ * An absolute path for a Unix socket: harness_tmp_path's if it is absolute
+ * and at most HARNESS_SOCK_PATH_MAX bytes (sun_path holds 107, and "unix:"
+ * and the path must fit the tests' buffers), else one in /tmp.
+ */
+#define HARNESS_SOCK_PATH_MAX	96
+void	harness_sock_path(char *buf, size_t len, const char *tag);
 /* Write text to path, creating or truncating it. */
 void	harness_write_file(const char *path, const char *text);
 /*
@@ -179,6 +187,8 @@ int	tc_connect_port(int port);
  */
 int	tc_connect_small(struct daemon *, uint32_t *id);
 #define TC_SMALL_RCVBUF		4096
+/* Connect to the Unix socket at path and read the id; the fd or -1. */
+int	tc_connect_unix(const char *path, uint32_t *id);
 /* Close with a reset (SO_LINGER 0): no TIME_WAIT left behind. */
 void	tc_close_reset(int fd);
 /* Write all of buf (blocking); 0 or -1. */

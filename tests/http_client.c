@@ -1,6 +1,6 @@
 /*
- * http_client: blocking HTTP/1.0 over loopback for tests, part of the
- * harness library.
+ * http_client: blocking HTTP/1.0 over loopback or a Unix socket for tests,
+ * part of the harness library.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,26 +57,23 @@ http_read_all(int fd, char **out, size_t *outlen, long long deadline)
 	return -1;
 }
 
-int
-http_request(int port, const char *method, const char *path,
-    const char *headers, struct http_response *r, int timeout_ms)
+/* The request on a connection to sa, the response into r. */
+static int
+http_request_to(const struct sockaddr *sa, socklen_t salen,
+    const char *method, const char *path, const char *headers,
+    struct http_response *r, int timeout_ms)
 {
-	struct sockaddr_in	 sin;
 	long long		 deadline = tc_now_ms() + timeout_ms;
 	char			*all, *sep, req[2048];
 	size_t			 len;
 	int			 fd, n;
 
 	memset(r, 0, sizeof *r);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+	if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) == -1)
 		return -1;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
 	    "%s\r\n", method, path, headers != NULL ? headers : "");
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	if (connect(fd, sa, salen) != 0 ||
 	    n < 0 || (size_t)n >= sizeof req ||
 	    send(fd, req, (size_t)n, MSG_NOSIGNAL) != n ||
 	    http_read_all(fd, &all, &len, deadline) != 0) {
@@ -98,6 +96,36 @@ http_request(int port, const char *method, const char *path,
 	memcpy(r->body, sep + 4, r->body_len);
 	r->body[r->body_len] = '\0';
 	return 0;
+}
+
+int
+http_request(int port, const char *method, const char *path,
+    const char *headers, struct http_response *r, int timeout_ms)
+{
+	struct sockaddr_in	sin;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return http_request_to((struct sockaddr *)&sin, sizeof sin, method,
+	    path, headers, r, timeout_ms);
+}
+
+int
+http_request_unix(const char *sockpath, const char *method, const char *path,
+    const char *headers, struct http_response *r, int timeout_ms)
+{
+	struct sockaddr_un	sun;
+
+	memset(r, 0, sizeof *r);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(sockpath) >= sizeof sun.sun_path)
+		return -1;
+	strcpy(sun.sun_path, sockpath);
+	return http_request_to((struct sockaddr *)&sun, sizeof sun, method,
+	    path, headers, r, timeout_ms);
 }
 
 const char *

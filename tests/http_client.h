@@ -22,6 +22,10 @@ struct http_response {
  */
 int	http_request(int port, const char *method, const char *path,
 	    const char *headers, struct http_response *, int timeout_ms);
+/* The same to the Unix socket at sockpath (a file path, no "unix:"). */
+int	http_request_unix(const char *sockpath, const char *method,
+	    const char *path, const char *headers, struct http_response *,
+	    int timeout_ms);
 /* The value of a response header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_response *, const char *name,
 	    char *buf, size_t len);

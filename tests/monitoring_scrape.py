@@ -191,7 +191,8 @@ def run(args, tmp):
         rcv = samples.get("msgrouter_messages_received_total", -1)
         drops = samples.get(
             "msgrouter_messages_dropped_unknown_destination_total", 0) + \
-            samples.get("msgrouter_messages_dropped_queue_full_total", 0)
+            samples.get("msgrouter_messages_dropped_queue_full_total", 0) + \
+            samples.get("msgrouter_messages_dropped_sender_gone_total", 0)
         print("scrape: %d bytes, %d metrics; forwarded %d, received %d"
               % (len(text), len(names), fwd, rcv))
         if fwd == 0 or rcv != fwd + drops:

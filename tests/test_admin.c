@@ -409,7 +409,7 @@ connect_clients(struct fixture *fx, int *fds, size_t n)
 		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
 		assert_true(fds[i] >= 0);
 		assert_int_equal(connect(fds[i],
-		    listener_addr(fx->rt->rt_listener),
+		    listener_addr(fx->rt->rt_listeners[0]),
 		    sizeof(struct sockaddr_in)), 0);
 	}
 	inproc_run_until(fx->ip, clients_connected, &ca);
@@ -555,9 +555,13 @@ at_least_closed(void *arg)
 
 #define EXTRA	5
 
+/* Connections the admin port holds: the cap and the /healthz reserve. */
+#define HELD	(ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE)
+
 /*
- * Past ADMIN_MAX_CONNS idle connections new ones are closed at once; the
- * count comes back down when they go, so the interface answers again.
+ * Past ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE idle connections new ones
+ * are closed at once; the count comes back down when they go, so the
+ * interface answers again.
  */
 static void
 test_conn_cap(void **state)
@@ -566,7 +570,7 @@ test_conn_cap(void **state)
 	struct sockaddr_in	 sin;
 	struct eof_arg		 ea;
 	struct response		 r;
-	int			 fds[ADMIN_MAX_CONNS + EXTRA], round;
+	int			 fds[HELD + EXTRA], round;
 	size_t			 i;
 
 	memset(&sin, 0, sizeof sin);
@@ -574,21 +578,21 @@ test_conn_cap(void **state)
 	sin.sin_port = htons((uint16_t)fx->port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (round = 0; round < 2; round++) {
-		for (i = 0; i < ADMIN_MAX_CONNS + EXTRA; i++) {
+		for (i = 0; i < HELD + EXTRA; i++) {
 			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
 			assert_int_equal(connect(fds[i],
 			    (struct sockaddr *)&sin, sizeof sin), 0);
 		}
 		ea.fds = fds;
-		ea.n = ADMIN_MAX_CONNS + EXTRA;
+		ea.n = HELD + EXTRA;
 		ea.closed = EXTRA;
 		inproc_run_until(fx->ip, at_least_closed, &ea);
-		/* Exactly the extra ones: the first ADMIN_MAX_CONNS stay. */
+		/* Exactly the extra ones: the first HELD stay. */
 		for (i = 0; i < 20; i++)
 			event_base_loop(fx->base, EVLOOP_NONBLOCK);
 		count_eof(&ea);
 		assert_int_equal(ea.closed, EXTRA);
-		for (i = 0; i < ADMIN_MAX_CONNS + EXTRA; i++)
+		for (i = 0; i < HELD + EXTRA; i++)
 			close(fds[i]);
 		/* Not at once: the server has to see the EOFs first. */
 		for (;;) {

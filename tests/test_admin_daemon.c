@@ -601,6 +601,212 @@ test_closed(void **state)
 	harness_stop(&d);
 }
 
+/* GET path: just the status (0: no answer, the connection closed). */
+static int
+get_status(struct daemon *d, const char *path)
+{
+	struct http_response	r;
+	int			status;
+
+	if (http_request(d->admin_port, "GET", path, NULL, &r,
+	    HARNESS_TIMEOUT_MS) != 0)
+		return 0;
+	status = r.status;
+	http_response_free(&r);
+	return status;
+}
+
+/*
+ * ADMIN_MAX_CONNS idle connections fill the cap (admin.h): /healthz still
+ * answers 200 on the reserve past it, any other route there gets 503 with
+ * a JSON error, and once the idle ones leave every route answers again.
+ * Accepted connections are adopted in the order they came, so the 65th
+ * connection is the first of the reserve.
+ */
+static void
+test_healthz_reserve(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	 d;
+	int		 idle[64], i, status;
+	long long	 deadline;
+	json_t		*j;
+
+	harness_start(&d, args);
+	assert_int_equal(get_status(&d, "/stats"), 200);
+	for (i = 0; i < 64; i++)
+		assert_true((idle[i] = tc_connect_port(d.admin_port)) >= 0);
+
+	j = get_json(&d, "/stats", &status);
+	assert_int_equal(status, 503);
+	assert_non_null(strstr(jstr(j, "error"), "only /healthz"));
+	json_decref(j);
+	for (i = 0; i < 3; i++) {
+		j = get_ok(&d, "/healthz");
+		assert_string_equal(jstr(j, "status"), "ok");
+		json_decref(j);
+	}
+	assert_int_equal(get_status(&d, "/metrics"), 503);
+
+	for (i = 0; i < 64; i++)
+		close(idle[i]);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while ((status = get_status(&d, "/stats")) != 200) {
+		assert_int_equal(status, 503);
+		if (tc_now_ms() > deadline)
+			fail_msg("/stats still refused after the idle left");
+	}
+	harness_stop(&d);
+}
+
+/*
+ * A sender paused by backpressure on a receiver that never reads resets
+ * its connection: within a second (the watch tick) its id is gone from
+ * /clients, the ring has it with reason sender_gone, what it had buffered
+ * is counted as dropped (sender_gone) so that the counters add up, and
+ * another pair goes on as before.
+ */
+static void
+test_paused_sender_reset(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0",
+	    "--queue-limit", "16K", NULL };
+	struct daemon	 d;
+	uint32_t	 idr, ids, idx, idy;
+	int		 r, s, x, y, status, limit;
+	long long	 t0, deadline;
+	char		 path[64];
+	json_t		*j, *c;
+
+	harness_start(&d, args);
+	assert_true((x = tc_connect(&d, &idx)) >= 0);
+	assert_true((y = tc_connect(&d, &idy)) >= 0);
+	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
+	assert_true((s = tc_connect(&d, &ids)) >= 0);
+	flood(&d, s, idr, 1000, sender_paused);
+	snprintf(path, sizeof path, "/clients/%u", ids);
+	j = get_ok(&d, path);
+	assert_true(json_is_true(json_object_get(j, "paused")));
+	json_decref(j);
+
+	t0 = tc_now_ms();
+	tc_close_reset(s);
+	/* About a second; 3 s unless valgrind slows the daemon. */
+	limit = harness_wrapped() ? HARNESS_TIMEOUT_MS : 3000;
+	deadline = t0 + limit;
+	for (;;) {
+		j = get_json(&d, path, &status);
+		json_decref(j);
+		if (status == 404)
+			break;
+		assert_int_equal(status, 200);
+		if (tc_now_ms() > deadline) {
+			daemon_dump_log(&d);
+			fail_msg("client %u still there %d ms after its reset",
+			    ids, limit);
+		}
+	}
+	print_message("paused sender freed %lld ms after its reset\n",
+	    tc_now_ms() - t0);
+
+	j = get_ok(&d, "/clients?state=closed");
+	c = json_array_get(json_object_get(j, "clients"), 0);
+	assert_int_equal(jnum(c, "id"), ids);
+	assert_string_equal(jstr(c, "reason"), "sender_gone");
+	json_decref(j);
+	j = get_ok(&d, "/stats");
+	assert_int_equal(jnum(j, "clients.disconnected_sender_gone_total"), 1);
+	assert_int_equal(jnum(j, "clients.paused"), 0);
+	assert_true(jnum(j, "messages.dropped_sender_gone_total") >= 1);
+	assert_int_equal(jnum(j, "messages.received_total"),
+	    jnum(j, "messages.forwarded_total") +
+	    jnum(j, "messages.dropped_unknown_destination_total") +
+	    jnum(j, "messages.dropped_queue_full_total") +
+	    jnum(j, "messages.dropped_sender_gone_total"));
+	assert_int_equal(jnum(j, "clients.connected"), 3);
+	json_decref(j);
+
+	/* The other pair, and the receiver, are untouched. */
+	assert_int_equal(tc_send(x, idy, "still"), 0);
+	tc_expect_msg(y, "still");
+	assert_int_equal(tc_send(y, idx, "here"), 0);
+	tc_expect_msg(x, "here");
+	snprintf(path, sizeof path, "/clients/%u", idr);
+	json_decref(get_ok(&d, path));
+
+	/* The receiver leaves too, so that the drain has nothing to wait for. */
+	tc_close_reset(r);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while (stat_now(&d, "clients.connected") != 2)
+		if (tc_now_ms() > deadline)
+			fail_msg("the receiver's reset was not noticed");
+	close(x);
+	close(y);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "accepted", 4 }, { "dropped_unknown", 0 },
+	    { "dropped_queue_full", 0 }, { NULL, 0 } });
+	assert_true(daemon_counter(&d, "dropped_sender_gone") >= 1);
+	assert_int_equal(daemon_counter(&d, "frames"),
+	    daemon_counter(&d, "forwarded") +
+	    daemon_counter(&d, "dropped_sender_gone"));
+}
+
+/*
+ * Bytes the daemon handed to the kernel for a receiver that never reads
+ * (TC_SMALL_RCVBUF), once its sender is paused: forwarded but no longer
+ * queued in the daemon.  They sit in the daemon's send buffer and the
+ * receiver's receive buffer.
+ */
+static long long
+kernel_held(const char *conf)
+{
+	const char	*args[] = { "--admin", "127.0.0.1:0", "--queue-limit",
+			    "16K", "-c", conf, NULL };
+	struct daemon	 d;
+	uint32_t	 idr, ids;
+	int		 r, s;
+	long long	 held;
+	json_t		*j;
+
+	harness_start(&d, args);
+	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
+	assert_true((s = tc_connect(&d, &ids)) >= 0);
+	flood(&d, s, idr, 1000, sender_paused);
+	j = get_ok(&d, "/stats");
+	held = jnum(j, "bytes.forwarded_total") - jnum(j, "bytes.queued");
+	json_decref(j);
+	tc_close_reset(s);
+	tc_close_reset(r);
+	harness_stop(&d);
+	return held;
+}
+
+/*
+ * router.sndbuf caps the kernel's send buffer of client sockets: with 16K
+ * (the kernel doubles it to 32K) a stalled receiver holds at most that and
+ * its own receive buffer in the kernel; with the kernel's default, tcp_wmem
+ * autotuning lets it hold far more.
+ */
+static void
+test_sndbuf(void **state)
+{
+	char		conf[512];
+	long long	dflt, capped;
+
+	harness_tmp_path(conf, sizeof conf, "default.conf");
+	harness_write_file(conf, "[router]\nsndbuf = 0\n");
+	dflt = kernel_held(conf);
+	harness_write_file(conf, "[router]\nsndbuf = 16K\n");
+	capped = kernel_held(conf);
+	unlink(conf);
+	print_message("held by the kernel for a stalled receiver: %lld bytes "
+	    "by default, %lld with sndbuf = 16K\n", dflt, capped);
+	assert_true(capped > 0);
+	assert_true(capped <= 2 * 16384 + 2 * TC_SMALL_RCVBUF + 4096);
+	assert_true(dflt > 4 * capped);
+}
+
 /* Errors over the wire: JSON bodies and the right status. */
 static void
 test_errors(void **state)
@@ -779,6 +985,9 @@ main(void)
 		harness_unit_test(test_dashboard),
 		harness_unit_test(test_flag),
 		harness_unit_test(test_off),
+		harness_unit_test(test_healthz_reserve),
+		harness_unit_test(test_paused_sender_reset),
+		harness_unit_test(test_sndbuf),
 	};
 
 	harness_init();

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "msgrouter/addr.h"
 #include "msgrouter/config.h"
 
 static char	err[CONFIG_ERRLEN];
@@ -70,6 +71,11 @@ expect_settings(const struct config *cf, const struct config *want,
 	assert_string_equal(cf->cf_admin_listen, want->cf_admin_listen);
 	assert_string_equal(cf->cf_admin_token, want->cf_admin_token);
 	assert_int_equal(cf->cf_log_level, want->cf_log_level);
+	if (origin == CONFIG_ORIGIN_DEFAULT) {
+		assert_int_equal(cf->cf_unix_mode, 0660);
+		assert_int_equal(cf->cf_admin_unix_mode, 0660);
+	}
+	assert_int_equal(cf->cf_sndbuf, want->cf_sndbuf);
 	assert_string_equal(cf->cf_tls_listen, want->cf_tls_listen);
 	assert_string_equal(cf->cf_tls_cert, want->cf_tls_cert);
 	assert_string_equal(cf->cf_tls_key, want->cf_tls_key);
@@ -123,6 +129,7 @@ test_every_key(void **state)
 		.cf_admin_listen = "off",
 		.cf_admin_token = "s3cr3t-T0ken",
 		.cf_log_level = LOG_LEVEL_WARN,
+		.cf_sndbuf = 65536,
 		.cf_tls_listen = "[::1]:9443",
 		.cf_tls_cert = "/dev/null",
 		.cf_tls_key = "/dev/null",
@@ -145,9 +152,12 @@ test_every_key(void **state)
 	    "slow_consumer = disconnect\n"
 	    "id_mode = sequential\n"
 	    "shutdown_timeout = 250ms\n"
+	    "unix_mode = 0600\n"
+	    "sndbuf = 64K\n"
 	    "[admin]\n"
 	    "listen = off\n"
 	    "token = s3cr3t-T0ken\n"
+	    "unix_mode = 0640\n"
 	    "tls = yes\n"
 	    "[log]\n"
 	    "level = warn\n"
@@ -161,6 +171,8 @@ test_every_key(void **state)
 	    "ciphersuites = TLS_AES_128_GCM_SHA256\n"
 	    "handshake_timeout = 2s\n"), 0);
 	assert_string_equal(err, "");
+	assert_int_equal(cf.cf_unix_mode, 0600);
+	assert_int_equal(cf.cf_admin_unix_mode, 0640);
 	expect_settings(&cf, &want, CONFIG_ORIGIN_FILE);
 }
 
@@ -261,6 +273,8 @@ test_bad_values(void **state)
 	expect_error("[router]\nshutdown_timeout = 3601s\n",
 	    "t.conf:2: shutdown_timeout: expected a duration from 0s to "
 	    "3600s, got \"3601s\"");
+	expect_error("[router]\nsndbuf = 65M\n",
+	    "t.conf:2: sndbuf: expected a size from 0 to 64M, got \"65M\"");
 	expect_error("[router]\nslow_consumer = ignore\n",
 	    "t.conf:2: slow_consumer: expected backpressure, drop or "
 	    "disconnect, got \"ignore\"");
@@ -675,6 +689,9 @@ test_print(void **state)
 	    "admin.listen = 127.0.0.1:8081  # default\n"
 	    "admin.token = (hidden, 3 bytes)  # file\n"
 	    "log.level = info  # default\n"
+	    "router.unix_mode = 0660  # default\n"
+	    "admin.unix_mode = 0660  # default\n"
+	    "router.sndbuf = 0  # default\n"
 	    "tls.listen = off  # default\n"
 	    "tls.cert =  # default\n"
 	    "tls.key =  # default\n"
@@ -793,6 +810,77 @@ test_names(void **state)
 	    (enum config_origin)(CONFIG_ORIGIN_FLAG + 1)), "unknown");
 }
 
+/*
+ * Unix sockets: router.listen takes unix:/PATH, alone or in a list with
+ * TCP addresses, and says which address of a list is wrong; a path too
+ * long for sun_path is an error at load time (msgrouterd -t); the
+ * unix_mode keys take octal modes that leave the owner read and write.
+ */
+static void
+test_unix(void **state)
+{
+	struct config	cf;
+	char		addrs[CONFIG_LISTEN_ADDRS][CONFIG_LISTEN_MAX];
+	char		text[512], path[ADDR_UNIX_PATH_MAX + 2];
+
+	assert_int_equal(read_text(&cf,
+	    "[router]\nlisten = unix:/run/msgrouterd/router.sock\n"), 0);
+	assert_string_equal(cf.cf_listen, "unix:/run/msgrouterd/router.sock");
+	assert_int_equal(config_listen_addrs(cf.cf_listen, addrs,
+	    CONFIG_LISTEN_ADDRS), 1);
+	assert_string_equal(addrs[0], "unix:/run/msgrouterd/router.sock");
+	assert_int_equal(read_text(&cf, "[router]\nlisten = 127.0.0.1:8080 ,"
+	    "unix:/run/r.sock, [::1]:0\n"), 0);
+	assert_int_equal(config_listen_addrs(cf.cf_listen, addrs,
+	    CONFIG_LISTEN_ADDRS), 3);
+	assert_string_equal(addrs[0], "127.0.0.1:8080");
+	assert_string_equal(addrs[1], "unix:/run/r.sock");
+	assert_string_equal(addrs[2], "[::1]:0");
+	expect_error("[router]\nlisten = 127.0.0.1:1, 127.0.0.1:2, "
+	    "127.0.0.1:3, 127.0.0.1:4, 127.0.0.1:5\n",
+	    "t.conf:2: listen: expected at most 4 addresses separated by "
+	    "commas, got \"127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3, "
+	    "127.0.0.1:4, 127.0.0.1:5\"");
+	expect_error("[router]\nlisten = 127.0.0.1:1, unix:r.sock\n",
+	    "t.conf:2: listen: expected unix:/PATH (a Unix socket path must "
+	    "be absolute: unix:/PATH), got \"unix:r.sock\"");
+	expect_error("[router]\nlisten = 127.0.0.1:1,\n",
+	    "t.conf:2: listen: expected addresses separated by commas, none "
+	    "of them empty, got \"127.0.0.1:1,\"");
+
+	/* 107 bytes of path fit; 108 do not, for either port. */
+	memset(path, 'a', sizeof path - 1);
+	path[0] = '/';
+	path[sizeof path - 1] = '\0';
+	snprintf(text, sizeof text, "[admin]\nlisten = unix:%s\n", path);
+	assert_true(strlen(path) == ADDR_UNIX_PATH_MAX + 1);
+	assert_int_equal(read_text(&cf, text), -1);
+	assert_non_null(strstr(err, "t.conf:2: listen: expected unix:/PATH "
+	    "(Unix socket path longer than 107 bytes), got \"unix:/aaa"));
+	snprintf(text, sizeof text, "[router]\nlisten = unix:%s\n", path);
+	assert_int_equal(read_text(&cf, text), -1);
+	assert_non_null(strstr(err, "(Unix socket path longer than 107 "
+	    "bytes)"));
+	path[sizeof path - 2] = '\0';
+	snprintf(text, sizeof text, "[router]\nlisten = unix:%s\n", path);
+	assert_int_equal(read_text(&cf, text), 0);
+
+	assert_int_equal(read_text(&cf, "[router]\nunix_mode = 666\n"), 0);
+	assert_int_equal(cf.cf_unix_mode, 0666);
+	expect_error("[router]\nunix_mode = 0460\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"0460\"");
+	expect_error("[admin]\nunix_mode = 01660\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"01660\"");
+	expect_error("[admin]\nunix_mode = 0680\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"0680\"");
+	expect_error("[admin]\nunix_mode = rw\n",
+	    "t.conf:2: unix_mode: expected an octal mode from 0600 to 0777 "
+	    "with the owner's read and write, like 0660, got \"rw\"");
+}
+
 int
 main(void)
 {
@@ -820,6 +908,7 @@ main(void)
 		cmocka_unit_test(test_reload_rules),
 		cmocka_unit_test(test_reload_string_compare),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_unix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

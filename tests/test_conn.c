@@ -254,6 +254,86 @@ test_queue_out_of_memory(void **state)
 	assert_null(registry_find(fx->rt->rt_registry, fx->b.ic_id));
 }
 
+static int
+nothing_watched(void *arg)
+{
+	return ((struct fixture *)arg)->rt->rt_nwatch == 0;
+}
+
+/* Read what b was sent; done when only a and b are left. */
+static int
+b_drained_two_left(void *arg)
+{
+	struct fixture	*fx = arg;
+
+	drain_fd(fx->b.ic_fd);
+	return registry_count(fx->rt->rt_registry) == 2;
+}
+
+/*
+ * Two senders paused on b, which does not read.  One resets (an AF_UNIX
+ * close with its id unread is ECONNRESET for the router's end, like a TCP
+ * RST); the other only half-closes.  The watch tick frees the reset one
+ * within a second: closed with sender_gone, its buffered frames counted as
+ * dropped (sender_gone), so that the counters still add up.  The
+ * half-closed one stays paused, and once b drains its frames are
+ * delivered and it is closed at EOF.
+ */
+static void
+test_paused_sender_gone(void **state)
+{
+	struct fixture			*fx = *state;
+	struct stats			*st = &fx->rt->rt_stats;
+	struct inproc_client		 gone, half;
+	const struct closed_entry	*ce;
+	uint32_t			 gone_id;
+
+	inproc_attach(fx->ip, &gone, CLIENT_BUFSZ);	/* never reads its id */
+	inproc_connect(fx->ip, &half, CLIENT_BUFSZ);
+	gone_id = gone.ic_conn->cn_id;
+	fill_frames(gone.ic_fd, fx->b.ic_id, 65536);
+	fill_frames(half.ic_fd, fx->b.ic_id, 65536);
+	inproc_run_until_count(fx->ip, &st->st_paused, 2);
+	assert_ptr_equal(gone.ic_conn->cn_blocked_on, fx->b.ic_conn);
+	assert_ptr_equal(half.ic_conn->cn_blocked_on, fx->b.ic_conn);
+
+	assert_int_equal(shutdown(half.ic_fd, SHUT_WR), 0);
+	close(gone.ic_fd);
+	inproc_run_until_count(fx->ip, &st->st_disconnected_sender_gone, 1);
+	assert_null(registry_find(fx->rt->rt_registry, gone_id));
+	assert_non_null(ce = closed_get(fx->rt->rt_closed,
+	    closed_newest(fx->rt->rt_closed)));
+	assert_int_equal(ce->ce_info.ci_id, gone_id);
+	assert_int_equal(ce->ce_reason, CONN_REASON_SENDER_GONE);
+	assert_true(st->st_dropped_sender_gone >= 1);
+	assert_int_equal(st->st_paused, 1);
+	assert_ptr_equal(half.ic_conn->cn_blocked_on, fx->b.ic_conn);
+	assert_int_equal(st->st_frames, st->st_forwarded +
+	    st->st_dropped_unknown + st->st_dropped_queue_full +
+	    st->st_dropped_sender_gone);
+
+	/* b drains: the half-closed sender's frames all go out, then EOF. */
+	inproc_run_until(fx->ip, b_drained_two_left, fx);
+	assert_non_null(ce = closed_get(fx->rt->rt_closed,
+	    closed_newest(fx->rt->rt_closed)));
+	assert_int_equal(ce->ce_info.ci_id, half.ic_id);
+	assert_int_equal(ce->ce_reason, CONN_REASON_EOF);
+	assert_int_equal(ce->ce_info.ci_msgs_in, 65536 / 64);
+	assert_int_equal(st->st_paused, 0);
+	assert_int_equal(st->st_frames, st->st_forwarded +
+	    st->st_dropped_unknown + st->st_dropped_queue_full +
+	    st->st_dropped_sender_gone);
+	assert_int_equal(st->st_frames - st->st_dropped_sender_gone,
+	    fx->b.ic_conn->cn_msgs_out);
+	/*
+	 * The next tick forgets the closed sender (and frees it: the watch
+	 * list held the last reference), and the tick stops.
+	 */
+	inproc_run_until(fx->ip, nothing_watched, fx);
+	assert_false(evtimer_pending(fx->rt->rt_watch_ev, NULL));
+	close(half.ic_fd);
+}
+
 /* Every state's and reason's name, and "unknown" past the last. */
 static void
 test_names(void **state)
@@ -269,6 +349,7 @@ test_names(void **state)
 		[CONN_REASON_SLOW_CONSUMER] = "slow_consumer",
 		[CONN_REASON_MAX_CLIENTS] = "max_clients",
 		[CONN_REASON_SHUTDOWN] = "shutdown",
+		[CONN_REASON_SENDER_GONE] = "sender_gone",
 		[CONN_REASON_TLS] = "tls",
 		[CONN_REASON_TLS_TIMEOUT] = "tls_timeout",
 		[CONN_NREASONS] = "unknown",
@@ -580,6 +661,9 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_prestate_setup_teardown(test_states, setup,
 		    teardown, (void *)&small_destination),
+		cmocka_unit_test_prestate_setup_teardown(
+		    test_paused_sender_gone, setup, teardown,
+		    (void *)&small_destination),
 	};
 
 	/* Before libevent allocates anything: no failures until armed. */

@@ -3,9 +3,11 @@
  * an event_base of our own.  Binding port 0 and reading the address back,
  * handing accepted descriptors over, the accept back-off on a real EMFILE
  * (RLIMIT_NOFILE lowered to the descriptors open), listener_resume,
- * closing for a drain, and the evhttp case.  The log goes to a file so
- * that its lines, which the daemon's tests and operators grep, are checked
- * too.
+ * closing for a drain, the evhttp case, and Unix sockets (the file's
+ * mode, a stale file replaced, a live one or another file left alone, the
+ * file removed on free only while it is ours, a path too long).  The log
+ * goes to a file so that its lines, which the daemon's tests and operators
+ * grep, are checked too.
  *
  * The loop is stepped one blocking pass (EVLOOP_ONCE) at a time, so every
  * count is exact: while accept is paused, nothing but the back-off timer
@@ -27,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -189,6 +192,8 @@ accept_cb(evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
 static socklen_t
 sockaddr_len(const struct sockaddr *sa)
 {
+	if (sa->sa_family == AF_UNIX)
+		return sizeof(struct sockaddr_un);
 	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 }
@@ -570,6 +575,249 @@ test_http(void **state)
 	evhttp_free(http);
 }
 
+/*
+ * An absolute path for a socket (harness_sock_path), and "unix:" and it in
+ * addr; whatever is at the path is removed first.
+ */
+static const char *
+unix_path(char *path, size_t len, char *addr, size_t alen, const char *tag)
+{
+	harness_sock_path(path, len, tag);
+	assert_true(strlen(path) <= ADDR_UNIX_PATH_MAX);
+	unlink(path);
+	snprintf(addr, alen, "unix:%s", path);
+	return addr;
+}
+
+/* A socket bound to path; listening if backlog > 0, else left stale. */
+static int
+unix_bound(const char *path, int backlog)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	assert_true((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	if (backlog > 0)
+		assert_int_equal(listen(fd, backlog), 0);
+	return fd;
+}
+
+static ino_t
+inode(const char *path)
+{
+	struct stat	st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_ino;
+}
+
+/*
+ * A Unix socket: its line names the path, its file has the default mode
+ * 0660 whatever the umask, a client is accepted and its address is the
+ * family alone ("unix"); listener_free removes the file.
+ */
+static void
+test_unix_accept(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8];
+	char		 a[ADDR_STRLEN];
+	union addr_any	 peer;
+	struct stat	 st;
+	mode_t		 mask;
+	int		 c;
+
+	unix_path(path, sizeof path, addr, sizeof addr, "accept.sock");
+	mask = umask(0);
+	listen_at(fx, &test_conf, addr);
+	umask(mask);
+	expect_log(fx, 1, " info  test listening on %s\n", addr);
+	assert_string_equal(bound(fx, a, sizeof a), addr);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, LISTENER_UNIX_MODE);
+
+	c = client(listener_addr(fx->ls));
+	while (fx->accepted == 0)
+		step(fx);
+	assert_int_equal(fx->errors, 0);
+	assert_true(fcntl(fx->fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(fx->peer.ss_family, AF_UNIX);
+	/* The family alone, the rest zeroed: the callback may format it. */
+	assert_int_equal(fx->peerlen, sizeof(sa_family_t));
+	assert_string_equal(addr_format((struct sockaddr *)&fx->peer, a,
+	    sizeof a), "unix");
+	addr_copy(&peer, (struct sockaddr *)&fx->peer, fx->peerlen);
+	assert_int_equal(peer.sa.sa_family, AF_UNIX);
+	assert_string_equal(addr_format(&peer.sa, a, sizeof a), "unix");
+	assert_true(addr_is_loopback(&peer.sa));
+	close(c);
+
+	listener_free(fx->ls);
+	fx->ls = NULL;
+	errno = 0;
+	assert_int_equal(lstat(path, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/*
+ * lc_unix_mode is the file's mode even under a umask that would take all
+ * of it away (the mode is set before listen, not left to the umask); and
+ * a drain (listener_close) removes the file too.
+ */
+static void
+test_unix_mode(void **state)
+{
+	struct fixture	*fx = *state;
+	static const struct listener_conf conf = {
+		.lc_name = "test",
+		.lc_key = "test.listen",
+		.lc_backlog = 8,
+		.lc_unix_mode = 0600,
+	};
+	char		 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8];
+	struct stat	 st;
+	mode_t		 mask;
+
+	unix_path(path, sizeof path, addr, sizeof addr, "mode.sock");
+	mask = umask(0777);
+	listen_at(fx, &conf, addr);
+	umask(mask);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	listener_close(fx->ls);
+	assert_int_equal(lstat(path, &st), -1);
+}
+
+/*
+ * A socket file nothing listens on (a daemon killed) is replaced, and
+ * said so; one a live process listens on is refused and left as it is.
+ */
+static void
+test_unix_stale_and_live(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8];
+	ino_t		 ino;
+	int		 fd, c;
+
+	unix_path(path, sizeof path, addr, sizeof addr, "stale.sock");
+	fd = unix_bound(path, 0);
+	close(fd);
+	listen_at(fx, &test_conf, addr);
+	/* Not by inode: the file system may give the new file the old one. */
+	expect_log(fx, 1, " info  test removing stale socket %s\n", addr);
+	expect_log(fx, 1, " info  test listening on %s\n", addr);
+	c = client(listener_addr(fx->ls));
+	while (fx->accepted == 0)
+		step(fx);
+	close(c);
+
+	/* Now ours is the live one: a second listener there is refused. */
+	ino = inode(path);
+	assert_null(listener_new(fx->base, &test_conf, addr, accept_cb, fx,
+	    NULL));
+	expect_log(fx, 1, " error cannot listen on %s (test.listen): another "
+	    "process listens there\n", addr);
+	assert_int_equal(inode(path), ino);
+	c = client(listener_addr(fx->ls));
+	while (fx->accepted == 1)
+		step(fx);
+	close(c);
+	expect_log(fx, 1, "removing stale socket");
+}
+
+/*
+ * A file that is not a socket is an error and stays as it was; a path
+ * longer than sun_path holds, or a relative one, is refused before any
+ * file is touched.
+ */
+static void
+test_unix_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8], text[16];
+	char		 longaddr[ADDR_STRLEN];
+	FILE		*f;
+
+	unix_path(path, sizeof path, addr, sizeof addr, "file.sock");
+	harness_write_file(path, "keep me\n");
+	assert_null(listener_new(fx->base, &test_conf, addr, accept_cb, fx,
+	    NULL));
+	expect_log(fx, 1, " error cannot listen on %s (test.listen): the "
+	    "path exists and is not a socket\n", addr);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(text, sizeof text, f));
+	fclose(f);
+	assert_string_equal(text, "keep me\n");
+	assert_int_equal(unlink(path), 0);
+
+	/* "unix:/" and 107 bytes fit; 108 do not. */
+	snprintf(longaddr, sizeof longaddr, "unix:/%0*d",
+	    (int)ADDR_UNIX_PATH_MAX, 0);
+	assert_null(listener_new(fx->base, &test_conf, longaddr, accept_cb,
+	    fx, NULL));
+	expect_log(fx, 1, " error cannot listen on %s (test.listen): Unix "
+	    "socket path longer than 107 bytes\n", longaddr);
+	assert_null(listener_new(fx->base, &test_conf, "unix:x.sock",
+	    accept_cb, fx, NULL));
+	expect_log(fx, 1, " error cannot listen on unix:x.sock (test.listen): "
+	    "a Unix socket path must be absolute: unix:/PATH\n");
+	expect_log(fx, 0, "listening on");
+}
+
+/*
+ * The file is removed on free only while it is the one we bound: one that
+ * another daemon put there since is left alone.
+ */
+static void
+test_unix_not_ours(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8];
+	ino_t		 ino;
+	int		 fd;
+
+	unix_path(path, sizeof path, addr, sizeof addr, "ours.sock");
+	listen_at(fx, &test_conf, addr);
+	assert_int_equal(unlink(path), 0);
+	fd = unix_bound(path, 1);
+	ino = inode(path);
+	listener_free(fx->ls);
+	fx->ls = NULL;
+	assert_int_equal(inode(path), ino);
+	close(fd);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* An evhttp on a Unix socket answers as on TCP. */
+static void
+test_unix_http(void **state)
+{
+	struct fixture		*fx = *state;
+	struct evhttp		*http;
+	struct http_client	 hc;
+	char			 path[ADDR_STRLEN], addr[ADDR_STRLEN + 8];
+
+	unix_path(path, sizeof path, addr, sizeof addr, "http.sock");
+	assert_non_null(http = evhttp_new(fx->base));
+	evhttp_set_gencb(http, http_cb, NULL);
+	fx->ls = listener_new_http(fx->base, &test_conf, addr, http,
+	    &fx->errors);
+	assert_non_null(fx->ls);
+	http_client_send(&hc, listener_addr(fx->ls));
+	http_client_wait(fx, &hc);
+	assert_int_equal(fx->errors, 0);
+	listener_free(fx->ls);
+	fx->ls = NULL;
+	evhttp_free(http);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 int
 main(void)
 {
@@ -585,6 +833,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_accept, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unix_mode, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unix_stale_and_live, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unix_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unix_not_ours, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unix_http, setup,
+		    teardown),
 	};
 
 	log_init(LOG_LEVEL_DEBUG);

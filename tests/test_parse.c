@@ -124,11 +124,13 @@ test_addr_roundtrip(void **state)
 {
 	static const char *good[] = {
 		"127.0.0.1:8080", "0.0.0.0:0", "[::1]:8080", "[::]:65535",
+		"unix:/run/msgrouterd/router.sock", "unix:/",
 	};
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	const char		*why;
 	char			 buf[ADDR_STRLEN];
+	union addr_any		 peer;
 	size_t			 i;
 
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -139,6 +141,12 @@ test_addr_roundtrip(void **state)
 	assert_int_equal(addr_parse("localhost:80", &ss, &len, &why), 0);
 	assert_string_equal(addr_format((struct sockaddr *)&ss, buf,
 	    sizeof buf), "127.0.0.1:80");
+	/* A peer on a Unix socket keeps its family alone: "unix". */
+	assert_int_equal(addr_parse("unix:/a.sock", &ss, &len, &why), 0);
+	assert_int_equal(len, offsetof(struct sockaddr_un, sun_path) + 8);
+	addr_copy(&peer, (struct sockaddr *)&ss, (int)len);
+	assert_int_equal(peer.sa.sa_family, AF_UNIX);
+	assert_string_equal(addr_format(&peer.sa, buf, sizeof buf), "unix");
 }
 
 static void
@@ -147,7 +155,9 @@ test_addr_bad(void **state)
 	static const char *bad[] = {
 		"", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
 		"127.0.0.1:-1", "127.0.0.1:80x", "::1:80", "[::1]80", "[::1",
-		"example.org:80", ":80", "[]:80",
+		"example.org:80", ":80", "[]:80", "unix:", "unix:rel.sock",
+		"unix:/0123456789012345678901234567890123456789012345678901"
+		    "2345678901234567890123456789012345678901234567890123456",
 	};
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
@@ -173,6 +183,7 @@ test_addr_loopback(void **state)
 		{ "localhost:80", 1 }, { "[::1]:80", 1 },
 		{ "[::ffff:127.0.0.2]:80", 1 }, { "0.0.0.0:80", 0 },
 		{ "*:80", 0 }, { "[::]:80", 0 }, { "10.1.2.3:80", 0 },
+		{ "unix:/run/x.sock", 1 },
 		{ "128.0.0.1:80", 0 }, { "[::2]:80", 0 },
 		{ "[::ffff:10.0.0.1]:80", 0 }, { "[fe80::1]:80", 0 },
 	};

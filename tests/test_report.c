@@ -48,6 +48,9 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_queue_limit = 17;
 	ss->ss_received = 18;
 	ss->ss_accept_errors = 19;
+	ss->ss_dropped_sender_gone = 20;
+	ss->ss_disconnected_sender_gone = 21;
+	ss->ss_sndbuf = 22;
 	ss->ss_slow_consumer = "drop";
 	ss->ss_id_mode = "sequential";
 	ss->ss_tls_handshakes = 23;
@@ -97,6 +100,9 @@ test_stats_json(void **state)
 		{ "config", "max_clients", 15 },
 		{ "config", "max_message_size", 16 },
 		{ "config", "queue_limit", 17 },
+		{ "messages", "dropped_sender_gone_total", 20 },
+		{ "clients", "disconnected_sender_gone_total", 21 },
+		{ "config", "sndbuf", 22 },
 	};
 	struct stats_snapshot	 ss;
 	json_t			*j;
@@ -118,10 +124,10 @@ test_stats_json(void **state)
 	    "sequential");
 	assert_true(json_is_false(json_object_get(j, "draining")));
 	/* Nothing else in the groups: a new figure must be added on purpose. */
-	assert_int_equal(json_object_size(json_object_get(j, "clients")), 7);
-	assert_int_equal(json_object_size(json_object_get(j, "messages")), 4);
+	assert_int_equal(json_object_size(json_object_get(j, "clients")), 8);
+	assert_int_equal(json_object_size(json_object_get(j, "messages")), 5);
 	assert_int_equal(json_object_size(json_object_get(j, "bytes")), 3);
-	assert_int_equal(json_object_size(json_object_get(j, "config")), 5);
+	assert_int_equal(json_object_size(json_object_get(j, "config")), 6);
 	json_decref(j);
 
 	/* Past jansson's signed range a counter is clamped, not wrapped. */
@@ -203,8 +209,8 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 21 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 24);
+	/* 24 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 27);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);

@@ -1,5 +1,6 @@
 /*
- * The chaos soak: 200 well-behaved clients exchange verified messages while
+ * The chaos soak: 200 well-behaved clients (one in four on a Unix socket,
+ * the rest on TCP) exchange verified messages while
  * faulty clients run against the same router.  Well-behaved messages carry
  * the sender, the destination, a sequence number per pair, a body derived
  * from those and a checksum; every one must arrive exactly once, in order,
@@ -299,7 +300,8 @@ check_identity(struct daemon *d, long long *connected)
 
 	assert_int_equal(rcv, jnum(j, "messages", "forwarded_total") +
 	    jnum(j, "messages", "dropped_unknown_destination_total") +
-	    jnum(j, "messages", "dropped_queue_full_total"));
+	    jnum(j, "messages", "dropped_queue_full_total") +
+	    jnum(j, "messages", "dropped_sender_gone_total"));
 	if (connected != NULL)
 		*connected = jnum(j, "clients", "connected");
 	json_decref(j);
@@ -635,10 +637,11 @@ struct soak {
 static void
 soak_start(struct soak *sk)
 {
-	static const char *args[] = { "--admin", "127.0.0.1:0",
+	static char	 sock[200], listen[256];
+	const char	*args[] = { "--admin", "127.0.0.1:0",
 	    "--max-clients", "1000", "--queue-limit", "64K",
-	    "--max-message-size", "16K", NULL };
-	int	i;
+	    "--max-message-size", "16K", "-l", listen, NULL };
+	int		 i;
 
 	/*
 	 * A small ASan quarantine (freed memory ASan holds back to catch use
@@ -646,9 +649,17 @@ soak_start(struct soak *sk)
 	 */
 	setenv("ASAN_OPTIONS", "quarantine_size_mb=1:malloc_context_size=5:"
 	    "allocator_release_to_os_interval_ms=500", 1);
+	/* One well-behaved client in four on the routing port's Unix socket. */
+	harness_sock_path(sock, sizeof sock, "soak.sock");
+	unlink(sock);
+	snprintf(listen, sizeof listen, "127.0.0.1:0, unix:%s", sock);
 	harness_start(&sk->d, args);
+	/* The admin port's line comes after every routing address's. */
 	for (i = 0; i < NWB; i++) {
-		wbs[i].fd = tc_connect(&sk->d, &wbs[i].id);
+		if (i % 4 == 0)
+			wbs[i].fd = tc_connect_unix(sock, &wbs[i].id);
+		else
+			wbs[i].fd = tc_connect(&sk->d, &wbs[i].id);
 		assert_true(wbs[i].fd >= 0);
 		assert_int_equal(fcntl(wbs[i].fd, F_SETFL, O_NONBLOCK), 0);
 	}
@@ -786,7 +797,8 @@ test_soak(void **state)
 	assert_int_equal(daemon_counter(&sk.d, "frames"),
 	    daemon_counter(&sk.d, "forwarded") +
 	    daemon_counter(&sk.d, "dropped_unknown") +
-	    daemon_counter(&sk.d, "dropped_queue_full"));
+	    daemon_counter(&sk.d, "dropped_queue_full") +
+	    daemon_counter(&sk.d, "dropped_sender_gone"));
 	/* The faults happened: oversize senders were cut, strays dropped. */
 	assert_true(daemon_counter(&sk.d, "disconnected_oversize") > 0);
 	assert_true(daemon_counter(&sk.d, "dropped_unknown") > 0);

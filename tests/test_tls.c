@@ -293,8 +293,8 @@ stats_wait_cmp(struct daemon *d, const char *group, const char *name,
 	while ((v = stats_value(d, group, name)) != want &&
 	    !(at_least && v > want)) {
 		if (tc_now_ms() > deadline) {
-			json_t	*v = admin_json(d, "/stats");
-			char	*text = json_dumps(v, JSON_COMPACT);
+			json_t	*all = admin_json(d, "/stats");
+			char	*text = json_dumps(all, JSON_COMPACT);
 
 			fail_msg("stats %s.%s never became %s%lld: %s", group,
 			    name, at_least ? ">= " : "", want, text);

@@ -825,6 +825,93 @@ test_tls_bench(void **state)
 	tls_certs_remove(dir);
 }
 
+/*
+ * -H unix:/PATH: the library, msgrouter-cat and msgrouter-bench reach the
+ * router's Unix socket, and a Unix client and a TCP client talk.
+ */
+static void
+test_tools_unix(void **state)
+{
+	static const char *const bench_flags[] = { "-H", NULL, "--duration",
+	    "0.5", "--warmup", "0.1", "--pairs", "2", NULL };
+	const char		*args[] = { "-l", NULL, NULL };
+	const char		*cat_flags[] = { "-H", NULL, NULL };
+	const char		*flags[sizeof bench_flags /
+				    sizeof bench_flags[0]];
+	char			 sock[200], listen[256], unix_addr[256];
+	char			 id_file[256], line[64];
+	struct daemon		 d;
+	struct mr_client	*u, *t, *bad;
+	struct proc		*cat;
+	const char		*msg;
+	size_t			 len, i;
+	json_t			*r;
+	int			 status;
+	uint32_t		 id;
+
+	harness_sock_path(sock, sizeof sock, "tools.sock");
+	unlink(sock);
+	snprintf(listen, sizeof listen, "127.0.0.1:0, unix:%s", sock);
+	snprintf(unix_addr, sizeof unix_addr, "unix:%s", sock);
+	args[1] = listen;
+	harness_start(&d, args);
+	/* Ready on the first address: the second may still be binding. */
+	harness_wait_log(&d, "info  listening on unix:", 1);
+
+	assert_int_equal(mr_client_connect(unix_addr, HARNESS_TIMEOUT_MS, &u),
+	    MR_OK);
+	assert_int_equal(mr_client_connect(d.addr, HARNESS_TIMEOUT_MS, &t),
+	    MR_OK);
+	assert_int_equal(mr_client_send(u, mr_client_id(t), "over unix", 9,
+	    HARNESS_TIMEOUT_MS), MR_OK);
+	assert_int_equal(mr_client_recv(t, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_OK);
+	assert_memory_equal(msg, "over unix", 10);
+	assert_int_equal(mr_client_send(t, mr_client_id(u), "over tcp", 8,
+	    HARNESS_TIMEOUT_MS), MR_OK);
+	assert_int_equal(mr_client_recv(u, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_OK);
+	assert_memory_equal(msg, "over tcp", 9);
+	mr_client_close(t);
+	assert_int_equal(mr_client_connect("unix:relative.sock",
+	    HARNESS_TIMEOUT_MS, &bad), MR_EINVAL);
+
+	/* msgrouter-cat: a later -H wins over the harness's TCP one. */
+	assert_non_null(cat = malloc(sizeof *cat));
+	harness_tmp_path(id_file, sizeof id_file, "cat-unix.id");
+	cat_flags[1] = unix_addr;
+	id = cat_start_flags(cat, &d, id_file, cat_flags);
+	assert_int_equal(mr_client_send(u, id, "to cat", 6,
+	    HARNESS_TIMEOUT_MS), MR_OK);
+	assert_int_equal(proc_read_until(cat, 0, "to cat\n",
+	    HARNESS_TIMEOUT_MS), 0);
+	snprintf(line, sizeof line, "%" PRIu32 " from cat\n", mr_client_id(u));
+	proc_write(cat, line);
+	assert_int_equal(mr_client_recv(u, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_OK);
+	assert_memory_equal(msg, "from cat", 9);
+	assert_int_equal(proc_finish(cat, HARNESS_TIMEOUT_MS), 0);
+	free(cat);
+	mr_client_close(u);
+
+	/* msgrouter-bench: a checked run over the Unix socket. */
+	for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		flags[i] = bench_flags[i];
+	flags[1] = unix_addr;
+	r = bench_run(&d, flags, &status);
+	assert_int_equal(status, 0);
+	assert_string_equal(json_string_value(json_object_get(r, "host")),
+	    unix_addr);
+	assert_int_equal(jint(r, "lost"), 0);
+	assert_int_equal(jint(r, "corrupt"), 0);
+	assert_true(jint(r, "msgs") > 0);
+	json_decref(r);
+	harness_stop(&d);
+	errno = 0;
+	assert_int_equal(access(sock, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 int
 main(void)
 {
@@ -840,6 +927,7 @@ main(void)
 		harness_unit_test(test_tls_cat_exchange),
 		harness_unit_test(test_tls_cat_verify),
 		harness_unit_test(test_tls_bench),
+		harness_unit_test(test_tools_unix),
 	};
 
 	harness_init();

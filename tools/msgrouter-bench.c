@@ -138,14 +138,15 @@ static void
 bench_usage(FILE *f)
 {
 	fprintf(f,
-"usage: msgrouter-bench [-H HOST:PORT] [--pairs N] [--size BYTES]\n"
+"usage: msgrouter-bench [-H HOST:PORT|unix:/PATH] [--pairs N] [--size BYTES]\n"
 "                       [--window W] [--duration S] [--warmup S]\n"
 "                       [--drain S] [--stalled K] [--idle C]\n"
 "                       [--router-pid PID] [--json] [-q]\n"
 "                       [--tls [--ca FILE] [--cert FILE --key FILE]\n"
 "                       [--insecure]] [-h]\n"
 "\n"
-"  -H, --host HOST:PORT   router address (default %s)\n"
+"  -H, --host HOST:PORT   router address (default %s),\n"
+"                         or unix:/PATH for a Unix socket\n"
 "  -p, --pairs N          2N clients, client i sends to i^1 (default 10)\n"
 "  -s, --size BYTES       payload bytes, at least %d (default 64)\n"
 "  -w, --window W         messages in flight per sender (default 64)\n"
@@ -550,7 +551,8 @@ bench_connect(struct bench *b, struct conn *cn, enum conn_kind kind,
 	    &cn->cn_client);
 	if (r == MR_EINVAL)
 		tool_bad_flag("--host", b->b_host,
-		    "HOST:PORT like 127.0.0.1:8080 or [::1]:8080");
+		    "HOST:PORT like 127.0.0.1:8080 or [::1]:8080, or "
+		    "unix:/PATH");
 	if (r != MR_OK) {
 		fprintf(stderr, "msgrouter-bench: cannot connect to %s "
 		    "(connection %zu): %s\n", b->b_host, b->b_nconns,

@@ -52,12 +52,13 @@ static void
 cat_usage(FILE *f)
 {
 	fprintf(f,
-"usage: msgrouter-cat [-H HOST:PORT] [--to ID] [--id-file FILE]\n"
+"usage: msgrouter-cat [-H HOST:PORT|unix:/PATH] [--to ID] [--id-file FILE]\n"
 "                     [--max-message-size BYTES] [--wait SECONDS]\n"
 "                     [--tls [--ca FILE] [--cert FILE --key FILE]\n"
 "                     [--insecure]] [-h]\n"
 "\n"
-"  -H, --host HOST:PORT   router address (default %s)\n"
+"  -H, --host HOST:PORT   router address (default %s),\n"
+"                         or unix:/PATH for a Unix socket\n"
 "  -t, --to ID            send every stdin line to ID; without it, lines\n"
 "                         are \"ID message\"\n"
 "  -i, --id-file FILE     write our id (decimal and a newline) to FILE\n"
@@ -304,7 +305,7 @@ cat_start(struct cat *cat)
 	if (r == MR_EINVAL)
 		tool_bad_flag("--host", cat->cat_host,
 		    "HOST:PORT like 127.0.0.1:8080, [::1]:8080 or "
-		    "localhost:8080");
+		    "localhost:8080, or unix:/PATH");
 	if (r != MR_OK)
 		cat_fail(cat, "cannot connect to", r);
 	/*

@@ -24,6 +24,12 @@ struct admin;
 #define ADMIN_LIMIT_MIN		1
 #define ADMIN_LIMIT_MAX		10000
 #define ADMIN_MAX_CONNS		64	/* concurrent HTTP connections */
+/*
+ * Connections accepted past ADMIN_MAX_CONNS for /healthz alone: a probe
+ * still gets its answer while the cap is full.  Any other request on one
+ * of them is answered 503.
+ */
+#define ADMIN_HEALTHZ_RESERVE	8
 #define ADMIN_MAX_HEADERS	8192	/* request line and headers, bytes */
 #define ADMIN_MAX_BODY		1024	/* request body, bytes */
 #define ADMIN_IDLE_TIMEOUT_S	5	/* no progress reading or writing */

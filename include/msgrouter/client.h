@@ -59,6 +59,7 @@ struct mr_client;
 
 /*
  * Connect to "HOST:PORT" ("127.0.0.1:8080", "[::1]:8080", "localhost:8080")
+ * or to a Unix socket, "unix:/PATH" ("unix:/run/msgrouterd/router.sock"),
  * and wait for the id, for at most timeout_ms (-1: no limit).  On success
  * *out is the new client.
  */
@@ -187,7 +188,8 @@ const char	*mr_tls_error(const struct mr_tls *);
 /*
  * Like mr_client_connect(), then a TLS handshake with tls's settings, all
  * within timeout_ms; the name checked in the router's certificate is the
- * HOST of hostport (an IP address is checked as one).  A failed handshake
+ * HOST of hostport (an IP address is checked as one; a "unix:/PATH" has
+ * none, and only the chain is verified).  A failed handshake
  * or verification is MR_ETLS, with the reason in mr_tls_error().  Later
  * calls on the client may also return MR_ETLS.
  */

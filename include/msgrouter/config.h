@@ -30,6 +30,9 @@ enum config_key {
 	CONFIG_ADMIN_LISTEN,
 	CONFIG_ADMIN_TOKEN,
 	CONFIG_LOG_LEVEL,
+	CONFIG_ROUTER_UNIX_MODE,
+	CONFIG_ADMIN_UNIX_MODE,
+	CONFIG_ROUTER_SNDBUF,
 	CONFIG_TLS_LISTEN,
 	CONFIG_TLS_CERT,
 	CONFIG_TLS_KEY,
@@ -49,13 +52,16 @@ enum config_origin {
 	CONFIG_ORIGIN_FLAG,
 };
 
+/* router.listen: up to CONFIG_LISTEN_ADDRS addresses, comma-separated. */
+#define CONFIG_LISTEN_MAX	256
+#define CONFIG_LISTEN_ADDRS	4
+
 /* tls.min_version. */
 enum tls_version {
 	TLS_VERSION_1_2 = 0,
 	TLS_VERSION_1_3,
 };
 
-#define CONFIG_LISTEN_MAX	128
 /*
  * The admin token's buffer: at most 190 bytes and the NUL, the most that
  * "token = " leaves of a file's 198-byte line (config.c checks the sum).
@@ -75,6 +81,9 @@ struct config {
 	char			cf_admin_listen[CONFIG_LISTEN_MAX]; /* "off" */
 	char			cf_admin_token[CONFIG_TOKEN_MAX]; /* "": none */
 	enum log_level		cf_log_level;
+	uint64_t		cf_unix_mode;		/* router.listen's */
+	uint64_t		cf_admin_unix_mode;
+	uint64_t		cf_sndbuf;	/* SO_SNDBUF; 0: the kernel's */
 	char			cf_tls_listen[CONFIG_LISTEN_MAX]; /* "off" */
 	char			cf_tls_cert[CONFIG_PATH_MAX];	/* "": none */
 	char			cf_tls_key[CONFIG_PATH_MAX];
@@ -93,6 +102,7 @@ struct config {
 #define CONFIG_DEFAULT_QUEUE_LIMIT	(8 * 1024 * 1024)
 #define CONFIG_DEFAULT_SHUTDOWN_MS	5000
 #define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:8081"
+#define CONFIG_DEFAULT_UNIX_MODE	0660
 #define CONFIG_DEFAULT_HANDSHAKE_MS	10000
 
 /* Bounds enforced on every source of settings. */
@@ -102,6 +112,7 @@ struct config {
 #define CONFIG_QUEUE_LIMIT_MIN		1024
 #define CONFIG_QUEUE_LIMIT_MAX		(64ULL * 1024 * 1024 * 1024)
 #define CONFIG_SHUTDOWN_MS_MAX		(3600ULL * 1000)
+#define CONFIG_SNDBUF_MAX		(64ULL * 1024 * 1024)
 #define CONFIG_HANDSHAKE_MS_MIN		10
 #define CONFIG_HANDSHAKE_MS_MAX		(600ULL * 1000)
 
@@ -134,6 +145,12 @@ int		 config_read_fp(struct config *, FILE *, const char *name,
 int		 config_load(struct config *, const char *path,
 		    const struct config_flag *, size_t nflags,
 		    char *err, size_t errlen);
+/*
+ * Split router.listen's value into its addresses, at most max of them,
+ * each cut to CONFIG_LISTEN_MAX bytes; returns how many.
+ */
+size_t		 config_listen_addrs(const char *,
+		    char (*addrs)[CONFIG_LISTEN_MAX], size_t max);
 /* Print "section.key = value  # origin" for every key. */
 void		 config_print(const struct config *, FILE *);
 /*

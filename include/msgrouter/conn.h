@@ -73,6 +73,7 @@ enum conn_reason {
 	CONN_REASON_SLOW_CONSUMER,
 	CONN_REASON_MAX_CLIENTS,
 	CONN_REASON_SHUTDOWN,
+	CONN_REASON_SENDER_GONE,	/* paused, then reset: conn_peer_gone */
 	CONN_REASON_TLS,		/* the handshake failed */
 	CONN_REASON_TLS_TIMEOUT,	/* tls.handshake_timeout passed */
 	CONN_NREASONS
@@ -102,6 +103,7 @@ struct conn_ops {
 #define CONN_DIRTY		0x01	/* on the router's flush list */
 #define CONN_DRAINING		0x02	/* counted by the drain as not done */
 #define CONN_SHED		0x04	/* its last read had frames dropped */
+#define CONN_WATCHED		0x08	/* on the router's rt_watch, a reference */
 
 struct conn {
 	/* conn.c's: read through the functions below. */
@@ -233,6 +235,13 @@ struct evbuffer	*conn_input(struct conn *);
 struct evbuffer	*conn_output(struct conn *);
 /* Bytes waiting to be written to this client. */
 size_t		 conn_queued(const struct conn *);
+/*
+ * The peer is gone for good: it reset the connection (TCP), or closed it
+ * with our bytes unread (AF_UNIX's ECONNRESET).  A FIN or an AF_UNIX
+ * peer's plain close is a half-close, not gone.  One poll(2) without
+ * waiting; nothing is read and no pending error is consumed.
+ */
+int		 conn_peer_gone(const struct conn *);
 /* Fill a report record with this client's figures now. */
 void		 conn_info(const struct conn *, struct conn_info *);
 

@@ -1,6 +1,7 @@
 /*
  * listener: one listening socket and its accept back-off.  It binds a TCP
- * address ("ADDR:PORT" or "[V6]:PORT", as the configuration holds it),
+ * address ("ADDR:PORT" or "[V6]:PORT", as the configuration holds it) or
+ * a Unix socket ("unix:/PATH"),
  * hands each accepted descriptor to a callback or to an evhttp, and when
  * accept() fails for lack of descriptors or memory (EMFILE, ENFILE,
  * ENOBUFS, ENOMEM) stops accepting for LISTENER_BACKOFF_MS, or until its
@@ -15,7 +16,14 @@
  *	warn	"[N ]accept on ADDR (KEY): why; pausing [N ]accept for 250 ms"
  *	info	"[N ]accepting connections on ADDR again"
  *	debug	"[N ]accept on ADDR (KEY): why", errors that need no back-off
+ *	info	"[N ]removing stale socket unix:/PATH"
  * Every accept() failure bumps the owner's counter, if it gave one.
+ *
+ * A Unix socket's file gets lc_unix_mode before the socket listens.  A
+ * socket file already at the path is replaced only if nothing listens on
+ * it (connect() refused); a live one, or a file of another kind, is an
+ * error and left alone.  listener_close removes the file if it is still
+ * the one bound (same device and inode).
  *
  * The router (router_listen) hands accepted sockets to router_accept_cb,
  * resumes the listener when a client closes (router_detach) and closes it
@@ -28,6 +36,7 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <event2/util.h>
 
@@ -40,6 +49,8 @@ struct listener;
 /* listen(2) backlogs: the routing port takes bursts, the admin port few. */
 #define LISTENER_BACKLOG_ROUTER	1024
 #define LISTENER_BACKLOG_ADMIN	128
+/* A Unix socket file's mode when the owner gives none. */
+#define LISTENER_UNIX_MODE	0660
 /* Longest lc_name. */
 #define LISTENER_NAME_MAX	15
 
@@ -51,6 +62,7 @@ struct listener_conf {
 	const char	*lc_name;	/* log prefix: "admin"; "" for none */
 	const char	*lc_key;	/* config key of the address */
 	int		 lc_backlog;
+	mode_t		 lc_unix_mode;	/* 0: LISTENER_UNIX_MODE */
 };
 
 /*

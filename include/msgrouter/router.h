@@ -40,7 +40,9 @@ struct router {
 	struct event_base	*rt_base;
 	struct config		 rt_config;
 	struct registry		*rt_registry;
-	struct listener		*rt_listener;	/* closed once draining */
+	/* router.listen's addresses, in order; closed once draining. */
+	struct listener		*rt_listeners[CONFIG_LISTEN_ADDRS];
+	size_t			 rt_nlisteners;
 	struct listener		*rt_tls_listener; /* tls.listen, or NULL */
 	struct tls		*rt_tls;	/* the daemon's, or NULL */
 	int			 rt_draining;	/* no new connections or reads */
@@ -55,6 +57,17 @@ struct router {
 	struct stats		 rt_stats;
 	struct closed		*rt_closed;	/* recently closed clients */
 	uint64_t		 rt_started;	/* clock_now_ms() */
+	/*
+	 * Senders that paused since the last tick of rt_watch_ev, each with
+	 * a reference (CONN_WATCHED): the tick looks for those gone (reset)
+	 * while paused and forgets those closed or resumed.  The timer runs
+	 * only while the array is not empty.
+	 */
+	struct conn		**rt_watch;
+	size_t			 rt_nwatch;
+	size_t			 rt_watch_size;
+	struct event		*rt_watch_ev;
+	int			 rt_sndbuf_failed; /* logged once */
 };
 
 struct router	*router_new(struct event_base *, const struct config *);
@@ -106,6 +119,13 @@ void		 router_drain_start(struct router *);
 void		 router_drain_finish(struct router *, const char *why);
 /* Total bytes waiting to be written to clients. */
 size_t		 router_queued_bytes(const struct router *);
+/*
+ * How often paused senders are checked for a reset (ROUTER_WATCH_MS), and
+ * what the check does: close each one gone with reason sender_gone and
+ * count its buffered frames as dropped (sender_gone).
+ */
+#define ROUTER_WATCH_MS		1000
+void		 router_watch_paused(struct router *);
 /* Log the counters in one line. */
 void		 router_log_stats(const struct router *, const char *);
 

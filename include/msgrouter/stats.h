@@ -32,6 +32,8 @@ struct stats {
 	uint64_t	st_bytes_forwarded;	/* payload + 0x00 of forwarded */
 	uint64_t	st_paused_total;	/* backpressure pauses */
 	uint64_t	st_paused;		/* senders paused right now */
+	uint64_t	st_dropped_sender_gone;	/* buffered from a reset sender */
+	uint64_t	st_disconnected_sender_gone; /* paused, then reset */
 	uint64_t	st_tls_handshakes;	/* TLS handshakes completed */
 	uint64_t	st_tls_handshake_failures; /* failed or timed out */
 };
@@ -49,11 +51,12 @@ struct stats_snapshot {
 	uint64_t	 ss_disconnected_oversize;
 	uint64_t	 ss_paused;
 	uint64_t	 ss_paused_total;
-	/* messages: received = forwarded + the two dropped counters */
+	/* messages: received = forwarded + the three dropped counters */
 	uint64_t	 ss_received;
 	uint64_t	 ss_forwarded;
 	uint64_t	 ss_dropped_unknown;
 	uint64_t	 ss_dropped_queue_full;
+	uint64_t	 ss_dropped_sender_gone;
 	/* bytes */
 	uint64_t	 ss_bytes_received;
 	uint64_t	 ss_bytes_forwarded;
@@ -64,6 +67,8 @@ struct stats_snapshot {
 	uint64_t	 ss_queue_limit;
 	const char	*ss_slow_consumer;
 	const char	*ss_id_mode;
+	uint64_t	 ss_disconnected_sender_gone;
+	uint64_t	 ss_sndbuf;		/* router.sndbuf, 0: the kernel's */
 	/* tls */
 	uint64_t	 ss_tls_handshakes;
 	uint64_t	 ss_tls_handshake_failures;

@@ -155,6 +155,7 @@ function drawDrops(el, st) {
 	bars = [
 		["no dest", st.messages.dropped_unknown_destination_total],
 		["queue full", st.messages.dropped_queue_full_total],
+		["gone", st.messages.dropped_sender_gone_total],
 		["slow", st.clients.disconnected_slow_total],
 		["oversize", st.clients.disconnected_oversize_total],
 		["rejected", st.clients.rejected_total]

@@ -1,6 +1,7 @@
-"""Unix sockets and TLS, which msgrouterd does not speak yet: both clients
-against FakeRouter, a small server in the test that speaks the protocol
-(id 42, and each frame delivered back to its sender)."""
+"""Unix sockets and TLS: both clients against FakeRouter, a small server in
+the test that speaks the protocol (id 42, and each frame delivered back to
+its sender); and a Unix-socket client with a TCP one on the real
+msgrouterd."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import ssl
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import pytest
 
 from msgrouter import (AsyncClient, Client, ConnectError, InvalidAddress)
 
-from support import (DEADLINE, FakeRouter, pattern, python_cli, python_env,
-                     read_line)
+from support import (DEADLINE, Daemon, FakeRouter, pattern, python_cli,
+                     python_env, read_line)
 
 T = DEADLINE
 
@@ -106,6 +107,25 @@ def test_unix_blocking(unix_router: Tuple[FakeRouter, str]) -> None:
 
 def test_unix_async(unix_router: Tuple[FakeRouter, str]) -> None:
     exchange_async(unix_router[1], unix_router[0])
+
+
+def test_unix_real_daemon(start_daemon: Callable[..., Daemon]) -> None:
+    """msgrouterd on TCP and a Unix socket at once: the two clients share
+    one router and exchange messages byte for byte."""
+    big = pattern(200_000, 7)
+    with tempfile.TemporaryDirectory(prefix="mr") as d:
+        path = str(Path(d) / "r.sock")
+        daemon = start_daemon("-l", f"127.0.0.1:0, unix:{path}")
+        daemon.wait_log(f"listening on unix:{path}")
+        with Client.connect(f"unix:{path}", connect_timeout=T) as u, \
+                Client.connect(daemon.address, connect_timeout=T) as t:
+            assert u.send(t.id, b"from unix") is True
+            assert t.recv(timeout=T) == b"from unix"
+            assert t.send(u.id, big, timeout=T) is True
+            assert u.recv(timeout=T) == big
+        daemon.wait_log("connected from unix")
+        assert daemon.stop() == 0
+        assert not Path(path).exists()
 
 
 def test_tls_blocking(tls_router: Tuple[FakeRouter, str],
