@@ -30,7 +30,6 @@
 #include "msgrouter/clock.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/log.h"
-#include "msgrouter/parse.h"
 
 /*
  * What conn_close(discard) reads and throws away at most: 64 reads of
