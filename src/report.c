@@ -37,7 +37,8 @@ static const struct report_metric report_metrics[] = {
 	M("clients", "accepted_total", "counter",
 	    "Connections accepted and given an id.", ss_accepted),
 	M("clients", "rejected_total", "counter",
-	    "Connections closed at once because max_clients was reached.",
+	    "Connections closed at once without an id: max_clients reached, "
+	    "address banned, or max_clients_per_address reached.",
 	    ss_rejected),
 	M("clients", "disconnected_slow_total", "counter",
 	    "Clients disconnected as slow consumers.", ss_disconnected_slow),
@@ -87,6 +88,23 @@ static const struct report_metric report_metrics[] = {
 	M("tls", "handshake_failures_total", "counter",
 	    "TLS handshakes that failed or passed tls.handshake_timeout.",
 	    ss_tls_handshake_failures),
+	M("clients", "disconnected_scan_total", "counter",
+	    "Clients disconnected for sending to more than scan_limit unknown "
+	    "ids within scan_window.", ss_disconnected_scan),
+	M("clients", "rejected_banned_total", "counter",
+	    "Of rejected_total: connections from an address banned for "
+	    "scanning.", ss_rejected_banned),
+	M("clients", "rejected_per_address_total", "counter",
+	    "Of rejected_total: connections past max_clients_per_address.",
+	    ss_rejected_per_address),
+	M("clients", "banned_addresses", "gauge",
+	    "Source addresses banned for scanning now.", ss_banned_addresses),
+	M("config", "scan_limit", "gauge",
+	    "Effective scan_limit (0: the scan defence is off).",
+	    ss_scan_limit),
+	M("config", "max_clients_per_address", "gauge",
+	    "Effective max_clients_per_address (0: no limit).",
+	    ss_max_clients_per_address),
 };
 #undef M
 

@@ -456,7 +456,7 @@ def scenario_open(exe, chromium, tmp, outdir):
         check(drops.get("no dest") ==
               st["messages"]["dropped_unknown_destination_total"] == 1,
               "one drop to an unknown destination in the drops chart", s)
-        check(len(s["drops"]) == 6, "six causes in the drops chart", s)
+        check(len(s["drops"]) == 7, "seven causes in the drops chart", s)
         # The slow consumer first, with its queued bytes (stable: its
         # sender is paused and it reads nothing).
         check(top[0]["id"] == slow.id and s["top"] and

@@ -91,7 +91,11 @@ test_check_config_good(void **state)
 	    "tls.ciphers =  # default\n"
 	    "tls.ciphersuites =  # default\n"
 	    "tls.handshake_timeout = 10s  # default\n"
-	    "admin.tls = no  # default\n");
+	    "admin.tls = no  # default\n"
+	    "router.scan_limit = 64  # default\n"
+	    "router.scan_window = 10s  # default\n"
+	    "router.scan_ban = 60s  # default\n"
+	    "router.max_clients_per_address = 0  # default\n");
 	unlink(path);
 }
 
@@ -130,7 +134,11 @@ test_check_config_example(void **state)
 	    "tls.ciphers =  # file\n"
 	    "tls.ciphersuites =  # file\n"
 	    "tls.handshake_timeout = 10s  # file\n"
-	    "admin.tls = no  # file\n");
+	    "admin.tls = no  # file\n"
+	    "router.scan_limit = 64  # file\n"
+	    "router.scan_window = 10s  # file\n"
+	    "router.scan_ban = 60s  # file\n"
+	    "router.max_clients_per_address = 0  # file\n");
 }
 
 static void

@@ -55,6 +55,12 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_id_mode = "sequential";
 	ss->ss_tls_handshakes = 23;
 	ss->ss_tls_handshake_failures = 24;
+	ss->ss_disconnected_scan = 25;
+	ss->ss_rejected_banned = 26;
+	ss->ss_rejected_per_address = 27;
+	ss->ss_banned_addresses = 28;
+	ss->ss_scan_limit = 29;
+	ss->ss_max_clients_per_address = 30;
 }
 
 /* The JSON path "group.name" (or "name") as an integer; -1 if absent. */
@@ -103,6 +109,12 @@ test_stats_json(void **state)
 		{ "messages", "dropped_sender_gone_total", 20 },
 		{ "clients", "disconnected_sender_gone_total", 21 },
 		{ "config", "sndbuf", 22 },
+		{ "clients", "disconnected_scan_total", 25 },
+		{ "clients", "rejected_banned_total", 26 },
+		{ "clients", "rejected_per_address_total", 27 },
+		{ "clients", "banned_addresses", 28 },
+		{ "config", "scan_limit", 29 },
+		{ "config", "max_clients_per_address", 30 },
 	};
 	struct stats_snapshot	 ss;
 	json_t			*j;
@@ -124,10 +136,10 @@ test_stats_json(void **state)
 	    "sequential");
 	assert_true(json_is_false(json_object_get(j, "draining")));
 	/* Nothing else in the groups: a new figure must be added on purpose. */
-	assert_int_equal(json_object_size(json_object_get(j, "clients")), 8);
+	assert_int_equal(json_object_size(json_object_get(j, "clients")), 12);
 	assert_int_equal(json_object_size(json_object_get(j, "messages")), 5);
 	assert_int_equal(json_object_size(json_object_get(j, "bytes")), 3);
-	assert_int_equal(json_object_size(json_object_get(j, "config")), 6);
+	assert_int_equal(json_object_size(json_object_get(j, "config")), 8);
 	json_decref(j);
 
 	/* Past jansson's signed range a counter is clamped, not wrapped. */
@@ -209,8 +221,8 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 24 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 27);
+	/* 30 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 33);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);

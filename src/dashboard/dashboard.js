@@ -151,13 +151,14 @@ function drawLines(el, keyIn, keyOut, fmt) {
 
 /* A bar chart of the drop and close counters since start. */
 function drawDrops(el, st) {
-	var W = 300, H = 160, L = 6, T = 14, B = 30, bars, max = 0, bw, g;
+	var W = 340, H = 160, L = 6, T = 14, B = 30, bars, max = 0, bw, g;
 	bars = [
 		["no dest", st.messages.dropped_unknown_destination_total],
 		["queue full", st.messages.dropped_queue_full_total],
 		["gone", st.messages.dropped_sender_gone_total],
 		["slow", st.clients.disconnected_slow_total],
 		["oversize", st.clients.disconnected_oversize_total],
+		["scan", st.clients.disconnected_scan_total],
 		["rejected", st.clients.rejected_total]
 	];
 	while (el.firstChild)
