@@ -94,7 +94,8 @@ router_new(struct event_base *base, const struct config *cf)
 		free(rt);
 		return NULL;
 	}
-	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE)) == NULL) {
+	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE,
+	    CLOSED_REJECTED_SIZE)) == NULL) {
 		registry_free(rt->rt_registry);
 		addrtab_free(rt->rt_addrtab);
 		free(rt);
@@ -136,18 +137,19 @@ router_free(struct router *rt)
 	free(rt);
 }
 
-/* Keep a rejected connection in the ring of closed ones, without an id. */
+/*
+ * Keep a rejected connection, without an id, among the closed ones: in the
+ * rejections' own ring, where repeats from one source are counted in one
+ * record, so a flood cannot push out the records of clients.
+ */
 static void
 router_record_rejected(struct router *rt, const struct sockaddr *sa,
     int socklen, enum conn_reason reason)
 {
-	struct conn_info	ci;
-	uint64_t		now = clock_now_ms();
+	union addr_any	peer;
 
-	memset(&ci, 0, sizeof ci);
-	addr_copy(&ci.ci_peer, sa, socklen);
-	ci.ci_connected = now;
-	closed_add(rt->rt_closed, &ci, reason, now);
+	addr_copy(&peer, sa, socklen);
+	closed_reject(rt->rt_closed, &peer, reason, clock_now_ms());
 }
 
 /*

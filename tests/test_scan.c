@@ -14,6 +14,8 @@
  * - Unix-domain clients have no address: neither limited nor banned.
  * - On a dual-stack listener IPv4 peers arrive as IPv4-mapped IPv6 and
  *   are counted per IPv4 address, not as one IPv6 /64.
+ * - A banned scanner reconnecting in a loop cannot flush the ring of closed
+ *   clients: its refusals are one record with a count.
  */
 #include "config.h"
 
@@ -128,8 +130,9 @@ stat_of(struct daemon *d, const char *group, const char *name)
 }
 
 /*
- * In the ring of closed clients: how many records have this reason and a
- * peer from source address src (with id, if id is not 0; else none).
+ * In the ring of closed clients: how many closes the records with this
+ * reason and a peer from source address src stand for (with id, if id is
+ * not 0; else none: rejections, coalesced into one record with a count).
  */
 static int
 closed_count(struct daemon *d, const char *reason, const char *src,
@@ -151,7 +154,8 @@ closed_count(struct daemon *d, const char *reason, const char *src,
 			continue;
 		if (id == 0 ? json_is_null(cid) :
 		    json_integer_value(cid) == (json_int_t)id)
-			n++;
+			n += (int)json_integer_value(json_object_get(c,
+			    "count"));
 	}
 	json_decref(j);
 	return n;
@@ -501,6 +505,123 @@ test_v4_mapped(void **state)
 	    { "accepted", 2 }, { "rejected_per_address", 1 }, { NULL, 0 } });
 }
 
+/*
+ * Write frames of 1000 bytes from w to idr, which never reads, until the
+ * log says idr was closed as a slow consumer.
+ */
+static void
+make_slow_consumer(struct daemon *d, int w, uint32_t idr)
+{
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	char		 payload[1000], frame[4 + sizeof payload + 1], line[64];
+	size_t		 len, off = 0;
+	ssize_t		 n;
+
+	memset(payload, 'p', sizeof payload - 1);
+	payload[sizeof payload - 1] = '\0';
+	len = tc_frame(frame, idr, payload);
+	snprintf(line, sizeof line, "client %u closed: slow_consumer", idr);
+	while (daemon_log_count(d, line) == 0) {
+		if (tc_now_ms() > deadline) {
+			daemon_dump_log(d);
+			fail_msg("%u: never closed as a slow consumer", idr);
+		}
+		n = send(w, frame + off, len - off, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (n > 0)
+			off = (off + (size_t)n) % len;
+		else {
+			assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+			poll(NULL, 0, 10);
+		}
+	}
+	/* Finish the frame cut short, for the counters to add up. */
+	while (off != 0) {
+		assert_true(tc_now_ms() < deadline);
+		n = send(w, frame + off, len - off, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		off = (off + (size_t)n) % len;
+	}
+}
+
+/*
+ * A banned scanner reconnecting 500 times leaves the evidence in place: a
+ * slow consumer's close and the scanner's own "scan" close stay among the
+ * ten newest closed (the dashboard's page), behind one "banned" record
+ * that counts the 500 refusals, first and last.
+ */
+static void
+test_closed_flood(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0",
+	    "--scan-limit", "3", "--slow-consumer", "disconnect",
+	    "--queue-limit", "1K", NULL };
+	struct daemon	 d;
+	uint32_t	 idr, idw, ids, live[2];
+	long long	 deadline;
+	int		 r, w, s, i;
+	json_t		*j, *list, *c;
+
+	harness_start(&d, args);
+	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
+	assert_true((w = connect_from(&d, "127.0.0.12", &idw)) >= 0);
+	make_slow_consumer(&d, w, idr);
+	close(r);
+
+	assert_true((s = connect_from(&d, "127.0.0.13", &ids)) >= 0);
+	live[0] = idw;
+	live[1] = ids;
+	probe(s, 0, 4, live, 2);
+	assert_int_equal(tc_expect_close(s, HARNESS_TIMEOUT_MS), 0);
+	close(s);
+	harness_wait_client(&d, ids, " closed: scan");
+
+	for (i = 0; i < 500; i++) {
+		assert_true((s = connect_from(&d, "127.0.0.13", NULL)) >= 0);
+		close(s);
+	}
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while (stat_of(&d, "clients", "rejected_banned_total") < 500) {
+		assert_true(tc_now_ms() < deadline);
+		poll(NULL, 0, 20);
+	}
+	assert_int_equal(stat_of(&d, "clients", "rejected_banned_total"), 500);
+
+	j = get_json(&d, "/clients?state=closed&limit=10");
+	list = json_object_get(j, "clients");
+	assert_int_equal(json_array_size(list), 3);
+	c = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(c, "reason")),
+	    "banned");
+	assert_true(json_is_null(json_object_get(c, "id")));
+	assert_int_equal(json_integer_value(json_object_get(c, "count")), 500);
+	assert_string_equal(json_string_value(json_object_get(c, "source")),
+	    "127.0.0.13");
+	assert_true(json_integer_value(json_object_get(c,
+	    "first_seconds_ago")) >= json_integer_value(json_object_get(c,
+	    "closed_seconds_ago")));
+	c = json_array_get(list, 1);
+	assert_string_equal(json_string_value(json_object_get(c, "reason")),
+	    "scan");
+	assert_int_equal(json_integer_value(json_object_get(c, "id")), ids);
+	assert_int_equal(json_integer_value(json_object_get(c, "count")), 1);
+	c = json_array_get(list, 2);
+	assert_string_equal(json_string_value(json_object_get(c, "reason")),
+	    "slow_consumer");
+	assert_int_equal(json_integer_value(json_object_get(c, "id")), idr);
+	assert_true(json_integer_value(json_object_get(c,
+	    "dropped_messages")) >= 1);
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+	assert_int_equal(closed_count(&d, "banned", "127.0.0.13", 0), 500);
+
+	close(w);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 1 }, { "disconnected_slow", 1 },
+	    { "rejected_banned", 500 }, { "rejected", 500 }, { NULL, 0 } });
+}
+
 int
 main(void)
 {
@@ -511,6 +632,7 @@ main(void)
 		harness_unit_test(test_reload),
 		harness_unit_test(test_unix_exempt),
 		harness_unit_test(test_v4_mapped),
+		harness_unit_test(test_closed_flood),
 	};
 
 	harness_init();
