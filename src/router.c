@@ -105,6 +105,7 @@ router_new(struct event_base *base, const struct config *cf)
 	if (rt->rt_watch_ev == NULL) {
 		closed_free(rt->rt_closed);
 		registry_free(rt->rt_registry);
+		addrtab_free(rt->rt_addrtab);
 		free(rt);
 		return NULL;
 	}
