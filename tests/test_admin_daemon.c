@@ -685,7 +685,9 @@ test_healthz_idle_flood(void **state)
 		j = get_ok(&d, "/healthz");
 		assert_string_equal(jstr(j, "status"), "ok");
 		json_decref(j);
-		assert_true(tc_now_ms() - start < 1000);
+		/* Not after an idle one's 10 s deadline (valgrind: slow). */
+		if (!harness_wrapped())
+			assert_true(tc_now_ms() - start < 2000);
 	}
 	/* The oldest went first; the newest is still open. */
 	assert_int_equal(tc_expect_close(idle[0], HARNESS_TIMEOUT_MS), 0);
