@@ -915,17 +915,20 @@ test_admin_https_mtls(void **state)
 			tlc_close(&t);
 		}
 		assert_int_equal(SSL_SESSION_is_resumable(sess), 1);
-		/* The admin port resumes its own session. */
-		tlc_session = sess;
-		assert_int_equal(tlc_open(&t, d.admin_port, NULL, 0), 0);
-		assert_int_equal(SSL_session_reused(t.ssl), 1);
-		assert_int_equal(tlc_healthz(&t, NULL), 200);
-		tlc_close(&t);
 		/* The TLS port: no certificate, no id, session or not. */
 		tlc_session = NULL;
 		assert_int_equal(tlc_open(&t, port, NULL, 1), -1);
 		tlc_session = sess;
 		assert_int_equal(tlc_open(&t, port, NULL, 1), -1);
+		/*
+		 * The admin port resumes its own session (then, as the
+		 * server's close ends it without a close_notify, the cache
+		 * forgets it).
+		 */
+		assert_int_equal(tlc_open(&t, d.admin_port, NULL, 0), 0);
+		assert_int_equal(SSL_session_reused(t.ssl), 1);
+		assert_int_equal(tlc_healthz(&t, NULL), 200);
+		tlc_close(&t);
 		tlc_session = NULL;
 		SSL_SESSION_free(sess);
 		/* With one, it is in. */
