@@ -34,6 +34,7 @@ descriptor limit must allow N (ulimit -n).
 import argparse
 import os
 import resource
+import selectors
 import signal
 import socket
 import ssl
@@ -43,11 +44,11 @@ import tempfile
 import time
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
     pid = daemon_pid(pid)
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return -1
 
@@ -117,6 +118,37 @@ def daemon_pid(pid):
     return pid
 
 
+def burst(n, port, ctx):
+    """n TLS clients connected first, then all their handshakes at once,
+    as after a restart of a node that many clients reconnect to."""
+    socks = [socket.create_connection(("127.0.0.1", port))
+             for _ in range(n)]
+    sel = selectors.DefaultSelector()
+    conns = []
+    for s in socks:
+        s.setblocking(False)
+        conns.append(ctx.wrap_socket(s, server_hostname="localhost",
+                                     do_handshake_on_connect=False))
+    todo = list(range(n))
+    while todo:
+        for i in todo:
+            try:
+                conns[i].do_handshake()
+            except ssl.SSLWantReadError:
+                sel.register(conns[i], selectors.EVENT_READ, i)
+            except ssl.SSLWantWriteError:
+                sel.register(conns[i], selectors.EVENT_WRITE, i)
+        todo = []
+        for key, _ in sel.select(timeout=30):
+            sel.unregister(key.fileobj)
+            todo.append(key.data)
+        if not todo and sel.get_map():
+            sys.exit("burst: handshakes stalled")
+    for s in conns:
+        s.setblocking(True)
+    return conns
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -134,6 +166,8 @@ def main():
                     help="client certificates (tls.ca)")
     ap.add_argument("--tls12", action="store_true",
                     help="clients stop at TLSv1.2")
+    ap.add_argument("--burst", action="store_true",
+                    help="TLS: all handshakes at once, after every connect")
     ap.add_argument("--send", action="store_true",
                     help="one message to itself before going idle")
     ap.add_argument("--wrap", default="",
@@ -175,10 +209,15 @@ def main():
             heap0 = heap_in_use(daemon_pid(p.pid), errfile) if a.heap else None
             conns = []
             t0 = time.time()
-            for _ in range(a.n):
-                port = tls if a.mode == "tls" else plain
-                s = socket.create_connection(("127.0.0.1", port))
-                if a.mode == "tls":
+            port = tls if a.mode == "tls" else plain
+            if a.burst and a.mode == "tls":
+                ready = burst(a.n, port, ctx)
+            for i in range(a.n):
+                if a.burst and a.mode == "tls":
+                    s = ready[i]
+                else:
+                    s = socket.create_connection(("127.0.0.1", port))
+                if a.mode == "tls" and not a.burst:
                     s = ctx.wrap_socket(s, server_hostname="localhost")
                 got = b""
                 while len(got) < 4:
@@ -193,12 +232,14 @@ def main():
             time.sleep(2.5)     # the daemon trims its heap once a second
             after = rss_kib(p.pid)
             what = a.mode + (" mtls" if a.mtls else "") + \
-                (" tls1.2" if a.tls12 else "") + (" sent" if a.send else "")
+                (" tls1.2" if a.tls12 else "") + (" sent" if a.send else "") + \
+                (" burst" if a.burst else "")
             if a.mode == "tls":
                 what += " " + conns[0].version() + " " + conns[0].cipher()[0]
             print(f"{what}: {a.n} idle clients connected in "
                   f"{t1 - t0:.1f} s; VmRSS {before} -> {after} KiB, "
-                  f"{(after - before) * 1024 / a.n:.0f} bytes per client")
+                  f"{(after - before) * 1024 / a.n:.0f} bytes per client "
+                  f"(peak {rss_kib(p.pid, 'VmHWM')} KiB)")
             heap1 = heap_in_use(daemon_pid(p.pid), errfile) if a.heap else None
             if heap0 is not None and heap1 is not None:
                 print(f"heap in use {heap0} -> {heap1} bytes, "
