@@ -102,14 +102,17 @@ def heap_in_use(pid, errfile):
     return None
 
 
+DAEMON_COMM = "msgrouterd"
+
+
 def daemon_pid(pid):
-    """msgrouterd's pid: pid itself, or its descendant under --wrap."""
+    """The daemon's pid: pid itself, or its descendant under --wrap."""
     todo = [pid]
     while todo:
         q = todo.pop()
         try:
             with open(f"/proc/{q}/comm") as f:
-                if f.read().strip() == "msgrouterd":
+                if f.read().strip() == DAEMON_COMM:
                     return q
             with open(f"/proc/{q}/task/{q}/children") as f:
                 todo += [int(c) for c in f.read().split()]
@@ -179,6 +182,8 @@ def main():
     ap.add_argument("--heap", action="store_true",
                     help="also the heap in use per client (gdb)")
     a = ap.parse_args()
+    global DAEMON_COMM
+    DAEMON_COMM = os.path.basename(a.daemon)[:15]     # as /proc/PID/comm
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, a.n + 200)
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
