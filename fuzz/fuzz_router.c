@@ -5,7 +5,9 @@
  * The input is a little program: write raw bytes or whole frames from a
  * client, run the loop, read or stop reading a client's deliveries, close,
  * half-close and reopen clients, reconfigure the limits and the policy,
- * start and end a drain.  Afterwards the counters must add up, every
+ * start and end a drain.  Each client comes from its own source address
+ * (127.1.0.N), and the scan defence is on with a small limit, so that
+ * frames to unknown ids close a client for scanning along the way.  Afterwards the counters must add up, every
  * delivered message must be one some client sent to that destination
  * (whole, never mixed, never twice), a started drain must have ended,
  * routed or dropped every frame and reported bytes the clients received, a
@@ -78,7 +80,7 @@ next_byte(struct fuzz_input *in)
 }
 
 static void
-peer_open(struct router *rt, struct peer *pe)
+peer_open(struct router *rt, struct peer *pe, size_t n)
 {
 	struct sockaddr_in	sin;
 	struct conn		*c;
@@ -91,7 +93,8 @@ peer_open(struct router *rt, struct peer *pe)
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* Its own address: a ban for scanning refuses no other client. */
+	sin.sin_addr.s_addr = htonl(0x7f010000u + (uint32_t)n);
 	if ((c = router_attach(rt, sv[0], (struct sockaddr *)&sin, sizeof sin))
 	    == NULL)
 		abort();
@@ -321,6 +324,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Unknown ids a client's address may send to before it is closed. */
+#define FUZZ_SCAN_LIMIT	8
+
 /* One input's world: the router, its clients, and what the checks need. */
 struct fuzz_run {
 	struct fuzz_input	 in;
@@ -344,6 +350,7 @@ run_setup(struct fuzz_run *r)
 	r->cf.cf_max_message_size = 1 + next_byte(&r->in) * 16;
 	r->cf.cf_queue_limit = CONFIG_QUEUE_LIMIT_MIN;
 	r->cf.cf_slow_consumer = (enum slow_consumer)(next_byte(&r->in) % 3);
+	r->cf.cf_scan_limit = FUZZ_SCAN_LIMIT;
 	if ((r->base = event_base_new()) == NULL ||
 	    (r->rt = router_new(r->base, &r->cf)) == NULL)
 		abort();
@@ -357,7 +364,7 @@ run_setup(struct fuzz_run *r)
 	}
 	for (i = 0; i < NPEER; i++) {
 		r->peers[i] = &r->all[r->nall++];
-		peer_open(r->rt, r->peers[i]);
+		peer_open(r->rt, r->peers[i], r->nall - 1);
 	}
 }
 
@@ -478,7 +485,7 @@ run_op(struct fuzz_run *r, uint8_t op)
 		if (pe->fd == -1 && r->nall < MAX_PEERS &&
 		    !r->rt->rt_draining) {
 			pe = r->peers[slot] = &r->all[r->nall++];
-			peer_open(r->rt, pe);
+			peer_open(r->rt, pe, r->nall - 1);
 		}
 		break;
 	case 9:

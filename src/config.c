@@ -132,6 +132,19 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_LOG_LEVEL] = { "log", "level", 1, 0, 0,
 	    CONFIG_FIELD(cf_log_level), config_set_log_level,
 	    config_format_log_level, 0, 0 },
+	[CONFIG_ROUTER_SCAN_LIMIT] = { "router", "scan_limit", 1, 0, 0,
+	    CONFIG_FIELD(cf_scan_limit), config_set_count,
+	    config_format_count, 0, CONFIG_SCAN_LIMIT_MAX },
+	[CONFIG_ROUTER_SCAN_WINDOW] = { "router", "scan_window", 1, 0, 0,
+	    CONFIG_FIELD(cf_scan_window_ms), config_set_duration,
+	    config_format_duration, 1, CONFIG_SCAN_WINDOW_MS_MAX },
+	[CONFIG_ROUTER_SCAN_BAN] = { "router", "scan_ban", 1, 0, 0,
+	    CONFIG_FIELD(cf_scan_ban_ms), config_set_duration,
+	    config_format_duration, 0, CONFIG_SCAN_BAN_MS_MAX },
+	[CONFIG_ROUTER_MAX_CLIENTS_PER_ADDRESS] = { "router",
+	    "max_clients_per_address", 1, 0, 0,
+	    CONFIG_FIELD(cf_max_clients_per_address), config_set_count,
+	    config_format_count, 0, CONFIG_MAX_CLIENTS_MAX },
 	[CONFIG_ROUTER_UNIX_MODE] = { "router", "unix_mode", 0, 0, 0,
 	    CONFIG_FIELD(cf_unix_mode), config_set_mode,
 	    config_format_mode, 0600, 0777 },
@@ -235,6 +248,10 @@ config_defaults(struct config *cf)
 	/* cf_admin_token stays "": no token, no authentication. */
 	cf->cf_admin_token[0] = '\0';
 	cf->cf_log_level = LOG_LEVEL_INFO;
+	cf->cf_scan_limit = CONFIG_DEFAULT_SCAN_LIMIT;
+	cf->cf_scan_window_ms = CONFIG_DEFAULT_SCAN_WINDOW_MS;
+	cf->cf_scan_ban_ms = CONFIG_DEFAULT_SCAN_BAN_MS;
+	/* cf_max_clients_per_address stays 0: no limit. */
 	cf->cf_unix_mode = CONFIG_DEFAULT_UNIX_MODE;
 	cf->cf_admin_unix_mode = CONFIG_DEFAULT_UNIX_MODE;
 	strcpy(cf->cf_tls_listen, "off");
@@ -1172,13 +1189,32 @@ void
 config_print(const struct config *cf, FILE *f)
 {
 	char	value[CONFIG_TOKEN_MAX + 32];
-	int	k;
+	int	k, first, seen;
 
-	for (k = 0; k < CONFIG_NKEYS; k++) {
-		config_format(cf, (enum config_key)k, value, sizeof value);
-		fprintf(f, "%s.%s =%s%s  # %s\n", config_keys[k].kd_section,
-		    config_keys[k].kd_name, value[0] != '\0' ? " " : "", value,
-		    config_origin_name((enum config_origin)cf->cf_origin[k]));
+	/*
+	 * Section by section, in the order the sections first appear in the
+	 * table (the example file's order), each section's keys in table
+	 * order: keys added at the end of the table still print with their
+	 * section.
+	 */
+	for (first = 0; first < CONFIG_NKEYS; first++) {
+		for (k = 0, seen = 0; k < first && !seen; k++)
+			seen = strcmp(config_keys[k].kd_section,
+			    config_keys[first].kd_section) == 0;
+		if (seen)
+			continue;
+		for (k = first; k < CONFIG_NKEYS; k++) {
+			if (strcmp(config_keys[k].kd_section,
+			    config_keys[first].kd_section) != 0)
+				continue;
+			config_format(cf, (enum config_key)k, value,
+			    sizeof value);
+			fprintf(f, "%s.%s =%s%s  # %s\n",
+			    config_keys[k].kd_section, config_keys[k].kd_name,
+			    value[0] != '\0' ? " " : "", value,
+			    config_origin_name(
+			    (enum config_origin)cf->cf_origin[k]));
+		}
 	}
 }
 

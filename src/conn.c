@@ -64,6 +64,9 @@ static const char *const conn_reasons[] = {
 	[CONN_REASON_SENDER_GONE] = "sender_gone",
 	[CONN_REASON_TLS] = "tls",
 	[CONN_REASON_TLS_TIMEOUT] = "tls_timeout",
+	[CONN_REASON_SCAN] = "scan",
+	[CONN_REASON_BANNED] = "banned",
+	[CONN_REASON_PER_ADDRESS] = "per_address",
 };
 
 _Static_assert(sizeof conn_states / sizeof conn_states[0] == CONN_NSTATES,

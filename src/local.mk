@@ -3,6 +3,7 @@
 noinst_LTLIBRARIES += src/libmsgrouter.la
 src_libmsgrouter_la_SOURCES = \
 	src/addr.c \
+	src/addrtab.c \
 	src/admin.c \
 	src/bufmem.c \
 	src/clock.c \
@@ -20,6 +21,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/stats.c \
 	src/tls.c \
 	include/msgrouter/addr.h \
+	include/msgrouter/addrtab.h \
 	include/msgrouter/admin.h \
 	include/msgrouter/bufmem.h \
 	include/msgrouter/clock.h \

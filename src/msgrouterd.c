@@ -36,7 +36,10 @@ usage(FILE *f)
 "                  [--max-message-size BYTES] [--queue-limit BYTES]\n"
 "                  [--slow-consumer backpressure|drop|disconnect]\n"
 "                  [--shutdown-timeout DURATION]\n"
-"                  [--log-level debug|info|warn|error] [-V] [-h]\n"
+"                  [--log-level debug|info|warn|error]\n"
+"                  [--scan-limit N] [--scan-window DURATION]\n"
+"                  [--scan-ban DURATION] [--max-clients-per-address N]\n"
+"                  [-V] [-h]\n"
 "\n"
 "  -c, --config FILE          read settings from an INI file\n"
 "  -t, --check-config         validate, print the effective settings, exit\n"
@@ -56,6 +59,14 @@ usage(FILE *f)
 "      --slow-consumer P      backpressure (default), drop or disconnect\n"
 "      --shutdown-timeout D   how long SIGTERM flushes queues (default 5s)\n"
 "      --log-level L          debug, info (default), warn or error\n"
+"      --scan-limit N         unknown ids an address may send to within\n"
+"                             the scan window (default 64; 0: off)\n"
+"      --scan-window D        the scan window (default 10s)\n"
+"      --scan-ban D           how long a scanning address is refused\n"
+"                             (default 60s)\n"
+"      --max-clients-per-address N\n"
+"                             connections per source address (default 0:\n"
+"                             no limit)\n"
 "  -V, --version              print the version and exit\n"
 "  -h, --help                 print this help and exit\n"
 "\n"
@@ -92,6 +103,12 @@ static const struct daemon_flag {
 	{ "tls-cert",		1002, CONFIG_TLS_CERT },
 	{ "tls-key",		1003, CONFIG_TLS_KEY },
 	{ "tls-ca",		1004, CONFIG_TLS_CA },
+	/* Long only: codes past any character. */
+	{ "scan-limit",		0x5c0, CONFIG_ROUTER_SCAN_LIMIT },
+	{ "scan-window",	0x5c1, CONFIG_ROUTER_SCAN_WINDOW },
+	{ "scan-ban",		0x5c2, CONFIG_ROUTER_SCAN_BAN },
+	{ "max-clients-per-address", 0x5c3,
+	    CONFIG_ROUTER_MAX_CLIENTS_PER_ADDRESS },
 };
 #define DAEMON_NFLAGS	(sizeof daemon_flags / sizeof daemon_flags[0])
 

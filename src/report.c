@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/addrtab.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/report.h"
@@ -37,7 +38,8 @@ static const struct report_metric report_metrics[] = {
 	M("clients", "accepted_total", "counter",
 	    "Connections accepted and given an id.", ss_accepted),
 	M("clients", "rejected_total", "counter",
-	    "Connections closed at once because max_clients was reached.",
+	    "Connections closed at once without an id: max_clients reached, "
+	    "address banned, or max_clients_per_address reached.",
 	    ss_rejected),
 	M("clients", "disconnected_slow_total", "counter",
 	    "Clients disconnected as slow consumers.", ss_disconnected_slow),
@@ -87,6 +89,23 @@ static const struct report_metric report_metrics[] = {
 	M("tls", "handshake_failures_total", "counter",
 	    "TLS handshakes that failed or passed tls.handshake_timeout.",
 	    ss_tls_handshake_failures),
+	M("clients", "disconnected_scan_total", "counter",
+	    "Clients disconnected for sending to more than scan_limit unknown "
+	    "ids within scan_window.", ss_disconnected_scan),
+	M("clients", "rejected_banned_total", "counter",
+	    "Of rejected_total: connections from an address banned for "
+	    "scanning.", ss_rejected_banned),
+	M("clients", "rejected_per_address_total", "counter",
+	    "Of rejected_total: connections past max_clients_per_address.",
+	    ss_rejected_per_address),
+	M("clients", "banned_addresses", "gauge",
+	    "Source addresses banned for scanning now.", ss_banned_addresses),
+	M("config", "scan_limit", "gauge",
+	    "Effective scan_limit (0: the scan defence is off).",
+	    ss_scan_limit),
+	M("config", "max_clients_per_address", "gauge",
+	    "Effective max_clients_per_address (0: no limit).",
+	    ss_max_clients_per_address),
 };
 #undef M
 
@@ -229,8 +248,11 @@ report_client_detail_json(const struct conn_info *ci, uint64_t now_ms)
 json_t *
 report_closed_json(const struct closed_entry *ce, uint64_t now_ms)
 {
-	json_t	*obj;
-	int	 err = 0;
+	struct addrtab_key	 k;
+	json_t			*obj;
+	char			 source[ADDR_STRLEN > ADDRTAB_STRLEN ?
+				    ADDR_STRLEN : ADDRTAB_STRLEN];
+	int			 err = 0;
 
 	if ((obj = json_object()) == NULL)
 		return NULL;
@@ -240,6 +262,18 @@ report_closed_json(const struct closed_entry *ce, uint64_t now_ms)
 	    report_uint(report_elapsed(now_ms, ce->ce_closed) / 1000));
 	err |= report_set(obj, "reason",
 	    json_string(conn_reason_name(ce->ce_reason)));
+	err |= report_set(obj, "count", report_uint(ce->ce_count));
+	if (ce->ce_rejected) {
+		/* Coalesced: since the first, from this source. */
+		err |= report_set(obj, "first_seconds_ago",
+		    report_uint(report_elapsed(now_ms, ce->ce_first) / 1000));
+		if (addrtab_key(&ce->ce_info.ci_peer.sa, &k) == 0)
+			addrtab_format(&k, source, sizeof source);
+		else
+			addr_format(&ce->ce_info.ci_peer.sa, source,
+			    sizeof source);
+		err |= report_set(obj, "source", json_string(source));
+	}
 	if (err) {
 		json_decref(obj);
 		return NULL;

@@ -23,8 +23,10 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/addrtab.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
@@ -62,22 +64,40 @@ router_conn_key(const void *e)
 	return ((const struct conn *)e)->cn_id;
 }
 
+/* The address table's limit for max_clients. */
+static size_t
+router_addrtab_limit(const struct config *cf)
+{
+	return (size_t)cf->cf_max_clients * ROUTER_ADDRTAB_PER_CLIENT;
+}
+
 struct router *
 router_new(struct event_base *base, const struct config *cf)
 {
 	struct router	*rt;
+	uint64_t	 seed[2];
 
 	if ((rt = calloc(1, sizeof *rt)) == NULL)
 		return NULL;
+	/* A random key per process: no one can aim addresses at a probe run. */
+	evutil_secure_rng_get_bytes(seed, sizeof seed);
+	if ((rt->rt_addrtab = addrtab_new(router_addrtab_limit(cf), seed[0],
+	    seed[1])) == NULL) {
+		free(rt);
+		return NULL;
+	}
 	rt->rt_base = base;
 	rt->rt_config = *cf;
 	TAILQ_INIT(&rt->rt_conns);
 	if ((rt->rt_registry = registry_new(router_conn_key)) == NULL) {
+		addrtab_free(rt->rt_addrtab);
 		free(rt);
 		return NULL;
 	}
-	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE)) == NULL) {
+	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE,
+	    CLOSED_REJECTED_SIZE)) == NULL) {
 		registry_free(rt->rt_registry);
+		addrtab_free(rt->rt_addrtab);
 		free(rt);
 		return NULL;
 	}
@@ -113,21 +133,23 @@ router_free(struct router *rt)
 		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
 	closed_free(rt->rt_closed);
+	addrtab_free(rt->rt_addrtab);
 	free(rt);
 }
 
-/* Keep a rejected connection in the ring of closed ones, without an id. */
+/*
+ * Keep a rejected connection, without an id, among the closed ones: in the
+ * rejections' own ring, where repeats from one source are counted in one
+ * record, so a flood cannot push out the records of clients.
+ */
 static void
 router_record_rejected(struct router *rt, const struct sockaddr *sa,
-    int socklen)
+    int socklen, enum conn_reason reason)
 {
-	struct conn_info	ci;
-	uint64_t		now = clock_now_ms();
+	union addr_any	peer;
 
-	memset(&ci, 0, sizeof ci);
-	addr_copy(&ci.ci_peer, sa, socklen);
-	ci.ci_connected = now;
-	closed_add(rt->rt_closed, &ci, CONN_REASON_MAX_CLIENTS, now);
+	addr_copy(&peer, sa, socklen);
+	closed_reject(rt->rt_closed, &peer, reason, clock_now_ms());
 }
 
 /*
@@ -150,7 +172,8 @@ router_accept(struct router *rt, evutil_socket_t fd, struct sockaddr *sa,
 		log_info("client %s rejected: max_clients %llu reached",
 		    addr_format(sa, peer, sizeof peer),
 		    (unsigned long long)rt->rt_config.cf_max_clients);
-		router_record_rejected(rt, sa, socklen);
+		router_record_rejected(rt, sa, socklen,
+		    CONN_REASON_MAX_CLIENTS);
 		close(fd);
 		return;
 	}
@@ -510,6 +533,89 @@ router_set_sndbuf(struct router *rt, int fd)
 	log_warn("router.sndbuf %d: setsockopt SO_SNDBUF", size);
 }
 
+/* A ban was lifted early to make room in the address table: say so. */
+static void
+router_log_lifted(const struct router *rt, const struct addrtab_lifted *l,
+    uint64_t now)
+{
+	char	a[ADDRTAB_STRLEN];
+
+	if (!l->al_lifted)
+		return;
+	log_warnx("address %s: ban lifted %llu ms early: address table full "
+	    "(%zu addresses)", addrtab_format(&l->al_key, a, sizeof a),
+	    (unsigned long long)(l->al_ban_until - now),
+	    addrtab_count(rt->rt_addrtab));
+}
+
+/*
+ * The source address's say on a new connection: counted in, or closed at
+ * once without an id because the address is banned for scanning or already
+ * has max_clients_per_address connections.  Unix-domain peers have no
+ * address to track: they are always admitted (their socket's file mode
+ * decides who connects).  0 if admitted; -1 if fd was closed.
+ */
+static int
+router_admit(struct router *rt, int fd, const struct sockaddr *sa,
+    int socklen)
+{
+	union addr_any		 u;
+	struct addrtab_key	 k;
+	struct addrtab_lifted	 lifted;
+	enum conn_reason	 reason;
+	uint64_t		 now = clock_now_ms();
+	uint64_t		 max = rt->rt_config.cf_max_clients_per_address;
+	char			 peer[ADDR_STRLEN];
+
+	/* A copy: sa may be shorter than its family's address. */
+	addr_copy(&u, sa, socklen);
+	if (addrtab_key(&u.sa, &k) != 0)
+		return 0;
+	switch (addrtab_connect(rt->rt_addrtab, &k, max, now, &lifted)) {
+	case ADDRTAB_ADMIT:
+		router_log_lifted(rt, &lifted, now);
+		return 0;
+	case ADDRTAB_BANNED:
+		/* Logged once, at the ban: a banned scanner reconnects fast. */
+		rt->rt_stats.st_rejected_banned++;
+		reason = CONN_REASON_BANNED;
+		log_debug("client %s rejected: address banned",
+		    addr_format(sa, peer, sizeof peer));
+		break;
+	case ADDRTAB_PER_ADDRESS:
+		rt->rt_stats.st_rejected_per_address++;
+		reason = CONN_REASON_PER_ADDRESS;
+		log_info("client %s rejected: max_clients_per_address %llu "
+		    "reached", addr_format(sa, peer, sizeof peer),
+		    (unsigned long long)max);
+		break;
+	case ADDRTAB_FULL:
+	default:
+		/* More live connections than the table's limit: not tracked. */
+		rt->rt_stats.st_rejected_per_address++;
+		reason = CONN_REASON_PER_ADDRESS;
+		log_warnx("client %s rejected: address table full (%zu "
+		    "addresses with live connections)",
+		    addr_format(sa, peer, sizeof peer),
+		    addrtab_count(rt->rt_addrtab));
+		break;
+	}
+	rt->rt_stats.st_rejected++;
+	router_record_rejected(rt, sa, socklen, reason);
+	close(fd);
+	return -1;
+}
+
+/* Undo router_admit's count for a connection that goes away. */
+static void
+router_unadmit(struct router *rt, const struct sockaddr *sa)
+{
+	struct addrtab_key	k;
+
+	if (addrtab_key(sa, &k) == 0)
+		addrtab_disconnect(rt->rt_addrtab, &k, clock_now_ms());
+}
+
 /* A new TLS client's connection, with an SSL from the current context. */
 static struct conn *
 router_conn_tls(struct router *rt, int fd, const struct sockaddr *sa,
@@ -531,15 +637,20 @@ router_attach_as(struct router *rt, int fd, const struct sockaddr *sa,
     int socklen, int tls)
 {
 	struct conn	*c;
+	union addr_any	 u;
 	uint32_t	 be;
 	char		 peer[ADDR_STRLEN];
 
+	if (router_admit(rt, fd, sa, socklen) != 0)
+		return NULL;
 	router_set_sndbuf(rt, fd);
 	c = tls ? router_conn_tls(rt, fd, sa, socklen) :
 	    conn_new(rt->rt_base, fd, sa, socklen, &router_conn_ops, rt);
 	if (c == NULL) {
 		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));
+		addr_copy(&u, sa, socklen);
+		router_unadmit(rt, &u.sa);
 		return NULL;
 	}
 	router_configure_conn(rt, c);
@@ -547,6 +658,7 @@ router_attach_as(struct router *rt, int fd, const struct sockaddr *sa,
 	if (registry_add(rt->rt_registry, c) != 0) {
 		log_warnx("client %s: out of memory, closed",
 		    addr_format(sa, peer, sizeof peer));
+		router_unadmit(rt, &c->cn_peer.sa);
 		conn_close(c, 0);
 		return NULL;
 	}
@@ -594,6 +706,7 @@ router_detach(struct router *rt, struct conn *c)
 		router_unblock(rt, c);
 	router_wake_waiters(rt, c);
 	registry_remove(rt->rt_registry, c->cn_id);
+	router_unadmit(rt, &c->cn_peer.sa);
 	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
 	router_unmark_dirty(rt, c);
 	if ((c->cn_rflags & CONN_DRAINING) && !rt->rt_drain_done) {
@@ -662,13 +775,23 @@ void
 router_configure(struct router *rt, const struct config *cf)
 {
 	struct conn	*c;
+	size_t		 n;
 
 	/* Input already received keeps the limit it arrived under. */
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry) {
 		c->cn_max_before = (uint32_t)router_max_message(rt, c);
 		c->cn_max_until = c->cn_bytes_in;
 	}
+	/* The defence turned off: nobody stays banned by it. */
+	if (cf->cf_scan_limit == 0 && rt->rt_config.cf_scan_limit != 0 &&
+	    (n = addrtab_unban_all(rt->rt_addrtab, clock_now_ms())) > 0)
+		log_info("scan_limit 0: %zu banned addresses let in again", n);
 	rt->rt_config = *cf;
+	/* More clients may come: room for their addresses (never shrinks). */
+	if (addrtab_grow(rt->rt_addrtab, router_addrtab_limit(cf)) != 0)
+		log_warnx("address table: out of memory to grow to %zu "
+		    "addresses; it keeps %zu", router_addrtab_limit(cf),
+		    addrtab_limit(rt->rt_addrtab));
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
 		router_configure_conn(rt, c);
 }
@@ -793,6 +916,64 @@ enum router_verdict {
 	ROUTER_CLOSED,		/* the sender was closed */
 };
 
+/* Milliseconds as seconds for a log line: "60", "0.25". */
+static const char *
+router_seconds(uint64_t ms, char *buf, size_t len)
+{
+	size_t	n;
+
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
+	    (unsigned long long)(ms % 1000));
+	n = strlen(buf);
+	while (buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
+/*
+ * The scan defence, on the unknown-id path only: count the frame against
+ * its sender's address (addrtab_unknown).  Whether the sender is to be
+ * closed: its address went past scan_limit now (logged once, with the
+ * address) or was banned already.  Not inlined: router_decide, on the
+ * path of every run, keeps the size and layout it had without it.
+ */
+static __attribute__((noinline)) int
+router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
+{
+	const struct config	*cf = &rt->rt_config;
+	struct addrtab_scan	 sc;
+	struct addrtab_key	 k;
+	struct addrtab_lifted	 lifted;
+	uint64_t		 now, count, elapsed;
+	char			 a[ADDRTAB_STRLEN], in[32], ban[32];
+
+	if (addrtab_key(&src->cn_peer.sa, &k) != 0)
+		return 0;
+	sc.as_limit = cf->cf_scan_limit;
+	sc.as_window_ms = cf->cf_scan_window_ms;
+	sc.as_ban_ms = cf->cf_scan_ban_ms;
+	now = clock_now_ms();
+	switch (addrtab_unknown(rt->rt_addrtab, &k, dst_id, &sc, now, &count,
+	    &elapsed, &lifted)) {
+	case ADDRTAB_SCAN_OK:
+		router_log_lifted(rt, &lifted, now);
+		return 0;
+	case ADDRTAB_SCAN_BAN:
+		log_warnx("address %s: %llu unknown ids in %s s: banned for "
+		    "%s s", addrtab_format(&k, a, sizeof a),
+		    (unsigned long long)count,
+		    router_seconds(elapsed, in, sizeof in),
+		    router_seconds(cf->cf_scan_ban_ms, ban, sizeof ban));
+		break;
+	case ADDRTAB_SCAN_BANNED:
+		break;
+	}
+	rt->rt_stats.st_disconnected_scan++;
+	return 1;
+}
+
 /*
  * Decide what becomes of one complete frame of len bytes (payload and
  * 0x00) for dst_id: the registry look-up and the slow-consumer policy.
@@ -810,6 +991,10 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_UNKNOWN);
 		log_debug("client %u: message to unknown id %u dropped",
 		    src->cn_id, dst_id);
+		if (cf->cf_scan_limit != 0 && router_scanning(rt, src, dst_id)) {
+			router_close(rt, src, CONN_REASON_SCAN);
+			return ROUTER_CLOSED;
+		}
 		return ROUTER_CONSUMED;
 	}
 	switch (policy_decide(conn_queued(dst), len,
@@ -1332,7 +1517,8 @@ router_log_stats(const struct router *rt, const char *what)
 	    "forwarded=%llu dropped_unknown=%llu dropped_queue_full=%llu "
 	    "bytes_received=%llu bytes_forwarded=%llu paused_total=%llu "
 	    "accept_errors=%llu dropped_sender_gone=%llu tls_handshakes=%llu "
-	    "tls_handshake_failures=%llu",
+	    "tls_handshake_failures=%llu disconnected_scan=%llu "
+	    "rejected_banned=%llu rejected_per_address=%llu",
 	    what, registry_count(rt->rt_registry),
 	    (unsigned long long)st->st_accepted,
 	    (unsigned long long)st->st_rejected,
@@ -1348,5 +1534,8 @@ router_log_stats(const struct router *rt, const char *what)
 	    (unsigned long long)st->st_accept_errors,
 	    (unsigned long long)st->st_dropped_sender_gone,
 	    (unsigned long long)st->st_tls_handshakes,
-	    (unsigned long long)st->st_tls_handshake_failures);
+	    (unsigned long long)st->st_tls_handshake_failures,
+	    (unsigned long long)st->st_disconnected_scan,
+	    (unsigned long long)st->st_rejected_banned,
+	    (unsigned long long)st->st_rejected_per_address);
 }

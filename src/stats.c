@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "msgrouter/addrtab.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/config.h"
 #include "msgrouter/conn.h"
@@ -57,6 +58,14 @@ stats_collect(struct router *rt, struct stats_snapshot *ss)
 	ss->ss_slow_consumer = config_slow_consumer_name(cf->cf_slow_consumer);
 	ss->ss_id_mode = config_id_mode_name(cf->cf_id_mode);
 	ss->ss_sndbuf = cf->cf_sndbuf;
+
+	ss->ss_disconnected_scan = st->st_disconnected_scan;
+	ss->ss_rejected_banned = st->st_rejected_banned;
+	ss->ss_rejected_per_address = st->st_rejected_per_address;
+	ss->ss_banned_addresses = addrtab_count_banned(rt->rt_addrtab,
+	    clock_now_ms());
+	ss->ss_scan_limit = cf->cf_scan_limit;
+	ss->ss_max_clients_per_address = cf->cf_max_clients_per_address;
 }
 
 size_t

@@ -18,7 +18,8 @@ AM_TESTS_ENVIRONMENT = \
 	TLS_CERTS_SH='$(abs_top_srcdir)/tests/tls-certs.sh'; export TLS_CERTS_SH;
 
 UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
-	tests/test_conn tests/test_move tests/test_bufmem tests/test_listener
+	tests/test_conn tests/test_move tests/test_bufmem tests/test_listener \
+	tests/test_addrtab
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -29,7 +30,7 @@ check_LTLIBRARIES = tests/libharness.la
 tests_libharness_la_SOURCES = tests/harness.c tests/harness.h \
 	tests/http_client.c tests/http_client.h tests/inproc.c tests/inproc.h
 
-INTEGRATION_TESTS = tests/test_routing tests/test_unix
+INTEGRATION_TESTS = tests/test_routing tests/test_unix tests/test_scan
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 # The daemon logs the harness keeps when a test fails, and the tests' files.
@@ -63,7 +64,7 @@ VALGRIND_FLAGS = -q --error-exitcode=99 --leak-check=full \
 # test_tools is left out: msgrouter-bench runs for fixed durations (0.2 s),
 # too short for a daemon under valgrind to fill a stalled client's queue.
 VALGRIND_TESTS = tests/test_routing tests/test_admin_daemon tests/test_storm \
-	tests/test_ops tests/test_unix tests/test_tls
+	tests/test_ops tests/test_unix tests/test_tls tests/test_scan
 check-valgrind: tests/msgrouterd-plain
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { echo "make $@:" \
 	    "valgrind not found (apt-get install valgrind)" >&2; exit 1; }

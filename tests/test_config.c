@@ -87,6 +87,11 @@ expect_settings(const struct config *cf, const struct config *want,
 	assert_int_equal(cf->cf_tls_handshake_timeout_ms,
 	    want->cf_tls_handshake_timeout_ms);
 	assert_int_equal(cf->cf_admin_tls, want->cf_admin_tls);
+	assert_int_equal(cf->cf_scan_limit, want->cf_scan_limit);
+	assert_int_equal(cf->cf_scan_window_ms, want->cf_scan_window_ms);
+	assert_int_equal(cf->cf_scan_ban_ms, want->cf_scan_ban_ms);
+	assert_int_equal(cf->cf_max_clients_per_address,
+	    want->cf_max_clients_per_address);
 	for (k = 0; k < CONFIG_NKEYS; k++)
 		assert_int_equal(cf->cf_origin[k], origin);
 }
@@ -108,6 +113,10 @@ test_defaults(void **state)
 		.cf_tls_listen = "off",
 		.cf_tls_min_version = TLS_VERSION_1_2,
 		.cf_tls_handshake_timeout_ms = 10000,
+		.cf_scan_limit = 64,
+		.cf_scan_window_ms = 10000,
+		.cf_scan_ban_ms = 60000,
+		.cf_max_clients_per_address = 0,
 	};
 	struct config	cf;
 
@@ -139,6 +148,10 @@ test_every_key(void **state)
 		.cf_tls_ciphersuites = "TLS_AES_128_GCM_SHA256",
 		.cf_tls_handshake_timeout_ms = 2000,
 		.cf_admin_tls = 1,
+		.cf_scan_limit = 0,
+		.cf_scan_window_ms = 2500,
+		.cf_scan_ban_ms = 120000,
+		.cf_max_clients_per_address = 7,
 	};
 	struct config	cf;
 
@@ -154,6 +167,10 @@ test_every_key(void **state)
 	    "shutdown_timeout = 250ms\n"
 	    "unix_mode = 0600\n"
 	    "sndbuf = 64K\n"
+	    "scan_limit = 0\n"
+	    "scan_window = 2500ms\n"
+	    "scan_ban = 2min\n"
+	    "max_clients_per_address = 7\n"
 	    "[admin]\n"
 	    "listen = off\n"
 	    "token = s3cr3t-T0ken\n"
@@ -686,12 +703,17 @@ test_print(void **state)
 	    "router.slow_consumer = backpressure  # default\n"
 	    "router.id_mode = random  # default\n"
 	    "router.shutdown_timeout = 1500ms  # file\n"
+	    "router.unix_mode = 0660  # default\n"
+	    "router.sndbuf = 0  # default\n"
+	    "router.scan_limit = 64  # default\n"
+	    "router.scan_window = 10s  # default\n"
+	    "router.scan_ban = 60s  # default\n"
+	    "router.max_clients_per_address = 0  # default\n"
 	    "admin.listen = 127.0.0.1:8081  # default\n"
 	    "admin.token = (hidden, 3 bytes)  # file\n"
-	    "log.level = info  # default\n"
-	    "router.unix_mode = 0660  # default\n"
 	    "admin.unix_mode = 0660  # default\n"
-	    "router.sndbuf = 0  # default\n"
+	    "admin.tls = no  # default\n"
+	    "log.level = info  # default\n"
 	    "tls.listen = off  # default\n"
 	    "tls.cert =  # default\n"
 	    "tls.key =  # default\n"
@@ -699,8 +721,7 @@ test_print(void **state)
 	    "tls.min_version = TLSv1.2  # default\n"
 	    "tls.ciphers =  # default\n"
 	    "tls.ciphersuites =  # default\n"
-	    "tls.handshake_timeout = 10s  # default\n"
-	    "admin.tls = no  # default\n");
+	    "tls.handshake_timeout = 10s  # default\n");
 	free(out);
 }
 

@@ -352,6 +352,9 @@ test_names(void **state)
 		[CONN_REASON_SENDER_GONE] = "sender_gone",
 		[CONN_REASON_TLS] = "tls",
 		[CONN_REASON_TLS_TIMEOUT] = "tls_timeout",
+		[CONN_REASON_SCAN] = "scan",
+		[CONN_REASON_BANNED] = "banned",
+		[CONN_REASON_PER_ADDRESS] = "per_address",
 		[CONN_NREASONS] = "unknown",
 	};
 	size_t	i;

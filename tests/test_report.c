@@ -55,6 +55,12 @@ fill_snapshot(struct stats_snapshot *ss)
 	ss->ss_id_mode = "sequential";
 	ss->ss_tls_handshakes = 23;
 	ss->ss_tls_handshake_failures = 24;
+	ss->ss_disconnected_scan = 25;
+	ss->ss_rejected_banned = 26;
+	ss->ss_rejected_per_address = 27;
+	ss->ss_banned_addresses = 28;
+	ss->ss_scan_limit = 29;
+	ss->ss_max_clients_per_address = 30;
 }
 
 /* The JSON path "group.name" (or "name") as an integer; -1 if absent. */
@@ -103,6 +109,12 @@ test_stats_json(void **state)
 		{ "messages", "dropped_sender_gone_total", 20 },
 		{ "clients", "disconnected_sender_gone_total", 21 },
 		{ "config", "sndbuf", 22 },
+		{ "clients", "disconnected_scan_total", 25 },
+		{ "clients", "rejected_banned_total", 26 },
+		{ "clients", "rejected_per_address_total", 27 },
+		{ "clients", "banned_addresses", 28 },
+		{ "config", "scan_limit", 29 },
+		{ "config", "max_clients_per_address", 30 },
 	};
 	struct stats_snapshot	 ss;
 	json_t			*j;
@@ -124,10 +136,10 @@ test_stats_json(void **state)
 	    "sequential");
 	assert_true(json_is_false(json_object_get(j, "draining")));
 	/* Nothing else in the groups: a new figure must be added on purpose. */
-	assert_int_equal(json_object_size(json_object_get(j, "clients")), 8);
+	assert_int_equal(json_object_size(json_object_get(j, "clients")), 12);
 	assert_int_equal(json_object_size(json_object_get(j, "messages")), 5);
 	assert_int_equal(json_object_size(json_object_get(j, "bytes")), 3);
-	assert_int_equal(json_object_size(json_object_get(j, "config")), 6);
+	assert_int_equal(json_object_size(json_object_get(j, "config")), 8);
 	json_decref(j);
 
 	/* Past jansson's signed range a counter is clamped, not wrapped. */
@@ -209,8 +221,8 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
-	/* 24 figures of the table, build_info, config_info, draining. */
-	assert_int_equal(samples, 27);
+	/* 30 figures of the table, build_info, config_info, draining. */
+	assert_int_equal(samples, 33);
 
 	j = report_stats_json(&ss);
 	assert_int_equal(prom_value(text, "msgrouter_uptime_seconds"), 101);
@@ -336,10 +348,15 @@ test_closed_json(void **state)
 	memset(&ce, 0, sizeof ce);
 	fill_client(&ce.ce_info, 77, 0);
 	ce.ce_seq = 3;
-	ce.ce_closed = 10000 + 65000;
+	ce.ce_closed = ce.ce_first = 10000 + 65000;
+	ce.ce_count = 1;
 	ce.ce_reason = CONN_REASON_SLOW_CONSUMER;
 	j = report_closed_json(&ce, 10000 + 65000 + 12500);
 	assert_int_equal(jint(j, NULL, "id"), 77);
+	assert_int_equal(jint(j, NULL, "count"), 1);
+	/* Only rejections say where from and since when. */
+	assert_null(json_object_get(j, "source"));
+	assert_null(json_object_get(j, "first_seconds_ago"));
 	assert_int_equal(jint(j, NULL, "connected_seconds"), 65);
 	assert_int_equal(jint(j, NULL, "closed_seconds_ago"), 12);
 	assert_string_equal(jstr(j, "reason"), "slow_consumer");
@@ -347,13 +364,31 @@ test_closed_json(void **state)
 	assert_int_equal(jint(j, NULL, "queued_bytes"), 21);
 	json_decref(j);
 
-	/* A max_clients rejection never had an id. */
+	/*
+	 * A max_clients rejection never had an id; repeats from its source
+	 * are one record, with their count, first and last time.
+	 */
 	ce.ce_info.ci_id = 0;
 	ce.ce_reason = CONN_REASON_MAX_CLIENTS;
+	ce.ce_rejected = 1;
+	ce.ce_count = 500;
+	ce.ce_first = ce.ce_closed - 42000;
 	j = report_closed_json(&ce, ce.ce_closed);
 	assert_true(json_is_null(json_object_get(j, "id")));
 	assert_string_equal(jstr(j, "reason"), "max_clients");
 	assert_int_equal(jint(j, NULL, "closed_seconds_ago"), 0);
+	assert_int_equal(jint(j, NULL, "first_seconds_ago"), 42);
+	assert_int_equal(jint(j, NULL, "count"), 500);
+	assert_string_equal(jstr(j, "peer"), "127.0.0.1:54321");
+	assert_string_equal(jstr(j, "source"), "127.0.0.1");
+	json_decref(j);
+
+	/* An IPv6 source is its /64. */
+	fill_client(&ce.ce_info, 0, 1);
+	inet_pton(AF_INET6, "2001:db8:1:2:3:4:5:6",
+	    &ce.ce_info.ci_peer.sin6.sin6_addr);
+	j = report_closed_json(&ce, ce.ce_closed);
+	assert_string_equal(jstr(j, "source"), "2001:db8:1:2::/64");
 	json_decref(j);
 }
 

@@ -6,8 +6,11 @@
  * from those and a checksum; every one must arrive exactly once, in order,
  * intact.  The faulty clients (a child process) disconnect mid-message,
  * send garbage and oversize frames, never read, read one byte a second,
- * connect and close in a tight loop, and address random ids.  Meanwhile the
- * daemon's RSS must stay well under the worst case its limits allow, and
+ * connect and close in a tight loop, and address random ids; and a scanner
+ * from its own address (127.0.0.2) sprays frames to random ids, is banned
+ * by the scan defence again and again, and reconnects as soon as it is
+ * closed, without costing the well-behaved clients a message.  Meanwhile
+ * the daemon's RSS must stay well under the worst case its limits allow, and
  * return near where it started once the faulty clients leave; /stats must
  * add up at every look: received = forwarded + dropped.
  *
@@ -335,12 +338,15 @@ enum fault {
 	F_GARBAGE,	/* random bytes */
 	F_OVERSIZE,	/* a frame without 0x00 past max_message_size */
 	F_CHURN,	/* connect and close in a tight loop */
+	F_SCAN,		/* from 127.0.0.2: frames to random ids, flat out */
 	F_NKINDS
 };
 
-static const int fault_count[F_NKINDS] = { 10, 10, 10, 4, 4, 3, 2 };
+static const int fault_count[F_NKINDS] = { 10, 10, 10, 4, 4, 3, 2, 1 };
 /* Milliseconds between two steps of each kind. */
-static const int fault_pause[F_NKINDS] = { 50, 1000, 10, 25, 20, 20, 5 };
+static const int fault_pause[F_NKINDS] = { 50, 1000, 10, 25, 20, 20, 5, 20 };
+/* The scanner's own source address: its ban must touch no one else. */
+#define SCAN_SOURCE	"127.0.0.2"
 
 struct actor {
 	enum fault	kind;
@@ -364,9 +370,12 @@ faulty_sigterm(int sig)
 	faulty_stop = 1;
 }
 
-/* A non-blocking connection; the connect completes in the background. */
+/*
+ * A non-blocking connection; the connect completes in the background.
+ * From source address src if not NULL.
+ */
 static int
-faulty_connect(struct daemon *d, int small)
+faulty_connect(struct daemon *d, int small, const char *src)
 {
 	struct sockaddr_in	sin;
 	int			fd, sz = 4096;
@@ -378,6 +387,14 @@ faulty_connect(struct daemon *d, int small)
 	if (small)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 	memset(&sin, 0, sizeof sin);
+	if (src != NULL) {
+		sin.sin_family = AF_INET;
+		if (inet_pton(AF_INET, src, &sin.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
+			close(fd);
+			return -1;
+		}
+	}
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)d->port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -540,6 +557,40 @@ actor_oversize(struct actor *a, long long now, uint32_t *seed)
 		actor_close(a, 1);
 }
 
+/*
+ * F_SCAN's step: 5-byte frames (an id, no payload, the 0x00) to random
+ * ids, as many as the socket takes; once the router closes it (banned),
+ * it reconnects at the next step and is refused until the ban ends.
+ */
+static void
+actor_scan(struct actor *a, uint32_t *seed)
+{
+	char		buf[4096];
+	uint32_t	be;
+	size_t		i;
+	ssize_t		n;
+
+	if (a->plen == 0) {
+		for (i = 0; i + 5 <= sizeof a->pending; i += 5) {
+			be = htonl(rng(seed));
+			memcpy(a->pending + i, &be, 4);
+			a->pending[i + 4] = '\0';
+		}
+		a->plen = i;
+		a->poff = 0;
+	}
+	if (actor_push(a) != 0) {
+		actor_close(a, 1);
+		return;
+	}
+	/* A hit on a live client may bring messages back: thrown away. */
+	while ((n = recv(a->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EINTR &&
+	    errno != ENOTCONN))
+		actor_close(a, 1);
+}
+
 /* One step of one faulty client. */
 static void
 actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
@@ -550,7 +601,8 @@ actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
 		return;
 	if (a->fd == -1) {
 		if ((a->fd = faulty_connect(d, a->kind == F_NOREAD ||
-		    a->kind == F_SLOW)) == -1) {
+		    a->kind == F_SLOW, a->kind == F_SCAN ? SCAN_SOURCE :
+		    NULL)) == -1) {
 			a->next = now + 100;
 			return;
 		}
@@ -583,6 +635,9 @@ actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
 		break;
 	case F_CHURN:
 		actor_close(a, rng(seed) % 8 != 0);
+		break;
+	case F_SCAN:
+		actor_scan(a, seed);
 		break;
 	default:
 		break;
@@ -637,10 +692,18 @@ struct soak {
 static void
 soak_start(struct soak *sk)
 {
+	/*
+	 * The scan limit is raised from 64 a 10 s to 20000 a second: the
+	 * random-id actors (F_RANDOM) share 127.0.0.1 with the well-behaved
+	 * clients and address random ids at up to 2000 a second by design;
+	 * the scanner (F_SCAN, 127.0.0.2) sends far faster and is banned for
+	 * 2 s at a time, so it is banned again and again during the soak.
+	 */
 	static char	 sock[200], listen[256];
 	const char	*args[] = { "--admin", "127.0.0.1:0",
 	    "--max-clients", "1000", "--queue-limit", "64K",
-	    "--max-message-size", "16K", "-l", listen, NULL };
+	    "--max-message-size", "16K", "-l", listen, "--scan-limit",
+	    "20000", "--scan-window", "1s", "--scan-ban", "2s", NULL };
 	int		 i;
 
 	/*
@@ -803,6 +866,16 @@ test_soak(void **state)
 	assert_true(daemon_counter(&sk.d, "disconnected_oversize") > 0);
 	assert_true(daemon_counter(&sk.d, "dropped_unknown") > 0);
 	assert_true(daemon_counter(&sk.d, "paused_total") > 0);
+	/* The scanner was banned, its reconnections refused; no one else. */
+	assert_true(daemon_counter(&sk.d, "disconnected_scan") > 0);
+	assert_true(daemon_counter(&sk.d, "rejected_banned") > 0);
+	assert_int_equal(daemon_log_count(&sk.d, "address " SCAN_SOURCE ": "),
+	    daemon_log_count(&sk.d, ": banned for 2 s"));
+	fprintf(stderr, "soak: scanner banned %d times, %lld scanning "
+	    "connections closed, %lld refused while banned\n",
+	    daemon_log_count(&sk.d, ": banned for 2 s"),
+	    daemon_counter(&sk.d, "disconnected_scan"),
+	    daemon_counter(&sk.d, "rejected_banned"));
 }
 
 int

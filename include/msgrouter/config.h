@@ -18,7 +18,10 @@ enum slow_consumer {
 	SLOW_CONSUMER_DISCONNECT,
 };
 
-/* Every key of the file, in the order --check-config prints them. */
+/*
+ * Every key of the file.  --check-config prints them section by section,
+ * in the order each section first appears here (config_print).
+ */
 enum config_key {
 	CONFIG_ROUTER_LISTEN = 0,
 	CONFIG_ROUTER_MAX_CLIENTS,
@@ -42,6 +45,10 @@ enum config_key {
 	CONFIG_TLS_CIPHERSUITES,
 	CONFIG_TLS_HANDSHAKE_TIMEOUT,
 	CONFIG_ADMIN_TLS,
+	CONFIG_ROUTER_SCAN_LIMIT,
+	CONFIG_ROUTER_SCAN_WINDOW,
+	CONFIG_ROUTER_SCAN_BAN,
+	CONFIG_ROUTER_MAX_CLIENTS_PER_ADDRESS,
 	CONFIG_NKEYS
 };
 
@@ -93,6 +100,10 @@ struct config {
 	char			cf_tls_ciphersuites[CONFIG_PATH_MAX];
 	uint64_t		cf_tls_handshake_timeout_ms;
 	int			cf_admin_tls;	/* HTTPS with the [tls] cert */
+	uint64_t		cf_scan_limit;		/* 0: off */
+	uint64_t		cf_scan_window_ms;
+	uint64_t		cf_scan_ban_ms;
+	uint64_t		cf_max_clients_per_address; /* 0: none */
 	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
 };
 
@@ -104,6 +115,9 @@ struct config {
 #define CONFIG_DEFAULT_ADMIN_LISTEN	"127.0.0.1:8081"
 #define CONFIG_DEFAULT_UNIX_MODE	0660
 #define CONFIG_DEFAULT_HANDSHAKE_MS	10000
+#define CONFIG_DEFAULT_SCAN_LIMIT	64
+#define CONFIG_DEFAULT_SCAN_WINDOW_MS	10000
+#define CONFIG_DEFAULT_SCAN_BAN_MS	60000
 
 /* Bounds enforced on every source of settings. */
 #define CONFIG_MAX_CLIENTS_MAX		1000000
@@ -115,6 +129,9 @@ struct config {
 #define CONFIG_SNDBUF_MAX		(64ULL * 1024 * 1024)
 #define CONFIG_HANDSHAKE_MS_MIN		10
 #define CONFIG_HANDSHAKE_MS_MAX		(600ULL * 1000)
+#define CONFIG_SCAN_LIMIT_MAX		1000000000
+#define CONFIG_SCAN_WINDOW_MS_MAX	(3600ULL * 1000)
+#define CONFIG_SCAN_BAN_MS_MAX		(24ULL * 3600 * 1000)
 
 /* Room for any one error message ("file:line: key: expected ..."). */
 #define CONFIG_ERRLEN			512

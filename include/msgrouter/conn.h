@@ -76,6 +76,9 @@ enum conn_reason {
 	CONN_REASON_SENDER_GONE,	/* paused, then reset: conn_peer_gone */
 	CONN_REASON_TLS,		/* the handshake failed */
 	CONN_REASON_TLS_TIMEOUT,	/* tls.handshake_timeout passed */
+	CONN_REASON_SCAN,		/* sent too many unknown ids */
+	CONN_REASON_BANNED,		/* refused: its address is banned */
+	CONN_REASON_PER_ADDRESS,	/* refused: max_clients_per_address */
 	CONN_NREASONS
 };
 

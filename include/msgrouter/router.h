@@ -17,6 +17,7 @@
 #include "msgrouter/conn.h"
 #include "msgrouter/stats.h"
 
+struct addrtab;
 struct closed;
 struct event;
 struct event_base;
@@ -68,7 +69,11 @@ struct router {
 	size_t			 rt_watch_size;
 	struct event		*rt_watch_ev;
 	int			 rt_sndbuf_failed; /* logged once */
+	struct addrtab		*rt_addrtab;	/* per source address */
 };
+
+/* The address table holds this many entries per max_clients. */
+#define ROUTER_ADDRTAB_PER_CLIENT	2
 
 struct router	*router_new(struct event_base *, const struct config *);
 /* Close every client and release the listener. */
@@ -82,8 +87,11 @@ int		 router_listen(struct router *);
 void		 router_configure(struct router *, const struct config *);
 /*
  * Take over an accepted socket as a client: an id, the registry, the id
- * queued to it (sent by the next router_flush).  NULL if out of memory (the
- * socket is closed and the failure logged once).
+ * queued to it (sent by the next router_flush).  First the source
+ * address's admission (router_admit): a banned address, or one at
+ * max_clients_per_address, is closed at once without an id (counted in
+ * st_rejected and recorded in the closed ring).  NULL if refused or out of
+ * memory (the socket is closed and the failure logged once).
  */
 struct conn	*router_attach(struct router *, int fd, const struct sockaddr *,
 		    int socklen);

@@ -20,7 +20,7 @@ struct router;
 
 struct stats {
 	uint64_t	st_accepted;		/* connections given an id */
-	uint64_t	st_rejected;		/* closed at once: max_clients */
+	uint64_t	st_rejected;		/* closed at once, all reasons */
 	uint64_t	st_accept_errors;	/* accept() failures, admin too */
 	uint64_t	st_disconnected_slow;	/* slow consumers closed */
 	uint64_t	st_disconnected_oversize;
@@ -36,6 +36,9 @@ struct stats {
 	uint64_t	st_disconnected_sender_gone; /* paused, then reset */
 	uint64_t	st_tls_handshakes;	/* TLS handshakes completed */
 	uint64_t	st_tls_handshake_failures; /* failed or timed out */
+	uint64_t	st_disconnected_scan;	/* closed for scanning ids */
+	uint64_t	st_rejected_banned;	/* of st_rejected: address banned */
+	uint64_t	st_rejected_per_address; /* of st_rejected: per address */
 };
 
 struct stats_snapshot {
@@ -72,6 +75,13 @@ struct stats_snapshot {
 	/* tls */
 	uint64_t	 ss_tls_handshakes;
 	uint64_t	 ss_tls_handshake_failures;
+	/* the scan defence and the per-address limit */
+	uint64_t	 ss_disconnected_scan;
+	uint64_t	 ss_rejected_banned;
+	uint64_t	 ss_rejected_per_address;
+	uint64_t	 ss_banned_addresses;	/* banned now */
+	uint64_t	 ss_scan_limit;
+	uint64_t	 ss_max_clients_per_address;
 };
 
 /* Take a snapshot of the router's figures now (one walk of the clients). */

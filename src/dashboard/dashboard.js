@@ -151,13 +151,14 @@ function drawLines(el, keyIn, keyOut, fmt) {
 
 /* A bar chart of the drop and close counters since start. */
 function drawDrops(el, st) {
-	var W = 300, H = 160, L = 6, T = 14, B = 30, bars, max = 0, bw, g;
+	var W = 340, H = 160, L = 6, T = 14, B = 30, bars, max = 0, bw, g;
 	bars = [
 		["no dest", st.messages.dropped_unknown_destination_total],
 		["queue full", st.messages.dropped_queue_full_total],
 		["gone", st.messages.dropped_sender_gone_total],
 		["slow", st.clients.disconnected_slow_total],
 		["oversize", st.clients.disconnected_oversize_total],
+		["scan", st.clients.disconnected_scan_total],
 		["rejected", st.clients.rejected_total]
 	];
 	while (el.firstChild)
@@ -225,12 +226,16 @@ function renderClosed(list) {
 		tb.removeChild(tb.firstChild);
 	list.clients.forEach(function (c) {
 		var tr = document.createElement("tr");
+		/* Refusals repeated from one source: one row, their count. */
+		var n = c.count > 1 ? c.count : 1;
 		tr.dataset.id = c.id === null ? "" : String(c.id);
 		tr.dataset.reason = c.reason;
+		tr.dataset.count = String(n);
 		td(tr, c.id === null ? "-" : String(c.id));
-		td(tr, c.peer);
-		td(tr, c.reason, "reason");
-		td(tr, fmtDuration(c.closed_seconds_ago) + " ago");
+		td(tr, n > 1 && c.source ? c.source : c.peer);
+		td(tr, n > 1 ? c.reason + " \u00d7" + n : c.reason, "reason");
+		td(tr, fmtDuration(c.closed_seconds_ago) + " ago" + (n > 1 ?
+		    ", first " + fmtDuration(c.first_seconds_ago) + " ago" : ""));
 		td(tr, fmtBytes(c.queued_bytes));
 		tb.appendChild(tr);
 	});
