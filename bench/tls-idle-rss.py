@@ -142,6 +142,8 @@ def burst(n, port, ctx):
             except ssl.SSLWantWriteError:
                 sel.register(conns[i], selectors.EVENT_WRITE, i)
         todo = []
+        if not sel.get_map():
+            break
         for key, _ in sel.select(timeout=30):
             sel.unregister(key.fileobj)
             todo.append(key.data)
