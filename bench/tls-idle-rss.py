@@ -121,9 +121,10 @@ def daemon_pid(pid):
     return pid
 
 
-def burst(n, port, ctx):
+def burst(n, port, ctx, stall=False):
     """n TLS clients connected first, then all their handshakes at once,
-    as after a restart of a node that many clients reconnect to."""
+    as after a restart of a node that many clients reconnect to.  With
+    stall, each sends its ClientHello and goes no further."""
     socks = [socket.create_connection(("127.0.0.1", port))
              for _ in range(n)]
     sel = selectors.DefaultSelector()
@@ -133,6 +134,13 @@ def burst(n, port, ctx):
         conns.append(ctx.wrap_socket(s, server_hostname="localhost",
                                      do_handshake_on_connect=False))
     todo = list(range(n))
+    if stall:
+        for c in conns:
+            try:
+                c.do_handshake()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        return conns
     while todo:
         for i in todo:
             try:
@@ -173,6 +181,9 @@ def main():
                     help="clients stop at TLSv1.2")
     ap.add_argument("--burst", action="store_true",
                     help="TLS: all handshakes at once, after every connect")
+    ap.add_argument("--stall", action="store_true",
+                    help="TLS: each client sends its ClientHello and stops "
+                    "(what a handshake holds until tls.handshake_timeout)")
     ap.add_argument("--send", action="store_true",
                     help="one message to itself before going idle")
     ap.add_argument("--wrap", default="",
@@ -217,9 +228,11 @@ def main():
             conns = []
             t0 = time.time()
             port = tls if a.mode == "tls" else plain
-            if a.burst and a.mode == "tls":
+            if a.stall and a.mode == "tls":
+                conns = burst(a.n, port, ctx, stall=True)
+            elif a.burst and a.mode == "tls":
                 ready = burst(a.n, port, ctx)
-            for i in range(a.n):
+            for i in range(0 if a.stall else a.n):
                 if a.burst and a.mode == "tls":
                     s = ready[i]
                 else:
@@ -241,7 +254,9 @@ def main():
             what = a.mode + (" mtls" if a.mtls else "") + \
                 (" tls1.2" if a.tls12 else "") + (" sent" if a.send else "") + \
                 (" burst" if a.burst else "")
-            if a.mode == "tls":
+            if a.stall:
+                what += " stalled after ClientHello"
+            elif a.mode == "tls":
                 what += " " + conns[0].version() + " " + conns[0].cipher()[0]
             print(f"{what}: {a.n} idle clients connected in "
                   f"{t1 - t0:.1f} s; VmRSS {before} -> {after} KiB, "
