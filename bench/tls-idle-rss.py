@@ -16,9 +16,12 @@ before it goes idle, so that the buffers of a connection that has carried
 traffic are counted too.
 --mtls gives the daemon tls.ca and each client a certificate (the server
 keeps the peer's certificate for the connection's life); --tls12 makes the
-clients stop at TLSv1.2.  It also prints the heap in use per client
-(glibc's malloc_stats() through gdb, with --heap), to tell live allocations
-from pages the heap keeps.
+clients stop at TLSv1.2.  --burst connects every client first and then
+runs all the handshakes at once (a reconnect storm); --stall has each
+client send its ClientHello and stop, to measure what a handshake under
+way holds (read within tls.handshake_timeout, 10 s by default).  With
+--heap it also prints the heap in use per client (glibc's malloc_stats()
+through gdb), to tell live allocations from pages the heap keeps.
 
 A heap profile of the idle clients: --wrap runs the daemon under a
 profiler and --kill ends it with SIGKILL while the clients are connected,
