@@ -18,6 +18,7 @@
 #include "msgrouter/stats.h"
 
 struct addrtab;
+struct departed;
 struct closed;
 struct event;
 struct event_base;
@@ -70,6 +71,7 @@ struct router {
 	struct event		*rt_watch_ev;
 	int			 rt_sndbuf_failed; /* logged once */
 	struct addrtab		*rt_addrtab;	/* per source address */
+	struct departed		*rt_departed;	/* ids of the clients that left */
 };
 
 /* The address table holds this many entries per max_clients. */
