@@ -19,7 +19,8 @@
  * - Frames to ids that were live a moment ago are not counted: two clients
  *   of one address, each writing to its own peer that left, interleaved,
  *   and one client writing to two peers that left, in turn, far past
- *   scan_limit, are neither closed nor banned.
+ *   scan_limit, are neither closed nor banned; nor is a client writing to
+ *   its departed peer closed when a scanner of its address is banned.
  */
 #include "config.h"
 
@@ -732,6 +733,48 @@ test_departed_alternating(void **state)
 	    { "dropped_unknown", 200 }, { NULL, 0 } });
 }
 
+/*
+ * A scanner at 127.0.0.8 is banned at its 65th fresh id although departed
+ * ids are remembered; a client of the same address that keeps writing to
+ * its departed peer is not closed by the ban, but is at its first fresh
+ * unknown id.
+ */
+static void
+test_departed_banned_address(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	d;
+	uint32_t	idv, ida, gone, ids, live[3];
+	int		v, a, s, i;
+
+	harness_start(&d, args);
+	assert_true((v = tc_connect(&d, &idv)) >= 0);
+	a = connect_with_departed(&d, "127.0.0.8", &ida, &gone);
+	assert_true((s = connect_from(&d, "127.0.0.8", &ids)) >= 0);
+	live[0] = idv;
+	live[1] = ida;
+	live[2] = ids;
+	probe(s, 0, 65, live, 3);
+	assert_int_equal(tc_expect_close(s, HARNESS_TIMEOUT_MS), 0);
+	close(s);
+	harness_wait_log(&d, "address 127.0.0.8: 65 unknown ids in ", 1);
+
+	for (i = 0; i < 100; i++)
+		assert_int_equal(tc_send(a, gone, "are you there"), 0);
+	tc_ping_pong(a, ida, v, idv, 1);
+	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 1);
+	probe(a, 1000, 1, live, 3);
+	assert_int_equal(tc_expect_close(a, HARNESS_TIMEOUT_MS), 0);
+	close(a);
+	harness_wait_client(&d, ida, " closed: scan");
+
+	close(v);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 2 }, { "dropped_unknown", 166 },
+	    { NULL, 0 } });
+}
+
 int
 main(void)
 {
@@ -745,6 +788,7 @@ main(void)
 		harness_unit_test(test_closed_flood),
 		harness_unit_test(test_departed_two_clients),
 		harness_unit_test(test_departed_alternating),
+		harness_unit_test(test_departed_banned_address),
 	};
 
 	harness_init();
