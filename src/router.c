@@ -27,10 +27,10 @@
 
 #include "msgrouter/addr.h"
 #include "msgrouter/addrtab.h"
-#include "msgrouter/departed.h"
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
+#include "msgrouter/departed.h"
 #include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"

@@ -18,8 +18,8 @@
 #include "msgrouter/stats.h"
 
 struct addrtab;
-struct departed;
 struct closed;
+struct departed;
 struct event;
 struct event_base;
 struct evbuffer;
