@@ -16,6 +16,11 @@
  *   are counted per IPv4 address, not as one IPv6 /64.
  * - A banned scanner reconnecting in a loop cannot flush the ring of closed
  *   clients: its refusals are one record with a count.
+ * - Frames to ids that were live a moment ago are not counted: two clients
+ *   of one address, each writing to its own peer that left, interleaved,
+ *   and one client writing to two peers that left, in turn, far past
+ *   scan_limit, are neither closed nor banned; nor is a client writing to
+ *   its departed peer closed when a scanner of its address is banned.
  */
 #include "config.h"
 
@@ -622,6 +627,154 @@ test_closed_flood(void **state)
 	    { "rejected_banned", 500 }, { "rejected", 500 }, { NULL, 0 } });
 }
 
+/*
+ * Connect a client from src and one more, its peer, that leaves; the
+ * client's fd, its id in *id and the departed peer's in *gone.
+ */
+static int
+connect_with_departed(struct daemon *d, const char *src, uint32_t *id,
+    uint32_t *gone)
+{
+	int	fd, p;
+
+	assert_true((fd = connect_from(d, src, id)) >= 0);
+	assert_true((p = connect_from(d, src, gone)) >= 0);
+	close(p);
+	harness_wait_client(d, *gone, " closed: eof");
+	return fd;
+}
+
+/*
+ * Peers that left, as a restart of many peers behind one NAT leaves them:
+ * two clients of 127.0.0.6 each write 200 frames to its own departed peer,
+ * strictly interleaved (the sink v confirms each frame was routed before
+ * the other client writes).  Every frame is a new "unknown id" for the
+ * address's previous-id rule, 400 within the window, far past scan_limit
+ * 64: none is counted, neither client is closed, the address is not
+ * banned and still connects.
+ */
+static void
+test_departed_two_clients(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	d;
+	uint32_t	idv, ida, idb, gonea, goneb, ido;
+	int		v, a, b, o, i;
+
+	harness_start(&d, args);
+	assert_true((v = tc_connect(&d, &idv)) >= 0);
+	a = connect_with_departed(&d, "127.0.0.6", &ida, &gonea);
+	b = connect_with_departed(&d, "127.0.0.6", &idb, &goneb);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(tc_send(a, gonea, "are you there"), 0);
+		assert_int_equal(tc_send(a, idv, "a"), 0);
+		tc_expect_msg(v, "a");
+		assert_int_equal(tc_send(b, goneb, "are you there"), 0);
+		assert_int_equal(tc_send(b, idv, "b"), 0);
+		tc_expect_msg(v, "b");
+	}
+	tc_ping_pong(a, ida, v, idv, 1);
+	tc_ping_pong(b, idb, v, idv, 1);
+	assert_int_equal(stat_of(&d, "messages",
+	    "dropped_unknown_destination_total"), 400);
+	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 0);
+	assert_int_equal(stat_of(&d, "clients", "banned_addresses"), 0);
+	assert_int_equal(daemon_log_count(&d, "banned for"), 0);
+	assert_true((o = connect_from(&d, "127.0.0.6", &ido)) >= 0);
+	tc_ping_pong(o, ido, v, idv, 1);
+
+	close(o);
+	close(v);
+	close(a);
+	close(b);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 0 }, { "rejected", 0 },
+	    { "dropped_unknown", 400 }, { NULL, 0 } });
+}
+
+/*
+ * One client of 127.0.0.7 writes 200 frames to two departed peers in turn:
+ * each differs from the address's previous unknown id, yet none is
+ * counted; the client goes on and the address is not banned.
+ */
+static void
+test_departed_alternating(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	d;
+	uint32_t	idv, idc, gone1, gone2, ido;
+	int		v, c, o, i;
+
+	harness_start(&d, args);
+	assert_true((v = tc_connect(&d, &idv)) >= 0);
+	c = connect_with_departed(&d, "127.0.0.7", &idc, &gone1);
+	assert_true((o = connect_from(&d, "127.0.0.7", &gone2)) >= 0);
+	close(o);
+	harness_wait_client(&d, gone2, " closed: eof");
+	for (i = 0; i < 200; i++)
+		assert_int_equal(tc_send(c, i % 2 ? gone2 : gone1,
+		    "anyone?"), 0);
+	tc_ping_pong(c, idc, v, idv, 1);
+	assert_int_equal(stat_of(&d, "messages",
+	    "dropped_unknown_destination_total"), 200);
+	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 0);
+	assert_int_equal(stat_of(&d, "clients", "banned_addresses"), 0);
+	assert_int_equal(daemon_log_count(&d, "banned for"), 0);
+	assert_true((o = connect_from(&d, "127.0.0.7", &ido)) >= 0);
+	tc_ping_pong(o, ido, v, idv, 1);
+
+	close(o);
+	close(v);
+	close(c);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 0 }, { "rejected", 0 },
+	    { "dropped_unknown", 200 }, { NULL, 0 } });
+}
+
+/*
+ * A scanner at 127.0.0.8 is banned at its 65th fresh id although departed
+ * ids are remembered; a client of the same address that keeps writing to
+ * its departed peer is not closed by the ban, but is at its first fresh
+ * unknown id.
+ */
+static void
+test_departed_banned_address(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	d;
+	uint32_t	idv, ida, gone, ids, live[3];
+	int		v, a, s, i;
+
+	harness_start(&d, args);
+	assert_true((v = tc_connect(&d, &idv)) >= 0);
+	a = connect_with_departed(&d, "127.0.0.8", &ida, &gone);
+	assert_true((s = connect_from(&d, "127.0.0.8", &ids)) >= 0);
+	live[0] = idv;
+	live[1] = ida;
+	live[2] = ids;
+	probe(s, 0, 65, live, 3);
+	assert_int_equal(tc_expect_close(s, HARNESS_TIMEOUT_MS), 0);
+	close(s);
+	harness_wait_log(&d, "address 127.0.0.8: 65 unknown ids in ", 1);
+
+	for (i = 0; i < 100; i++)
+		assert_int_equal(tc_send(a, gone, "are you there"), 0);
+	tc_ping_pong(a, ida, v, idv, 1);
+	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 1);
+	probe(a, 1000, 1, live, 3);
+	assert_int_equal(tc_expect_close(a, HARNESS_TIMEOUT_MS), 0);
+	close(a);
+	harness_wait_client(&d, ida, " closed: scan");
+
+	close(v);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 2 }, { "dropped_unknown", 166 },
+	    { NULL, 0 } });
+}
+
 int
 main(void)
 {
@@ -633,6 +786,9 @@ main(void)
 		harness_unit_test(test_unix_exempt),
 		harness_unit_test(test_v4_mapped),
 		harness_unit_test(test_closed_flood),
+		harness_unit_test(test_departed_two_clients),
+		harness_unit_test(test_departed_alternating),
+		harness_unit_test(test_departed_banned_address),
 	};
 
 	harness_init();
