@@ -11,6 +11,12 @@ other work on the machine can be told apart and left out of the medians.
 Output, in --out: results.json (every run and every median), summary.md (the
 table of ratios), and PNG and SVG plots made with gnuplot.
 
+TLS (scenarios tls64, tls4k, tls_idle): msgrouterd with a TLS listener next
+to its plain one, loaded through each in turn by msgrouter-bench (rload
+speaks no TLS, so the plain runs of these scenarios use msgrouter-bench
+too: one load generator for both sides of the ratio).  The certificates
+are made in --work by tests/tls-certs.sh.
+
 The yardsticks (rload, refrouter) are not our code: they are built from
 --tools into --work.  Without them only msgrouter-bench can load msgrouterd
 and every comparison is skipped; without nats-server or redis-server those
@@ -29,6 +35,7 @@ import subprocess
 import sys
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 HZ = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
 # A run is disturbed when the rest of the machine used more than this much
@@ -122,6 +129,7 @@ class Bench:
         os.makedirs(self.work, exist_ok=True)
         os.makedirs(args.out, exist_ok=True)
         self.rload = self.refrouter = None
+        self.certs = None
         self.build_yardsticks()
         self.nats = shutil.which("nats-server")
         self.redis = shutil.which("redis-server")
@@ -186,8 +194,19 @@ class Bench:
 
     # -- servers -----------------------------------------------------------
 
+    def make_certs(self):
+        """The test CA and a server certificate for 127.0.0.1, once."""
+        if self.certs is None:
+            self.certs = os.path.join(self.work, "tls")
+            os.makedirs(self.certs, exist_ok=True)
+            subprocess.run(["sh", os.path.join(HERE, "..", "tests",
+                                               "tls-certs.sh"), self.certs],
+                           check=True)
+        return self.certs
+
     def available(self, kind):
-        return {"msgrouterd": True, "refrouter": self.refrouter is not None,
+        return {"msgrouterd": True, "msgrouterd-tls": True,
+                "refrouter": self.refrouter is not None,
                 "nats": self.nats is not None and self.rload is not None,
                 "redis": self.redis is not None and
                 self.rload is not None}[kind]
@@ -195,11 +214,18 @@ class Bench:
     def start(self, kind, extra=()):
         port = free_port()
         logpath = os.path.join(self.work, "%s.log" % kind)
-        if kind == "msgrouterd":
+        tls_port = None
+        if kind in ("msgrouterd", "msgrouterd-tls"):
             # The default configuration; the admin interface is off only
             # so that runs never fight over its fixed port.
             argv = [self.a.msgrouterd, "-l", "127.0.0.1:%d" % port,
                     "--admin", "off"] + list(extra)
+            if kind == "msgrouterd-tls":
+                d = self.make_certs()
+                tls_port = free_port()
+                argv += ["--tls-listen", "127.0.0.1:%d" % tls_port,
+                         "--tls-cert", os.path.join(d, "server.pem"),
+                         "--tls-key", os.path.join(d, "server.key")]
         elif kind == "refrouter":
             argv = [self.refrouter, str(port)]
         elif kind == "nats":
@@ -208,15 +234,25 @@ class Bench:
             argv = [self.redis, "--port", str(port), "--bind", "127.0.0.1",
                     "--save", "", "--appendonly", "no",
                     "--protected-mode", "no"]
-        return Server(kind, argv, port, logpath)
+        srv = Server(kind, argv, port, logpath)
+        srv.tls_port = tls_port
+        return srv
+
+    def bench_argv(self, srv):
+        """msgrouter-bench's address, over TLS for msgrouterd-tls."""
+        if srv.tls_port is None:
+            return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.port]
+        return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.tls_port,
+                "--tls", "--ca", os.path.join(self.make_certs(), "ca.pem")]
 
     # -- one run -----------------------------------------------------------
 
     def load_argv(self, srv, p):
-        proto = {"msgrouterd": "router", "refrouter": "router",
-                 "nats": "nats", "redis": "redis"}[srv.kind]
-        if self.rload is None:
-            argv = [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.port,
+        proto = {"msgrouterd": "router", "msgrouterd-tls": "router",
+                 "refrouter": "router", "nats": "nats",
+                 "redis": "redis"}[srv.kind]
+        if self.rload is None or p.get("gen") == "bench":
+            argv = self.bench_argv(srv) + [
                     "--json", "-q", "--pairs", str(p["pairs"]),
                     "--size", str(p["size"]), "--window", str(p["window"]),
                     "--duration", str(self.a.duration),
@@ -322,6 +358,36 @@ class Bench:
                 "rss_before_kb": before, "rss_during_kb": during,
                 "bytes_per_conn": round((during - before) * 1024 / conns, 1)}
 
+    def run_idle_bench(self, kind, conns):
+        """Idle connections opened by msgrouter-bench (TLS or not), with
+        the router's RSS read before the first and after the last."""
+        # The router needs a descriptor per client, the bench as many.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < conns + 256 <= hard or hard == resource.RLIM_INFINITY:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        srv = self.start(kind, ("--max-clients", str(conns + 64)))
+        try:
+            argv = self.bench_argv(srv) + [
+                "--json", "-q", "--pairs", "1", "--duration", "0.2",
+                "--warmup", "0", "--idle", str(conns),
+                "--router-pid", str(srv.pid)]
+            t0 = time.time()
+            out = subprocess.run(argv, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL,
+                                 timeout=300).stdout
+            wall = time.time() - t0
+        finally:
+            srv.stop()
+        try:
+            r = json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            r = {"errors": ["no JSON from msgrouter-bench"]}
+        return {"server": kind, "params": {"idle": conns}, "load": r,
+                "wall_s": round(wall, 3),
+                "rss_before_kb": r.get("router_rss_kb_before"),
+                "rss_during_kb": r.get("router_rss_kb_after"),
+                "bytes_per_conn": r.get("router_bytes_per_idle_conn")}
+
     # -- repetition and medians --------------------------------------------
 
     def clean(self, rec):
@@ -347,7 +413,8 @@ class Bench:
         variants = variants or [(s, s, ()) for s in servers]
         variants = [v for v in variants if self.available(v[1])]
         if self.rload is None:
-            variants = [v for v in variants if v[1] == "msgrouterd"]
+            variants = [v for v in variants
+                        if v[1] in ("msgrouterd", "msgrouterd-tls")]
         recs = {label: [] for label, _, _ in variants}
         for i in range(runs):
             for label, kind, extra in variants:
@@ -442,6 +509,42 @@ class Bench:
                 log("  %s B per connection" % rec["bytes_per_conn"])
             self.results["scenarios"]["idle"] = sc
             self.save()
+        tls = [("msgrouterd", "msgrouterd", ()),
+               ("msgrouterd+tls", "msgrouterd-tls", ())]
+        if on("tls") or on("tls64"):
+            self.scenario("tls64", {"pairs": 50, "size": 64, "window": 64,
+                                    "gen": "bench"}, [], variants=tls)
+        if on("tls") or on("tls4k"):
+            self.scenario("tls4k", {"pairs": 50, "size": 4096, "window": 8,
+                                    "gen": "bench"}, [], variants=tls)
+        if on("tls") or on("tls_idle"):
+            conns = 10000 if not self.a.quick else 2000
+            sc = {"params": {"idle": conns}, "servers": {}}
+            self.forget("tls_idle")
+            for label, kind, _ in tls:
+                vals = []
+                for i in range(self.a.runs):
+                    log("tls_idle: %s, %d connections, run %d/%d" % (
+                        label, conns, i + 1, self.a.runs))
+                    try:
+                        rec = self.run_idle_bench(kind, conns)
+                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                        self.skip("tls_idle %s: %s" % (label, e))
+                        break
+                    rec["scenario"] = "tls_idle"
+                    rec["label"] = label
+                    self.results["runs"].append(rec)
+                    log("  %s B per connection, %s connected in %s s" % (
+                        rec["bytes_per_conn"], rec["load"].get("idle"),
+                        rec["load"].get("setup_s")))
+                    if rec["bytes_per_conn"] is not None:
+                        vals.append(rec["bytes_per_conn"])
+                if vals:
+                    sc["servers"][label] = {
+                        "bytes_per_conn": statistics.median(vals),
+                        "runs": len(vals)}
+            self.results["scenarios"]["tls_idle"] = sc
+            self.save()
         if on("sizes"):
             sizes = [40, 64, 256, 1024, 4096, 16384, 65536]
             if self.a.quick:
@@ -487,7 +590,7 @@ def summarize(recs):
 def resummarize(res):
     """Medians again from the runs in results.json."""
     for name, sc in res["scenarios"].items():
-        if name == "idle":
+        if name in ("idle", "tls_idle"):
             continue
         groups = {}
         for r in res["runs"]:
@@ -623,6 +726,35 @@ def report(res, out):
                               ("refrouter", "nats", "redis"))),
                      "", "<= 1280 B", "met" if b <= 1280 else "NOT met",
                      "", "1"))
+    def tls_thr(name, title, target):
+        t, p = srv(name, "msgrouterd+tls"), srv(name, "msgrouterd")
+        if not t or not p:
+            return
+        t, p = pair(t, p)
+        x = ratio(t.get("msgs_per_s"), p.get("msgs_per_s"))
+        rows.append((title, "%s / %s msgs/s (TLS / plain)" % (
+            fmt(t.get("msgs_per_s"), "%.0f"), fmt(p.get("msgs_per_s"),
+                                                  "%.0f")),
+            fmt(x), ">= %.1f" % target, "met" if x is not None and
+            x >= target else ("-" if x is None else "NOT met"),
+            "%s / %s" % (fmt(t.get("server_cpu_ns_per_msg"), "%.0f"),
+                         fmt(p.get("server_cpu_ns_per_msg"), "%.0f")),
+            "%d/%d, %d/%d (%s)" % (t.get("clean_runs", 0), t.get("runs", 0),
+                                   p.get("clean_runs", 0), p.get("runs", 0),
+                                   t["basis"])))
+
+    tls_thr("tls64", "6. TLS: 50 pairs, 64 B, W 64", 0.5)
+    tls_thr("tls4k", "7. TLS: 50 pairs, 4 KiB, W 8", 0.6)
+    ti = sc.get("tls_idle", {}).get("servers", {})
+    if ti.get("msgrouterd+tls"):
+        b = ti["msgrouterd+tls"]["bytes_per_conn"]
+        rows.append(("8. %d idle TLS connections" %
+                     sc["tls_idle"]["params"]["idle"],
+                     "%.0f B/conn (plain %s, same method)" % (
+                         b, fmt(ti.get("msgrouterd", {}).get(
+                             "bytes_per_conn"), "%.0f")),
+                     "", "<= 8192 B", "met" if b <= 8192 else "NOT met",
+                     "", str(ti["msgrouterd+tls"].get("runs", 1))))
     lines = ["| target | msgrouterd / reference | ratio | goal | status | "
              "router CPU ns/msg (msgrouterd / reference) | clean/all runs "
              "(medians of) |",
@@ -750,7 +882,8 @@ def main():
     ap.add_argument("--duration", type=float)
     ap.add_argument("--warmup", type=float)
     ap.add_argument("--only", help="comma-separated scenarios: t64, t4k, "
-                    "t500, latency, stall, idle, sizes, clients")
+                    "t500, latency, stall, idle, sizes, clients, tls "
+                    "(= tls64, tls4k, tls_idle)")
     ap.add_argument("--update", action="store_true", help="keep the "
                     "scenarios of an earlier results.json in --out that "
                     "are not run now")

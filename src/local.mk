@@ -11,6 +11,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/clusterproto.c \
 	src/config.c \
 	src/dashboard.c \
+	src/departed.c \
 	src/conn.c \
 	src/framing.c \
 	src/idmap.c \
@@ -32,6 +33,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/clusterproto.h \
 	include/msgrouter/config.h \
 	include/msgrouter/dashboard.h \
+	include/msgrouter/departed.h \
 	include/msgrouter/conn.h \
 	include/msgrouter/framing.h \
 	include/msgrouter/hash.h \

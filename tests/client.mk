@@ -14,3 +14,11 @@ AM_TESTS_ENVIRONMENT += \
 	export MSGROUTER_CAT; \
 	MSGROUTER_BENCH='$(abs_top_builddir)/tools/msgrouter-bench'; \
 	export MSGROUTER_BENCH;
+
+# The library and msgrouter-cat over TLS against a fake router in the test
+# (OpenSSL in a thread), with certificates made by tests/tls-certs.sh.
+check_PROGRAMS += tests/test_tls_client
+TESTS += tests/test_tls_client
+tests_test_tls_client_CFLAGS = $(AM_CFLAGS) $(LIBSSL_CFLAGS)
+tests_test_tls_client_LDADD = lib/libmsgrouter-client.la $(CMOCKA_LIBS) \
+	$(LIBSSL_LIBS) -lpthread

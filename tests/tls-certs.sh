@@ -1,8 +1,8 @@
 #!/bin/sh
 # Make the TLS tests' certificates in DIR with the openssl command (nothing
 # of this is committed): two CAs, two server certificates for 127.0.0.1 and
-# localhost (the second for rotation), a client certificate from each CA
-# and an expired one.  P-256 keys: quick to make.
+# localhost (the second for rotation), a client certificate from each CA,
+# an expired one, and one for another name.  P-256 keys: quick to make.
 set -e
 dir=$1
 test -n "$dir" || { echo "usage: $0 DIR" >&2; exit 2; }
@@ -45,3 +45,6 @@ cert client "msgrouter test client" ca 30 8193 "$CLIENT_EXT"
 cert other "msgrouter other client" ca2 30 8194 "$CLIENT_EXT"
 # Valid until yesterday: -days -1 puts notAfter a day before notBefore.
 cert expired "msgrouter expired client" ca -1 8195 "$CLIENT_EXT"
+# From the test CA, but for another name: the clients' name check.
+cert wrongname "msgrouter wrong name" ca 30 4099 'subjectAltName=DNS:elsewhere.invalid
+extendedKeyUsage=serverAuth'

@@ -88,6 +88,7 @@ struct bench {
 	const char	*b_hosts[BENCH_HOSTS_MAX];
 	size_t		 b_nhosts;
 	int		 b_cross;	/* a pair's ends on different routers */
+	struct tool_tls	 b_tls;
 	size_t		 b_pairs;
 	size_t		 b_size;
 	size_t		 b_window;
@@ -147,7 +148,9 @@ bench_usage(FILE *f)
 "usage: msgrouter-bench [-H HOST:PORT|unix:/PATH[,...]] [--cross] [--pairs N]\n"
 "                       [--size BYTES] [--window W] [--duration S] [--warmup S]\n"
 "                       [--drain S] [--stalled K] [--idle C]\n"
-"                       [--router-pid PID] [--json] [-q] [-h]\n"
+"                       [--router-pid PID] [--json] [-q]\n"
+"                       [--tls [--ca FILE] [--cert FILE --key FILE]\n"
+"                       [--insecure]] [-h]\n"
 "\n"
 "  -H, --host HOST:PORT   router address (default %s),\n"
 "                         or unix:/PATH for a Unix socket; several,\n"
@@ -166,6 +169,7 @@ bench_usage(FILE *f)
 "      --router-pid PID   read the router's RSS around the idle connects\n"
 "      --json             print one JSON object on stdout\n"
 "  -q, --quiet            no progress lines on stderr\n"
+TOOL_TLS_USAGE
 "  -h, --help             print this help and exit\n"
 "\n"
 "Exit status: 0 when nothing was lost or corrupt and no error happened,\n"
@@ -351,9 +355,9 @@ conn_fail(struct bench *b, struct conn *cn, const char *what, int r)
 		b->b_idle_dropped++;
 		return;
 	}
-	bench_error(b, "%s %zu (id %" PRIu32 "): %s: %s%s%s",
-	    kinds[cn->cn_kind], cn->cn_index, cn->cn_id, what, mr_strerror(r),
-	    r == MR_EIO ? ": " : "", r == MR_EIO ? strerror(errno) : "");
+	bench_error(b, "%s %zu (id %" PRIu32 "): %s: %s",
+	    kinds[cn->cn_kind], cn->cn_index, cn->cn_id, what,
+	    tool_connect_error(&b->b_tls, r));
 }
 
 /* Write what is queued; watch for writability while some remains. */
@@ -570,17 +574,16 @@ bench_connect(struct bench *b, struct conn *cn, enum conn_kind kind,
 
 	cn->cn_kind = kind;
 	cn->cn_index = index;
-	r = mr_client_connect(host, BENCH_CONNECT_MS, &cn->cn_client);
+	r = tool_connect(&b->b_tls, host, BENCH_CONNECT_MS,
+	    &cn->cn_client);
 	if (r == MR_EINVAL)
 		tool_bad_flag("--host", host,
 		    "HOST:PORT like 127.0.0.1:8080 or [::1]:8080, or "
 		    "unix:/PATH");
 	if (r != MR_OK) {
 		fprintf(stderr, "msgrouter-bench: cannot connect to %s "
-		    "(connection %zu): %s%s%s\n", host, b->b_nconns,
-		    r == MR_ECONNECT ? "" : mr_strerror(r),
-		    r == MR_EIO ? ": " : "",
-		    r == MR_ECONNECT || r == MR_EIO ? strerror(errno) : "");
+		    "(connection %zu): %s\n", host, b->b_nconns,
+		    tool_connect_error(&b->b_tls, r));
 		exit(1);
 	}
 	b->b_nconns++;
@@ -886,6 +889,7 @@ bench_json_run(json_t *o, const struct bench *b,
     const struct bench_figures *f)
 {
 	json_object_set_new(o, "host", json_string(b->b_host));
+	json_object_set_new(o, "tls", json_boolean(b->b_tls.tt_on));
 	json_set_count(o, "pairs", b->b_pairs);
 	json_set_count(o, "size", b->b_size);
 	json_set_count(o, "window", b->b_window);
@@ -1013,6 +1017,7 @@ bench_free(struct bench *b)
 	free(b->b_conns);
 	free(b->b_msg);
 	free(b->b_filler);
+	tool_tls_free(&b->b_tls);
 	close(b->b_epfd);
 }
 
@@ -1082,7 +1087,7 @@ bench_option(void *arg, int ch, const char *value)
 		b->b_quiet = 1;
 		break;
 	default:
-		return -1;
+		return tool_tls_option(&b->b_tls, ch, value);
 	}
 	return 0;
 }
@@ -1101,6 +1106,7 @@ static const struct option bench_longopts[] = {
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "cross",	no_argument,		NULL, OPT_CROSS },
 	{ "quiet",	no_argument,		NULL, 'q' },
+	TOOL_TLS_LONGOPTS,
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -1122,6 +1128,7 @@ bench_init(struct bench *b)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	bench_raise_nofile(2 * b->b_pairs + 2 * b->b_stalled + b->b_idle);
+	tool_tls_start(&b->b_tls);
 	b->b_msg = malloc(b->b_size);
 	b->b_filler = malloc(b->b_size + 26);
 	if (b->b_msg == NULL || b->b_filler == NULL) {

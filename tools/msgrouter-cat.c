@@ -31,6 +31,7 @@
 struct cat {
 	struct mr_client	*cat_client;
 	const char		*cat_host;
+	struct tool_tls		 cat_tls;
 	uint32_t		 cat_to;
 	int			 cat_have_to;
 	size_t			 cat_max_message; /* payload + 0x00 */
@@ -52,7 +53,9 @@ cat_usage(FILE *f)
 {
 	fprintf(f,
 "usage: msgrouter-cat [-H HOST:PORT|unix:/PATH] [--to ID] [--id-file FILE]\n"
-"                     [--max-message-size BYTES] [--wait SECONDS] [-h]\n"
+"                     [--max-message-size BYTES] [--wait SECONDS]\n"
+"                     [--tls [--ca FILE] [--cert FILE --key FILE]\n"
+"                     [--insecure]] [-h]\n"
 "\n"
 "  -H, --host HOST:PORT   router address (default %s),\n"
 "                         or unix:/PATH for a Unix socket\n"
@@ -63,6 +66,7 @@ cat_usage(FILE *f)
 "                         the router's limit on payload + 0x00, like 64K\n"
 "                         (default 1M); longer lines are skipped\n"
 "  -w, --wait SECONDS     after stdin ends, keep receiving this long\n"
+TOOL_TLS_USAGE
 "  -h, --help             print this help and exit\n"
 "\n"
 "Our id is printed on stderr.  Received messages go to stdout, one per\n"
@@ -93,15 +97,8 @@ cat_parse_id(const char *s, size_t len, uint32_t *id, size_t *used)
 static void __attribute__((noreturn))
 cat_fail(struct cat *cat, const char *what, int error)
 {
-	if (error == MR_ECONNECT)
-		fprintf(stderr, "msgrouter-cat: %s %s: %s\n", what,
-		    cat->cat_host, strerror(errno));
-	else if (error == MR_EIO)
-		fprintf(stderr, "msgrouter-cat: %s %s: %s: %s\n", what,
-		    cat->cat_host, mr_strerror(error), strerror(errno));
-	else
-		fprintf(stderr, "msgrouter-cat: %s %s: %s\n", what,
-		    cat->cat_host, mr_strerror(error));
+	fprintf(stderr, "msgrouter-cat: %s %s: %s\n", what, cat->cat_host,
+	    tool_connect_error(&cat->cat_tls, error));
 	exit(1);
 }
 
@@ -275,7 +272,7 @@ cat_option(void *arg, int ch, const char *value)
 			    "seconds from 0 to 1000000 like 0.5");
 		break;
 	default:
-		return -1;
+		return tool_tls_option(&cat->cat_tls, ch, value);
 	}
 	return 0;
 }
@@ -286,6 +283,7 @@ static const struct option cat_longopts[] = {
 	{ "id-file",	required_argument,	NULL, 'i' },
 	{ "max-message-size", required_argument, NULL, 'm' },
 	{ "wait",	required_argument,	NULL, 'w' },
+	TOOL_TLS_LONGOPTS,
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -301,7 +299,9 @@ cat_start(struct cat *cat)
 	uint32_t	id;
 	int		r;
 
-	r = mr_client_connect(cat->cat_host, CAT_CONNECT_MS, &cat->cat_client);
+	tool_tls_start(&cat->cat_tls);
+	r = tool_connect(&cat->cat_tls, cat->cat_host, CAT_CONNECT_MS,
+	    &cat->cat_client);
 	if (r == MR_EINVAL)
 		tool_bad_flag("--host", cat->cat_host,
 		    "HOST:PORT like 127.0.0.1:8080, [::1]:8080 or "
@@ -399,6 +399,7 @@ main(int argc, char **argv)
 	/* What has already arrived is printed, not discarded. */
 	cat_receive(&cat);
 	mr_client_close(cat.cat_client);
+	tool_tls_free(&cat.cat_tls);
 	free(cat.cat_line);
 	return 0;
 }

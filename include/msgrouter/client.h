@@ -16,7 +16,15 @@
  * (mr_client_recv) points into the client's own buffer: it stays valid until
  * the next call on that client, and the caller must not free it.
  *
- * One client is not thread-safe; distinct clients are independent.
+ * One client is not thread-safe; distinct clients are independent, except
+ * that clients made with one struct mr_tls share its error text (see
+ * mr_tls_error()).
+ *
+ * TLS (mr_client_connect_tls): the same protocol inside TLS.  A struct
+ * mr_tls holds the settings (CA, client certificate, verification) and one
+ * OpenSSL context shared by every client made with it; it must outlive
+ * them.  mr_client_fd() is still the socket to poll, and the calls keep
+ * their meaning: MR_EAGAIN with timeout 0 means TLS had nothing more either.
  */
 #ifndef MSGROUTER_CLIENT_H
 #define MSGROUTER_CLIENT_H
@@ -39,6 +47,7 @@ enum mr_error {
 	MR_EIO = -6,		/* socket error; errno has the detail */
 	MR_ENOMEM = -7,		/* out of memory */
 	MR_ETOOBIG = -8,	/* message larger than the receive limit */
+	MR_ETLS = -9,		/* TLS failure; mr_tls_error() has the detail */
 };
 
 /* The default bound on one received message, payload + 0x00. */
@@ -117,8 +126,8 @@ size_t		 mr_client_pending(const struct mr_client *);
  *  MR_ETOOBIG,  payload again fails the same way, except after MR_ENOMEM.
  *  MR_ENOMEM
  *  MR_ECLOSED,  the connection is broken, before or after the frame was
- *  MR_EIO       queued: whether the router got it is unknown.  Close the
- *               client.
+ *  MR_EIO,      queued: whether the router got it is unknown.  Close the
+ *  MR_ETLS      client.
  *
  * When the send buffer is full, only enough of it is written to make room
  * for this frame before it is queued.
@@ -140,6 +149,52 @@ int		 mr_client_recv(struct mr_client *, int timeout_ms,
 		    const char **msg, size_t *len);
 
 const char	*mr_strerror(int);
+
+struct mr_tls;
+
+/*
+ * New TLS settings: verify the router's certificate against the system's
+ * CA store and its name against the host of the address; no client
+ * certificate.  NULL when out of memory or when OpenSSL cannot start.
+ */
+struct mr_tls	*mr_tls_new(void);
+/* Free the settings; every client made with them must be closed first. */
+void		 mr_tls_free(struct mr_tls *);
+/*
+ * Verify the router's certificate against the CA certificates in the PEM
+ * file cafile instead of the system's.  MR_ETLS if it cannot be loaded.
+ */
+int		 mr_tls_set_ca(struct mr_tls *, const char *cafile);
+/*
+ * Present the client certificate in the PEM file certfile (with its chain)
+ * and its private key from keyfile, for routers that require one (mTLS).
+ * MR_ETLS if either cannot be loaded or the key does not match.
+ */
+int		 mr_tls_set_cert(struct mr_tls *, const char *certfile,
+		    const char *keyfile);
+/*
+ * insecure != 0: accept any certificate and name.  The traffic is still
+ * encrypted, but anyone on the path can pose as the router.
+ */
+void		 mr_tls_set_insecure(struct mr_tls *, int insecure);
+/*
+ * Why the last call made with these settings failed with MR_ETLS, in one
+ * line: OpenSSL's reason and, when the router's certificate was refused,
+ * the verification result, like "certificate verify failed (unable to get
+ * local issuer certificate)".  Clients made with one mr_tls in different
+ * threads need one mr_tls per thread for this text to be theirs.
+ */
+const char	*mr_tls_error(const struct mr_tls *);
+/*
+ * Like mr_client_connect(), then a TLS handshake with tls's settings, all
+ * within timeout_ms; the name checked in the router's certificate is the
+ * HOST of hostport (an IP address is checked as one; a "unix:/PATH" has
+ * none, and only the chain is verified).  A failed handshake
+ * or verification is MR_ETLS, with the reason in mr_tls_error().  Later
+ * calls on the client may also return MR_ETLS.
+ */
+int		 mr_client_connect_tls(const char *hostport,
+		    struct mr_tls *tls, int timeout_ms, struct mr_client **out);
 
 #ifdef __cplusplus
 }
