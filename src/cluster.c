@@ -171,6 +171,13 @@ cluster_peer_up(const struct cluster *cl, unsigned node)
 	    CLUSTER_PEER_UP;
 }
 
+int
+cluster_peer_down(const struct cluster *cl, unsigned node)
+{
+	return cl->cl_peers[node & (IDMAP_NODES - 1)].cp_state ==
+	    CLUSTER_PEER_DOWN;
+}
+
 static size_t
 cluster_link_bytes(const struct cluster *cl, const struct cluster_peer *cp)
 {

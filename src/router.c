@@ -1127,8 +1127,9 @@ router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
 #ifdef HAVE_NATS
 /*
  * A cluster node, an id not registered here: ROUTER_LOCAL if this node
- * owns it (unknown, as on a single node), else the owner's link decides:
- * not up, dropped_peer_down; over link_limit, dropped_link_full; else
+ * owns it, or a node never heard of or refused owns it (unknown, as on a
+ * single node, and counted by the scan defence), else the owner's link
+ * decides: down, dropped_peer_down; over link_limit, dropped_link_full; else
  * ROUTER_REMOTE with the owner in rt_remote_owner.  Not inlined: the
  * known-id path of router_decide stays as it was.
  */
@@ -1143,6 +1144,12 @@ router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id)
 	if (owner == rt->rt_node)
 		return ROUTER_LOCAL;
 	if (!cluster_peer_up(rt->rt_cluster, owner)) {
+		/*
+		 * An id of a node never heard of (or refused) is an unknown
+		 * id, here: counted so, and by the scan defence.
+		 */
+		if (!cluster_peer_down(rt->rt_cluster, owner))
+			return ROUTER_LOCAL;
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_PEER_DOWN);
 		return ROUTER_CONSUMED;
 	}

@@ -508,7 +508,8 @@ test_fragmented(void **state)
 /*
  * An id of node 2 that no client holds: the frame crosses and is counted
  * dropped_unknown at node 2, the owner; /clients/ID on node 1 answers 404
- * with owner_node 2.
+ * with owner_node 2.  An id of a node that does not exist is unknown at
+ * the sender.
  */
 static void
 test_unknown_remote(void **state)
@@ -539,6 +540,22 @@ test_unknown_remote(void **state)
 	assert_int_equal(jint(after,
 	    "messages.dropped_unknown_destination_total") - jint(before,
 	    "messages.dropped_unknown_destination_total"), 1);
+	json_decref(before);
+	json_decref(after);
+
+	/*
+	 * An id of node 200, which no process is: unknown at the sender (and
+	 * counted by its scan defence), not "peer down".
+	 */
+	before = node_stats(0);
+	assert_int_equal(tc_send(a, idmap_encode(&im, 200, 77), "void"), 0);
+	tc_ping_pong(a, ida, a, ida, 1);
+	after = node_stats(0);
+	assert_int_equal(jint(after,
+	    "messages.dropped_unknown_destination_total") - jint(before,
+	    "messages.dropped_unknown_destination_total"), 1);
+	assert_int_equal(jint(after, "cluster.dropped_peer_down_total"),
+	    jint(before, "cluster.dropped_peer_down_total"));
 	json_decref(before);
 	json_decref(after);
 

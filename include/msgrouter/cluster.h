@@ -80,6 +80,8 @@ void		 cluster_configure(struct cluster *);
 unsigned	 cluster_owner(struct cluster *, uint32_t id);
 /* Whether frames may go to node: it is UP. */
 int		 cluster_peer_up(const struct cluster *, unsigned node);
+/* Whether node was UP once and is DOWN now (not unknown, not mismatch). */
+int		 cluster_peer_down(const struct cluster *, unsigned node);
 /* Whether the link to node holds link_limit bytes or more. */
 int		 cluster_link_full(const struct cluster *, unsigned node);
 /*
