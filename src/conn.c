@@ -258,9 +258,10 @@ conn_configure(struct conn *c, size_t resume_mark, size_t first_read_max)
 	 * No read watermark: in libevent 2.1 it hangs a callback on the input
 	 * buffer that runs on every drain of every frame.  A TLS client's
 	 * bufferevent reads at most this, then the rest of the TLS record
-	 * (16 KiB) per readiness, and the router routes every complete frame
+	 * (16 KiB) per readiness, conn_tls_read_ahead at most
+	 * CONN_TLS_AHEAD_MAX more, and the router routes every complete frame
 	 * before the next: its unparsed input stays within one largest frame
-	 * and two records.
+	 * and six records.
 	 */
 	(void)bufferevent_set_max_single_read(c->cn_bev, first_read_max);
 }
