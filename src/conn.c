@@ -745,14 +745,12 @@ conn_tls_read_ahead(struct conn *c)
 			if (err == SSL_ERROR_WANT_READ ||
 			    err == SSL_ERROR_WANT_WRITE)
 				break;	/* a partial record: the socket's turn */
-			if (err != SSL_ERROR_ZERO_RETURN)
-				log_info("client %u: tls read: %s", c->cn_id,
-				    ERR_reason_error_string(ERR_peek_error()) ?
-				    ERR_reason_error_string(ERR_peek_error()) :
-				    "error");
-			ERR_clear_error();
-			return err == SSL_ERROR_ZERO_RETURN ? BEV_EVENT_EOF :
-			    BEV_EVENT_ERROR;
+			if (err == SSL_ERROR_ZERO_RETURN) {
+				ERR_clear_error();
+				return BEV_EVENT_EOF;
+			}
+			/* OpenSSL's reason stays queued for the log line. */
+			return BEV_EVENT_ERROR;
 		}
 		v.iov_len = (size_t)r;
 		(void)evbuffer_commit_space(in, &v, 1);
@@ -820,6 +818,10 @@ conn_tls_log_failure(struct conn *c, short what, int err)
 		if (why[0] == '\0' && ERR_GET_LIB(e) != 0)
 			ERR_error_string_n(e, why, sizeof why);
 	}
+	/* A record conn_tls_read_ahead found broken: its own SSL_read's. */
+	if (why[0] == '\0' && (e = ERR_peek_error()) != 0)
+		ERR_error_string_n(e, why, sizeof why);
+	ERR_clear_error();
 	if (why[0] == '\0')
 		snprintf(why, sizeof why, "%s", (what & BEV_EVENT_EOF) ||
 		    err == 0 ? "connection closed" : strerror(err));

@@ -872,6 +872,51 @@ test_order(void **state)
 }
 
 /*
+ * A good record and garbage behind it in one segment: the read-ahead takes
+ * both at once, the frame in the good record is routed, and the client is
+ * closed with OpenSSL's reason logged, never left with bytes in hand.
+ */
+static void
+test_broken_record(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 t;
+	char		 cert[300], key[300], buf[4096], *rec;
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")), NULL };
+	BIO		*mem;
+	uint32_t	 idp;
+	long		 n;
+	int		 p;
+
+	harness_start(&d, args);
+	assert_int_equal(tlc_open(&t, tls_port(&d), NULL, 1), 0);
+	assert_true((p = tc_connect(&d, &idp)) >= 0);
+	/* The frame's record into memory, not onto the socket. */
+	assert_non_null(mem = BIO_new(BIO_s_mem()));
+	SSL_set0_wbio(t.ssl, mem);
+	tlc_send(&t, idp, "before the garbage", 18);
+	n = BIO_get_mem_data(mem, &rec);
+	assert_true(n > 0 && (size_t)n + 64 <= sizeof buf);
+	memcpy(buf, rec, (size_t)n);
+	memset(buf + n, 0x17, 64);	/* application data, bad lengths */
+	assert_int_equal(tc_write(t.fd, buf, (size_t)n + 64), 0);
+	tc_expect_msg(p, "before the garbage");
+	assert_int_equal(tc_expect_close(t.fd, HARNESS_TIMEOUT_MS), 0);
+	harness_wait_log(&d, "closed: error;", 1);
+	assert_int_equal(daemon_log_count(&d, ": tls from 127.0.0.1:"), 1);
+
+	close(t.fd);
+	t.fd = -1;
+	SSL_free(t.ssl);
+	t.ssl = NULL;
+	tlc_close(&t);
+	close(p);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 1);
+}
+
+/*
  * The drain with TLS clients: what is queued to an open one is written
  * before it is closed; one stuck in its handshake holds the drain up to
  * its deadline, not for ever.
@@ -1031,6 +1076,7 @@ main(void)
 		harness_unit_test(test_admin_https),
 		harness_unit_test(test_check_config),
 		harness_unit_test(test_order),
+		harness_unit_test(test_broken_record),
 	};
 
 	harness_init();
