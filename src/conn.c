@@ -45,10 +45,12 @@
 #define CONN_TLS_PACK		(65536 - 128)
 /*
  * conn_tls_read_ahead's reads: one record's plaintext at most per SSL_read,
- * and at most CONN_TLS_AHEAD_MAX per call (about tls.c's read buffer).
+ * and at most CONN_TLS_AHEAD_MAX per call (about the read-ahead buffer).
  */
 #define CONN_TLS_RECORD		16384
 #define CONN_TLS_AHEAD_MAX	(4 * CONN_TLS_RECORD)
+/* OpenSSL's read-ahead buffer: four full records and their overhead. */
+#define CONN_TLS_READ_BUFFER	(4 * CONN_TLS_RECORD + 1024)
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_first_read_cb(struct bufferevent *, void *);
@@ -214,6 +216,15 @@ conn_new_tls(struct event_base *base, int fd, const struct sockaddr *sa,
 	TAILQ_INIT(&c->cn_waiters);
 	addr_copy(&c->cn_peer, sa, socklen);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/*
+	 * Read-ahead: one read(2) takes as many records as the socket holds,
+	 * up to CONN_TLS_READ_BUFFER, instead of two per record.  Only here,
+	 * where conn_tls_read_ahead takes the records bufferevent_openssl
+	 * leaves, not on the context, which the admin port's evhttp shares.
+	 * The buffer goes with an idle client's others (RELEASE_BUFFERS).
+	 */
+	SSL_set_read_ahead(ssl, 1);
+	SSL_set_default_read_buffer_len(ssl, CONN_TLS_READ_BUFFER);
 
 	/*
 	 * It owns the SSL from here, and frees it with the socket; when it
@@ -710,8 +721,8 @@ conn_peer_gone(const struct conn *c)
 }
 
 /*
- * Take the records OpenSSL read ahead (tls.c sets read-ahead: one read(2)
- * brings several records, where there were two per record, header and
+ * Take the records OpenSSL read ahead (conn_new_tls turns it on: one
+ * read(2) brings several records, where there were two per record, header and
  * body) into the input, while the client is OPEN.  bufferevent_openssl
  * 2.1 reads only while SSL_pending() is non-zero, which counts the rest of
  * the current record and not the records behind it in the read buffer: left

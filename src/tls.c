@@ -21,8 +21,6 @@
  * to a few MiB); TLSv1.3 resumes through stateless tickets anyway.
  */
 #define TLS_SESSION_CACHE	1024
-/* The read-ahead buffer: four full records (and their overhead). */
-#define TLS_READ_BUFFER		(4 * 16384 + 1024)
 /* Names the sessions of this server (needed with client certificates). */
 #define TLS_SESSION_ID		"msgrouterd"
 
@@ -133,15 +131,6 @@ tls_ctx_new(const struct config *cf, char *err, size_t errlen)
 	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
-	/*
-	 * Read-ahead: one read(2) takes as many records as the socket holds,
-	 * up to TLS_READ_BUFFER, instead of two per record.  conn.c takes the
-	 * records read ahead that bufferevent_openssl leaves (see
-	 * conn_tls_read_ahead); the buffer goes with the idle connection's
-	 * others (SSL_MODE_RELEASE_BUFFERS).
-	 */
-	SSL_CTX_set_read_ahead(ctx, 1);
-	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE);
 	SSL_CTX_set_session_id_context(ctx,
