@@ -722,8 +722,8 @@ conn_peer_gone(const struct conn *c)
 
 /*
  * Take the records OpenSSL read ahead (conn_new_tls turns it on: one
- * read(2) brings several records, where there were two per record, header and
- * body) into the input, while the client is OPEN.  bufferevent_openssl
+ * read(2) brings several records, where there were two per record, header
+ * and body) into the input, while the client is OPEN.  bufferevent_openssl
  * 2.1 reads only while SSL_pending() is non-zero, which counts the rest of
  * the current record and not the records behind it in the read buffer: left
  * there, they would wait for a readiness that may never come (the peer
