@@ -1,21 +1,30 @@
 /*
  * The chaos soak: 200 well-behaved clients (one in four on a Unix socket,
- * the rest on TCP) exchange verified messages while
- * faulty clients run against the same router.  Well-behaved messages carry
- * the sender, the destination, a sequence number per pair, a body derived
- * from those and a checksum; every one must arrive exactly once, in order,
- * intact.  The faulty clients (a child process) disconnect mid-message,
- * send garbage and oversize frames, never read, read one byte a second,
- * connect and close in a tight loop, and address random ids; and a scanner
- * from its own address (127.0.0.2) sprays frames to random ids, is banned
- * by the scan defence again and again, and reconnects as soon as it is
- * closed, without costing the well-behaved clients a message.  Meanwhile
- * the daemon's RSS must stay well under the worst case its limits allow, and
- * return near where it started once the faulty clients leave; /stats must
- * add up at every look: received = forwarded + dropped.
+ * one in four on the TLS port, the rest on TCP) exchange verified messages
+ * while faulty clients run against the same router.  Well-behaved
+ * messages carry the sender, the destination, a sequence number per pair,
+ * a body derived from those and a checksum; every one must arrive exactly
+ * once, in order, intact, whatever the two ends' transports.  The faulty
+ * clients (a child process) disconnect mid-message, send garbage and
+ * oversize frames, never read, read one byte a second, connect and close
+ * in a tight loop, and address random ids, one in four of each kind over
+ * TLS; and a scanner from its own address (127.0.0.2) sprays frames to
+ * random ids, is banned by the scan defence again and again, and
+ * reconnects as soon as it is closed, without costing the well-behaved
+ * clients a message.  On the TLS port, others misbehave before any TLS:
+ * plain bytes, a handshake that never starts (closed at the short
+ * tls.handshake_timeout), a reset after the server's hello.  What the
+ * router counts of handshakes and their failures, logs and keeps in its
+ * closed ring must match what the faulty clients did there (struct
+ * tls_tally, shared with the test), and at the end it holds exactly the
+ * well-behaved clients.  Meanwhile the daemon's RSS must stay well under
+ * the worst case its limits allow, and return near where it started once
+ * the faulty clients leave; /stats must add up at every look: received =
+ * forwarded + dropped.
  *
  * SOAK_SECONDS (default 120) or the first argument sets the faulty phase.
- * Assertions are on counts and bytes only; every wait has a deadline.
+ * Assertions are on counts and bytes only; every wait has a deadline.  The
+ * certificates are made at start by tests/tls-certs.sh, and removed.
  */
 #include "config.h"
 
