@@ -1151,7 +1151,6 @@ struct soak {
 	struct daemon	d;
 	uint32_t	seed;
 	pid_t		faulty;		/* the faulty clients' process */
-	char		conf[256];	/* the [tls] handshake_timeout */
 	long long	hs_failures;	/* /stats at the end */
 	int		ring_failures;	/* handshake failures in the ring */
 	long		rss_start, rss_peak, rss_end;
@@ -1199,7 +1198,6 @@ soak_start(struct soak *sk)
 	snprintf(cert, sizeof cert, "%s/server.pem", certs);
 	snprintf(key, sizeof key, "%s/server.key", certs);
 	snprintf(ca, sizeof ca, "%s/ca.pem", certs);
-	snprintf(sk->conf, sizeof sk->conf, "%s", conf);
 	/* Partial writes: the soak's clients write what the socket takes. */
 	assert_non_null(tls_ctx = SSL_CTX_new(TLS_client_method()));
 	assert_int_equal(SSL_CTX_load_verify_locations(tls_ctx, ca, NULL), 1);
@@ -1207,6 +1205,7 @@ soak_start(struct soak *sk)
 	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	harness_start(&sk->d, args);
+	unlink(conf);		/* read; the soak sends no SIGHUP */
 	tls_port = soak_tls_port(&sk->d);
 	/*
 	 * The admin port's line comes after every routing address's.  One
@@ -1482,7 +1481,6 @@ test_soak(void **state)
 	    daemon_counter(&sk.d, "disconnected_scan"),
 	    daemon_counter(&sk.d, "rejected_banned"));
 	SSL_CTX_free(tls_ctx);
-	unlink(sk.conf);
 	munmap(tally, sizeof *tally);
 }
 
