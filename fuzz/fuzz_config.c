@@ -42,8 +42,14 @@ round_trip(const struct config *cf)
 		/* config_format hides the token: it is written below. */
 		if (strcmp(config_key_name(k), "token") == 0)
 			continue;
+		/*
+		 * "key=value", the shortest line that holds the value: the
+		 * file's line had at least that many bytes, so the line
+		 * limit cannot refuse what the file was allowed to hold
+		 * (router.listen keeps a list's spacing as written).
+		 */
 		config_format(cf, (enum config_key)k, v, sizeof v);
-		fprintf(f, "[%s]\n%s = %s\n", config_key_section(k),
+		fprintf(f, "[%s]\n%s=%s\n", config_key_section(k),
 		    config_key_name(k), v);
 	}
 	/*

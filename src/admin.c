@@ -569,27 +569,26 @@ admin_healthz(struct admin *ad, struct evhttp_request *req, const char *query)
 		    json_pack("{s:s}", "status", "ok"));
 }
 
-/* GET /clients?state=closed: newest first, from seq aq_cursor down. */
+/*
+ * GET /clients?state=closed: clients and rejections merged, newest first,
+ * from seq aq_cursor down.
+ */
 static int
 admin_clients_closed(struct admin *ad, const struct admin_query *q,
     struct evbuffer *body)
 {
-	struct closed			*cl = ad->ad_router->rt_closed;
 	const struct closed_entry	**ce;
-	uint64_t			 seq, oldest = closed_oldest(cl);
-	size_t				 n = 0, max;
+	uint64_t			 next;
+	size_t				 n, max;
 	int				 rv;
 
-	seq = closed_newest(cl);
-	if (q->aq_cursor != 0 && q->aq_cursor < seq)
-		seq = q->aq_cursor;
-	max = q->aq_limit < CLOSED_RING_SIZE ? q->aq_limit : CLOSED_RING_SIZE;
+	max = q->aq_limit < CLOSED_RING_SIZE + CLOSED_REJECTED_SIZE ?
+	    q->aq_limit : CLOSED_RING_SIZE + CLOSED_REJECTED_SIZE;
 	if ((ce = calloc(max, sizeof *ce)) == NULL)
 		return -1;
-	for (; seq >= oldest && seq > 0 && n < max; seq--)
-		ce[n++] = closed_get(cl, seq);
-	rv = report_closed_list_json(body, ce, n, clock_now_ms(),
-	    seq >= oldest ? seq : 0);
+	n = closed_page(ad->ad_router->rt_closed, q->aq_cursor, ce, max,
+	    &next);
+	rv = report_closed_list_json(body, ce, n, clock_now_ms(), next);
 	free(ce);
 	return rv;
 }

@@ -1189,13 +1189,32 @@ void
 config_print(const struct config *cf, FILE *f)
 {
 	char	value[CONFIG_TOKEN_MAX + 32];
-	int	k;
+	int	k, first, seen;
 
-	for (k = 0; k < CONFIG_NKEYS; k++) {
-		config_format(cf, (enum config_key)k, value, sizeof value);
-		fprintf(f, "%s.%s =%s%s  # %s\n", config_keys[k].kd_section,
-		    config_keys[k].kd_name, value[0] != '\0' ? " " : "", value,
-		    config_origin_name((enum config_origin)cf->cf_origin[k]));
+	/*
+	 * Section by section, in the order the sections first appear in the
+	 * table (the example file's order), each section's keys in table
+	 * order: keys added at the end of the table still print with their
+	 * section.
+	 */
+	for (first = 0; first < CONFIG_NKEYS; first++) {
+		for (k = 0, seen = 0; k < first && !seen; k++)
+			seen = strcmp(config_keys[k].kd_section,
+			    config_keys[first].kd_section) == 0;
+		if (seen)
+			continue;
+		for (k = first; k < CONFIG_NKEYS; k++) {
+			if (strcmp(config_keys[k].kd_section,
+			    config_keys[first].kd_section) != 0)
+				continue;
+			config_format(cf, (enum config_key)k, value,
+			    sizeof value);
+			fprintf(f, "%s.%s =%s%s  # %s\n",
+			    config_keys[k].kd_section, config_keys[k].kd_name,
+			    value[0] != '\0' ? " " : "", value,
+			    config_origin_name(
+			    (enum config_origin)cf->cf_origin[k]));
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ src_libmsgrouter_la_SOURCES = \
 	src/closed.c \
 	src/config.c \
 	src/dashboard.c \
+	src/departed.c \
 	src/conn.c \
 	src/framing.c \
 	src/listener.c \
@@ -28,6 +29,7 @@ src_libmsgrouter_la_SOURCES = \
 	include/msgrouter/closed.h \
 	include/msgrouter/config.h \
 	include/msgrouter/dashboard.h \
+	include/msgrouter/departed.h \
 	include/msgrouter/conn.h \
 	include/msgrouter/framing.h \
 	include/msgrouter/hash.h \

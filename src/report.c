@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "msgrouter/addr.h"
+#include "msgrouter/addrtab.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/report.h"
@@ -247,8 +248,11 @@ report_client_detail_json(const struct conn_info *ci, uint64_t now_ms)
 json_t *
 report_closed_json(const struct closed_entry *ce, uint64_t now_ms)
 {
-	json_t	*obj;
-	int	 err = 0;
+	struct addrtab_key	 k;
+	json_t			*obj;
+	char			 source[ADDR_STRLEN > ADDRTAB_STRLEN ?
+				    ADDR_STRLEN : ADDRTAB_STRLEN];
+	int			 err = 0;
 
 	if ((obj = json_object()) == NULL)
 		return NULL;
@@ -258,6 +262,18 @@ report_closed_json(const struct closed_entry *ce, uint64_t now_ms)
 	    report_uint(report_elapsed(now_ms, ce->ce_closed) / 1000));
 	err |= report_set(obj, "reason",
 	    json_string(conn_reason_name(ce->ce_reason)));
+	err |= report_set(obj, "count", report_uint(ce->ce_count));
+	if (ce->ce_rejected) {
+		/* Coalesced: since the first, from this source. */
+		err |= report_set(obj, "first_seconds_ago",
+		    report_uint(report_elapsed(now_ms, ce->ce_first) / 1000));
+		if (addrtab_key(&ce->ce_info.ci_peer.sa, &k) == 0)
+			addrtab_format(&k, source, sizeof source);
+		else
+			addr_format(&ce->ce_info.ci_peer.sa, source,
+			    sizeof source);
+		err |= report_set(obj, "source", json_string(source));
+	}
 	if (err) {
 		json_decref(obj);
 		return NULL;

@@ -30,6 +30,7 @@
 #include "msgrouter/clock.h"
 #include "msgrouter/closed.h"
 #include "msgrouter/conn.h"
+#include "msgrouter/departed.h"
 #include "msgrouter/listener.h"
 #include "msgrouter/log.h"
 #include "msgrouter/parse.h"
@@ -82,33 +83,32 @@ router_new(struct event_base *base, const struct config *cf)
 	/* A random key per process: no one can aim addresses at a probe run. */
 	evutil_secure_rng_get_bytes(seed, sizeof seed);
 	if ((rt->rt_addrtab = addrtab_new(router_addrtab_limit(cf), seed[0],
-	    seed[1])) == NULL) {
-		free(rt);
-		return NULL;
-	}
+	    seed[1])) == NULL)
+		goto fail;
+	if ((rt->rt_departed = departed_new(cf->cf_max_clients)) == NULL)
+		goto fail;
 	rt->rt_base = base;
 	rt->rt_config = *cf;
 	TAILQ_INIT(&rt->rt_conns);
-	if ((rt->rt_registry = registry_new(router_conn_key)) == NULL) {
-		addrtab_free(rt->rt_addrtab);
-		free(rt);
-		return NULL;
-	}
-	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE)) == NULL) {
-		registry_free(rt->rt_registry);
-		addrtab_free(rt->rt_addrtab);
-		free(rt);
-		return NULL;
-	}
+	if ((rt->rt_registry = registry_new(router_conn_key)) == NULL)
+		goto fail;
+	if ((rt->rt_closed = closed_new(CLOSED_RING_SIZE,
+	    CLOSED_REJECTED_SIZE)) == NULL)
+		goto fail;
 	rt->rt_watch_ev = evtimer_new(base, router_watch_cb, rt);
-	if (rt->rt_watch_ev == NULL) {
-		closed_free(rt->rt_closed);
-		registry_free(rt->rt_registry);
-		free(rt);
-		return NULL;
-	}
+	if (rt->rt_watch_ev == NULL)
+		goto fail;
 	rt->rt_started = clock_now_ms();
 	return rt;
+fail:
+	if (rt->rt_closed != NULL)
+		closed_free(rt->rt_closed);
+	if (rt->rt_registry != NULL)
+		registry_free(rt->rt_registry);
+	departed_free(rt->rt_departed);
+	addrtab_free(rt->rt_addrtab);
+	free(rt);
+	return NULL;
 }
 
 void
@@ -132,22 +132,24 @@ router_free(struct router *rt)
 		event_free(rt->rt_drain_ev);
 	registry_free(rt->rt_registry);
 	closed_free(rt->rt_closed);
+	departed_free(rt->rt_departed);
 	addrtab_free(rt->rt_addrtab);
 	free(rt);
 }
 
-/* Keep a rejected connection in the ring of closed ones, without an id. */
+/*
+ * Keep a rejected connection, without an id, among the closed ones: in the
+ * rejections' own ring, where repeats from one source are counted in one
+ * record, so a flood cannot push out the records of clients.
+ */
 static void
 router_record_rejected(struct router *rt, const struct sockaddr *sa,
     int socklen, enum conn_reason reason)
 {
-	struct conn_info	ci;
-	uint64_t		now = clock_now_ms();
+	union addr_any	peer;
 
-	memset(&ci, 0, sizeof ci);
-	addr_copy(&ci.ci_peer, sa, socklen);
-	ci.ci_connected = now;
-	closed_add(rt->rt_closed, &ci, reason, now);
+	addr_copy(&peer, sa, socklen);
+	closed_reject(rt->rt_closed, &peer, reason, clock_now_ms());
 }
 
 /*
@@ -704,6 +706,8 @@ router_detach(struct router *rt, struct conn *c)
 		router_unblock(rt, c);
 	router_wake_waiters(rt, c);
 	registry_remove(rt->rt_registry, c->cn_id);
+	/* Its peers may write to it a while yet: no scanners, they. */
+	departed_add(rt->rt_departed, c->cn_id);
 	router_unadmit(rt, &c->cn_peer.sa);
 	TAILQ_REMOVE(&rt->rt_conns, c, cn_entry);
 	router_unmark_dirty(rt, c);
@@ -790,6 +794,10 @@ router_configure(struct router *rt, const struct config *cf)
 		log_warnx("address table: out of memory to grow to %zu "
 		    "addresses; it keeps %zu", router_addrtab_limit(cf),
 		    addrtab_limit(rt->rt_addrtab));
+	if (departed_grow(rt->rt_departed, cf->cf_max_clients) != 0)
+		log_warnx("departed ids: out of memory to remember %llu; it "
+		    "keeps %zu", (unsigned long long)cf->cf_max_clients,
+		    departed_size(rt->rt_departed));
 	TAILQ_FOREACH(c, &rt->rt_conns, cn_entry)
 		router_configure_conn(rt, c);
 }
@@ -932,9 +940,10 @@ router_seconds(uint64_t ms, char *buf, size_t len)
 
 /*
  * The scan defence, on the unknown-id path only: count the frame against
- * its sender's address (addrtab_unknown).  Whether the sender is to be
- * closed: its address went past scan_limit now (logged once, with the
- * address) or was banned already.  Not inlined: router_decide, on the
+ * its sender's address (addrtab_unknown), unless dst_id was live a moment
+ * ago (departed_has: a peer that left, not a guess).  Whether the sender
+ * is to be closed: its address went past scan_limit now (logged once, with
+ * the address) or was banned already.  Not inlined: router_decide, on the
  * path of every run, keeps the size and layout it had without it.
  */
 static __attribute__((noinline)) int
@@ -947,6 +956,12 @@ router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
 	uint64_t		 now, count, elapsed;
 	char			 a[ADDRTAB_STRLEN], in[32], ban[32];
 
+	/*
+	 * Neither counted nor closed, even from a banned address: the frame
+	 * reaches no one, and the client writing it is no scanner.
+	 */
+	if (departed_has(rt->rt_departed, dst_id))
+		return 0;
 	if (addrtab_key(&src->cn_peer.sa, &k) != 0)
 		return 0;
 	sc.as_limit = cf->cf_scan_limit;

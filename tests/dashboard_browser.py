@@ -52,10 +52,11 @@ def wait_until(what, fn, deadline=DEADLINE):
 class Daemon:
     """msgrouterd on free loopback ports, its log in a file."""
 
-    def __init__(self, exe, tmp, name, token=None):
+    def __init__(self, exe, tmp, name, token=None, extra=()):
         self.log_path = os.path.join(tmp, name + ".log")
         args = [exe, "-l", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                 "--queue-limit", "64K", "--id-mode", "sequential"]
+        args += list(extra)
         if token is not None:
             conf = os.path.join(tmp, name + ".conf")
             with open(conf, "w") as f:
@@ -398,7 +399,8 @@ def check_panels(s):
 
 
 def scenario_open(exe, chromium, tmp, outdir):
-    d = Daemon(exe, tmp, "open")
+    # Five clients at most from 127.0.0.1: the refusals at the end.
+    d = Daemon(exe, tmp, "open", extra=("--max-clients-per-address", "5"))
     browser = traffic = None
     held = []
     try:
@@ -489,6 +491,29 @@ def scenario_open(exe, chromium, tmp, outdir):
         check_no_errors(browser)
         browser.screenshot(os.path.join(outdir, "dashboard.png"))
         print("ok   screenshot %s" % os.path.join(outdir, "dashboard.png"))
+
+        # A fifth client, then three refused past max_clients_per_address:
+        # one row for the three, with their count and source address.
+        held.append(Client(d.port))
+        for _ in range(3):
+            r = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            check(r.recv(4) == b"", "refused without an id")
+            r.close()
+        wait_until("the three refusals counted", lambda: d.get("/stats")
+                   ["clients"]["rejected_per_address_total"] == 3)
+        n = s["polls"]
+        s = wait_until("the refusals' row", lambda: (lambda s: s if any(
+            r["reason"] == "per_address" for r in s["closed"]) else None)(
+                polled_past(browser, n)))
+        rows = [r for r in s["closed"] if r["reason"] == "per_address"]
+        check(len(rows) == 1 and rows[0]["id"] == "" and
+              rows[0]["cells"][1] == "127.0.0.1" and
+              rows[0]["cells"][2] == "per_address \u00d73" and
+              rows[0]["cells"][3].startswith("0s ago, first "),
+              "three refusals in one row, counted, with their source", s)
+        check(s["closed"][0]["reason"] == "per_address" and
+              any(r["id"] == str(gone.id) for r in s["closed"]),
+              "newest first, the closed client still listed", s)
 
         # A phone-width screen: one column, nothing wider than the screen.
         browser.viewport(390, 844, mobile=True)

@@ -19,7 +19,7 @@ AM_TESTS_ENVIRONMENT = \
 
 UNIT_TESTS = tests/test_framing tests/test_registry tests/test_policy tests/test_parse \
 	tests/test_conn tests/test_move tests/test_bufmem tests/test_listener \
-	tests/test_addrtab
+	tests/test_addrtab tests/test_departed
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 

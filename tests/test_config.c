@@ -703,12 +703,17 @@ test_print(void **state)
 	    "router.slow_consumer = backpressure  # default\n"
 	    "router.id_mode = random  # default\n"
 	    "router.shutdown_timeout = 1500ms  # file\n"
+	    "router.unix_mode = 0660  # default\n"
+	    "router.sndbuf = 0  # default\n"
+	    "router.scan_limit = 64  # default\n"
+	    "router.scan_window = 10s  # default\n"
+	    "router.scan_ban = 60s  # default\n"
+	    "router.max_clients_per_address = 0  # default\n"
 	    "admin.listen = 127.0.0.1:8081  # default\n"
 	    "admin.token = (hidden, 3 bytes)  # file\n"
-	    "log.level = info  # default\n"
-	    "router.unix_mode = 0660  # default\n"
 	    "admin.unix_mode = 0660  # default\n"
-	    "router.sndbuf = 0  # default\n"
+	    "admin.tls = no  # default\n"
+	    "log.level = info  # default\n"
 	    "tls.listen = off  # default\n"
 	    "tls.cert =  # default\n"
 	    "tls.key =  # default\n"
@@ -716,12 +721,7 @@ test_print(void **state)
 	    "tls.min_version = TLSv1.2  # default\n"
 	    "tls.ciphers =  # default\n"
 	    "tls.ciphersuites =  # default\n"
-	    "tls.handshake_timeout = 10s  # default\n"
-	    "admin.tls = no  # default\n"
-	    "router.scan_limit = 64  # default\n"
-	    "router.scan_window = 10s  # default\n"
-	    "router.scan_ban = 60s  # default\n"
-	    "router.max_clients_per_address = 0  # default\n");
+	    "tls.handshake_timeout = 10s  # default\n");
 	free(out);
 }
 

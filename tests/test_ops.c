@@ -77,12 +77,17 @@ test_check_config_good(void **state)
 	    "router.slow_consumer = drop  # file\n"
 	    "router.id_mode = random  # default\n"
 	    "router.shutdown_timeout = 2500ms  # file\n"
+	    "router.unix_mode = 0660  # default\n"
+	    "router.sndbuf = 0  # default\n"
+	    "router.scan_limit = 64  # default\n"
+	    "router.scan_window = 10s  # default\n"
+	    "router.scan_ban = 60s  # default\n"
+	    "router.max_clients_per_address = 0  # default\n"
 	    "admin.listen = off  # file\n"
 	    "admin.token =  # default\n"
-	    "log.level = info  # default\n"
-	    "router.unix_mode = 0660  # default\n"
 	    "admin.unix_mode = 0660  # default\n"
-	    "router.sndbuf = 0  # default\n"
+	    "admin.tls = no  # default\n"
+	    "log.level = info  # default\n"
 	    "tls.listen = off  # default\n"
 	    "tls.cert =  # default\n"
 	    "tls.key =  # default\n"
@@ -90,12 +95,7 @@ test_check_config_good(void **state)
 	    "tls.min_version = TLSv1.2  # default\n"
 	    "tls.ciphers =  # default\n"
 	    "tls.ciphersuites =  # default\n"
-	    "tls.handshake_timeout = 10s  # default\n"
-	    "admin.tls = no  # default\n"
-	    "router.scan_limit = 64  # default\n"
-	    "router.scan_window = 10s  # default\n"
-	    "router.scan_ban = 60s  # default\n"
-	    "router.max_clients_per_address = 0  # default\n");
+	    "tls.handshake_timeout = 10s  # default\n");
 	unlink(path);
 }
 
@@ -120,12 +120,17 @@ test_check_config_example(void **state)
 	    "router.slow_consumer = backpressure  # file\n"
 	    "router.id_mode = random  # file\n"
 	    "router.shutdown_timeout = 5s  # file\n"
+	    "router.unix_mode = 0660  # file\n"
+	    "router.sndbuf = 0  # file\n"
+	    "router.scan_limit = 64  # file\n"
+	    "router.scan_window = 10s  # file\n"
+	    "router.scan_ban = 60s  # file\n"
+	    "router.max_clients_per_address = 0  # file\n"
 	    "admin.listen = 127.0.0.1:8081  # file\n"
 	    "admin.token =  # file\n"
-	    "log.level = info  # file\n"
-	    "router.unix_mode = 0660  # file\n"
 	    "admin.unix_mode = 0660  # file\n"
-	    "router.sndbuf = 0  # file\n"
+	    "admin.tls = no  # file\n"
+	    "log.level = info  # file\n"
 	    "tls.listen = off  # file\n"
 	    "tls.cert =  # file\n"
 	    "tls.key =  # file\n"
@@ -133,12 +138,7 @@ test_check_config_example(void **state)
 	    "tls.min_version = TLSv1.2  # file\n"
 	    "tls.ciphers =  # file\n"
 	    "tls.ciphersuites =  # file\n"
-	    "tls.handshake_timeout = 10s  # file\n"
-	    "admin.tls = no  # file\n"
-	    "router.scan_limit = 64  # file\n"
-	    "router.scan_window = 10s  # file\n"
-	    "router.scan_ban = 60s  # file\n"
-	    "router.max_clients_per_address = 0  # file\n");
+	    "tls.handshake_timeout = 10s  # file\n");
 }
 
 static void

@@ -348,10 +348,15 @@ test_closed_json(void **state)
 	memset(&ce, 0, sizeof ce);
 	fill_client(&ce.ce_info, 77, 0);
 	ce.ce_seq = 3;
-	ce.ce_closed = 10000 + 65000;
+	ce.ce_closed = ce.ce_first = 10000 + 65000;
+	ce.ce_count = 1;
 	ce.ce_reason = CONN_REASON_SLOW_CONSUMER;
 	j = report_closed_json(&ce, 10000 + 65000 + 12500);
 	assert_int_equal(jint(j, NULL, "id"), 77);
+	assert_int_equal(jint(j, NULL, "count"), 1);
+	/* Only rejections say where from and since when. */
+	assert_null(json_object_get(j, "source"));
+	assert_null(json_object_get(j, "first_seconds_ago"));
 	assert_int_equal(jint(j, NULL, "connected_seconds"), 65);
 	assert_int_equal(jint(j, NULL, "closed_seconds_ago"), 12);
 	assert_string_equal(jstr(j, "reason"), "slow_consumer");
@@ -359,13 +364,31 @@ test_closed_json(void **state)
 	assert_int_equal(jint(j, NULL, "queued_bytes"), 21);
 	json_decref(j);
 
-	/* A max_clients rejection never had an id. */
+	/*
+	 * A max_clients rejection never had an id; repeats from its source
+	 * are one record, with their count, first and last time.
+	 */
 	ce.ce_info.ci_id = 0;
 	ce.ce_reason = CONN_REASON_MAX_CLIENTS;
+	ce.ce_rejected = 1;
+	ce.ce_count = 500;
+	ce.ce_first = ce.ce_closed - 42000;
 	j = report_closed_json(&ce, ce.ce_closed);
 	assert_true(json_is_null(json_object_get(j, "id")));
 	assert_string_equal(jstr(j, "reason"), "max_clients");
 	assert_int_equal(jint(j, NULL, "closed_seconds_ago"), 0);
+	assert_int_equal(jint(j, NULL, "first_seconds_ago"), 42);
+	assert_int_equal(jint(j, NULL, "count"), 500);
+	assert_string_equal(jstr(j, "peer"), "127.0.0.1:54321");
+	assert_string_equal(jstr(j, "source"), "127.0.0.1");
+	json_decref(j);
+
+	/* An IPv6 source is its /64. */
+	fill_client(&ce.ce_info, 0, 1);
+	inet_pton(AF_INET6, "2001:db8:1:2:3:4:5:6",
+	    &ce.ce_info.ci_peer.sin6.sin6_addr);
+	j = report_closed_json(&ce, ce.ce_closed);
+	assert_string_equal(jstr(j, "source"), "2001:db8:1:2::/64");
 	json_decref(j);
 }
 

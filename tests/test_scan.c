@@ -14,6 +14,13 @@
  * - Unix-domain clients have no address: neither limited nor banned.
  * - On a dual-stack listener IPv4 peers arrive as IPv4-mapped IPv6 and
  *   are counted per IPv4 address, not as one IPv6 /64.
+ * - A banned scanner reconnecting in a loop cannot flush the ring of closed
+ *   clients: its refusals are one record with a count.
+ * - Frames to ids that were live a moment ago are not counted: two clients
+ *   of one address, each writing to its own peer that left, interleaved,
+ *   and one client writing to two peers that left, in turn, far past
+ *   scan_limit, are neither closed nor banned; nor is a client writing to
+ *   its departed peer closed when a scanner of its address is banned.
  */
 #include "config.h"
 
@@ -128,8 +135,9 @@ stat_of(struct daemon *d, const char *group, const char *name)
 }
 
 /*
- * In the ring of closed clients: how many records have this reason and a
- * peer from source address src (with id, if id is not 0; else none).
+ * In the ring of closed clients: how many closes the records with this
+ * reason and a peer from source address src stand for (with id, if id is
+ * not 0; else none: rejections, coalesced into one record with a count).
  */
 static int
 closed_count(struct daemon *d, const char *reason, const char *src,
@@ -151,7 +159,8 @@ closed_count(struct daemon *d, const char *reason, const char *src,
 			continue;
 		if (id == 0 ? json_is_null(cid) :
 		    json_integer_value(cid) == (json_int_t)id)
-			n++;
+			n += (int)json_integer_value(json_object_get(c,
+			    "count"));
 	}
 	json_decref(j);
 	return n;
@@ -501,6 +510,271 @@ test_v4_mapped(void **state)
 	    { "accepted", 2 }, { "rejected_per_address", 1 }, { NULL, 0 } });
 }
 
+/*
+ * Write frames of 1000 bytes from w to idr, which never reads, until the
+ * log says idr was closed as a slow consumer.
+ */
+static void
+make_slow_consumer(struct daemon *d, int w, uint32_t idr)
+{
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	char		 payload[1000], frame[4 + sizeof payload + 1], line[64];
+	size_t		 len, off = 0;
+	ssize_t		 n;
+
+	memset(payload, 'p', sizeof payload - 1);
+	payload[sizeof payload - 1] = '\0';
+	len = tc_frame(frame, idr, payload);
+	snprintf(line, sizeof line, "client %u closed: slow_consumer", idr);
+	while (daemon_log_count(d, line) == 0) {
+		if (tc_now_ms() > deadline) {
+			daemon_dump_log(d);
+			fail_msg("%u: never closed as a slow consumer", idr);
+		}
+		n = send(w, frame + off, len - off, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (n > 0)
+			off = (off + (size_t)n) % len;
+		else {
+			assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+			poll(NULL, 0, 10);
+		}
+	}
+	/* Finish the frame cut short, for the counters to add up. */
+	while (off != 0) {
+		assert_true(tc_now_ms() < deadline);
+		n = send(w, frame + off, len - off, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		off = (off + (size_t)n) % len;
+	}
+}
+
+/*
+ * A banned scanner reconnecting 500 times leaves the evidence in place: a
+ * slow consumer's close and the scanner's own "scan" close stay among the
+ * ten newest closed (the dashboard's page), behind one "banned" record
+ * that counts the 500 refusals, first and last.
+ */
+static void
+test_closed_flood(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0",
+	    "--scan-limit", "3", "--slow-consumer", "disconnect",
+	    "--queue-limit", "1K", NULL };
+	struct daemon	 d;
+	uint32_t	 idr, idw, ids, live[2];
+	long long	 deadline;
+	int		 r, w, s, i;
+	json_t		*j, *list, *c;
+
+	harness_start(&d, args);
+	assert_true((r = tc_connect_small(&d, &idr)) >= 0);
+	assert_true((w = connect_from(&d, "127.0.0.12", &idw)) >= 0);
+	make_slow_consumer(&d, w, idr);
+	close(r);
+
+	assert_true((s = connect_from(&d, "127.0.0.13", &ids)) >= 0);
+	live[0] = idw;
+	live[1] = ids;
+	probe(s, 0, 4, live, 2);
+	assert_int_equal(tc_expect_close(s, HARNESS_TIMEOUT_MS), 0);
+	close(s);
+	harness_wait_client(&d, ids, " closed: scan");
+
+	for (i = 0; i < 500; i++) {
+		assert_true((s = connect_from(&d, "127.0.0.13", NULL)) >= 0);
+		close(s);
+	}
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while (stat_of(&d, "clients", "rejected_banned_total") < 500) {
+		assert_true(tc_now_ms() < deadline);
+		poll(NULL, 0, 20);
+	}
+	assert_int_equal(stat_of(&d, "clients", "rejected_banned_total"), 500);
+
+	j = get_json(&d, "/clients?state=closed&limit=10");
+	list = json_object_get(j, "clients");
+	assert_int_equal(json_array_size(list), 3);
+	c = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(c, "reason")),
+	    "banned");
+	assert_true(json_is_null(json_object_get(c, "id")));
+	assert_int_equal(json_integer_value(json_object_get(c, "count")), 500);
+	assert_string_equal(json_string_value(json_object_get(c, "source")),
+	    "127.0.0.13");
+	assert_true(json_integer_value(json_object_get(c,
+	    "first_seconds_ago")) >= json_integer_value(json_object_get(c,
+	    "closed_seconds_ago")));
+	c = json_array_get(list, 1);
+	assert_string_equal(json_string_value(json_object_get(c, "reason")),
+	    "scan");
+	assert_int_equal(json_integer_value(json_object_get(c, "id")), ids);
+	assert_int_equal(json_integer_value(json_object_get(c, "count")), 1);
+	c = json_array_get(list, 2);
+	assert_string_equal(json_string_value(json_object_get(c, "reason")),
+	    "slow_consumer");
+	assert_int_equal(json_integer_value(json_object_get(c, "id")), idr);
+	assert_true(json_integer_value(json_object_get(c,
+	    "dropped_messages")) >= 1);
+	assert_true(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+	assert_int_equal(closed_count(&d, "banned", "127.0.0.13", 0), 500);
+
+	close(w);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 1 }, { "disconnected_slow", 1 },
+	    { "rejected_banned", 500 }, { "rejected", 500 }, { NULL, 0 } });
+}
+
+/*
+ * Connect a client from src and one more, its peer, that leaves; the
+ * client's fd, its id in *id and the departed peer's in *gone.
+ */
+static int
+connect_with_departed(struct daemon *d, const char *src, uint32_t *id,
+    uint32_t *gone)
+{
+	int	fd, p;
+
+	assert_true((fd = connect_from(d, src, id)) >= 0);
+	assert_true((p = connect_from(d, src, gone)) >= 0);
+	close(p);
+	harness_wait_client(d, *gone, " closed: eof");
+	return fd;
+}
+
+/*
+ * Peers that left, as a restart of many peers behind one NAT leaves them:
+ * two clients of 127.0.0.6 each write 200 frames to its own departed peer,
+ * strictly interleaved (the sink v confirms each frame was routed before
+ * the other client writes).  Every frame is a new "unknown id" for the
+ * address's previous-id rule, 400 within the window, far past scan_limit
+ * 64: none is counted, neither client is closed, the address is not
+ * banned and still connects.
+ */
+static void
+test_departed_two_clients(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	d;
+	uint32_t	idv, ida, idb, gonea, goneb, ido;
+	int		v, a, b, o, i;
+
+	harness_start(&d, args);
+	assert_true((v = tc_connect(&d, &idv)) >= 0);
+	a = connect_with_departed(&d, "127.0.0.6", &ida, &gonea);
+	b = connect_with_departed(&d, "127.0.0.6", &idb, &goneb);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(tc_send(a, gonea, "are you there"), 0);
+		assert_int_equal(tc_send(a, idv, "a"), 0);
+		tc_expect_msg(v, "a");
+		assert_int_equal(tc_send(b, goneb, "are you there"), 0);
+		assert_int_equal(tc_send(b, idv, "b"), 0);
+		tc_expect_msg(v, "b");
+	}
+	tc_ping_pong(a, ida, v, idv, 1);
+	tc_ping_pong(b, idb, v, idv, 1);
+	assert_int_equal(stat_of(&d, "messages",
+	    "dropped_unknown_destination_total"), 400);
+	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 0);
+	assert_int_equal(stat_of(&d, "clients", "banned_addresses"), 0);
+	assert_int_equal(daemon_log_count(&d, "banned for"), 0);
+	assert_true((o = connect_from(&d, "127.0.0.6", &ido)) >= 0);
+	tc_ping_pong(o, ido, v, idv, 1);
+
+	close(o);
+	close(v);
+	close(a);
+	close(b);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 0 }, { "rejected", 0 },
+	    { "dropped_unknown", 400 }, { NULL, 0 } });
+}
+
+/*
+ * One client of 127.0.0.7 writes 200 frames to two departed peers in turn:
+ * each differs from the address's previous unknown id, yet none is
+ * counted; the client goes on and the address is not banned.
+ */
+static void
+test_departed_alternating(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	d;
+	uint32_t	idv, idc, gone1, gone2, ido;
+	int		v, c, o, i;
+
+	harness_start(&d, args);
+	assert_true((v = tc_connect(&d, &idv)) >= 0);
+	c = connect_with_departed(&d, "127.0.0.7", &idc, &gone1);
+	assert_true((o = connect_from(&d, "127.0.0.7", &gone2)) >= 0);
+	close(o);
+	harness_wait_client(&d, gone2, " closed: eof");
+	for (i = 0; i < 200; i++)
+		assert_int_equal(tc_send(c, i % 2 ? gone2 : gone1,
+		    "anyone?"), 0);
+	tc_ping_pong(c, idc, v, idv, 1);
+	assert_int_equal(stat_of(&d, "messages",
+	    "dropped_unknown_destination_total"), 200);
+	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 0);
+	assert_int_equal(stat_of(&d, "clients", "banned_addresses"), 0);
+	assert_int_equal(daemon_log_count(&d, "banned for"), 0);
+	assert_true((o = connect_from(&d, "127.0.0.7", &ido)) >= 0);
+	tc_ping_pong(o, ido, v, idv, 1);
+
+	close(o);
+	close(v);
+	close(c);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 0 }, { "rejected", 0 },
+	    { "dropped_unknown", 200 }, { NULL, 0 } });
+}
+
+/*
+ * A scanner at 127.0.0.8 is banned at its 65th fresh id although departed
+ * ids are remembered; a client of the same address that keeps writing to
+ * its departed peer is not closed by the ban, but is at its first fresh
+ * unknown id.
+ */
+static void
+test_departed_banned_address(void **state)
+{
+	static const char *args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	d;
+	uint32_t	idv, ida, gone, ids, live[3];
+	int		v, a, s, i;
+
+	harness_start(&d, args);
+	assert_true((v = tc_connect(&d, &idv)) >= 0);
+	a = connect_with_departed(&d, "127.0.0.8", &ida, &gone);
+	assert_true((s = connect_from(&d, "127.0.0.8", &ids)) >= 0);
+	live[0] = idv;
+	live[1] = ida;
+	live[2] = ids;
+	probe(s, 0, 65, live, 3);
+	assert_int_equal(tc_expect_close(s, HARNESS_TIMEOUT_MS), 0);
+	close(s);
+	harness_wait_log(&d, "address 127.0.0.8: 65 unknown ids in ", 1);
+
+	for (i = 0; i < 100; i++)
+		assert_int_equal(tc_send(a, gone, "are you there"), 0);
+	tc_ping_pong(a, ida, v, idv, 1);
+	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 1);
+	probe(a, 1000, 1, live, 3);
+	assert_int_equal(tc_expect_close(a, HARNESS_TIMEOUT_MS), 0);
+	close(a);
+	harness_wait_client(&d, ida, " closed: scan");
+
+	close(v);
+	harness_stop(&d);
+	harness_expect_counters(&d, (const struct counter_want[]){
+	    { "disconnected_scan", 2 }, { "dropped_unknown", 166 },
+	    { NULL, 0 } });
+}
+
 int
 main(void)
 {
@@ -511,6 +785,10 @@ main(void)
 		harness_unit_test(test_reload),
 		harness_unit_test(test_unix_exempt),
 		harness_unit_test(test_v4_mapped),
+		harness_unit_test(test_closed_flood),
+		harness_unit_test(test_departed_two_clients),
+		harness_unit_test(test_departed_alternating),
+		harness_unit_test(test_departed_banned_address),
 	};
 
 	harness_init();

@@ -3,8 +3,9 @@
  * client: TLS and plain clients routing to each other byte for byte,
  * client certificates (none, another CA's, expired, good), rotation by
  * SIGHUP, plain bytes and garbage on the TLS port, the handshake deadline,
- * the admin interface over HTTPS, and the counters and flags in /stats and
- * /clients.  The certificates are made at test time by tests/tls-certs.sh.
+ * the admin interface over HTTPS, the counters and flags in /stats and
+ * /clients, and the heap trim after handshakes.  The certificates are made
+ * at test time by tests/tls-certs.sh.
  */
 #include "config.h"
 
@@ -868,6 +869,39 @@ test_check_config(void **state)
 	unlink(bad);
 }
 
+/*
+ * TLS handshakes free their buffers when they end, tens of KB each, with
+ * not a byte of traffic: enough of them, then a quiet second, trim the
+ * heap (msgrouterd.c, trim_cb), as traffic does.  40 handshakes count as
+ * 1.25 MiB, past the 1 MiB that calls for a trim; the clients stay
+ * connected and idle meanwhile.
+ */
+#define TRIM_CLIENTS	40
+
+static void
+test_trim_after_handshakes(void **state)
+{
+	struct daemon	 d;
+	struct tlc	*t;
+	char		 cert[300], key[300];
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")),
+	    "--log-level", "debug", NULL };
+	int		 i;
+
+	assert_non_null(t = calloc(TRIM_CLIENTS, sizeof *t));
+	harness_start(&d, args);
+	for (i = 0; i < TRIM_CLIENTS; i++)
+		assert_int_equal(tlc_open(&t[i], tls_port(&d), NULL, 1), 0);
+	harness_wait_log(&d, "quiet: heap trimmed", 1);
+	assert_int_equal(stats_value(&d, "tls", "handshakes_total"),
+	    TRIM_CLIENTS);
+	for (i = 0; i < TRIM_CLIENTS; i++)
+		tlc_close(&t[i]);
+	free(t);
+	harness_stop(&d);
+}
+
 /* Make the certificates once, in the test directory. */
 static int
 certs_setup(void **state)
@@ -903,6 +937,7 @@ main(void)
 		harness_unit_test(test_drain),
 		harness_unit_test(test_admin_https),
 		harness_unit_test(test_check_config),
+		harness_unit_test(test_trim_after_handshakes),
 	};
 
 	harness_init();

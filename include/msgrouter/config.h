@@ -18,7 +18,10 @@ enum slow_consumer {
 	SLOW_CONSUMER_DISCONNECT,
 };
 
-/* Every key of the file, in the order --check-config prints them. */
+/*
+ * Every key of the file.  --check-config prints them section by section,
+ * in the order each section first appears here (config_print).
+ */
 enum config_key {
 	CONFIG_ROUTER_LISTEN = 0,
 	CONFIG_ROUTER_MAX_CLIENTS,

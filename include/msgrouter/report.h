@@ -25,7 +25,10 @@ json_t	*report_stats_json(const struct stats_snapshot *);
 json_t	*report_client_json(const struct conn_info *, uint64_t now_ms);
 /* The same with a TLS client's tls_protocol and tls_cipher (/clients/ID). */
 json_t	*report_client_detail_json(const struct conn_info *, uint64_t now_ms);
-/* One closed client: its figures at close, how long ago, and why. */
+/*
+ * One closed client: its figures at close, how long ago, why, and count (1);
+ * a rejection also its count, first_seconds_ago and source address.
+ */
 json_t	*report_closed_json(const struct closed_entry *, uint64_t now_ms);
 /*
  * Append {"clients":[...],"next_cursor":C or null} to buf, dumping one

@@ -19,6 +19,7 @@
 
 struct addrtab;
 struct closed;
+struct departed;
 struct event;
 struct event_base;
 struct evbuffer;
@@ -70,6 +71,7 @@ struct router {
 	struct event		*rt_watch_ev;
 	int			 rt_sndbuf_failed; /* logged once */
 	struct addrtab		*rt_addrtab;	/* per source address */
+	struct departed		*rt_departed;	/* ids of the clients that left */
 };
 
 /* The address table holds this many entries per max_clients. */

@@ -226,12 +226,16 @@ function renderClosed(list) {
 		tb.removeChild(tb.firstChild);
 	list.clients.forEach(function (c) {
 		var tr = document.createElement("tr");
+		/* Refusals repeated from one source: one row, their count. */
+		var n = c.count > 1 ? c.count : 1;
 		tr.dataset.id = c.id === null ? "" : String(c.id);
 		tr.dataset.reason = c.reason;
+		tr.dataset.count = String(n);
 		td(tr, c.id === null ? "-" : String(c.id));
-		td(tr, c.peer);
-		td(tr, c.reason, "reason");
-		td(tr, fmtDuration(c.closed_seconds_ago) + " ago");
+		td(tr, n > 1 && c.source ? c.source : c.peer);
+		td(tr, n > 1 ? c.reason + " \u00d7" + n : c.reason, "reason");
+		td(tr, fmtDuration(c.closed_seconds_ago) + " ago" + (n > 1 ?
+		    ", first " + fmtDuration(c.first_seconds_ago) + " ago" : ""));
 		td(tr, fmtBytes(c.queued_bytes));
 		tb.appendChild(tr);
 	});

@@ -1,11 +1,12 @@
 """Unix sockets and TLS: both clients against FakeRouter, a small server in
 the test that speaks the protocol (id 42, and each frame delivered back to
 its sender); and a Unix-socket client with a TCP one on the real
-msgrouterd."""
+msgrouterd, plain and over TLS."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 import subprocess
@@ -126,6 +127,28 @@ def test_unix_real_daemon(start_daemon: Callable[..., Daemon]) -> None:
         daemon.wait_log("connected from unix")
         assert daemon.stop() == 0
         assert not Path(path).exists()
+
+
+def test_tls_real_daemon(start_daemon: Callable[..., Daemon],
+                         cert: Tuple[Path, Path]) -> None:
+    """msgrouterd with a TLS port beside its plain one: a TLS client and a
+    plain client share one router and exchange messages byte for byte,
+    and the router's certificate is checked against the test CA."""
+    big = pattern(200_000, 11)
+    daemon = start_daemon("--tls-listen", "127.0.0.1:0",
+                          "--tls-cert", str(cert[0]),
+                          "--tls-key", str(cert[1]))
+    m = re.search(r"tls listening on 127\.0\.0\.1:(\d+)\n", daemon.log())
+    assert m is not None, daemon.log()
+    with Client.connect(f"127.0.0.1:{m.group(1)}", ssl=client_context(cert),
+                        connect_timeout=T) as s, \
+            Client.connect(daemon.address, connect_timeout=T) as p:
+        assert s.send(p.id, b"from tls") is True
+        assert p.recv(timeout=T) == b"from tls"
+        assert p.send(s.id, big, timeout=T) is True
+        assert s.recv(timeout=T) == big
+    daemon.wait_log("(tls)")
+    assert daemon.stop() == 0
 
 
 def test_tls_blocking(tls_router: Tuple[FakeRouter, str],
