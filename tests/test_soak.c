@@ -448,12 +448,14 @@ wb_connect_tls(struct wb *w)
  * The closed ring (the newest 1000 closings) holds only reasons the soak
  * causes: handshake failures on TLS connections from 127.0.0.1, scan and
  * ban closings of the scanner's 127.0.0.2, and the faulty clients' ends;
- * never max_clients, per_address or shutdown.  With logged, each handshake
- * failure's "client ID closed: REASON;" line is in the log as well.
- * Returns how many of the ring's entries are handshake failures.
+ * never max_clients, per_address or shutdown.  With final (the faulty
+ * clients gone), each handshake failure's "client ID closed: REASON;" line
+ * is in the log, and the scanner's one refusal record counts every
+ * refusal of /stats.  Returns how many of the ring's entries are
+ * handshake failures.
  */
 static int
-soak_check_ring(struct daemon *d, int logged)
+soak_check_ring(struct daemon *d, int final)
 {
 	static const char *const ok[] = { "eof", "error", "oversize",
 	    "slow_consumer", "sender_gone", "tls", "tls_timeout", "scan",
@@ -463,6 +465,7 @@ soak_check_ring(struct daemon *d, int logged)
 	const char		*reason, *peer;
 	char			 line[64];
 	size_t			 i, k;
+	long long		 refused = 0;
 	int			 tls, nfail = 0;
 
 	assert_int_equal(http_request(d->admin_port, "GET",
@@ -491,7 +494,7 @@ soak_check_ring(struct daemon *d, int logged)
 			snprintf(line, sizeof line, "client %lld closed: %s;",
 			    (long long)json_integer_value(json_object_get(e,
 			    "id")), reason);
-			if (logged)
+			if (final)
 				assert_true(daemon_log_count(d, line) >= 1);
 		}
 		if (strcmp(reason, "scan") == 0 ||
@@ -500,8 +503,20 @@ soak_check_ring(struct daemon *d, int logged)
 			assert_true(strncmp(peer, SCAN_SOURCE ":",
 			    strlen(SCAN_SOURCE ":")) == 0);
 		}
+		if (strcmp(reason, "banned") == 0) {
+			assert_string_equal(json_string_value(json_object_get(e,
+			    "source")), SCAN_SOURCE);
+			refused += json_integer_value(json_object_get(e,
+			    "count"));
+		}
 	}
 	json_decref(j);
+	if (final) {
+		j = get_stats(d);
+		assert_int_equal(refused, jnum(j, "clients",
+		    "rejected_banned_total"));
+		json_decref(j);
+	}
 	return nfail;
 }
 
