@@ -445,77 +445,94 @@ wb_connect_tls(struct wb *w)
 }
 
 /*
- * The closed ring (the newest 1000 closings) holds only reasons the soak
- * causes: handshake failures on TLS connections from 127.0.0.1, scan and
- * ban closings of the scanner's 127.0.0.2, and the faulty clients' ends;
- * never max_clients, per_address or shutdown.  With final (the faulty
- * clients gone), each handshake failure's "client ID closed: REASON;" line
- * is in the log, and the scanner's one refusal record counts every
- * refusal of /stats.  Returns how many of the ring's entries are
- * handshake failures.
+ * One record of the closed ring: a reason the soak causes, from whom it
+ * can come; with final, a handshake failure's log line is checked.  Counts
+ * handshake failures into *nfail, and the scanner's refusals into *refused.
  */
-static int
-soak_check_ring(struct daemon *d, int final)
+static void
+soak_check_record(struct daemon *d, json_t *e, int final, int *nfail,
+    long long *refused)
 {
 	static const char *const ok[] = { "eof", "error", "oversize",
 	    "slow_consumer", "sender_gone", "tls", "tls_timeout", "scan",
 	    "banned" };
-	struct http_response	 r;
-	json_t			*j, *list, *e;
-	const char		*reason, *peer;
-	char			 line[64];
-	size_t			 i, k;
-	long long		 refused = 0;
-	int			 tls, nfail = 0;
+	const char	*reason, *peer;
+	char		 line[64];
+	size_t		 k;
+	int		 tls;
 
-	/*
-	 * While the RSS is watched, the newest 100 only: a page of 1000 is
-	 * some MiB of JSON objects that ASan's allocator keeps afterwards.
-	 */
-	assert_int_equal(http_request(d->admin_port, "GET", final ?
-	    "/clients?state=closed&limit=1000" :
-	    "/clients?state=closed&limit=100", NULL, &r, HARNESS_TIMEOUT_MS),
-	    0);
-	assert_int_equal(r.status, 200);
-	assert_non_null(j = json_loads(r.body, 0, NULL));
-	http_response_free(&r);
-	list = json_object_get(j, "clients");
-	assert_true(json_array_size(list) > 0);
-	json_array_foreach(list, i, e) {
-		reason = json_string_value(json_object_get(e, "reason"));
-		peer = json_string_value(json_object_get(e, "peer"));
-		assert_non_null(reason);
-		assert_non_null(peer);
-		for (k = 0; k < sizeof ok / sizeof ok[0]; k++)
-			if (strcmp(reason, ok[k]) == 0)
-				break;
-		if (k == sizeof ok / sizeof ok[0])
-			fail_msg("closed ring: reason %s (%s)", reason, peer);
-		tls = json_is_true(json_object_get(e, "tls"));
-		if (strncmp(reason, "tls", 3) == 0) {
-			assert_true(tls);
-			assert_true(strncmp(peer, "127.0.0.1:", 10) == 0);
-			nfail++;
-			snprintf(line, sizeof line, "client %lld closed: %s;",
-			    (long long)json_integer_value(json_object_get(e,
-			    "id")), reason);
-			if (final)
-				assert_true(daemon_log_count(d, line) >= 1);
-		}
-		if (strcmp(reason, "scan") == 0 ||
-		    strcmp(reason, "banned") == 0) {
-			assert_false(tls);
-			assert_true(strncmp(peer, SCAN_SOURCE ":",
-			    strlen(SCAN_SOURCE ":")) == 0);
-		}
-		if (strcmp(reason, "banned") == 0) {
-			assert_string_equal(json_string_value(json_object_get(e,
-			    "source")), SCAN_SOURCE);
-			refused += json_integer_value(json_object_get(e,
-			    "count"));
-		}
+	reason = json_string_value(json_object_get(e, "reason"));
+	peer = json_string_value(json_object_get(e, "peer"));
+	assert_non_null(reason);
+	assert_non_null(peer);
+	for (k = 0; k < sizeof ok / sizeof ok[0]; k++)
+		if (strcmp(reason, ok[k]) == 0)
+			break;
+	if (k == sizeof ok / sizeof ok[0])
+		fail_msg("closed ring: reason %s (%s)", reason, peer);
+	tls = json_is_true(json_object_get(e, "tls"));
+	if (strncmp(reason, "tls", 3) == 0) {
+		assert_true(tls);
+		assert_true(strncmp(peer, "127.0.0.1:", 10) == 0);
+		(*nfail)++;
+		snprintf(line, sizeof line, "client %lld closed: %s;",
+		    (long long)json_integer_value(json_object_get(e, "id")),
+		    reason);
+		if (final)
+			assert_true(daemon_log_count(d, line) >= 1);
 	}
-	json_decref(j);
+	if (strcmp(reason, "scan") == 0 || strcmp(reason, "banned") == 0) {
+		assert_false(tls);
+		assert_true(strncmp(peer, SCAN_SOURCE ":",
+		    strlen(SCAN_SOURCE ":")) == 0);
+	}
+	if (strcmp(reason, "banned") == 0) {
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "source")), SCAN_SOURCE);
+		*refused += json_integer_value(json_object_get(e, "count"));
+	}
+}
+
+/*
+ * The closed ring holds only reasons the soak causes: handshake failures
+ * on TLS connections from 127.0.0.1, scan and ban closings of the
+ * scanner's 127.0.0.2, and the faulty clients' ends; never max_clients,
+ * per_address or shutdown.  While the faulty clients run, the newest 100
+ * records are looked at (a page of 1000 is some MiB of JSON objects that
+ * ASan's allocator keeps while RSS is watched).  With final (they are
+ * gone, nothing closes), the whole ring page by page, and the scanner's
+ * one refusal record counts every refusal of /stats.  Returns how many
+ * of the records are handshake failures.
+ */
+static int
+soak_check_ring(struct daemon *d, int final)
+{
+	struct http_response	 r;
+	json_t			*j, *e, *next;
+	char			 path[80];
+	size_t			 i;
+	long long		 refused = 0, cursor = 0;
+	int			 nfail = 0;
+
+	do {
+		if (cursor == 0)
+			snprintf(path, sizeof path, "/clients?state=closed&"
+			    "limit=%d", final ? 1000 : 100);
+		else
+			snprintf(path, sizeof path, "/clients?state=closed&"
+			    "limit=1000&cursor=%lld", cursor);
+		assert_int_equal(http_request(d->admin_port, "GET", path,
+		    NULL, &r, HARNESS_TIMEOUT_MS), 0);
+		assert_int_equal(r.status, 200);
+		assert_non_null(j = json_loads(r.body, 0, NULL));
+		http_response_free(&r);
+		assert_true(json_array_size(json_object_get(j, "clients")) > 0);
+		json_array_foreach(json_object_get(j, "clients"), i, e)
+			soak_check_record(d, e, final, &nfail, &refused);
+		next = json_object_get(j, "next_cursor");
+		cursor = json_is_integer(next) ? json_integer_value(next) : 0;
+		json_decref(j);
+	} while (final && cursor != 0);
 	if (final) {
 		j = get_stats(d);
 		assert_int_equal(refused, jnum(j, "clients",
