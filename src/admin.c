@@ -56,6 +56,8 @@
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 #define ADMIN_STR(x)		ADMIN_STR_(x)
 #define ADMIN_STR_(x)		#x
+/* The admin port's TLS sessions: never resumed on the TLS port. */
+#define ADMIN_TLS_SESSION_ID	"msgrouterd-admin"
 
 static const struct listener_conf admin_listener_conf = {
 	.lc_name = "admin",
@@ -71,6 +73,7 @@ struct admin_conn {
 	struct event			*ac_deadline;
 	int				 ac_reserve; /* past the cap: /healthz */
 	int				 ac_refuse;	/* HTTPS without SSL */
+	int				 ac_asked;	/* its request came */
 	TAILQ_ENTRY(admin_conn)		 ac_entry;
 };
 
@@ -111,21 +114,42 @@ admin_bev_new(struct admin *ad, struct event_base *base, int *refuse)
 	if (!rt->rt_config.cf_admin_tls || rt->rt_tls == NULL)
 		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if ((ssl = tls_ssl_new(rt->rt_tls)) != NULL) {
+		/*
+		 * The admin port never asks for a client certificate, even
+		 * with tls.ca set, and its sessions are its own: the TLS port
+		 * shares the context's session cache and ticket keys, and
+		 * OpenSSL does not check a certificate again on resumption,
+		 * so a session or ticket from here must not resume there (a
+		 * different session id context makes it a full handshake).
+		 */
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+		if (SSL_set_session_id_context(ssl,
+		    (const unsigned char *)ADMIN_TLS_SESSION_ID,
+		    sizeof ADMIN_TLS_SESSION_ID - 1) != 1) {
+			SSL_free(ssl);
+			goto refuse;
+		}
+		/* libevent owns the SSL from here, and frees it on failure. */
 		bev = bufferevent_openssl_socket_new(base, -1, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		if (bev != NULL) {
 			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 			return bev;
 		}
-		SSL_free(ssl);
 	}
+refuse:
 	/*
 	 * Out of memory: given NULL, evhttp would make a plain bufferevent
-	 * itself and answer in clear; this one is closed at adoption, before
-	 * any I/O.
+	 * itself and answer in clear.  This one is closed at adoption, before
+	 * any I/O, and its output is frozen so that nothing can go out in
+	 * clear even if there is no memory to adopt it (evhttp's timeout
+	 * closes it then).
 	 */
 	*refuse = 1;
-	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if ((bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) != NULL)
+		(void)evbuffer_freeze(bufferevent_get_output(bev), 0);
+	return bev;
 }
 
 static struct bufferevent *
@@ -181,6 +205,30 @@ admin_deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * All the connections are taken: close the oldest one whose request has not
+ * come yet (idle, or sending it slowly), so that a new one, /healthz above
+ * all, gets in; a connection already answered is never cut.  0, or -1 if
+ * every connection has its request.
+ */
+static int
+admin_evict(struct admin *ad)
+{
+	struct admin_conn	*ac;
+
+	TAILQ_FOREACH(ac, &ad->ad_conns, ac_entry) {
+		if (!ac->ac_asked) {
+			log_debug("admin: %d connections open, closing the "
+			    "oldest without a request", ADMIN_MAX_CONNS +
+			    ADMIN_HEALTHZ_RESERVE);
+			/* Calls admin_conn_close_cb, which frees ac. */
+			evhttp_connection_free(ac->ac_evcon);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
  * Find the evhttp_connection of each newly accepted bufferevent: evhttp
  * makes it the bufferevent's callback argument.  If evhttp already freed
  * it (out of memory), bufferevent_free cleared the callbacks and our
@@ -216,8 +264,11 @@ admin_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		 * The cap is enforced here, before the request line is known:
 		 * the reserve past it is taken by whoever comes, and
 		 * admin_request_cb answers anything but /healthz on it 503.
+		 * Idle connections cannot hold it: when all are taken, the
+		 * oldest without a request makes room for the new one.
 		 */
-		if (ad->ad_nconns >= ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE) {
+		if (ad->ad_nconns >= ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE &&
+		    admin_evict(ad) != 0) {
 			log_debug("admin: %d connections open, closing a new "
 			    "one", ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE);
 			evhttp_connection_free(evcon);
@@ -699,10 +750,10 @@ admin_asset(struct evhttp_request *req, const struct dashboard_asset *da)
 }
 
 /*
- * The request came on a connection of the /healthz reserve.  A walk of at
- * most ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE, and only while the reserve
- * is in use: libevent 2.1 gives no way back from a connection to our
- * record.
+ * The request's connection has had its request (admin_evict spares it
+ * now); 1 if it is one of the /healthz reserve.  A walk of at most
+ * ADMIN_MAX_CONNS + ADMIN_HEALTHZ_RESERVE: libevent 2.1 gives no way back
+ * from a connection to our record.
  */
 static int
 admin_on_reserve(struct admin *ad, struct evhttp_request *req)
@@ -710,12 +761,12 @@ admin_on_reserve(struct admin *ad, struct evhttp_request *req)
 	struct evhttp_connection	*evcon;
 	struct admin_conn		*ac;
 
-	if (ad->ad_nreserve == 0)
-		return 0;
 	evcon = evhttp_request_get_connection(req);
 	TAILQ_FOREACH(ac, &ad->ad_conns, ac_entry) {
-		if (ac->ac_evcon == evcon)
+		if (ac->ac_evcon == evcon) {
+			ac->ac_asked = 1;
 			return ac->ac_reserve;
+		}
 	}
 	return 0;
 }
@@ -759,7 +810,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Connection", "close");
 
-	if (strcmp(path, "/healthz") != 0 && admin_on_reserve(ad, req)) {
+	if (admin_on_reserve(ad, req) && strcmp(path, "/healthz") != 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");
 		admin_error(req, 503, "Service Unavailable",

@@ -202,11 +202,13 @@ conn_new_tls(struct event_base *base, int fd, const struct sockaddr *sa,
 	addr_copy(&c->cn_peer, sa, socklen);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-	/* It owns the SSL from here, and frees it with the socket. */
+	/*
+	 * It owns the SSL from here, and frees it with the socket; when it
+	 * fails it has freed the SSL already, but left the socket open.
+	 */
 	c->cn_bev = bufferevent_openssl_socket_new(base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->cn_bev == NULL) {
-		SSL_free(ssl);
 		close(fd);
 		free(c);
 		return NULL;
@@ -725,6 +727,16 @@ conn_tls_log_failure(struct conn *c, short what, int err)
 	    addr_format(&c->cn_peer.sa, peer, sizeof peer), why);
 }
 
+/* Not one byte came from the peer: the SSL's socket BIO counts them. */
+static int
+conn_tls_nothing_read(struct bufferevent *bev)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+	BIO	*rbio = ssl != NULL ? SSL_get_rbio(ssl) : NULL;
+
+	return rbio != NULL && BIO_number_read(rbio) == 0;
+}
+
 /*
  * A TLS client's events: the handshake's end (CONNECTED) or failure, and
  * later EOF or an error.  An EOF on reading ends reading as for a plain
@@ -742,6 +754,12 @@ conn_tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_ref(c);
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_tls_connected(c);
+	} else if (c->cn_state == CONN_NEW && (what & BEV_EVENT_EOF) &&
+	    conn_tls_nothing_read(bev)) {
+		/* A TCP check or a port scan, not a failed handshake. */
+		log_debug("client %u: closed before a byte of the handshake",
+		    c->cn_id);
+		c->cn_ops->co_error(c, CONN_REASON_EOF);
 	} else if (c->cn_state == CONN_NEW) {
 		conn_tls_log_failure(c, what, err);
 		c->cn_ops->co_error(c, CONN_REASON_TLS);

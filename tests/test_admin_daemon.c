@@ -660,6 +660,45 @@ test_healthz_reserve(void **state)
 }
 
 /*
+ * More idle connections than the cap and its reserve (admin.h: 64 + 8)
+ * cannot keep /healthz out: each new connection closes the oldest one
+ * that has not sent a request, so a probe always gets in and is answered
+ * at once, again and again; the newest idle ones stay.
+ */
+#define FLOOD_IDLE	80
+
+static void
+test_healthz_idle_flood(void **state)
+{
+	static const char *const args[] = { "--admin", "127.0.0.1:0", NULL };
+	struct daemon	 d;
+	int		 idle[FLOOD_IDLE], i;
+	long long	 start;
+	char		 c;
+	json_t		*j;
+
+	harness_start(&d, args);
+	for (i = 0; i < FLOOD_IDLE; i++)
+		assert_true((idle[i] = tc_connect_port(d.admin_port)) >= 0);
+	for (i = 0; i < 5; i++) {
+		start = tc_now_ms();
+		j = get_ok(&d, "/healthz");
+		assert_string_equal(jstr(j, "status"), "ok");
+		json_decref(j);
+		/* Not after an idle one's 10 s deadline (valgrind: slow). */
+		if (!harness_wrapped())
+			assert_true(tc_now_ms() - start < 2000);
+	}
+	/* The oldest went first; the newest is still open. */
+	assert_int_equal(tc_expect_close(idle[0], HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(recv(idle[FLOOD_IDLE - 1], &c, 1, MSG_DONTWAIT), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	for (i = 0; i < FLOOD_IDLE; i++)
+		close(idle[i]);
+	harness_stop(&d);
+}
+
+/*
  * A sender paused by backpressure on a receiver that never reads resets
  * its connection: within a second (the watch tick) its id is gone from
  * /clients, the ring has it with reason sender_gone, what it had buffered
@@ -988,6 +1027,7 @@ main(void)
 		harness_unit_test(test_healthz_reserve),
 		harness_unit_test(test_paused_sender_reset),
 		harness_unit_test(test_sndbuf),
+		harness_unit_test(test_healthz_idle_flood),
 	};
 
 	harness_init();

@@ -21,6 +21,8 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <openssl/ssl.h>
 
 #include "msgrouter/closed.h"
 #include "msgrouter/config.h"
@@ -651,6 +653,42 @@ test_states(void **state)
 	states_done_by_drain(&w, fx);
 }
 
+/*
+ * bufferevent_openssl_socket_new fails (libevent out of memory): it has
+ * freed the SSL already (libevent 2.1), so conn_new_tls must not free it
+ * again (ASan would see the double free), but it closes the socket, which
+ * libevent leaves open.
+ */
+static void
+test_tls_bufferevent_fails(void **state)
+{
+	struct event_base	*base;
+	struct sockaddr_in	 sin;
+	SSL_CTX			*ctx;
+	SSL			*ssl;
+	int			 sv[2];
+	char			 c;
+
+	assert_non_null(base = event_base_new());
+	assert_non_null(ctx = SSL_CTX_new(TLS_server_method()));
+	assert_non_null(ssl = SSL_new(ctx));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fail_min = 1;
+	fail_max = SIZE_MAX;
+	assert_null(conn_new_tls(base, sv[0], (struct sockaddr *)&sin,
+	    sizeof sin, NULL, NULL, ssl, 1000));
+	fail_min = fail_max = 0;
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(read(sv[1], &c, 1), 0);
+	close(sv[1]);
+	SSL_CTX_free(ctx);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -662,6 +700,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_queue_out_of_memory,
 		    setup, teardown),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_tls_bufferevent_fails),
 		cmocka_unit_test_prestate_setup_teardown(test_states, setup,
 		    teardown, (void *)&small_destination),
 		cmocka_unit_test_prestate_setup_teardown(

@@ -63,6 +63,11 @@ struct tlc {
 static void	tlc_close(struct tlc *);
 /* SO_RCVBUF of the next tlc_open, if not 0 (a window kept small). */
 static int	tlc_rcvbuf;
+/* The session tlc_open offers to resume, and its highest version, if set. */
+static SSL_SESSION	*tlc_session;
+static int		 tlc_max_version;
+/* Ask for no session ticket: a TLSv1.2 session is then the server cache's. */
+static int		 tlc_no_ticket;
 
 static int
 tlc_open(struct tlc *t, int port, const char *name, int read_id)
@@ -79,6 +84,11 @@ tlc_open(struct tlc *t, int port, const char *name, int read_id)
 	assert_int_equal(SSL_CTX_load_verify_locations(t->ctx,
 	    cert_path(p, sizeof p, "ca.pem"), NULL), 1);
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	if (tlc_max_version != 0)
+		assert_int_equal(SSL_CTX_set_max_proto_version(t->ctx,
+		    tlc_max_version), 1);
+	if (tlc_no_ticket)
+		SSL_CTX_set_options(t->ctx, SSL_OP_NO_TICKET);
 	if (name != NULL) {
 		snprintf(p, sizeof p, "%s/%s.pem", certs, name);
 		snprintf(k, sizeof k, "%s/%s.key", certs, name);
@@ -105,6 +115,8 @@ tlc_open(struct tlc *t, int port, const char *name, int read_id)
 	SSL_set_fd(t->ssl, t->fd);
 	SSL_set_tlsext_host_name(t->ssl, "localhost");
 	assert_int_equal(SSL_set1_host(t->ssl, "localhost"), 1);
+	if (tlc_session != NULL)
+		assert_int_equal(SSL_set_session(t->ssl, tlc_session), 1);
 	if (SSL_connect(t->ssl) != 1)
 		goto fail;
 	if (!read_id)
@@ -827,6 +839,152 @@ test_admin_https(void **state)
 	unlink(conf);
 }
 
+/*
+ * GET /healthz over TLS on t: the status line's code, or -1.  With sess,
+ * the session once the answer is read: TLSv1.3 tickets come after it, and
+ * the server's close without a close_notify must not make it unresumable.
+ */
+static int
+tlc_healthz(struct tlc *t, SSL_SESSION **sess)
+{
+	const char	 req[] = "GET /healthz HTTP/1.1\r\n"
+	    "Host: localhost\r\nConnection: close\r\n\r\n";
+	char		 buf[4096];
+	size_t		 got = 0;
+	int		 n;
+
+	SSL_set_options(t->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	tlc_write(t, req, sizeof req - 1);
+	while (got < sizeof buf - 1 &&
+	    (n = SSL_read(t->ssl, buf + got, (int)(sizeof buf - 1 - got))) > 0)
+		got += (size_t)n;
+	ERR_clear_error();
+	if (sess != NULL)
+		*sess = SSL_get1_session(t->ssl);
+	buf[got] = '\0';
+	if (strncmp(buf, "HTTP/1.1 ", 9) != 0)
+		return -1;
+	return atoi(buf + 9);
+}
+
+/*
+ * admin.tls = yes with tls.ca set: the admin port asks for no client
+ * certificate, while the TLS port still does; and a session the admin
+ * port gave (a TLSv1.3 ticket, a TLSv1.2 ticket, a TLSv1.2 session in the
+ * server's cache: the two ports share the context's) never lets a client
+ * without a certificate in on the TLS port.
+ */
+static void
+test_admin_https_mtls(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 t, held;
+	char		 conf[256], text[1024], cert[300], key[300], ca[300];
+	const char	*args[] = { "-c", conf, "--admin", "127.0.0.1:0",
+	    NULL };
+	const int	 versions[] = { 0, TLS1_2_VERSION, TLS1_2_VERSION };
+	const int	 no_ticket[] = { 0, 0, 1 };
+	SSL_SESSION	*sess;
+	size_t		 i;
+	int		 port;
+
+	harness_tmp_path(conf, sizeof conf, "conf");
+	snprintf(text, sizeof text, "[admin]\ntls = yes\n[tls]\n"
+	    "listen = 127.0.0.1:0\ncert = %s\nkey = %s\nca = %s\n",
+	    cert_path(cert, sizeof cert, "server.pem"),
+	    cert_path(key, sizeof key, "server.key"),
+	    cert_path(ca, sizeof ca, "ca.pem"));
+	harness_write_file(conf, text);
+	harness_start(&d, args);
+	port = tls_port(&d);
+	for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+		tlc_max_version = versions[i];
+		tlc_no_ticket = no_ticket[i];
+		assert_int_equal(tlc_open(&t, d.admin_port, NULL, 0), 0);
+		sess = NULL;
+		if (tlc_no_ticket) {
+			/*
+			 * The cache forgets a session when its connection
+			 * ends without a close_notify: this one stays open
+			 * (no request) while its session is offered.
+			 */
+			held = t;
+			assert_non_null(sess = SSL_get1_session(held.ssl));
+		} else {
+			assert_int_equal(tlc_healthz(&t, &sess), 200);
+			assert_non_null(sess);
+			tlc_close(&t);
+		}
+		assert_int_equal(SSL_SESSION_is_resumable(sess), 1);
+		/* The TLS port: no certificate, no id, session or not. */
+		tlc_session = NULL;
+		assert_int_equal(tlc_open(&t, port, NULL, 1), -1);
+		tlc_session = sess;
+		assert_int_equal(tlc_open(&t, port, NULL, 1), -1);
+		/*
+		 * The admin port resumes its own session (then, as the
+		 * server's close ends it without a close_notify, the cache
+		 * forgets it).
+		 */
+		assert_int_equal(tlc_open(&t, d.admin_port, NULL, 0), 0);
+		assert_int_equal(SSL_session_reused(t.ssl), 1);
+		assert_int_equal(tlc_healthz(&t, NULL), 200);
+		tlc_close(&t);
+		tlc_session = NULL;
+		SSL_SESSION_free(sess);
+		/* With one, it is in. */
+		assert_int_equal(tlc_open(&t, port, "client", 1), 0);
+		tlc_close(&t);
+		if (tlc_no_ticket)
+			tlc_close(&held);
+	}
+	tlc_max_version = tlc_no_ticket = 0;
+	harness_wait_log(&d, "closed: tls;", 6);
+	assert_int_equal(daemon_log_count(&d, "peer did not return a "
+	    "certificate"), 6);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "tls_handshakes"), 3);
+	assert_int_equal(daemon_counter(&d, "tls_handshake_failures"), 6);
+	unlink(conf);
+}
+
+/*
+ * A TCP connect and close on the TLS port without a byte (a load
+ * balancer's check, a port scan) is an EOF, logged at debug, not a failed
+ * handshake; a byte of a handshake that then stops short still is one.
+ */
+static void
+test_tcp_check(void **state)
+{
+	struct daemon	 d;
+	char		 cert[300], key[300];
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")), NULL };
+	const unsigned char hello[] = { 0x16, 0x03, 0x01 };
+	int		 port, fd, i;
+
+	harness_start(&d, args);
+	port = tls_port(&d);
+	for (i = 0; i < 3; i++) {
+		assert_true((fd = tc_connect_port(port)) >= 0);
+		close(fd);
+	}
+	harness_wait_log(&d, "closed: eof;", 3);
+	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	    0);
+	assert_int_equal(daemon_log_count(&d, "tls handshake from"), 0);
+	/* Bytes that end short of a handshake still count. */
+	assert_true((fd = tc_connect_port(port)) >= 0);
+	assert_int_equal(tc_write(fd, hello, sizeof hello), 0);
+	close(fd);
+	harness_wait_log(&d, "closed: tls;", 1);
+	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	    1);
+	assert_int_equal(daemon_log_count(&d, "tls handshake from"), 1);
+	assert_int_equal(daemon_log_count(&d, "closed: eof;"), 3);
+	harness_stop(&d);
+}
+
 /* -t loads the certificate: a broken one is refused with the key named. */
 static void
 test_check_config(void **state)
@@ -937,6 +1095,8 @@ main(void)
 		harness_unit_test(test_drain),
 		harness_unit_test(test_admin_https),
 		harness_unit_test(test_check_config),
+		harness_unit_test(test_admin_https_mtls),
+		harness_unit_test(test_tcp_check),
 		harness_unit_test(test_trim_after_handshakes),
 	};
 
