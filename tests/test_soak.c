@@ -13,7 +13,8 @@
  * reconnects as soon as it is closed, without costing the well-behaved
  * clients a message.  On the TLS port, others misbehave before any TLS:
  * plain bytes, a handshake that never starts (closed at the short
- * tls.handshake_timeout), a reset after the server's hello.  What the
+ * tls.handshake_timeout), a reset after the server's hello; and a TCP
+ * check (connect, close) that must not count as a failure.  What the
  * router counts of handshakes and their failures, logs and keeps in its
  * closed ring must match what the faulty clients did there (struct
  * tls_tally, shared with the test), and at the end it holds exactly the
@@ -556,21 +557,24 @@ enum fault {
 	F_TLS_PLAIN,	/* plain bytes (a frame) to the TLS port */
 	F_TLS_STALL,	/* a TLS connection that never says hello */
 	F_TLS_RESET,	/* a reset after the server's hello */
+	F_TLS_CHECK,	/* connect and close, not a byte: a TCP check */
 	F_NKINDS
 };
 
 static const int fault_count[F_NKINDS] = { 10, 10, 10, 4, 4, 3, 2, 1,
-	1, 2, 1 };
+	1, 2, 1, 1 };
 /* Milliseconds between two steps of each kind. */
 static const int fault_pause[F_NKINDS] = { 50, 1000, 10, 25, 20, 20, 5, 20,
-	50, 10, 20 };
+	50, 10, 20, 50 };
 /*
  * One of each four clients of the kinds before F_SCAN (the second, the
  * sixth...) runs over TLS: it finishes its handshake and reads its id,
  * then behaves as its kind does.  The scanner stays plain.
  */
 #define FAULT_TLS(kind, i)	((kind) < F_SCAN && (i) % 4 == 1)
-#define FAULT_BAD_TLS(kind)	((kind) > F_SCAN)
+/* The kinds after F_SCAN use the TLS port; all but the check misbehave. */
+#define FAULT_TLS_PORT(kind)	((kind) > F_SCAN)
+#define FAULT_BAD_TLS(kind)	((kind) > F_SCAN && (kind) != F_TLS_CHECK)
 /* The daemon's tls.handshake_timeout, which the stalled handshakes meet. */
 #define HANDSHAKE_TIMEOUT	"1s"
 
@@ -580,7 +584,9 @@ static const int fault_pause[F_NKINDS] = { 50, 1000, 10, 25, 20, 20, 5, 20,
  * completes must be one of these.  A TLS client closed between its
  * connect and its id (at the end, or a handshake that failed) may have
  * finished the server's side of the handshake or not: both bounds allow
- * for it.
+ * for it.  Misbehaving connections end with a reset (an error to the
+ * router), never with the bare FIN of a TCP check, which the router does
+ * not count as a failed handshake (reason eof).
  */
 struct tls_tally {
 	uint64_t	hs_ok;		/* TLS clients that got their id */
@@ -590,6 +596,7 @@ struct tls_tally {
 	uint64_t	plain_closed;	/* F_TLS_PLAIN closed by the router */
 	uint64_t	stall_closed;	/* F_TLS_STALL closed by the router */
 	uint64_t	resets;		/* F_TLS_RESET after the server's hello */
+	uint64_t	checks;		/* F_TLS_CHECK, connected and closed */
 };
 static struct tls_tally	*tally;
 
@@ -1091,7 +1098,7 @@ actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
 	if (now < a->next)
 		return;
 	if (a->fd == -1) {
-		if ((a->fd = faulty_connect(a->tls || FAULT_BAD_TLS(a->kind) ?
+		if ((a->fd = faulty_connect(a->tls || FAULT_TLS_PORT(a->kind) ?
 		    tls_port : d->port, a->kind == F_NOREAD ||
 		    a->kind == F_SLOW, a->kind == F_SCAN ? SCAN_SOURCE :
 		    NULL)) == -1) {
@@ -1143,6 +1150,14 @@ actor_step(struct daemon *d, struct actor *a, long long now, uint32_t *seed)
 		break;
 	case F_TLS_RESET:
 		actor_tls_reset(a, now);
+		break;
+	case F_TLS_CHECK:
+		/* Once connected, a FIN without a byte sent. */
+		if (actor_connected(a)) {
+			tally->checks++;
+			actor_close(a, 0);
+		} else if (now - a->since > 5000)
+			actor_close(a, 1);
 		break;
 	default:
 		break;
@@ -1400,19 +1415,22 @@ soak_check_tls(struct soak *sk)
 	    "faulty), %lld failures (%lld tls, %lld tls_timeout; %d in the "
 	    "closed ring at the end); the faulty side: %llu misbehaving "
 	    "connections (%llu plain closed, %llu stalls timed out, %llu "
-	    "resets), %llu cut mid-handshake, %llu before the connect\n", hs,
+	    "resets), %llu TCP checks, %llu cut mid-handshake, %llu before "
+	    "the connect\n", hs,
 	    NWB_TLS, (unsigned long long)t->hs_ok, hf, nt, nto,
 	    sk->ring_failures, (unsigned long long)t->bad,
 	    (unsigned long long)t->plain_closed,
 	    (unsigned long long)t->stall_closed,
-	    (unsigned long long)t->resets, (unsigned long long)t->hs_cut,
+	    (unsigned long long)t->resets, (unsigned long long)t->checks,
+	    (unsigned long long)t->hs_cut,
 	    (unsigned long long)t->unsure);
 	/* Each kind of misbehaviour happened. */
 	assert_true(t->hs_ok > 0);
 	assert_true(t->plain_closed > 0);
 	assert_true(t->stall_closed > 0);
 	assert_true(t->resets > 0);
-	/* Every handshake and every failure is one the soak made. */
+	assert_true(t->checks > 0);
+	/* Every handshake and every failure is one the soak made (no check). */
 	assert_true(hs >= NWB_TLS + (long long)t->hs_ok);
 	assert_true(hs <= NWB_TLS + (long long)(t->hs_ok + t->hs_cut +
 	    t->unsure));
