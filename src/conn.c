@@ -38,6 +38,20 @@
 #define CONN_DISCARD_BUF	16384
 #define CONN_DISCARD_READS	64
 
+/*
+ * The most of a TLS client's queue gathered into one piece per routing
+ * pass (conn_tls_pack): four full records, in one 64 KiB allocation.
+ */
+#define CONN_TLS_PACK		(65536 - 128)
+/*
+ * conn_tls_read_ahead's reads: one record's plaintext at most per SSL_read,
+ * and at most CONN_TLS_AHEAD_MAX per call (about the read-ahead buffer).
+ */
+#define CONN_TLS_RECORD		16384
+#define CONN_TLS_AHEAD_MAX	(4 * CONN_TLS_RECORD)
+/* OpenSSL's read-ahead buffer: four full records and their overhead. */
+#define CONN_TLS_READ_BUFFER	(4 * CONN_TLS_RECORD + 1024)
+
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_first_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
@@ -45,6 +59,7 @@ static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_tls_read_cb(struct bufferevent *, void *);
 static void	conn_tls_event_cb(struct bufferevent *, short, void *);
 static void	conn_tls_deadline_cb(evutil_socket_t, short, void *);
+static short	conn_tls_read_ahead(struct conn *);
 
 static const char *const conn_states[] = {
 	[CONN_NEW] = "new",
@@ -201,6 +216,15 @@ conn_new_tls(struct event_base *base, int fd, const struct sockaddr *sa,
 	TAILQ_INIT(&c->cn_waiters);
 	addr_copy(&c->cn_peer, sa, socklen);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/*
+	 * Read-ahead: one read(2) takes as many records as the socket holds,
+	 * up to CONN_TLS_READ_BUFFER, instead of two per record.  Only here,
+	 * where conn_tls_read_ahead takes the records bufferevent_openssl
+	 * leaves, not on the context, which the admin port's evhttp shares.
+	 * The buffer goes with an idle client's others (RELEASE_BUFFERS).
+	 */
+	SSL_set_read_ahead(ssl, 1);
+	SSL_set_default_read_buffer_len(ssl, CONN_TLS_READ_BUFFER);
 
 	/*
 	 * It owns the SSL from here, and frees it with the socket; when it
@@ -247,9 +271,10 @@ conn_configure(struct conn *c, size_t resume_mark, size_t first_read_max)
 	 * No read watermark: in libevent 2.1 it hangs a callback on the input
 	 * buffer that runs on every drain of every frame.  A TLS client's
 	 * bufferevent reads at most this, then the rest of the TLS record
-	 * (16 KiB) per readiness, and the router routes every complete frame
+	 * (16 KiB) per readiness, conn_tls_read_ahead at most
+	 * CONN_TLS_AHEAD_MAX more, and the router routes every complete frame
 	 * before the next: its unparsed input stays within one largest frame
-	 * and two records.
+	 * and six records.
 	 */
 	(void)bufferevent_set_max_single_read(c->cn_bev, first_read_max);
 }
@@ -375,6 +400,36 @@ conn_queued(const struct conn *c)
 }
 
 /*
+ * Gather the head of a TLS client's queue into one contiguous piece, at the
+ * end of each routing pass (conn_flush), before its bufferevent writes.
+ * bufferevent_openssl calls SSL_write once per evbuffer chain, and its
+ * socket BIO sends each record with a write(2) of its own; the router
+ * queues frames in chains of a few KiB (copies of 4 KiB read chains, runs
+ * of small frames), so a 4 KiB frame was a record and a system call of its
+ * own.  One SSL_write of the piece makes full 16 KiB records instead.
+ *
+ * Safe with a write in progress: the bufferevent writes only from its write
+ * event, never from the append itself, and after SSL_write wants the socket
+ * it retries with the first chain, which a pull-up only makes longer and
+ * which starts with the same bytes (OpenSSL accepts a retry with a longer
+ * buffer, and bufferevent_openssl sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+ * for the move).  Bounded: at most CONN_TLS_PACK bytes are copied per call,
+ * and none when the head is contiguous already, however long the queue.
+ */
+static void
+conn_tls_pack(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->cn_bev);
+	size_t		 len = evbuffer_get_length(out);
+
+	if (len > CONN_TLS_PACK)
+		len = CONN_TLS_PACK;
+	/* Out of memory leaves the queue as it was: still written, in pieces. */
+	if (len > 0)
+		(void)evbuffer_pullup(out, (ev_ssize_t)len);
+}
+
+/*
  * Write the queue now rather than one loop iteration later, and leave write
  * events to the bufferevent only when the socket took less than all of it:
  * no epoll_ctl and no extra wake-up per message.
@@ -387,8 +442,12 @@ conn_flush(struct conn *c)
 	struct evbuffer	*out;
 	int		 n, err;
 
-	if (c->cn_writing || c->cn_state == CONN_CLOSED)
+	if (c->cn_writing || c->cn_state == CONN_CLOSED) {
+		/* A TLS client's bufferevent writes: give it full records. */
+		if (c->cn_tls && c->cn_state != CONN_CLOSED)
+			conn_tls_pack(c);
 		return 0;
+	}
 	out = bufferevent_get_output(c->cn_bev);
 	if (evbuffer_get_length(out) == 0)
 		return 0;
@@ -662,6 +721,58 @@ conn_peer_gone(const struct conn *c)
 }
 
 /*
+ * Take the records OpenSSL read ahead (conn_new_tls turns it on: one
+ * read(2) brings several records, where there were two per record, header
+ * and body) into the input, while the client is OPEN.  bufferevent_openssl
+ * 2.1 reads only while SSL_pending() is non-zero, which counts the rest of
+ * the current record and not the records behind it in the read buffer: left
+ * there, they would wait for a readiness that may never come (the peer
+ * waits for our answer).  So what it leaves we read here, from its read
+ * callback, before the owner routes; at most CONN_TLS_AHEAD_MAX per call,
+ * and if more is buffered, conn_kick brings us back from the loop.
+ * Paused, DONE or CLOSED: nothing is read, as for a plain client; resuming
+ * kicks.  Returns 0, or BEV_EVENT_EOF or BEV_EVENT_ERROR when a record was
+ * the peer's close_notify or broken: the caller reports that after routing
+ * what came before it.
+ */
+static short
+conn_tls_read_ahead(struct conn *c)
+{
+	SSL			*ssl = bufferevent_openssl_get_ssl(c->cn_bev);
+	struct evbuffer		*in = bufferevent_get_input(c->cn_bev);
+	struct evbuffer_iovec	 v;
+	size_t			 got = 0;
+	int			 r, err;
+
+	while (c->cn_state == CONN_OPEN && SSL_has_pending(ssl)) {
+		if (got >= CONN_TLS_AHEAD_MAX) {
+			conn_kick(c);
+			break;
+		}
+		if (evbuffer_reserve_space(in, CONN_TLS_RECORD, &v, 1) < 1)
+			break;	/* out of memory: the next read tries again */
+		ERR_clear_error();
+		if ((r = SSL_read(ssl, v.iov_base, (int)v.iov_len)) <= 0) {
+			/* Nothing committed: the reservation lapses. */
+			err = SSL_get_error(ssl, r);
+			if (err == SSL_ERROR_WANT_READ ||
+			    err == SSL_ERROR_WANT_WRITE)
+				break;	/* a partial record: the socket's turn */
+			if (err == SSL_ERROR_ZERO_RETURN) {
+				ERR_clear_error();
+				return BEV_EVENT_EOF;
+			}
+			/* OpenSSL's reason stays queued for the log line. */
+			return BEV_EVENT_ERROR;
+		}
+		v.iov_len = (size_t)r;
+		(void)evbuffer_commit_space(in, &v, 1);
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/*
  * A TLS client's bufferevent read (or conn_kick): tell the owner how many
  * bytes arrived since the last call.  The owner only takes bytes off the
  * input in its co_input, so the input's length after the call is where
@@ -671,12 +782,19 @@ static void
 conn_tls_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	size_t		 len = evbuffer_get_length(bufferevent_get_input(bev));
+	size_t		 len;
+	short		 ended;
 
 	conn_ref(c);
+	ended = conn_tls_read_ahead(c);
+	len = evbuffer_get_length(bufferevent_get_input(bev));
 	c->cn_ops->co_input(c, len > c->cn_tls_seen ? len - c->cn_tls_seen : 0);
-	if (c->cn_state != CONN_CLOSED)
+	if (c->cn_state != CONN_CLOSED) {
 		c->cn_tls_seen = evbuffer_get_length(bufferevent_get_input(bev));
+		/* What bufferevent_openssl would have reported, had it read. */
+		if (ended != 0)
+			conn_tls_event_cb(bev, BEV_EVENT_READING | ended, c);
+	}
 	conn_unref(c);
 }
 
@@ -713,6 +831,10 @@ conn_tls_log_failure(struct conn *c, short what, int err)
 		if (why[0] == '\0' && ERR_GET_LIB(e) != 0)
 			ERR_error_string_n(e, why, sizeof why);
 	}
+	/* A record conn_tls_read_ahead found broken: its own SSL_read's. */
+	if (why[0] == '\0' && (e = ERR_peek_error()) != 0)
+		ERR_error_string_n(e, why, sizeof why);
+	ERR_clear_error();
 	if (why[0] == '\0')
 		snprintf(why, sizeof why, "%s", (what & BEV_EVENT_EOF) ||
 		    err == 0 ? "connection closed" : strerror(err));

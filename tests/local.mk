@@ -37,7 +37,8 @@ TESTS += $(INTEGRATION_TESTS)
 # The daemon logs the harness keeps when a test fails, and the tests' files.
 CLEANFILES += tests/daemon-*.log tests/tmp-*
 
-# Robustness: the chaos soak (SOAK_SECONDS, default 120) and the storms
+# Robustness: the chaos soak (SOAK_SECONDS, default 120; Unix-socket, TLS
+# and TCP clients, certificates made by tests/tls-certs.sh) and the storms
 # (10,000 clients, descriptors running out, the admin port abused).
 ROBUST_TESTS = tests/test_soak tests/test_storm
 check_PROGRAMS += $(ROBUST_TESTS)

@@ -4,8 +4,9 @@
  * client certificates (none, another CA's, expired, good), rotation by
  * SIGHUP, plain bytes and garbage on the TLS port, the handshake deadline,
  * the admin interface over HTTPS, the counters and flags in /stats and
- * /clients, and the heap trim after handshakes.  The certificates are made
- * at test time by tests/tls-certs.sh.
+ * /clients, the heap trim after handshakes, and frames of every size in
+ * order however the server packs them into records.  The certificates are
+ * made at test time by tests/tls-certs.sh.
  */
 #include "config.h"
 
@@ -758,6 +759,176 @@ test_backpressure(void **state)
 }
 
 /*
+ * The frames of test_order: sizes from 1 byte to 200 KiB, mostly small,
+ * from a fixed generator, so that every size class lands next to every
+ * other in the TLS receiver's queue and in the TLS sender's records.
+ */
+#define ORDER_FRAMES	600
+#define ORDER_BIG	(200 * 1024)
+
+static size_t
+order_len(int i)
+{
+	unsigned	x = (unsigned)i * 2654435761u;
+
+	switch (x % 7) {
+	case 0:
+		return 1;
+	case 1:
+	case 2:
+		return 1 + (x >> 8) % 100;		/* small */
+	case 3:
+	case 4:
+		return 4096 + (x >> 8) % 64;		/* about a page */
+	case 5:
+		return 1 + (x >> 8) % 20000;		/* about a record */
+	default:
+		return i % 20 == 6 ? ORDER_BIG :	/* some 200 KiB */
+		    16384 + (x >> 8) % 50000;
+	}
+}
+
+/* Send test_order's frames to dst: over TLS with t, else on plain fd p. */
+static void
+order_send(struct tlc *t, int p, uint32_t dst, unsigned seed)
+{
+	char		*pl, *frame;
+	uint32_t	 be = htonl(dst);
+	size_t		 len;
+	int		 i;
+
+	assert_non_null(frame = malloc(ORDER_BIG + 5));
+	for (i = 0; i < ORDER_FRAMES; i++) {
+		len = order_len(i);
+		pl = payload_make(len, seed + (unsigned)i);
+		if (t != NULL)
+			tlc_send(t, dst, pl, len);
+		else {
+			memcpy(frame, &be, 4);
+			memcpy(frame + 4, pl, len);
+			frame[len + 4] = '\0';
+			assert_int_equal(tc_write(p, frame, len + 5), 0);
+		}
+		free(pl);
+	}
+	free(frame);
+}
+
+/* Read test_order's frames on r, each byte for byte and in order. */
+static void
+order_expect(struct tlc *r, unsigned seed)
+{
+	char	*pl, *got;
+	size_t	 len;
+	int	 i;
+
+	assert_non_null(got = malloc(ORDER_BIG + 1));
+	for (i = 0; i < ORDER_FRAMES; i++) {
+		len = order_len(i);
+		pl = payload_make(len, seed + (unsigned)i);
+		assert_int_equal(tlc_read(r, got, len + 1), 0);
+		if (memcmp(got, pl, len) != 0 || got[len] != '\0')
+			fail_msg("frame %d of %zu bytes (seed %u) differs",
+			    i, len, seed);
+		free(pl);
+	}
+	free(got);
+}
+
+/*
+ * Many frames of mixed sizes, 1 byte to 200 KiB, to a TLS receiver, from
+ * a TLS sender (records read ahead several at a time) and then from a
+ * plain one (large read chains, moved): they arrive byte for byte and in
+ * order however the server gathers them into records.  Each sender writes
+ * from a child while the receiver reads.
+ */
+static void
+test_order(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 r, t;
+	char		 cert[300], key[300];
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")), NULL };
+	uint32_t	 idp;
+	pid_t		 pid;
+	int		 p;
+
+	harness_start(&d, args);
+	assert_int_equal(tlc_open(&r, tls_port(&d), NULL, 1), 0);
+	assert_int_equal(tlc_open(&t, tls_port(&d), NULL, 1), 0);
+	assert_true((p = tc_connect(&d, &idp)) >= 0);
+
+	/* One sender at a time: order holds per sender only. */
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		order_send(&t, -1, r.id, 1);
+		_exit(0);
+	}
+	order_expect(&r, 1);
+	harness_child_ok(pid);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		order_send(NULL, p, r.id, 7);
+		_exit(0);
+	}
+	order_expect(&r, 7);
+	harness_child_ok(pid);
+
+	tlc_close(&t);
+	tlc_close(&r);
+	close(p);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 2 * ORDER_FRAMES);
+	assert_int_equal(daemon_counter(&d, "dropped_queue_full"), 0);
+}
+
+/*
+ * A good record and garbage behind it in one segment: the read-ahead takes
+ * both at once, the frame in the good record is routed, and the client is
+ * closed with OpenSSL's reason logged, never left with bytes in hand.
+ */
+static void
+test_broken_record(void **state)
+{
+	struct daemon	 d;
+	struct tlc	 t;
+	char		 cert[300], key[300], buf[4096], *rec;
+	const char	*args[] = { TLS_ARGS(cert_path(cert, sizeof cert,
+	    "server.pem"), cert_path(key, sizeof key, "server.key")), NULL };
+	BIO		*mem;
+	uint32_t	 idp;
+	long		 n;
+	int		 p;
+
+	harness_start(&d, args);
+	assert_int_equal(tlc_open(&t, tls_port(&d), NULL, 1), 0);
+	assert_true((p = tc_connect(&d, &idp)) >= 0);
+	/* The frame's record into memory, not onto the socket. */
+	assert_non_null(mem = BIO_new(BIO_s_mem()));
+	SSL_set0_wbio(t.ssl, mem);
+	tlc_send(&t, idp, "before the garbage", 18);
+	n = BIO_get_mem_data(mem, &rec);
+	assert_true(n > 0 && (size_t)n + 64 <= sizeof buf);
+	memcpy(buf, rec, (size_t)n);
+	memset(buf + n, 0x17, 64);	/* application data, bad lengths */
+	assert_int_equal(tc_write(t.fd, buf, (size_t)n + 64), 0);
+	tc_expect_msg(p, "before the garbage");
+	assert_int_equal(tc_expect_close(t.fd, HARNESS_TIMEOUT_MS), 0);
+	harness_wait_log(&d, "closed: error;", 1);
+	assert_int_equal(daemon_log_count(&d, ": tls from 127.0.0.1:"), 1);
+
+	close(t.fd);
+	t.fd = -1;
+	SSL_free(t.ssl);
+	t.ssl = NULL;
+	tlc_close(&t);
+	close(p);
+	harness_stop(&d);
+	assert_int_equal(daemon_counter(&d, "forwarded"), 1);
+}
+
+/*
  * The drain with TLS clients: what is queued to an open one is written
  * before it is closed; one stuck in its handshake holds the drain up to
  * its deadline, not for ever.
@@ -1098,6 +1269,8 @@ main(void)
 		harness_unit_test(test_admin_https_mtls),
 		harness_unit_test(test_tcp_check),
 		harness_unit_test(test_trim_after_handshakes),
+		harness_unit_test(test_order),
+		harness_unit_test(test_broken_record),
 	};
 
 	harness_init();

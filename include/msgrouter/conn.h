@@ -6,9 +6,12 @@
  *
  * A TLS client (conn_new_tls) has a bufferevent_openssl instead, which
  * reads and writes for it: its read callback reports what arrived through
- * co_input, conn_read reads nothing more, and the queue is written by the
- * bufferevent alone (cn_writing stays set).  The plaintext path pays one
- * flag test in conn_read for it.
+ * co_input (with the records OpenSSL read ahead, which the bufferevent
+ * leaves), conn_read reads nothing more, and the queue is written by the
+ * bufferevent alone (cn_writing stays set); conn_flush only gathers the
+ * queue's head into one piece, so that it goes out in full 16 KiB records.
+ * The plaintext path pays one flag test in conn_read for it, and one in
+ * conn_flush when a short write left it writing.
  *
  * conn.c knows nothing of routing: it tells its owner (the router) what
  * happened through struct conn_ops, and the owner decides, through the
@@ -217,7 +220,8 @@ int		 conn_eof_reason(const struct conn *);
 ssize_t		 conn_read(struct conn *, size_t max);
 /*
  * Write what is queued now; enable write events only on a short write.
- * 1 if it wrote, 0 if it had nothing to do, -1 on an error.
+ * 1 if it wrote, 0 if it had nothing to do, -1 on an error.  A TLS client's
+ * bufferevent writes (0): its queue's head is gathered for full records.
  */
 int		 conn_flush(struct conn *);
 /* Stop reading until conn_resume: OPEN -> PAUSED; otherwise nothing. */
