@@ -49,6 +49,8 @@
 #define CLUSTER_OWNER_CACHE	4096
 /* NATS's default max_payload, used while not connected. */
 #define CLUSTER_MAX_PAYLOAD	(1024 * 1024)
+/* Ids per PAUSE or RESUME message: 64 KiB of body. */
+#define CLUSTER_CONTROL_IDS	16384
 
 /* A complete message waiting for the hand-off to libnats. */
 struct cluster_msg {
@@ -293,6 +295,66 @@ cluster_publish(struct cluster *cl, unsigned node, unsigned char *msg,
 	return natsConnection_Publish(cl->cl_nc, subject, msg, (int)len);
 }
 
+static void
+cluster_put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/*
+ * PAUSE or RESUME of n of our ids to node, published at once (not behind
+ * the link's queued batches: it must reach the sender soon, and the data
+ * it is about flows the other way).  Outside the link's sequence (seq 0):
+ * a lost one is repaired by the FULL PAUSE sent every heartbeat.  Sets of
+ * more than CLUSTER_CONTROL_IDS go in several messages, none FULL.
+ * -1 if not connected or the library refused it.
+ */
+int
+cluster_control(struct cluster *cl, unsigned node, int type,
+    const uint32_t *ids, size_t n, int full)
+{
+	struct clusterproto_header	 h;
+	unsigned char			*msg;
+	char				 subject[CLUSTER_SUBJECT_MAX];
+	size_t				 i, k, len;
+	int				 rv = 0;
+
+	if (cl->cl_nc == NULL)
+		return -1;
+	if (n > CLUSTER_CONTROL_IDS)
+		full = 0;
+	if ((msg = malloc(CLUSTERPROTO_HEADER_LEN + 4 *
+	    (n < CLUSTER_CONTROL_IDS ? n : CLUSTER_CONTROL_IDS))) == NULL)
+		return -1;
+	snprintf(subject, sizeof subject, "%s.node.%u",
+	    cl->cl_cf->cf_cluster_name, node);
+	i = 0;
+	do {
+		k = n - i < CLUSTER_CONTROL_IDS ? n - i : CLUSTER_CONTROL_IDS;
+		memset(&h, 0, sizeof h);
+		h.ch_type = (uint8_t)type;
+		h.ch_from = (uint8_t)cl->cl_node;
+		h.ch_to = (uint8_t)node;
+		h.ch_flags = full ? CLUSTERPROTO_FLAG_FULL : 0;
+		h.ch_epoch = cl->cl_epoch;
+		h.ch_count = (uint32_t)k;
+		h.ch_length = (uint32_t)(4 * k);
+		clusterproto_header_put(msg, &h);
+		for (len = 0; len < k; len++)
+			cluster_put32(msg + CLUSTERPROTO_HEADER_LEN + 4 * len,
+			    ids[i + len]);
+		if (natsConnection_Publish(cl->cl_nc, subject, msg,
+		    (int)(CLUSTERPROTO_HEADER_LEN + 4 * k)) != NATS_OK)
+			rv = -1;
+		i += k;
+	} while (i < n);
+	free(msg);
+	return rv;
+}
+
 /* Hand node's queued messages to libnats while it buffers little. */
 static void
 cluster_publish_queue(struct cluster *cl, unsigned node)
@@ -394,6 +456,8 @@ cluster_discard(struct cluster *cl, unsigned node)
 	cp->cp_queue_bytes = 0;
 	cp->cp_batch_len = 0;
 	cp->cp_batch_frames = 0;
+	/* Its PAUSEs and ours to it are void: never wedged on a lost peer. */
+	router_remote_forget(cl->cl_rt, node);
 	if (n > 0) {
 		log_warnx("cluster: node %u: %llu messages to it dropped "
 		    "(peer down)", node, (unsigned long long)n);
@@ -500,7 +564,8 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 			break;
 		dst = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-		router_deliver_remote(cl->cl_rt, dst, p + FRAMING_HEADER_LEN,
+		router_deliver_remote(cl->cl_rt, h->ch_from, dst,
+		    p + FRAMING_HEADER_LEN,
 		    (size_t)(nul - p) - FRAMING_HEADER_LEN + 1);
 		p = nul + 1;
 	}
@@ -511,6 +576,39 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 		cp->cp_dropped_in_transit += h->ch_count - n;
 		router_cluster_lost(cl->cl_rt, h->ch_count - n);
 	}
+}
+
+/*
+ * PAUSE or RESUME from an UP peer of the epoch we know: its ids, to the
+ * router's waiters on remote destinations.
+ */
+static void
+cluster_control_in(struct cluster *cl, const struct clusterproto_header *h,
+    const unsigned char *body)
+{
+	struct cluster_peer	*cp = &cl->cl_peers[h->ch_from];
+	uint32_t		*ids;
+	uint32_t		 i;
+
+	if (h->ch_to != cl->cl_node || h->ch_from == cl->cl_node ||
+	    cp->cp_state != CLUSTER_PEER_UP || cp->cp_epoch != h->ch_epoch) {
+		cl->cl_bad_messages++;
+		return;
+	}
+	if ((ids = calloc(h->ch_count + 1, sizeof *ids)) == NULL) {
+		log_warnx("cluster: node %u: out of memory, a %s ignored",
+		    h->ch_from, h->ch_type == CLUSTERPROTO_PAUSE ? "PAUSE" :
+		    "RESUME");
+		return;
+	}
+	for (i = 0; i < h->ch_count; i++)
+		ids[i] = (uint32_t)body[4 * i] << 24 |
+		    (uint32_t)body[4 * i + 1] << 16 |
+		    (uint32_t)body[4 * i + 2] << 8 | body[4 * i + 3];
+	router_remote_control(cl->cl_rt, h->ch_from,
+	    h->ch_type == CLUSTERPROTO_PAUSE, ids, h->ch_count,
+	    (h->ch_flags & CLUSTERPROTO_FLAG_FULL) != 0);
+	free(ids);
 }
 
 static void
@@ -537,8 +635,12 @@ cluster_message_in(struct cluster *cl, natsMsg *m)
 	case CLUSTERPROTO_TICK:
 		cluster_link_in(cl, &h, d + CLUSTERPROTO_HEADER_LEN);
 		break;
+	case CLUSTERPROTO_PAUSE:
+	case CLUSTERPROTO_RESUME:
+		cluster_control_in(cl, &h, d + CLUSTERPROTO_HEADER_LEN);
+		break;
 	default:
-		cl->cl_bad_messages++;	/* PAUSE, RESUME: not yet */
+		cl->cl_bad_messages++;
 		break;
 	}
 }
@@ -638,6 +740,9 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 		    cluster_publish(cl, node, tick, sizeof tick,
 		    CLUSTERPROTO_TICK, 0) == NATS_OK)
 			cp->cp_seq_out++;
+		/* The complete set of our ids it must hold (may be none). */
+		if (cl->cl_nc != NULL)
+			router_remote_refresh(cl->cl_rt, node);
 	}
 }
 
@@ -1038,6 +1143,6 @@ cluster_info(const struct cluster *cl, struct cluster_info *ci)
 		pi->cpi_frames_out = cp->cp_frames_out;
 		pi->cpi_frames_in = cp->cp_frames_in;
 		pi->cpi_dropped_in_transit = cp->cp_dropped_in_transit;
-		pi->cpi_paused_senders = 0;
+		pi->cpi_paused_senders = router_remote_paused(cl->cl_rt, node);
 	}
 }

@@ -63,7 +63,10 @@ clusterproto_body_ok(const struct clusterproto_header *h,
 		    h->ch_count == 0;
 	case CLUSTERPROTO_PAUSE:
 	case CLUSTERPROTO_RESUME:
-		return h->ch_count > 0 && h->ch_length / 4 == h->ch_count &&
+		/* A FULL PAUSE may be empty: nothing is to be held. */
+		return (h->ch_count > 0 || (h->ch_type == CLUSTERPROTO_PAUSE &&
+		    (h->ch_flags & CLUSTERPROTO_FLAG_FULL))) &&
+		    h->ch_length / 4 == h->ch_count &&
 		    h->ch_length % 4 == 0;
 	case CLUSTERPROTO_TICK:
 		return h->ch_length == 0 && h->ch_count == 0;

@@ -31,6 +31,7 @@
 #include "msgrouter/closed.h"
 #ifdef HAVE_NATS
 #include "msgrouter/cluster.h"
+#include "msgrouter/clusterproto.h"
 #endif
 #include "msgrouter/conn.h"
 #include "msgrouter/departed.h"
@@ -51,6 +52,9 @@ static void	router_drain_check(struct router *, struct conn *);
 static void	router_mark_dirty(struct router *, struct conn *);
 static void	router_unmark_dirty(struct router *, struct conn *);
 static void	router_wake_waiters(struct router *, struct conn *);
+#ifdef HAVE_NATS
+static void	router_release_remote(struct router *, struct conn *);
+#endif
 static void	router_watch_cb(evutil_socket_t, short, void *);
 static int	router_idmap(struct router *);
 
@@ -164,6 +168,11 @@ router_free(struct router *rt)
 #endif
 	while ((c = TAILQ_FIRST(&rt->rt_conns)) != NULL)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
+#ifdef HAVE_NATS
+	/* No waiter is left: forget every hold, both ways. */
+	for (i = 0; i < IDMAP_NODES; i++)
+		router_remote_forget(rt, (unsigned)i);
+#endif
 	/* Every client is closed: the watch list only holds references. */
 	router_watch_paused(rt);
 	free(rt->rt_watch);
@@ -590,8 +599,10 @@ router_pause(struct router *rt, struct conn *src, struct conn *dst,
 	router_watch(rt, src);
 	rt->rt_stats.st_paused++;
 	rt->rt_stats.st_paused_total++;
+	/* A remote destination's stand-in (router_rdst) has no queue here. */
 	log_debug("client %u: paused, client %u has %zu bytes queued",
-	    src->cn_id, dst->cn_id, conn_queued(dst));
+	    src->cn_id, dst->cn_id, dst->cn_bev != NULL ? conn_queued(dst) :
+	    (size_t)0);
 }
 
 /* Let a paused sender go on: conn_resume routes its input from the loop. */
@@ -836,6 +847,11 @@ router_detach(struct router *rt, struct conn *c)
 	if (router_paused(c))
 		router_unblock(rt, c);
 	router_wake_waiters(rt, c);
+#ifdef HAVE_NATS
+	/* Other nodes' senders go on: their frames meet an unknown id. */
+	if (c->cn_rflags & CONN_RHELD)
+		router_release_remote(rt, c);
+#endif
 	registry_remove(rt->rt_registry, c->cn_id);
 	/* Its peers may write to it a while yet: no scanners, they. */
 	departed_add(rt->rt_departed, c->cn_id);
@@ -981,6 +997,12 @@ router_written(struct router *rt, struct conn *c, size_t queued)
 		if (queued <= mark)
 			router_wake_waiters(rt, c);
 	}
+#ifdef HAVE_NATS
+	/* The same mark lets the other nodes' senders go (RESUME). */
+	if ((c->cn_rflags & CONN_RHELD) && queued <=
+	    policy_resume_mark((size_t)rt->rt_config.cf_queue_limit))
+		router_release_remote(rt, c);
+#endif
 	router_drain_check(rt, c);
 	if (queued == 0)
 		router_finish(rt, c);
@@ -1126,6 +1148,261 @@ router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
 
 #ifdef HAVE_NATS
 /*
+ * Backpressure across nodes (docs/CLUSTER.md, "Backpressure across
+ * nodes").  On the sending node, a remote destination a peer asked us to
+ * hold (PAUSE): its conn is a stand-in holding only cn_id and cn_waiters,
+ * so that router_pause, router_unblock and router_wake_waiters treat it as
+ * a local destination (cn_blocked_on points at it).
+ */
+struct router_rdst {
+	struct conn		 rd_conn;
+	unsigned		 rd_node;
+	int			 rd_seen;	/* in the FULL set being applied */
+	LIST_ENTRY(router_rdst)	 rd_entry;
+};
+
+/* On the owner: one of our ids over queue_limit, the nodes told to hold. */
+struct router_rhold {
+	uint32_t		 rh_id;
+	uint8_t			 rh_nodes[IDMAP_NODES / 8];
+	LIST_ENTRY(router_rhold) rh_entry;
+};
+
+#define ROUTER_RBUCKET(id)	(((id) ^ (id) >> 16) & (ROUTER_RHASH - 1))
+
+static struct router_rdst *
+router_rdst_find(struct router *rt, uint32_t id)
+{
+	struct router_rdst	*rd;
+
+	LIST_FOREACH(rd, &rt->rt_rdst[ROUTER_RBUCKET(id)], rd_entry)
+		if (rd->rd_conn.cn_id == id)
+			return rd;
+	return NULL;
+}
+
+static void
+router_rdst_add(struct router *rt, unsigned node, uint32_t id)
+{
+	struct router_rdst	*rd;
+
+	if ((rd = router_rdst_find(rt, id)) != NULL) {
+		rd->rd_seen = 1;
+		return;
+	}
+	if ((rd = calloc(1, sizeof *rd)) == NULL) {
+		log_warnx("cluster: node %u: out of memory, a PAUSE of id %u "
+		    "ignored", node, id);
+		return;
+	}
+	rd->rd_conn.cn_id = id;
+	TAILQ_INIT(&rd->rd_conn.cn_waiters);
+	rd->rd_node = node;
+	rd->rd_seen = 1;
+	LIST_INSERT_HEAD(&rt->rt_rdst[ROUTER_RBUCKET(id)], rd, rd_entry);
+	rt->rt_nrdst++;
+	log_debug("cluster: node %u: senders to id %u held", node, id);
+}
+
+/* RESUME: its senders go on (each routes its frame again), it is gone. */
+static void
+router_rdst_free(struct router *rt, struct router_rdst *rd)
+{
+	router_wake_waiters(rt, &rd->rd_conn);
+	LIST_REMOVE(rd, rd_entry);
+	rt->rt_nrdst--;
+	log_debug("cluster: node %u: senders to id %u resumed", rd->rd_node,
+	    rd->rd_conn.cn_id);
+	free(rd);
+}
+
+/* Free node's stand-ins (all, or those not seen in a FULL set). */
+static void
+router_rdst_sweep(struct router *rt, unsigned node, int unseen_only)
+{
+	struct router_rdst	*rd, *next;
+	size_t			 b;
+
+	for (b = 0; b < ROUTER_RHASH && rt->rt_nrdst > 0; b++)
+		for (rd = LIST_FIRST(&rt->rt_rdst[b]); rd != NULL; rd = next) {
+			next = LIST_NEXT(rd, rd_entry);
+			if (rd->rd_node == node &&
+			    (!unseen_only || !rd->rd_seen))
+				router_rdst_free(rt, rd);
+		}
+}
+
+void
+router_remote_control(struct router *rt, unsigned node, int pause,
+    const uint32_t *ids, size_t n, int full)
+{
+	struct router_rdst	*rd;
+	size_t			 b, i;
+
+	if (full)
+		for (b = 0; b < ROUTER_RHASH; b++)
+			LIST_FOREACH(rd, &rt->rt_rdst[b], rd_entry)
+				if (rd->rd_node == node)
+					rd->rd_seen = 0;
+	for (i = 0; i < n; i++) {
+		/* Only the owner may hold its ids. */
+		if (ids[i] == 0 || cluster_owner(rt->rt_cluster, ids[i]) !=
+		    node)
+			continue;
+		if (pause)
+			router_rdst_add(rt, node, ids[i]);
+		else if ((rd = router_rdst_find(rt, ids[i])) != NULL)
+			router_rdst_free(rt, rd);
+	}
+	if (full)
+		router_rdst_sweep(rt, node, 1);
+}
+
+uint64_t
+router_remote_paused(struct router *rt, unsigned node)
+{
+	struct router_rdst	*rd;
+	struct conn		*w;
+	uint64_t		 n = 0;
+	size_t			 b;
+
+	for (b = 0; b < ROUTER_RHASH && rt->rt_nrdst > 0; b++)
+		LIST_FOREACH(rd, &rt->rt_rdst[b], rd_entry)
+			if (rd->rd_node == node)
+				TAILQ_FOREACH(w, &rd->rd_conn.cn_waiters,
+				    cn_wait_entry)
+					n++;
+	return n;
+}
+
+static struct router_rhold *
+router_rhold_find(struct router *rt, uint32_t id)
+{
+	struct router_rhold	*rh;
+
+	LIST_FOREACH(rh, &rt->rt_rhold[ROUTER_RBUCKET(id)], rh_entry)
+		if (rh->rh_id == id)
+			return rh;
+	return NULL;
+}
+
+#define ROUTER_RHOLD_HAS(rh, n)	((rh)->rh_nodes[(n) / 8] & (1u << ((n) % 8)))
+
+/*
+ * dst went over queue_limit with a frame from node from: tell that node
+ * to hold its senders to dst (once; a PAUSE lost on the way is repeated
+ * by the FULL set of the next heartbeat).
+ */
+static void
+router_hold_remote(struct router *rt, struct conn *dst, unsigned from)
+{
+	struct router_rhold	*rh = NULL;
+	uint32_t		 id = dst->cn_id;
+
+	if (dst->cn_rflags & CONN_RHELD)
+		rh = router_rhold_find(rt, id);
+	if (rh == NULL) {
+		if ((rh = calloc(1, sizeof *rh)) == NULL) {
+			log_warnx("client %u: out of memory, node %u not "
+			    "told to hold its senders", id, from);
+			return;
+		}
+		rh->rh_id = id;
+		LIST_INSERT_HEAD(&rt->rt_rhold[ROUTER_RBUCKET(id)], rh,
+		    rh_entry);
+		dst->cn_rflags |= CONN_RHELD;
+	}
+	if (ROUTER_RHOLD_HAS(rh, from))
+		return;
+	rh->rh_nodes[from / 8] |= (uint8_t)(1u << (from % 8));
+	(void)cluster_control(rt->rt_cluster, from, CLUSTERPROTO_PAUSE, &id,
+	    1, 0);
+	log_debug("client %u: over queue_limit, node %u told to hold its "
+	    "senders", id, from);
+}
+
+static void
+router_rhold_free(struct router *rt, struct router_rhold *rh)
+{
+	struct conn	*c;
+
+	if ((c = registry_find(rt->rt_registry, rh->rh_id)) != NULL)
+		c->cn_rflags &= ~CONN_RHELD;
+	LIST_REMOVE(rh, rh_entry);
+	free(rh);
+}
+
+/* c drained to half its limit, or is closing: RESUME to every node told. */
+static void
+router_release_remote(struct router *rt, struct conn *c)
+{
+	struct router_rhold	*rh;
+	uint32_t		 id = c->cn_id;
+	unsigned		 node;
+
+	c->cn_rflags &= ~CONN_RHELD;
+	if ((rh = router_rhold_find(rt, id)) == NULL)
+		return;
+	for (node = 0; node < IDMAP_NODES && rt->rt_cluster != NULL; node++)
+		if (ROUTER_RHOLD_HAS(rh, node))
+			(void)cluster_control(rt->rt_cluster, node,
+			    CLUSTERPROTO_RESUME, &id, 1, 0);
+	log_debug("client %u: under half its queue_limit, other nodes' "
+	    "senders resumed", id);
+	router_rhold_free(rt, rh);
+}
+
+void
+router_remote_refresh(struct router *rt, unsigned node)
+{
+	struct router_rhold	*rh;
+	uint32_t		*ids = NULL, *bigger;
+	size_t			 b, n = 0, size = 0;
+
+	for (b = 0; b < ROUTER_RHASH; b++)
+		LIST_FOREACH(rh, &rt->rt_rhold[b], rh_entry) {
+			if (!ROUTER_RHOLD_HAS(rh, node))
+				continue;
+			if (n == size) {
+				size = size != 0 ? size * 2 : 64;
+				if ((bigger = realloc(ids, size *
+				    sizeof *ids)) == NULL) {
+					free(ids);
+					return;	/* the next heartbeat */
+				}
+				ids = bigger;
+			}
+			ids[n++] = rh->rh_id;
+		}
+	(void)cluster_control(rt->rt_cluster, node, CLUSTERPROTO_PAUSE, ids, n,
+	    1);
+	free(ids);
+}
+
+void
+router_remote_forget(struct router *rt, unsigned node)
+{
+	struct router_rhold	*rh, *next;
+	size_t			 b;
+	unsigned		 i;
+
+	router_rdst_sweep(rt, node, 0);
+	for (b = 0; b < ROUTER_RHASH; b++)
+		for (rh = LIST_FIRST(&rt->rt_rhold[b]); rh != NULL;
+		    rh = next) {
+			next = LIST_NEXT(rh, rh_entry);
+			rh->rh_nodes[node / 8] &= (uint8_t)~(1u << (node % 8));
+			for (i = 0; i < IDMAP_NODES / 8; i++)
+				if (rh->rh_nodes[i] != 0)
+					break;
+			if (i == IDMAP_NODES / 8)
+				router_rhold_free(rt, rh);
+		}
+}
+#endif
+
+#ifdef HAVE_NATS
+/*
  * A cluster node, an id not registered here: ROUTER_LOCAL if this node
  * owns it, or a node never heard of or refused owns it (unknown, as on a
  * single node, and counted by the scan defence), else the owner's link
@@ -1134,9 +1411,11 @@ router_scanning(struct router *rt, struct conn *src, uint32_t dst_id)
  * known-id path of router_decide stays as it was.
  */
 static __attribute__((noinline)) enum router_verdict
-router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id)
+router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id,
+    size_t len)
 {
-	unsigned	owner;
+	struct router_rdst	*rd;
+	unsigned		 owner;
 
 	if (dst_id == 0)
 		return ROUTER_LOCAL;
@@ -1152,6 +1431,11 @@ router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id)
 			return ROUTER_LOCAL;
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_PEER_DOWN);
 		return ROUTER_CONSUMED;
+	}
+	/* The owner asked us to hold senders to it: as a local queue full. */
+	if (rt->rt_nrdst > 0 && (rd = router_rdst_find(rt, dst_id)) != NULL) {
+		router_pause(rt, src, &rd->rd_conn, len);
+		return ROUTER_STOP;
 	}
 	if (cluster_link_full(rt->rt_cluster, owner)) {
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_LINK_FULL);
@@ -1191,7 +1475,8 @@ router_decide(struct router *rt, struct conn *src, uint32_t dst_id,
 		enum router_verdict	v;
 
 		if (rt->rt_cluster != NULL &&
-		    (v = router_decide_remote(rt, src, dst_id)) != ROUTER_LOCAL)
+		    (v = router_decide_remote(rt, src, dst_id, len)) !=
+		    ROUTER_LOCAL)
 			return v;
 #endif
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_UNKNOWN);
@@ -1502,7 +1787,7 @@ router_route_head(struct router *rt, struct conn *src, struct evbuffer *in)
 
 #ifdef HAVE_NATS
 void
-router_deliver_remote(struct router *rt, uint32_t dst_id,
+router_deliver_remote(struct router *rt, unsigned from, uint32_t dst_id,
     const unsigned char *payload, size_t len)
 {
 	struct config	*cf = &rt->rt_config;
@@ -1517,21 +1802,11 @@ router_deliver_remote(struct router *rt, uint32_t dst_id,
 	    (size_t)cf->cf_queue_limit, cf->cf_slow_consumer)) {
 	case POLICY_PAUSE:
 		/*
-		 * A node cannot stop reading NATS, and cannot pause a sender
-		 * on another node yet (PAUSE/RESUME are design): queued over
-		 * the limit, up to link_limit more, then dropped and counted
-		 * so that a receiver that never reads cannot take the node's
-		 * memory.
+		 * A node cannot stop reading NATS: the frame is accepted
+		 * over the limit (the overshoot, bounded in CLUSTER.md) and
+		 * the sending node is told to hold its senders to dst.
 		 */
-		if (conn_queued(dst) + len > cf->cf_queue_limit +
-		    cf->cf_cluster_link_limit) {
-			router_remote_counted(rt, dst, len,
-			    ROUTER_DROP_QUEUE_FULL, 0);
-			log_debug("client %u: queue over queue_limit + "
-			    "link_limit, a message from another node dropped",
-			    dst->cn_id);
-			return;
-		}
+		router_hold_remote(rt, dst, from);
 		/* FALLTHROUGH */
 	case POLICY_FORWARD:
 		if (evbuffer_add(conn_output(dst), payload, len) != 0) {

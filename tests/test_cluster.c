@@ -699,69 +699,160 @@ test_secret_mismatch(void **state)
 	expect_identities(all_live);
 }
 
-/*
- * backpressure, a receiver on node 2 that never reads, a sender on node 1:
- * node 2 cannot pause a sender on another node yet, so it queues over
- * queue_limit up to link_limit more and then drops and counts; its queue
- * stays bounded, and other pairs keep going.  The limits are lowered by a
- * reload (both are live, and router.sndbuf, so that the kernel holds little
- * for the receiver) and put back after.
- */
-static void
-test_slow_remote_receiver(void **state)
+/* GET /clients/ID of node i as JSON (the caller json_decref's it). */
+static json_t *
+node_client(int i, uint32_t id)
 {
-	enum { FRAMES = 4000, SIZE = 1000 };
 	struct http_response	 r;
-	json_t			*before, *after, *c;
-	char			 payload[SIZE + 1], path[64];
-	uint32_t		 ida, idb, idx, idy;
-	long long		 queued, dropped;
-	int			 a, b, x, y, k;
+	json_t			*c;
+	char			 path[64];
 
-	need_nats();
-	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
-	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
-	    "peer_timeout = 1s\nlink_limit = 1M\n");
-	kill(nodes[1].pid, SIGHUP);
-	harness_wait_log(&nodes[1], "settings changed", 1);
-	before = node_stats(1);
-	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
-	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
-	memset(payload, 'q', SIZE);
-	payload[SIZE] = '\0';
-	for (k = 0; k < FRAMES; k++)
-		assert_int_equal(tc_send(a, idb, payload), 0);
-	/* Another pair across the same nodes goes on. */
-	assert_true((x = tc_connect(&nodes[0], &idx)) >= 0);
-	assert_true((y = tc_connect(&nodes[1], &idy)) >= 0);
-	tc_ping_pong(x, idx, y, idy, 5);
-	expect_identities(all_live);
-	after = node_stats(1);
-	dropped = jint(after, "messages.dropped_queue_full_total") -
-	    jint(before, "messages.dropped_queue_full_total");
-	snprintf(path, sizeof path, "/clients/%u", idb);
-	assert_int_equal(http_request(nodes[1].admin_port, "GET", path, NULL,
+	snprintf(path, sizeof path, "/clients/%u", id);
+	assert_int_equal(http_request(nodes[i].admin_port, "GET", path, NULL,
 	    &r, HARNESS_TIMEOUT_MS), 0);
 	assert_int_equal(r.status, 200);
 	c = json_loads(r.body, 0, NULL);
 	http_response_free(&r);
 	assert_non_null(c);
-	queued = jint(c, "queued_bytes");
-	print_message("slow remote receiver: %lld bytes queued, %lld of %d "
-	    "dropped\n", queued, dropped, FRAMES);
-	assert_true(dropped > 0);
-	assert_true(queued <= 64 * 1024 + 1024 * 1024 + SIZE + 1);
+	return c;
+}
+
+static int
+client_paused(int i, uint32_t id)
+{
+	json_t	*c = node_client(i, id);
+	int	 paused = json_is_true(json_object_get(c, "paused"));
+
 	json_decref(c);
-	json_decref(before);
-	json_decref(after);
+	return paused;
+}
+
+/* Frame k of the backpressure test: its number, then letters. */
+static void
+bp_frame(char *buf, size_t size, int k)
+{
+	snprintf(buf, 8, "%06d-", k);
+	memset(buf + 7, 'a' + k % 26, size - 7);
+	buf[size] = '\0';
+}
+
+#define BP_DROPPED(s)	(jint(s, "messages.dropped_queue_full_total") + \
+			    jint(s, "cluster.dropped_link_full_total") + \
+			    jint(s, "cluster.dropped_peer_down_total") + \
+			    jint(s, "cluster.dropped_in_transit_total"))
+
+/*
+ * backpressure across nodes: a receiver on node 2 that never reads, a
+ * sender on node 1 writing 20 MB to it.  Node 2 tells node 1 to hold its
+ * senders to that id (PAUSE): node 1's sender is paused (/clients shows
+ * it, and its peer entry paused_senders), node 2's queue for the receiver
+ * stays under queue_limit plus the overshoot bound of CLUSTER.md, nothing
+ * is dropped anywhere, and another pair across the same nodes goes on.
+ * Then the receiver reads: every frame arrives, in order, and the sender
+ * is resumed (RESUME).  The limits are lowered by a reload on both nodes
+ * (router.sndbuf too, so that the kernel holds little for the receiver)
+ * and put back after.
+ */
+static void
+test_slow_remote_receiver(void **state)
+{
+	enum { FRAMES = 20000, SIZE = 1000 };
+	/* queue_limit + link_limit + CLUSTER_HANDOFF + a batch + 4 MiB. */
+	const long long	 bound = 64 * 1024 + (1 << 20) + (1 << 20) +
+			    128 * 1024 + 4 * (1 << 20);
+	json_t		*before[2], *after[2], *s, *p;
+	char		 frame[SIZE + 1], got[SIZE + 1];
+	uint32_t	 ida, idb, idx, idy;
+	long long	 queued, peak = 0, deadline, paused_senders;
+	pid_t		 pid;
+	int		 a, b, x, y, k, i, n;
+
+	need_nats();
+	wait_peers(all_live, "up", 0);
+	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
+	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
+	    "peer_timeout = 1s\nlink_limit = 1M\n");
+	for (i = 0; i < 2; i++) {
+		n = daemon_log_count(&nodes[i], "settings changed");
+		kill(nodes[i].pid, SIGHUP);
+		harness_wait_log(&nodes[i], "settings changed", n + 1);
+		before[i] = node_stats(i);
+	}
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
+	if ((pid = fork()) == 0) {
+		for (k = 0; k < FRAMES; k++) {
+			bp_frame(frame, SIZE, k);
+			if (tc_send(a, idb, frame) != 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+
+	/* Node 1 holds its sender: PAUSE crossed. */
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while (!client_paused(0, ida)) {
+		assert_true(tc_now_ms() < deadline);
+		usleep(20000);
+	}
+	s = node_stats(0);
+	p = peer_of(s, 2);
+	assert_non_null(p);
+	paused_senders = jint(p, "paused_senders");
+	json_decref(s);
+	assert_true(paused_senders >= 1);
+
+	/* Another pair across the same nodes goes on, both ways. */
+	assert_true((x = tc_connect(&nodes[0], &idx)) >= 0);
+	assert_true((y = tc_connect(&nodes[1], &idy)) >= 0);
+	tc_ping_pong(x, idx, y, idy, 5);
+	tc_ping_pong(y, idy, x, idx, 5);
+
+	/* The queue at node 2 stays bounded while the sender is held. */
+	for (k = 0; k < 20; k++) {
+		json_t	*c = node_client(1, idb);
+
+		queued = jint(c, "queued_bytes");
+		json_decref(c);
+		if (queued > peak)
+			peak = queued;
+		assert_true(client_paused(0, ida));
+		usleep(50000);
+	}
+	print_message("backpressure across nodes: peak %lld bytes queued at "
+	    "node 2 (queue_limit 65536, bound %lld), %lld paused senders at "
+	    "node 1\n", peak, bound, paused_senders);
+	assert_true(peak > 64 * 1024);
+	assert_true(peak <= bound);
+
+	/* The receiver reads: everything, in order; the sender resumes. */
+	for (k = 0; k < FRAMES; k++) {
+		bp_frame(frame, SIZE, k);
+		if (tc_read_exact(b, got, SIZE + 1, HARNESS_TIMEOUT_MS) != 0 ||
+		    memcmp(got, frame, SIZE + 1) != 0)
+			fail_msg("frame %d of %d missing or wrong", k, FRAMES);
+	}
+	harness_child_ok(pid);
+	assert_false(client_paused(0, ida));
+	expect_identities(all_live);
+	for (i = 0; i < 2; i++) {
+		after[i] = node_stats(i);
+		assert_int_equal(BP_DROPPED(after[i]), BP_DROPPED(before[i]));
+		json_decref(before[i]);
+		json_decref(after[i]);
+	}
 	close(a);
 	close(b);
 	close(x);
 	close(y);
 	harness_write_file(conf_path, "[cluster]\nsecret = " SECRET "\n"
 	    "heartbeat = 200ms\npeer_timeout = 1s\n");
-	kill(nodes[1].pid, SIGHUP);
-	harness_wait_log(&nodes[1], "settings changed", 2);
+	for (i = 0; i < 2; i++) {
+		n = daemon_log_count(&nodes[i], "settings changed");
+		kill(nodes[i].pid, SIGHUP);
+		harness_wait_log(&nodes[i], "settings changed", n + 1);
+	}
 	expect_identities(all_live);
 }
 
@@ -1109,6 +1200,9 @@ main(void)
 		cmocka_unit_test(test_node_killed),
 	};
 
+	/* CLUSTER_TEST=test_name runs one (cmocka's filter, a glob). */
+	if (getenv("CLUSTER_TEST") != NULL)
+		cmocka_set_test_filter(getenv("CLUSTER_TEST"));
 	return harness_finish(cmocka_run_group_tests(tests, cluster_setup,
 	    cluster_teardown));
 }

@@ -92,6 +92,13 @@ int		 cluster_link_full(const struct cluster *, unsigned node);
  */
 int		 cluster_append(struct cluster *, unsigned node,
 		    const unsigned char *frame, size_t len);
+/*
+ * Publish a PAUSE or RESUME (type, enum clusterproto_type) of n of this
+ * node's ids to node, at once; full: a PAUSE that is the complete set
+ * node must hold (it may be empty).  -1 if not connected or refused.
+ */
+int		 cluster_control(struct cluster *, unsigned node, int type,
+		    const uint32_t *ids, size_t n, int full);
 /* Whether the NATS connection is up. */
 int		 cluster_connected(const struct cluster *);
 /* The figures for /stats and /metrics. */

@@ -110,6 +110,7 @@ struct conn_ops {
 #define CONN_DRAINING		0x02	/* counted by the drain as not done */
 #define CONN_SHED		0x04	/* its last read had frames dropped */
 #define CONN_WATCHED		0x08	/* on the router's rt_watch, a reference */
+#define CONN_RHELD		0x10	/* other nodes hold senders to it */
 
 struct conn {
 	/* conn.c's: read through the functions below. */

@@ -37,6 +37,11 @@ TAILQ_HEAD(conn_list, conn);
  * like a client that sends a window of small messages, not 64 KiB.
  */
 #define ROUTER_READ_SHED	4096
+/* Buckets of the tables of backpressure across nodes. */
+#define ROUTER_RHASH		64
+
+struct router_rdst;
+struct router_rhold;
 
 struct router {
 	struct event_base	*rt_base;
@@ -80,6 +85,15 @@ struct router {
 	unsigned		 rt_node;
 	struct cluster		*rt_cluster;	/* the NATS link, or NULL */
 	unsigned		 rt_remote_owner; /* router_decide's, for the caller */
+	/*
+	 * Backpressure across nodes (docs/CLUSTER.md): the remote ids our
+	 * senders must hold (a peer's PAUSE), each with its waiters, and our
+	 * ids over queue_limit with the nodes told to hold them.  Hashed by
+	 * id; empty unless a destination is slow.
+	 */
+	LIST_HEAD(, router_rdst) rt_rdst[ROUTER_RHASH];
+	LIST_HEAD(, router_rhold) rt_rhold[ROUTER_RHASH];
+	size_t			 rt_nrdst;
 };
 
 /* The address table holds this many entries per max_clients. */
@@ -140,8 +154,22 @@ void		 router_drain_start(struct router *);
  * here; backpressure cannot stop a node (it must keep reading NATS), so
  * the frame is queued over the limit.  Call router_flush after a batch.
  */
-void		 router_deliver_remote(struct router *, uint32_t dst_id,
-		    const unsigned char *payload, size_t len);
+void		 router_deliver_remote(struct router *, unsigned from,
+		    uint32_t dst_id, const unsigned char *payload, size_t len);
+/*
+ * Backpressure across nodes.  A PAUSE (pause) or RESUME of node's ids;
+ * full: a PAUSE that is node's complete set (waiters on its other ids are
+ * resumed).  router_remote_refresh sends node the complete set of our ids
+ * it must hold (every heartbeat).  router_remote_forget: node went down,
+ * restarted or was refused: its waiters are resumed (their frames then
+ * meet the peer's state) and our holds for it are forgotten.
+ * router_remote_paused: senders here waiting for node's ids.
+ */
+void		 router_remote_control(struct router *, unsigned node,
+		    int pause, const uint32_t *ids, size_t n, int full);
+void		 router_remote_refresh(struct router *, unsigned node);
+void		 router_remote_forget(struct router *, unsigned node);
+uint64_t	 router_remote_paused(struct router *, unsigned node);
 /*
  * The cluster's counters (see struct stats): n frames of bytes handed to
  * NATS; n frames dropped from a batch or queue because their peer went
