@@ -384,6 +384,9 @@ cluster_publish_queue(struct cluster *cl, unsigned node)
 		TAILQ_REMOVE(&cp->cp_queue, m, cm_entry);
 		cp->cp_queue_bytes -= m->cm_len;
 		free(m);
+		if (cluster_link_bytes(cl, cp) <=
+		    cl->cl_cf->cf_cluster_link_limit / 2)
+			router_link_drained(cl->cl_rt, node);
 	}
 }
 

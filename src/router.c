@@ -170,8 +170,10 @@ router_free(struct router *rt)
 		router_close(rt, c, CONN_REASON_SHUTDOWN);
 #ifdef HAVE_NATS
 	/* No waiter is left: forget every hold, both ways. */
-	for (i = 0; i < IDMAP_NODES; i++)
+	for (i = 0; i < IDMAP_NODES; i++) {
 		router_remote_forget(rt, (unsigned)i);
+		free(rt->rt_link_wait[i]);
+	}
 #endif
 	/* Every client is closed: the watch list only holds references. */
 	router_watch_paused(rt);
@@ -1258,6 +1260,36 @@ router_remote_control(struct router *rt, unsigned node, int pause,
 		router_rdst_sweep(rt, node, 1);
 }
 
+/*
+ * The stand-in that senders wait on while node's link is full (its cn_id
+ * is 0: no client's), made at the first wait and kept.  NULL if out of
+ * memory: the frame is then dropped and counted.
+ */
+static struct router_rdst *
+router_link_wait(struct router *rt, unsigned node)
+{
+	struct router_rdst	*rd = rt->rt_link_wait[node & 255];
+
+	if (rd == NULL && (rd = calloc(1, sizeof *rd)) != NULL) {
+		TAILQ_INIT(&rd->rd_conn.cn_waiters);
+		rd->rd_node = node;
+		rt->rt_link_wait[node & 255] = rd;
+	}
+	return rd;
+}
+
+void
+router_link_drained(struct router *rt, unsigned node)
+{
+	struct router_rdst	*rd = rt->rt_link_wait[node & 255];
+
+	if (rd != NULL && !TAILQ_EMPTY(&rd->rd_conn.cn_waiters)) {
+		log_debug("cluster: node %u: link under link_limit / 2, "
+		    "senders resumed", node);
+		router_wake_waiters(rt, &rd->rd_conn);
+	}
+}
+
 uint64_t
 router_remote_paused(struct router *rt, unsigned node)
 {
@@ -1265,6 +1297,10 @@ router_remote_paused(struct router *rt, unsigned node)
 	struct conn		*w;
 	uint64_t		 n = 0;
 	size_t			 b;
+
+	if ((rd = rt->rt_link_wait[node & 255]) != NULL)
+		TAILQ_FOREACH(w, &rd->rd_conn.cn_waiters, cn_wait_entry)
+			n++;
 
 	for (b = 0; b < ROUTER_RHASH && rt->rt_nrdst > 0; b++)
 		LIST_FOREACH(rd, &rt->rt_rdst[b], rd_entry)
@@ -1387,6 +1423,7 @@ router_remote_forget(struct router *rt, unsigned node)
 	unsigned		 i;
 
 	router_rdst_sweep(rt, node, 0);
+	router_link_drained(rt, node);
 	for (b = 0; b < ROUTER_RHASH; b++)
 		for (rh = LIST_FIRST(&rt->rt_rhold[b]); rh != NULL;
 		    rh = next) {
@@ -1437,7 +1474,18 @@ router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id,
 		router_pause(rt, src, &rd->rd_conn, len);
 		return ROUTER_STOP;
 	}
+	/*
+	 * Over link_limit (NATS slow or down): backpressure holds the sender
+	 * until the link drains to half; drop and disconnect drop the frame
+	 * (open question 4: the slow party is the link, not a client).
+	 */
 	if (cluster_link_full(rt->rt_cluster, owner)) {
+		if (rt->rt_config.cf_slow_consumer ==
+		    SLOW_CONSUMER_BACKPRESSURE &&
+		    (rd = router_link_wait(rt, owner)) != NULL) {
+			router_pause(rt, src, &rd->rd_conn, len);
+			return ROUTER_STOP;
+		}
 		router_dropped(rt, src, NULL, 1, ROUTER_DROP_LINK_FULL);
 		return ROUTER_CONSUMED;
 	}

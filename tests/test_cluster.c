@@ -857,6 +857,108 @@ test_slow_remote_receiver(void **state)
 }
 
 /*
+ * link_limit as the senders' policy: node 4 (link_limit 1M, peer_timeout
+ * 30 s so that the stall does not count node 1 down) on NATS server 3,
+ * which is stalled (SIGSTOP) while a client of node 4 writes 5 MB to a
+ * client of node 1.  Under backpressure the sender is paused once the
+ * link holds link_limit (shown in /clients and paused_senders), nothing is
+ * dropped (dropped_link_full stays 0), the link stays under link_limit +
+ * CLUSTER_HANDOFF + a frame; once the server goes on, every frame arrives
+ * in order and the sender is resumed.
+ */
+static void
+test_link_limit(void **state)
+{
+	enum { N = 500, SIZE = 10000 };
+	struct daemon	 d4;
+	char		 conf4[256];
+	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
+			    "--cluster-nats", servers[2].url, "--node", "4",
+			    NULL };
+	char		 frame[SIZE + 1], got[SIZE + 1];
+	uint32_t	 ida, idc;
+	long long	 deadline, buffered, paused_senders;
+	json_t		*s, *p;
+	pid_t		 pid;
+	int		 a, c, k, up;
+
+	need_nats();
+	harness_tmp_path(conf4, sizeof conf4, "cluster-node4.conf");
+	harness_write_file(conf4, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 200ms\npeer_timeout = 30s\nlink_limit = 1M\n");
+	harness_start(&d4, args);
+	nodes[3] = d4;	/* node_stats(3) */
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		s = node_stats(0);
+		up = strcmp(peer_state(s, 4), "up") == 0;
+		json_decref(s);
+		if (up) {
+			s = node_stats(3);
+			up = strcmp(peer_state(s, 1), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((c = tc_connect(&d4, &idc)) >= 0);
+
+	kill(servers[2].pid, SIGSTOP);
+	if ((pid = fork()) == 0) {
+		for (k = 0; k < N; k++) {
+			bp_frame(frame, SIZE, k);
+			if (tc_send(c, ida, frame) != 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while (!client_paused(3, idc)) {
+		if (tc_now_ms() > deadline) {
+			kill(servers[2].pid, SIGCONT);
+			fail_msg("the sender was not paused");
+		}
+		usleep(20000);
+	}
+	s = node_stats(3);
+	p = peer_of(s, 1);
+	assert_non_null(p);
+	paused_senders = jint(p, "paused_senders");
+	buffered = jint(s, "cluster.link_buffered_bytes");
+	assert_int_equal(jint(s, "cluster.dropped_link_full_total"), 0);
+	json_decref(s);
+	print_message("link_limit 1M: sender paused, %lld bytes held for the "
+	    "link, %lld paused senders\n", buffered, paused_senders);
+	kill(servers[2].pid, SIGCONT);
+	assert_true(paused_senders >= 1);
+	/* link_limit + CLUSTER_HANDOFF + a batch + a frame, and headers. */
+	assert_true(buffered <= (1 << 20) + (1 << 20) + 128 * 1024 + SIZE +
+	    64 * 1024);
+
+	for (k = 0; k < N; k++) {
+		bp_frame(frame, SIZE, k);
+		if (tc_read_exact(a, got, SIZE + 1, HARNESS_TIMEOUT_MS) != 0 ||
+		    memcmp(got, frame, SIZE + 1) != 0)
+			fail_msg("frame %d of %d missing or wrong", k, N);
+	}
+	harness_child_ok(pid);
+	assert_false(client_paused(3, idc));
+	s = node_stats(3);
+	assert_int_equal(jint(s, "cluster.dropped_link_full_total"), 0);
+	assert_int_equal(jint(s, "cluster.dropped_peer_down_total"), 0);
+	json_decref(s);
+	close(a);
+	close(c);
+	harness_stop(&d4);
+	memset(&nodes[3], 0, sizeof nodes[3]);
+	unlink(conf4);
+	expect_identities(all_live);
+}
+
+/*
  * Node 1's NATS server restarted under load: frames from node 1 to node 2
  * in flight across the restart; what arrives is in order and never
  * repeated, whatever was lost is counted (in transit at node 2, or
@@ -1193,6 +1295,7 @@ main(void)
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_secret_mismatch),
 		cmocka_unit_test(test_slow_remote_receiver),
+		cmocka_unit_test(test_link_limit),
 		cmocka_unit_test(test_nats_restart),
 		cmocka_unit_test(test_nats_outage),
 		cmocka_unit_test(test_shutdown_flush),

@@ -112,6 +112,23 @@ test_types(void **state)
 	    CLUSTERPROTO_HEADER_LEN + 8), CLUSTERPROTO_OK);
 	assert_int_equal(g.ch_flags, CLUSTERPROTO_FLAG_FULL);
 	assert_int_equal(g.ch_count, 2);
+
+	/* An empty FULL PAUSE: nothing is to be held.  Empty otherwise: no. */
+	h.ch_count = 0;
+	h.ch_length = 0;
+	clusterproto_header_put(msg, &h);
+	assert_int_equal(clusterproto_header_get(&g, msg,
+	    CLUSTERPROTO_HEADER_LEN), CLUSTERPROTO_OK);
+	assert_int_equal(g.ch_count, 0);
+	h.ch_flags = 0;
+	clusterproto_header_put(msg, &h);
+	assert_int_equal(clusterproto_header_get(&g, msg,
+	    CLUSTERPROTO_HEADER_LEN), CLUSTERPROTO_BAD_BODY);
+	h.ch_type = CLUSTERPROTO_RESUME;
+	h.ch_flags = CLUSTERPROTO_FLAG_FULL;
+	clusterproto_header_put(msg, &h);
+	assert_int_equal(clusterproto_header_get(&g, msg,
+	    CLUSTERPROTO_HEADER_LEN), CLUSTERPROTO_BAD_BODY);
 }
 
 /* Each malformed message is refused with its own reason. */

@@ -94,6 +94,8 @@ struct router {
 	LIST_HEAD(, router_rdst) rt_rdst[ROUTER_RHASH];
 	LIST_HEAD(, router_rhold) rt_rhold[ROUTER_RHASH];
 	size_t			 rt_nrdst;
+	/* Per node (IDMAP_NODES): senders held while its link is full. */
+	struct router_rdst	*rt_link_wait[256];
 };
 
 /* The address table holds this many entries per max_clients. */
@@ -170,6 +172,11 @@ void		 router_remote_control(struct router *, unsigned node,
 void		 router_remote_refresh(struct router *, unsigned node);
 void		 router_remote_forget(struct router *, unsigned node);
 uint64_t	 router_remote_paused(struct router *, unsigned node);
+/*
+ * The link to node holds link_limit / 2 bytes or less: the senders held
+ * because it was full go on.
+ */
+void		 router_link_drained(struct router *, unsigned node);
 /*
  * The cluster's counters (see struct stats): n frames of bytes handed to
  * NATS; n frames dropped from a batch or queue because their peer went
