@@ -1047,10 +1047,17 @@ void
 cluster_configure(struct cluster *cl)
 {
 	struct timeval	tv;
+	unsigned	node;
 
 	tv.tv_sec = cl->cl_cf->cf_cluster_heartbeat_ms / 1000;
 	tv.tv_usec = (cl->cl_cf->cf_cluster_heartbeat_ms % 1000) * 1000;
 	event_add(cl->cl_hb_ev, &tv);
+	/* A larger link_limit (or another policy) may let held senders go. */
+	for (node = 0; node < IDMAP_NODES; node++)
+		if (cl->cl_cf->cf_slow_consumer != SLOW_CONSUMER_BACKPRESSURE ||
+		    cluster_link_bytes(cl, &cl->cl_peers[node]) <=
+		    cl->cl_cf->cf_cluster_link_limit / 2)
+			router_link_drained(cl->cl_rt, node);
 }
 
 void

@@ -652,6 +652,13 @@ router_configure_conn(struct router *rt, struct conn *c)
 	conn_configure(c, policy_resume_mark((size_t)cf->cf_queue_limit),
 	    router_first_read_max(cf));
 	router_wake_waiters(rt, c);
+#ifdef HAVE_NATS
+	/* Likewise the other nodes' senders held for it. */
+	if ((c->cn_rflags & CONN_RHELD) &&
+	    (cf->cf_slow_consumer != SLOW_CONSUMER_BACKPRESSURE ||
+	    conn_queued(c) <= policy_resume_mark((size_t)cf->cf_queue_limit)))
+		router_release_remote(rt, c);
+#endif
 }
 
 /*
