@@ -958,6 +958,163 @@ test_link_limit(void **state)
 	expect_identities(all_live);
 }
 
+/* A writer child that ends in time (never wedged): it exited 0. */
+static void
+child_done(pid_t pid)
+{
+	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	int		status;
+	pid_t		r;
+
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
+		if (tc_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			fail_msg("a sender is still held");
+		}
+		usleep(20000);
+	}
+	assert_int_equal(r, pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A child writing n frames of size bytes to dst on fd; its pid. */
+static pid_t
+writer(int fd, uint32_t dst, int n, size_t size)
+{
+	char	frame[2048];
+	pid_t	pid;
+	int	k;
+
+	assert_true(size < sizeof frame);
+	if ((pid = fork()) == 0) {
+		for (k = 0; k < n; k++) {
+			bp_frame(frame, size, k);
+			if (tc_send(fd, dst, frame) != 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+static void
+wait_paused(int i, uint32_t id, int paused)
+{
+	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+
+	while (client_paused(i, id) != paused) {
+		if (tc_now_ms() > deadline)
+			fail_msg("client %u never %s", id, paused ? "paused" :
+			    "resumed");
+		usleep(20000);
+	}
+}
+
+/*
+ * Senders held for another node are never wedged: (1) the destination
+ * closes on node 2: node 1's sender is resumed (RESUME) and its remaining
+ * frames are dropped at node 2 as addressed to an unknown id; (2) the
+ * owner node (a fourth node) is killed: after peer_timeout node 1 counts
+ * it down, resumes its sender and drops its frames as dropped_peer_down.
+ */
+static void
+test_held_senders_woken(void **state)
+{
+	enum { FRAMES = 5000, SIZE = 1000 };
+	struct daemon	 d4;
+	char		 conf4[256];
+	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
+			    "--cluster-nats", servers[2].url, "--node", "4",
+			    NULL };
+	json_t		*before, *after;
+	uint32_t	 ida, idb, idr, ids;
+	pid_t		 pid;
+	int		 a, b, r, sd, i, n, up;
+	long long	 deadline;
+
+	need_nats();
+	wait_peers(all_live, "up", 0);
+	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
+	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
+	    "peer_timeout = 1s\n");
+	for (i = 0; i < 2; i++) {
+		n = daemon_log_count(&nodes[i], "settings changed");
+		kill(nodes[i].pid, SIGHUP);
+		harness_wait_log(&nodes[i], "settings changed", n + 1);
+	}
+
+	/* (1) The destination closes while its sender is held. */
+	before = node_stats(1);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
+	pid = writer(a, idb, FRAMES, SIZE);
+	wait_paused(0, ida, 1);
+	close(b);
+	wait_paused(0, ida, 0);
+	child_done(pid);
+	expect_identities(all_live);
+	after = node_stats(1);
+	assert_true(jint(after, "messages.dropped_unknown_destination_total") >
+	    jint(before, "messages.dropped_unknown_destination_total"));
+	json_decref(before);
+	json_decref(after);
+	close(a);
+
+	/* (2) The owner node is killed while a sender is held for it. */
+	harness_tmp_path(conf4, sizeof conf4, "cluster-node4.conf");
+	harness_write_file(conf4, "[router]\nqueue_limit = 64K\n"
+	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
+	    "peer_timeout = 1s\n");
+	harness_start(&d4, args);
+	nodes[3] = d4;	/* node_stats(3) */
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		json_t	*s = node_stats(0);
+
+		up = strcmp(peer_state(s, 4), "up") == 0;
+		json_decref(s);
+		if (up) {
+			s = node_stats(3);
+			up = strcmp(peer_state(s, 1), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+	before = node_stats(0);
+	assert_true((sd = tc_connect(&nodes[0], &ids)) >= 0);
+	assert_true((r = tc_connect_small(&d4, &idr)) >= 0);
+	pid = writer(sd, idr, FRAMES, SIZE);
+	wait_paused(0, ids, 1);
+	kill(d4.pid, SIGKILL);
+	waitpid(d4.pid, NULL, 0);
+	d4.pid = 0;
+	memset(&nodes[3], 0, sizeof nodes[3]);
+	close(r);
+	wait_paused(0, ids, 0);
+	child_done(pid);
+	expect_identities(all_live);
+	after = node_stats(0);
+	assert_true(jint(after, "cluster.dropped_peer_down_total") >
+	    jint(before, "cluster.dropped_peer_down_total"));
+	json_decref(before);
+	json_decref(after);
+	close(sd);
+	unlink(conf4);
+
+	harness_write_file(conf_path, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 200ms\npeer_timeout = 1s\n");
+	for (i = 0; i < 2; i++) {
+		n = daemon_log_count(&nodes[i], "settings changed");
+		kill(nodes[i].pid, SIGHUP);
+		harness_wait_log(&nodes[i], "settings changed", n + 1);
+	}
+	expect_identities(all_live);
+}
+
 /*
  * Node 1's NATS server restarted under load: frames from node 1 to node 2
  * in flight across the restart; what arrives is in order and never
@@ -1296,6 +1453,7 @@ main(void)
 		cmocka_unit_test(test_secret_mismatch),
 		cmocka_unit_test(test_slow_remote_receiver),
 		cmocka_unit_test(test_link_limit),
+		cmocka_unit_test(test_held_senders_woken),
 		cmocka_unit_test(test_nats_restart),
 		cmocka_unit_test(test_nats_outage),
 		cmocka_unit_test(test_shutdown_flush),
