@@ -583,7 +583,9 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 
 /*
  * PAUSE or RESUME from an UP peer of the epoch we know: its ids, to the
- * router's waiters on remote destinations.
+ * router's waiters on remote destinations.  One of a peer not UP (yet, or
+ * any more) or of another epoch is ignored, not counted bad: the peer may
+ * see us up before we see it, and its next FULL set says it again.
  */
 static void
 cluster_control_in(struct cluster *cl, const struct clusterproto_header *h,
@@ -593,11 +595,12 @@ cluster_control_in(struct cluster *cl, const struct clusterproto_header *h,
 	uint32_t		*ids;
 	uint32_t		 i;
 
-	if (h->ch_to != cl->cl_node || h->ch_from == cl->cl_node ||
-	    cp->cp_state != CLUSTER_PEER_UP || cp->cp_epoch != h->ch_epoch) {
+	if (h->ch_to != cl->cl_node || h->ch_from == cl->cl_node) {
 		cl->cl_bad_messages++;
 		return;
 	}
+	if (cp->cp_state != CLUSTER_PEER_UP || cp->cp_epoch != h->ch_epoch)
+		return;
 	if ((ids = calloc(h->ch_count + 1, sizeof *ids)) == NULL) {
 		log_warnx("cluster: node %u: out of memory, a %s ignored",
 		    h->ch_from, h->ch_type == CLUSTERPROTO_PAUSE ? "PAUSE" :
