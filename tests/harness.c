@@ -24,8 +24,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "harness.h"
+#include "http_client.h"
 
 /*
  * Every daemon daemon_start() spawned, for harness_teardown() and
@@ -259,6 +261,34 @@ daemon_log_value(struct daemon *d, const char *marker, const char *name)
 		v = strtoll(p + strlen(key), NULL, 10);
 	free(log);
 	return v;
+}
+
+json_t *
+daemon_admin_json(struct daemon *d, const char *path)
+{
+	struct http_response	 r;
+	json_t			*j;
+
+	assert_int_equal(http_request(d->admin_port, "GET", path, NULL, &r,
+	    HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(j = json_loads(r.body, 0, NULL));
+	http_response_free(&r);
+	return j;
+}
+
+long long
+daemon_stat(struct daemon *d, const char *group, const char *name)
+{
+	json_t		*j = daemon_admin_json(d, "/stats"), *g, *v;
+	long long	 n;
+
+	assert_non_null(g = json_object_get(j, group));
+	v = json_object_get(g, name);
+	assert_true(json_is_integer(v));
+	n = json_integer_value(v);
+	json_decref(j);
+	return n;
 }
 
 long long

@@ -64,6 +64,14 @@ long long daemon_log_value(struct daemon *, const char *marker,
 	    const char *name);
 /* A counter from the "final counters" line logged at exit; -1 if absent. */
 long long daemon_counter(struct daemon *, const char *name);
+/*
+ * GET path from the daemon's admin port: the test fails unless it answers
+ * 200 with JSON.  The caller owns the reference (json_decref).
+ */
+struct json_t	*daemon_admin_json(struct daemon *, const char *path);
+/* The integer group.name of /stats now; the test fails if it is absent. */
+long long	daemon_stat(struct daemon *, const char *group,
+		    const char *name);
 /* The daemon's resident set in KiB (VmRSS), or -1. */
 long	daemon_rss_kb(struct daemon *);
 /* CPU time the daemon has used, user + system, in clock ticks; or -1. */

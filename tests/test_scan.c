@@ -105,35 +105,6 @@ expect_closed_without_id(int fd)
 	}
 }
 
-/* GET path as JSON (200 expected). */
-static json_t *
-get_json(struct daemon *d, const char *path)
-{
-	struct http_response	 r;
-	json_t			*j;
-
-	assert_int_equal(http_request(d->admin_port, "GET", path, NULL, &r,
-	    HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(r.status, 200);
-	assert_non_null(j = json_loads(r.body, 0, NULL));
-	http_response_free(&r);
-	return j;
-}
-
-/* The integer at group.name of /stats. */
-static long long
-stat_of(struct daemon *d, const char *group, const char *name)
-{
-	json_t		*j = get_json(d, "/stats");
-	json_t		*v = json_object_get(json_object_get(j, group), name);
-	long long	 n;
-
-	assert_true(json_is_integer(v));
-	n = json_integer_value(v);
-	json_decref(j);
-	return n;
-}
-
 /*
  * In the ring of closed clients: how many closes the records with this
  * reason and a peer from source address src stand for (with id, if id is
@@ -143,7 +114,7 @@ static int
 closed_count(struct daemon *d, const char *reason, const char *src,
     uint32_t id)
 {
-	json_t		*j = get_json(d, "/clients?state=closed&limit=1000");
+	json_t		*j = daemon_admin_json(d, "/clients?state=closed&limit=1000");
 	json_t		*list = json_object_get(j, "clients"), *c, *cid;
 	const char	*peer;
 	size_t		 i, len = strlen(src);
@@ -230,9 +201,9 @@ test_scanner_banned(void **state)
 	tc_expect_msg(v, "found you");
 	/* And the loyal client's 500 are routed: it is still served. */
 	tc_ping_pong(l, idl, v, idv, 1);
-	assert_int_equal(stat_of(&d, "messages",
+	assert_int_equal(daemon_stat(&d, "messages",
 	    "dropped_unknown_destination_total"), 564);
-	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 0);
+	assert_int_equal(daemon_stat(&d, "clients", "disconnected_scan_total"), 0);
 
 	/* The 65th: closed, logged once with the address, banned. */
 	probe(s, 64, 1, live, 4);
@@ -253,7 +224,7 @@ test_scanner_banned(void **state)
 	tc_ping_pong(l, idl, v, idv, 3);
 	tc_ping_pong(o, ido, v, idv, 3);
 
-	j = get_json(&d, "/stats");
+	j = daemon_admin_json(&d, "/stats");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
 	    "clients"), "disconnected_scan_total")), 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
@@ -368,9 +339,9 @@ test_per_address(void **state)
 	assert_true((dd = connect_from(&d, "127.0.0.6", &idd)) >= 0);
 	tc_ping_pong(dd, idd, b, idb, 2);
 
-	assert_int_equal(stat_of(&d, "clients", "rejected_per_address_total"),
+	assert_int_equal(daemon_stat(&d, "clients", "rejected_per_address_total"),
 	    1);
-	assert_int_equal(stat_of(&d, "clients", "rejected_total"), 1);
+	assert_int_equal(daemon_stat(&d, "clients", "rejected_total"), 1);
 	assert_int_equal(closed_count(&d, "per_address", "127.0.0.6", 0), 1);
 	close(b);
 	close(c);
@@ -586,13 +557,13 @@ test_closed_flood(void **state)
 		close(s);
 	}
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	while (stat_of(&d, "clients", "rejected_banned_total") < 500) {
+	while (daemon_stat(&d, "clients", "rejected_banned_total") < 500) {
 		assert_true(tc_now_ms() < deadline);
 		poll(NULL, 0, 20);
 	}
-	assert_int_equal(stat_of(&d, "clients", "rejected_banned_total"), 500);
+	assert_int_equal(daemon_stat(&d, "clients", "rejected_banned_total"), 500);
 
-	j = get_json(&d, "/clients?state=closed&limit=10");
+	j = daemon_admin_json(&d, "/clients?state=closed&limit=10");
 	list = json_object_get(j, "clients");
 	assert_int_equal(json_array_size(list), 3);
 	c = json_array_get(list, 0);
@@ -675,10 +646,10 @@ test_departed_two_clients(void **state)
 	}
 	tc_ping_pong(a, ida, v, idv, 1);
 	tc_ping_pong(b, idb, v, idv, 1);
-	assert_int_equal(stat_of(&d, "messages",
+	assert_int_equal(daemon_stat(&d, "messages",
 	    "dropped_unknown_destination_total"), 400);
-	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 0);
-	assert_int_equal(stat_of(&d, "clients", "banned_addresses"), 0);
+	assert_int_equal(daemon_stat(&d, "clients", "disconnected_scan_total"), 0);
+	assert_int_equal(daemon_stat(&d, "clients", "banned_addresses"), 0);
 	assert_int_equal(daemon_log_count(&d, "banned for"), 0);
 	assert_true((o = connect_from(&d, "127.0.0.6", &ido)) >= 0);
 	tc_ping_pong(o, ido, v, idv, 1);
@@ -716,10 +687,10 @@ test_departed_alternating(void **state)
 		assert_int_equal(tc_send(c, i % 2 ? gone2 : gone1,
 		    "anyone?"), 0);
 	tc_ping_pong(c, idc, v, idv, 1);
-	assert_int_equal(stat_of(&d, "messages",
+	assert_int_equal(daemon_stat(&d, "messages",
 	    "dropped_unknown_destination_total"), 200);
-	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 0);
-	assert_int_equal(stat_of(&d, "clients", "banned_addresses"), 0);
+	assert_int_equal(daemon_stat(&d, "clients", "disconnected_scan_total"), 0);
+	assert_int_equal(daemon_stat(&d, "clients", "banned_addresses"), 0);
 	assert_int_equal(daemon_log_count(&d, "banned for"), 0);
 	assert_true((o = connect_from(&d, "127.0.0.7", &ido)) >= 0);
 	tc_ping_pong(o, ido, v, idv, 1);
@@ -762,7 +733,7 @@ test_departed_banned_address(void **state)
 	for (i = 0; i < 100; i++)
 		assert_int_equal(tc_send(a, gone, "are you there"), 0);
 	tc_ping_pong(a, ida, v, idv, 1);
-	assert_int_equal(stat_of(&d, "clients", "disconnected_scan_total"), 1);
+	assert_int_equal(daemon_stat(&d, "clients", "disconnected_scan_total"), 1);
 	probe(a, 1000, 1, live, 3);
 	assert_int_equal(tc_expect_close(a, HARNESS_TIMEOUT_MS), 0);
 	close(a);

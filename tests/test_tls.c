@@ -268,35 +268,6 @@ tls_port(struct daemon *d)
 	return port;
 }
 
-/* GET path on the admin port as JSON (the test fails otherwise). */
-static json_t *
-admin_json(struct daemon *d, const char *path)
-{
-	struct http_response	 resp;
-	json_t			*v;
-
-	assert_int_equal(http_request(d->admin_port, "GET", path, NULL, &resp,
-	    HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(resp.status, 200);
-	assert_non_null(v = json_loads(resp.body, 0, NULL));
-	http_response_free(&resp);
-	return v;
-}
-
-/* A number in /stats: group.name. */
-static long long
-stats_value(struct daemon *d, const char *group, const char *name)
-{
-	json_t		*v = admin_json(d, "/stats"), *g, *n;
-	long long	 x;
-
-	assert_non_null(g = json_object_get(v, group));
-	assert_non_null(n = json_object_get(g, name));
-	x = json_integer_value(n);
-	json_decref(v);
-	return x;
-}
-
 /* Wait until /stats has group.name == want (or >= want, with at_least). */
 static void
 stats_wait_cmp(struct daemon *d, const char *group, const char *name,
@@ -304,10 +275,10 @@ stats_wait_cmp(struct daemon *d, const char *group, const char *name,
 {
 	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS, v;
 
-	while ((v = stats_value(d, group, name)) != want &&
+	while ((v = daemon_stat(d, group, name)) != want &&
 	    !(at_least && v > want)) {
 		if (tc_now_ms() > deadline) {
-			json_t	*all = admin_json(d, "/stats");
+			json_t	*all = daemon_admin_json(d, "/stats");
 			char	*text = json_dumps(all, JSON_COMPACT);
 
 			fail_msg("stats %s.%s never became %s%lld: %s", group,
@@ -387,10 +358,10 @@ test_exchange(void **state)
 	free(back);
 
 	/* /stats and /clients. */
-	assert_int_equal(stats_value(&d, "tls", "handshakes_total"), 1);
-	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	assert_int_equal(daemon_stat(&d, "tls", "handshakes_total"), 1);
+	assert_int_equal(daemon_stat(&d, "tls", "handshake_failures_total"),
 	    0);
-	v = admin_json(&d, "/clients");
+	v = daemon_admin_json(&d, "/clients");
 	list = json_object_get(v, "clients");
 	json_array_foreach(list, i, e) {
 		if (json_integer_value(json_object_get(e, "id")) == t.id) {
@@ -406,14 +377,14 @@ test_exchange(void **state)
 	assert_int_equal(seen_plain, 1);
 	json_decref(v);
 	snprintf(path, sizeof path, "/clients/%u", t.id);
-	v = admin_json(&d, path);
+	v = daemon_admin_json(&d, path);
 	assert_string_equal(json_string_value(json_object_get(v,
 	    "tls_protocol")), SSL_get_version(t.ssl));
 	assert_string_equal(json_string_value(json_object_get(v,
 	    "tls_cipher")), SSL_get_cipher_name(t.ssl));
 	json_decref(v);
 	snprintf(path, sizeof path, "/clients/%u", idp);
-	v = admin_json(&d, path);
+	v = daemon_admin_json(&d, path);
 	assert_null(json_object_get(v, "tls_protocol"));
 	json_decref(v);
 
@@ -458,9 +429,9 @@ test_mtls(void **state)
 	}
 	assert_int_equal(daemon_log_count(&d,
 	    ": tls handshake from 127.0.0.1:"), 3);
-	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	assert_int_equal(daemon_stat(&d, "tls", "handshake_failures_total"),
 	    3);
-	assert_int_equal(stats_value(&d, "clients", "connected"), 0);
+	assert_int_equal(daemon_stat(&d, "clients", "connected"), 0);
 
 	assert_int_equal(tlc_open(&good, port, "client", 1), 0);
 	assert_true((p = tc_connect(&d, &idp)) >= 0);
@@ -468,7 +439,7 @@ test_mtls(void **state)
 	tc_expect_msg(p, "from mtls");
 	assert_int_equal(tc_send(p, good.id, "to mtls"), 0);
 	tlc_expect(&good, "to mtls", 7);
-	assert_int_equal(stats_value(&d, "tls", "handshakes_total"), 1);
+	assert_int_equal(daemon_stat(&d, "tls", "handshakes_total"), 1);
 	tlc_close(&good);
 	close(p);
 	harness_stop(&d);
@@ -594,7 +565,7 @@ test_garbage(void **state)
 	harness_wait_log(&d, "closed: tls;", 4);
 	assert_int_equal(daemon_log_count(&d,
 	    ": tls handshake from 127.0.0.1:"), 4);
-	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	assert_int_equal(daemon_stat(&d, "tls", "handshake_failures_total"),
 	    4);
 	stats_wait(&d, "clients", "connected", 2);
 	/* Everyone else is fine. */
@@ -644,9 +615,9 @@ test_handshake_deadline(void **state)
 	    2);
 	assert_int_equal(daemon_log_count(&d, ": timed out"), 2);
 	stats_wait(&d, "clients", "connected", 0);
-	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	assert_int_equal(daemon_stat(&d, "tls", "handshake_failures_total"),
 	    2);
-	v = admin_json(&d, "/clients?state=closed");
+	v = daemon_admin_json(&d, "/clients?state=closed");
 	list = json_object_get(v, "clients");
 	json_array_foreach(list, i, e) {
 		if (strcmp(json_string_value(json_object_get(e, "reason")),
@@ -727,7 +698,7 @@ test_backpressure(void **state)
 	}
 	harness_child_ok(pid);
 	stats_wait(&d, "clients", "paused", 0);
-	paused = stats_value(&d, "clients", "paused_total");
+	paused = daemon_stat(&d, "clients", "paused_total");
 
 	/* TLS t to plain b, b not reading: t is paused, then resumed. */
 	assert_true((pid = fork()) >= 0);
@@ -1141,7 +1112,7 @@ test_tcp_check(void **state)
 		close(fd);
 	}
 	harness_wait_log(&d, "closed: eof;", 3);
-	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	assert_int_equal(daemon_stat(&d, "tls", "handshake_failures_total"),
 	    0);
 	assert_int_equal(daemon_log_count(&d, "tls handshake from"), 0);
 	/* Bytes that end short of a handshake still count. */
@@ -1149,7 +1120,7 @@ test_tcp_check(void **state)
 	assert_int_equal(tc_write(fd, hello, sizeof hello), 0);
 	close(fd);
 	harness_wait_log(&d, "closed: tls;", 1);
-	assert_int_equal(stats_value(&d, "tls", "handshake_failures_total"),
+	assert_int_equal(daemon_stat(&d, "tls", "handshake_failures_total"),
 	    1);
 	assert_int_equal(daemon_log_count(&d, "tls handshake from"), 1);
 	assert_int_equal(daemon_log_count(&d, "closed: eof;"), 3);
@@ -1223,7 +1194,7 @@ test_trim_after_handshakes(void **state)
 	for (i = 0; i < TRIM_CLIENTS; i++)
 		assert_int_equal(tlc_open(&t[i], tls_port(&d), NULL, 1), 0);
 	harness_wait_log(&d, "quiet: heap trimmed", 1);
-	assert_int_equal(stats_value(&d, "tls", "handshakes_total"),
+	assert_int_equal(daemon_stat(&d, "tls", "handshakes_total"),
 	    TRIM_CLIENTS);
 	for (i = 0; i < TRIM_CLIENTS; i++)
 		tlc_close(&t[i]);
