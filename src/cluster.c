@@ -468,7 +468,11 @@ cluster_discard(struct cluster *cl, unsigned node)
 	}
 }
 
-/* A new epoch of a peer: a new peer, the link starts again. */
+/*
+ * A new epoch of a peer: a new peer, the link starts again both ways, and
+ * so do its counters (/stats peers[]): the per-link identity compares
+ * ours with the new process's, which start at zero.
+ */
 static void
 cluster_peer_reset(struct cluster *cl, unsigned node, uint64_t epoch)
 {
@@ -480,6 +484,8 @@ cluster_peer_reset(struct cluster *cl, unsigned node, uint64_t epoch)
 	cp->cp_frames_out = 0;
 	cp->cp_seq_in = 0;
 	cp->cp_frames_in_next = 0;
+	cp->cp_frames_in = 0;
+	cp->cp_dropped_in_transit = 0;
 }
 
 static void

@@ -1199,6 +1199,41 @@ test_node_killed(void **state)
 	nc_expect_identities(&cl, live);
 }
 
+/*
+ * A node killed and started again under its number is a new epoch, a new
+ * peer: after traffic with node 3 in one epoch, a SIGKILL and a restart,
+ * traffic in the next, the per-link identities hold (each side's counters
+ * of the link start again with the new epoch; frames_in once kept the
+ * old epoch's count).  Node 3 is down after test_node_killed.
+ */
+static void
+test_node_restarted(void **state)
+{
+	uint32_t	ida, idb, idc;
+	int		a, b, c;
+
+	nc_need_nats();
+	if (nodes[2].pid <= 0)
+		nc_node_start(&cl, 2);
+	nc_wait_peers(&cl, all_live, "up", 0);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect(&nodes[1], &idb)) >= 0);
+	assert_true((c = tc_connect(&nodes[2], &idc)) >= 0);
+	tc_ping_pong(a, ida, c, idc, 3);
+	tc_ping_pong(b, idb, c, idc, 3);
+	close(c);
+	(void)daemon_stop(&nodes[2], SIGKILL, HARNESS_TIMEOUT_MS);
+	nc_node_start(&cl, 2);
+	nc_wait_peers(&cl, all_live, "up", 0);
+	assert_true((c = tc_connect(&nodes[2], &idc)) >= 0);
+	tc_ping_pong(a, ida, c, idc, 2);
+	tc_ping_pong(b, idb, c, idc, 2);
+	close(a);
+	close(b);
+	close(c);
+	nc_expect_identities(&cl, all_live);
+}
+
 int
 main(void)
 {
@@ -1219,6 +1254,7 @@ main(void)
 		cmocka_unit_test(test_shutdown_flush),
 		cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_node_killed),
+		cmocka_unit_test(test_node_restarted),
 	};
 
 	/* CLUSTER_TEST=test_name runs one (cmocka's filter, a glob). */
