@@ -51,6 +51,14 @@
 #define CLUSTER_MAX_PAYLOAD	(1024 * 1024)
 /* Ids per PAUSE or RESUME message: 64 KiB of body. */
 #define CLUSTER_CONTROL_IDS	16384
+/*
+ * A link message's seq: the low half of the receiver's epoch as the
+ * sender knows it, then the message's number on the link (docs/CLUSTER.md,
+ * "Common header"); a receiver ignores what was for an earlier process.
+ */
+#define CLUSTER_SEQ(epoch, n)	((uint64_t)(uint32_t)(epoch) << 32 | \
+				    (uint32_t)(n))
+#define CLUSTER_SEQ_EPOCH(seq)	((uint32_t)((seq) >> 32))
 
 /* A complete message waiting for the hand-off to libnats. */
 struct cluster_msg {
@@ -66,6 +74,7 @@ struct cluster_peer {
 	uint64_t		 cp_epoch;	/* from its heartbeats */
 	uint64_t		 cp_last_hb;	/* clock_now_ms() */
 	int			 cp_logged_mismatch;
+	int			 cp_logged_stale;
 	/* Sending to it. */
 	unsigned char		*cp_batch;	/* header room, then frames */
 	size_t			 cp_batch_len;	/* header included; 0: none */
@@ -285,7 +294,7 @@ cluster_publish(struct cluster *cl, unsigned node, unsigned char *msg,
 	h.ch_from = (uint8_t)cl->cl_node;
 	h.ch_to = (uint8_t)node;
 	h.ch_epoch = cl->cl_epoch;
-	h.ch_seq = cp->cp_seq_out + 1;
+	h.ch_seq = CLUSTER_SEQ(cp->cp_epoch, cp->cp_seq_out + 1);
 	h.ch_frames_before = cp->cp_frames_out;
 	h.ch_count = count;
 	h.ch_length = (uint32_t)(len - CLUSTERPROTO_HEADER_LEN);
@@ -543,6 +552,22 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 	if (h->ch_to != cl->cl_node || h->ch_from == cl->cl_node ||
 	    cp->cp_state == CLUSTER_PEER_MISMATCH) {
 		cl->cl_bad_messages++;
+		return;
+	}
+	/*
+	 * Sent to an earlier process of this node number: the peer had not
+	 * heard of our epoch yet (we restarted within its peer_timeout).
+	 * Not ours, neither delivered nor counted lost on our link: taken as
+	 * ours, its frame count would be counted lost here and, worse, the
+	 * peer's new link (counting from 0 again) refused as repeats.
+	 */
+	if (CLUSTER_SEQ_EPOCH(h->ch_seq) != (uint32_t)cl->cl_epoch) {
+		if (!cp->cp_logged_stale) {
+			cp->cp_logged_stale = 1;
+			log_info("cluster: node %u: messages for an earlier "
+			    "run of node %u ignored", h->ch_from,
+			    cl->cl_node);
+		}
 		return;
 	}
 	/*

@@ -1234,6 +1234,79 @@ test_node_restarted(void **state)
 	nc_expect_identities(&cl, all_live);
 }
 
+/*
+ * Node 3 killed and started again within peer_timeout while node 1 sends
+ * to a node-3 id flat out, node 1's NATS server stalled (SIGSTOP) across
+ * the restart: node 1 still has node 3 up, and what it published to node
+ * 3's subject meanwhile reaches the new process once the server resumes,
+ * before node 1 hears of the new epoch.  Those messages of the old link
+ * must not poison the new one: afterwards node 1's frames reach a client
+ * of the new node 3, none is refused as a repeat, nothing is counted lost
+ * in transit, and the identities hold.
+ */
+static void
+test_restart_under_traffic(void **state)
+{
+	uint32_t	 ida, idc, idf, ghost;
+	json_t		*s;
+	long long	 out0, deadline;
+	pid_t		 pid;
+	int		 a, c, f, k;
+
+	nc_need_nats();
+	nc_wait_peers(&cl, all_live, "up", 0);
+	assert_true((f = tc_connect(&nodes[0], &idf)) >= 0);
+	ghost = idmap_encode(&im, 3, 0x123456);
+	s = nc_stats(&cl, 0);
+	out0 = nc_jint(s, "cluster.frames_out_total");
+	json_decref(s);
+	if ((pid = fork()) == 0) {
+		for (k = 3; k < 1024; k++)
+			if (k != f)
+				close(k);
+		while (tc_send(f, ghost, "to the old node 3") == 0)
+			;
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	do {
+		s = nc_stats(&cl, 0);
+		k = nc_jint(s, "cluster.frames_out_total") - out0 < 20000;
+		json_decref(s);
+	} while (k);
+	kill(servers[0].pid, SIGSTOP);
+	(void)daemon_stop(&nodes[2], SIGKILL, HARNESS_TIMEOUT_MS);
+	nc_node_start(&cl, 2);
+	/* Its interest is out once it has heard node 2. */
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		s = nc_stats(&cl, 2);
+		k = strcmp(nc_peer_state(s, 2), "up") != 0;
+		json_decref(s);
+	} while (k && tc_now_ms() < deadline);
+	kill(servers[0].pid, SIGCONT);
+	assert_false(k);
+	nc_wait_peers(&cl, all_live, "up", 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(f);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((c = tc_connect(&nodes[2], &idc)) >= 0);
+	tc_ping_pong(a, ida, c, idc, 3);
+	s = nc_stats(&cl, 2);
+	k = nc_jint(s, "cluster.bad_messages_total");
+	out0 = nc_jint(s, "cluster.dropped_in_transit_total");
+	json_decref(s);
+	print_message("new node 3: %d refused, %lld lost in transit, %d log "
+	    "lines of messages for the earlier node 3\n", k, out0,
+	    daemon_log_count(&nodes[2], "for an earlier run of node 3"));
+	assert_int_equal(k, 0);
+	assert_int_equal(out0, 0);
+	close(a);
+	close(c);
+	nc_expect_identities(&cl, all_live);
+}
+
 int
 main(void)
 {
@@ -1255,6 +1328,7 @@ main(void)
 		cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_node_killed),
 		cmocka_unit_test(test_node_restarted),
+		cmocka_unit_test(test_restart_under_traffic),
 	};
 
 	/* CLUSTER_TEST=test_name runs one (cmocka's filter, a glob). */
