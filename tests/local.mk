@@ -29,7 +29,8 @@ TESTS += $(UNIT_TESTS)
 # own process with clients on socketpairs, for the unit tests.
 check_LTLIBRARIES = tests/libharness.la
 tests_libharness_la_SOURCES = tests/harness.c tests/harness.h \
-	tests/http_client.c tests/http_client.h tests/inproc.c tests/inproc.h
+	tests/http_client.c tests/http_client.h tests/inproc.c tests/inproc.h \
+	tests/soakmsg.c tests/soakmsg.h
 
 INTEGRATION_TESTS = tests/test_routing tests/test_unix tests/test_scan
 check_PROGRAMS += $(INTEGRATION_TESTS)

@@ -31,6 +31,19 @@ tests_test_cluster_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 tests_test_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \
 	$(CMOCKA_LIBS) $(JANSSON_LIBS)
 
+# The cluster chaos soak (docs/ROBUSTNESS.md): clients on three nodes,
+# nodes killed and NATS servers restarted or stalled meanwhile.  make
+# check runs a short one (24 s of chaos, under a minute); SOAK_CLUSTER=1
+# a long one (300 s), SOAK_CLUSTER_SECONDS=N one of N s.
+check_PROGRAMS += tests/test_soak_cluster
+TESTS += tests/test_soak_cluster
+tests_test_soak_cluster_SOURCES = tests/test_soak_cluster.c \
+	tests/natscluster.c tests/natscluster.h
+tests_test_soak_cluster_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_soak_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \
+	$(CMOCKA_LIBS) $(JANSSON_LIBS)
+
 # The three daemons under valgrind too (make check-valgrind): clean with
 # libnats's threads, its reconnect and a killed node (checked once, about
 # a minute).

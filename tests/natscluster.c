@@ -240,6 +240,23 @@ nc_wait_peers(struct ncluster *nc, const int *live, const char *state,
 }
 
 int
+nc_node_identity(json_t *s, long long *lhs, long long *rhs)
+{
+	*lhs = nc_jint(s, "messages.received_total") +
+	    nc_jint(s, "cluster.frames_in_total");
+	*rhs = nc_jint(s, "messages.forwarded_total") +
+	    nc_jint(s, "messages.dropped_unknown_destination_total") +
+	    nc_jint(s, "messages.dropped_queue_full_total") +
+	    nc_jint(s, "messages.dropped_sender_gone_total") +
+	    nc_jint(s, "cluster.dropped_peer_down_total") +
+	    nc_jint(s, "cluster.dropped_link_full_total") +
+	    nc_jint(s, "cluster.dropped_too_large_total") +
+	    nc_jint(s, "cluster.frames_out_total") +
+	    nc_jint(s, "cluster.link_queued_frames");
+	return *lhs == *rhs;
+}
+
+int
 nc_identities_hold(struct ncluster *nc, const int *live, int verbose)
 {
 	json_t		*s[NC_NODES] = { NULL };
@@ -253,19 +270,7 @@ nc_identities_hold(struct ncluster *nc, const int *live, int verbose)
 	for (i = 0; i < NC_NODES; i++) {
 		if (!live[i])
 			continue;
-		lhs = nc_jint(s[i], "messages.received_total") +
-		    nc_jint(s[i], "cluster.frames_in_total");
-		rhs = nc_jint(s[i], "messages.forwarded_total") +
-		    nc_jint(s[i],
-		    "messages.dropped_unknown_destination_total") +
-		    nc_jint(s[i], "messages.dropped_queue_full_total") +
-		    nc_jint(s[i], "messages.dropped_sender_gone_total") +
-		    nc_jint(s[i], "cluster.dropped_peer_down_total") +
-		    nc_jint(s[i], "cluster.dropped_link_full_total") +
-		    nc_jint(s[i], "cluster.dropped_too_large_total") +
-		    nc_jint(s[i], "cluster.frames_out_total") +
-		    nc_jint(s[i], "cluster.link_queued_frames");
-		if (lhs != rhs) {
+		if (!nc_node_identity(s[i], &lhs, &rhs)) {
 			if (verbose)
 				print_error("node %d: received + frames_in %lld"
 				    " != %lld\n", i + 1, lhs, rhs);

@@ -69,6 +69,13 @@ void		 nc_wait_peers(struct ncluster *, const int *live,
 		     const char *state, int node_gone);
 
 /*
+ * The per-node identity from one node's /stats, which holds at every
+ * moment (link_queued_frames counts what the links hold): its two sides
+ * into *lhs and *rhs, and whether they are equal.
+ */
+int		 nc_node_identity(json_t *stats, long long *lhs,
+		     long long *rhs);
+/*
  * The identities, once the links are idle (see tests/test_cluster.c):
  *   received + frames_in = forwarded + every dropped counter + frames_out
  *                          + link_queued_frames        (per node)

@@ -56,12 +56,12 @@
 
 #include "harness.h"
 #include "http_client.h"
+#include "soakmsg.h"
 
 #define NWB		200	/* well-behaved clients */
 #define NWB_TLS		(NWB / 4)	/* of them on the TLS port */
 #define WINDOW		8	/* messages in flight per sender */
-#define BODY_MAX	12000	/* under max_message_size */
-#define MSG_MAX		(BODY_MAX + 64)
+#define BODY_MAX	SOAKMSG_BODY_MAX  /* under max_message_size */
 
 /* The daemon's limits: small, so the worst case is small too. */
 #define MAX_CLIENTS	1000
@@ -84,7 +84,7 @@ struct wb {
 	int		fd;
 	SSL		*ssl;		/* NULL: plain TCP or Unix socket */
 	uint32_t	id;
-	char		out[MSG_MAX + 8];
+	char		out[SOAKMSG_FRAME_MAX];
 	size_t		out_len, out_off;
 	char		in[65536];
 	size_t		in_len;
@@ -96,92 +96,44 @@ static struct wb	wbs[NWB];
 static uint32_t		sent[NWB][NWB];	/* [from][to] messages framed */
 static uint32_t		got[NWB][NWB];	/* [from][to] verified arrivals */
 
-static uint32_t
-fnv1a(const char *p, size_t n)
-{
-	uint32_t	h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*p++) * 16777619u;
-	return h;
-}
-
-/* A small deterministic generator (xorshift32), never 0. */
-static uint32_t
-rng(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
-
-/* The body of message seq from one client to another: printable bytes. */
-static void
-body_fill(char *p, size_t len, int from, int to, uint32_t seq)
-{
-	uint32_t	s = (uint32_t)from * 7919u + (uint32_t)to * 104729u +
-			    seq * 2654435761u + 1;
-	size_t		i;
-
-	if (s == 0)
-		s = 1;
-	for (i = 0; i < len; i++)
-		p[i] = (char)('a' + rng(&s) % 26);
-}
+/* The soaks' generator (tests/soakmsg.h). */
+#define rng(s)		soakmsg_rng(s)
 
 /*
- * Build the next message from client `from` to `to` into out (a frame):
- * "W" from(4 hex) to(4 hex) seq(8 hex) len(4 hex) body checksum(8 hex).
+ * Check one message received by client `to` (tests/soakmsg.h); 0 if whole
+ * and the next of its pair.
  */
-static size_t
-msg_build(char *out, int from, int to, uint32_t seq, size_t len)
-{
-	char		*p = out + 4;
-	uint32_t	 be = htonl(wbs[to].id);
-	int		 n;
-
-	memcpy(out, &be, 4);
-	n = snprintf(p, 32, "W%04x%04x%08x%04zx", from, to, seq, len);
-	body_fill(p + n, len, from, to, seq);
-	snprintf(p + n + len, 9, "%08x", fnv1a(p, (size_t)n + len));
-	p[n + len + 8] = '\0';
-	return 4 + (size_t)n + len + 8 + 1;
-}
-
-/* Check one message received by client `to`; 0 if whole and expected. */
 static int
 msg_verify(int to, const char *m, size_t mlen)
 {
-	unsigned int	 from, dst, seq, len;
-	char		 body[BODY_MAX], hex[9];
+	struct soakmsg	sm;
 
-	if (m[0] != 'W') {
+	switch (soakmsg_check(m, mlen, NWB, &sm)) {
+	case SOAKMSG_FOREIGN:
 		wbs[to].foreign++;
 		return 0;
-	}
-	if (mlen < 21 + 8 || sscanf(m, "W%4x%4x%8x%4x", &from, &dst, &seq,
-	    &len) != 4 || from >= NWB || dst != (unsigned)to ||
-	    len > BODY_MAX || mlen != 21 + len + 8) {
+	case SOAKMSG_OK:
+		break;
+	case SOAKMSG_MALFORMED:
 		fprintf(stderr, "client %d: malformed message (%zu bytes)\n",
 		    to, mlen);
 		return -1;
-	}
-	snprintf(hex, sizeof hex, "%08x", fnv1a(m, 21 + len));
-	body_fill(body, len, (int)from, to, seq);
-	if (memcmp(m + 21 + len, hex, 8) != 0 ||
-	    memcmp(m + 21, body, len) != 0) {
+	case SOAKMSG_CORRUPT:
 		fprintf(stderr, "client %d: corrupt message %u from %u\n",
-		    to, seq, from);
+		    to, sm.seq, sm.from);
 		return -1;
 	}
-	if (seq != got[from][to]) {
+	if (sm.to != (unsigned)to) {
+		fprintf(stderr, "client %d: message for %u\n", to, sm.to);
+		return -1;
+	}
+	if (sm.seq != got[sm.from][to]) {
 		fprintf(stderr, "client %d: from %u got seq %u, expected %u\n",
-		    to, from, seq, got[from][to]);
+		    to, sm.from, sm.seq, got[sm.from][to]);
 		return -1;
 	}
-	got[from][to]++;
-	wbs[from].inflight--;
+	got[sm.from][to]++;
+	wbs[sm.from].inflight--;
 	return 0;
 }
 
@@ -269,7 +221,8 @@ wb_write(int i, uint32_t *seed, int generate)
 		to = (int)(rng(seed) % NWB);
 		len = rng(seed) % 16 == 0 ? rng(seed) % BODY_MAX :
 		    rng(seed) % 2000;
-		w->out_len = msg_build(w->out, i, to, sent[i][to], len);
+		w->out_len = soakmsg_build(w->out, wbs[to].id, (unsigned)i,
+		    (unsigned)to, sent[i][to], len);
 		w->out_off = 0;
 		sent[i][to]++;
 		w->inflight++;
