@@ -521,6 +521,7 @@ static const int fk_count[FK_NKINDS] = { 2, 2, 2 };
 struct factor {
 	enum fkind	kind;
 	int		node;
+	int		slot;		/* FK_NOREAD: its noread_ids[] */
 	int		fd;
 	int		idlen;
 	unsigned char	idb[4];
@@ -530,7 +531,8 @@ struct factor {
 };
 
 static volatile sig_atomic_t	faulty_stop;
-static uint32_t			noread_ids[NFAULTY];
+/* The never-readers' ids now (0: not connected). */
+static uint32_t			noread_ids[NC_NODES * 2];
 static int			nnoread;
 
 static void
@@ -566,6 +568,8 @@ faulty_connect(int port, int small)
 static void
 factor_close(struct factor *a, long long now)
 {
+	if (a->kind == FK_NOREAD)
+		noread_ids[a->slot] = 0;
 	if (a->fd != -1)
 		tc_close_reset(a->fd);
 	a->fd = -1;
@@ -574,7 +578,11 @@ factor_close(struct factor *a, long long now)
 	a->next = now + 100;
 }
 
-/* A target for FK_RANDOM: another node's unknown id, any id, a stalled one. */
+/*
+ * A target for FK_RANDOM: an unknown id of another node, any id, or (one
+ * in two) a never-reader, mostly on another node, whose queue fills so
+ * that its senders are held across nodes.
+ */
 static uint32_t
 faulty_target(struct factor *a, uint32_t *seed)
 {
@@ -583,17 +591,16 @@ faulty_target(struct factor *a, uint32_t *seed)
 
 	switch (rng(seed) % 4) {
 	case 0:
-	case 1:
 		node = (unsigned)(a->node + 1 + rng(seed) % (NC_NODES - 1)) %
 		    NC_NODES + 1;
 		if ((id = idmap_encode(&im, node, rng(seed) & 0xffffff)) != 0)
 			return id;
 		/* FALLTHROUGH */
-	case 2:
+	case 1:
 		return rng(seed);
 	default:
-		return nnoread > 0 ? noread_ids[rng(seed) % (uint32_t)nnoread] :
-		    rng(seed);
+		id = noread_ids[rng(seed) % (uint32_t)nnoread];
+		return id != 0 ? id : rng(seed);
 	}
 }
 
@@ -675,11 +682,11 @@ factor_step(struct factor *a, long long now, uint32_t *seed)
 		if (a->idlen < 4 && (r = recv(a->fd, a->idb + a->idlen,
 		    (size_t)(4 - a->idlen), MSG_DONTWAIT)) > 0) {
 			a->idlen += (int)r;
-			if (a->idlen == 4 && nnoread < NFAULTY) {
+			if (a->idlen == 4) {
 				uint32_t	id;
 
 				memcpy(&id, a->idb, 4);
-				noread_ids[nnoread++] = ntohl(id);
+				noread_ids[a->slot] = ntohl(id);
 			}
 		}
 		pfd.fd = a->fd;
@@ -746,6 +753,8 @@ faulty_run(void)
 				actors[n].kind = (enum fkind)k;
 				actors[n].node = node;
 				actors[n].fd = -1;
+				if (k == FK_NOREAD)
+					actors[n].slot = nnoread++;
 				n++;
 			}
 	while (!faulty_stop) {
@@ -1150,11 +1159,12 @@ test_soak_cluster(void **state)
 	/*
 	 * The scan defence off: the faulty clients address random ids from
 	 * 127.0.0.1 on purpose, and a ban would refuse the well-behaved
-	 * clients' reconnections.
+	 * clients' reconnections.  Small kernel send buffers, so that a
+	 * never-reader's queue fills in seconds.
 	 */
 	snprintf(conf, sizeof conf, "[router]\nmax_clients = "
 	    STR(MAX_CLIENTS) "\nqueue_limit = 64K\nmax_message_size = 16K\n"
-	    "scan_limit = 0\n[cluster]\nsecret = " SECRET "\n"
+	    "scan_limit = 0\nsndbuf = 8K\n[cluster]\nsecret = " SECRET "\n"
 	    "heartbeat = 200ms\npeer_timeout = 1s\nlink_limit = 1M\n");
 	nc_setup(&cl, conf, NC_NODES);
 	for (i = 0; i < NC_NODES; i++)
