@@ -187,6 +187,7 @@ static int		 quiet;		/* from here any loss fails */
 static int		 chaos_seconds = CHAOS_SHORT;
 static uint32_t		 soak_seed;
 static struct fshared	*fsh;
+static pid_t		 faulty_pid;
 /* Every incarnation of every node, for the logs' sanitizer check. */
 static struct daemon	 runs[MAX_RUNS];
 static int		 nruns;
@@ -324,7 +325,8 @@ wb_verify(int to, const char *m, size_t mlen)
 	e = got[sm.from][to];
 	if (sm.seq < e) {
 		fprintf(stderr, "soak: client %d: from %u message %u again or "
-		    "out of order (next expected %u)\n", to, sm.from, sm.seq, e);
+		    "out of order (next expected %u)\n", to, sm.from, sm.seq,
+		    e);
 		return -1;
 	}
 	if (sm.seq != e && loss_explain((int)sm.from, to, e, sm.seq) != 0)
@@ -522,6 +524,7 @@ struct factor {
 	enum fkind	kind;
 	int		node;
 	int		slot;		/* FK_NOREAD: its noread_ids[] */
+	int		port;		/* its node's when it connected */
 	int		fd;
 	int		idlen;
 	unsigned char	idb[4];
@@ -673,12 +676,21 @@ factor_step(struct factor *a, long long now, uint32_t *seed)
 			return;
 		}
 		fsh->connects++;
+		a->port = fsh->port[a->node];
 		a->since = now;
 		return;
 	}
 	switch (a->kind) {
 	case FK_NOREAD:
-		/* Its id, then never a byte read; gone when its node is. */
+		/*
+		 * Its id, then never a byte read; gone when its node is.  The
+		 * killed node's FIN waits behind the bytes it could not send
+		 * (a zero window): a new port says it restarted.
+		 */
+		if (a->port != fsh->port[a->node]) {
+			factor_close(a, now);
+			break;
+		}
 		if (a->idlen < 4 && (r = recv(a->fd, a->idb + a->idlen,
 		    (size_t)(4 - a->idlen), MSG_DONTWAIT)) > 0) {
 			a->idlen += (int)r;
@@ -812,7 +824,8 @@ snap_take(struct snap *sn)
 			continue;
 		s = nc_stats(&cl, i);
 		sn->valid[i] = 1;
-		sn->peer_down[i] = nc_jint(s, "cluster.dropped_peer_down_total");
+		sn->peer_down[i] = nc_jint(s,
+		    "cluster.dropped_peer_down_total");
 		for (j = 0; j < NC_NODES; j++)
 			if (j != i && (p = nc_peer(s, j + 1)) != NULL)
 				sn->transit[j][i] = nc_jint(p,
@@ -861,7 +874,8 @@ recovered(void)
 		ok = json_is_true(json_object_get(json_object_get(s,
 		    "cluster"), "nats_connected"));
 		for (j = 0; j < NC_NODES && ok; j++)
-			if (j != i && strcmp(nc_peer_state(s, j + 1), "up") != 0)
+			if (j != i &&
+			    strcmp(nc_peer_state(s, j + 1), "up") != 0)
 				ok = 0;
 		json_decref(s);
 	}
@@ -1010,6 +1024,7 @@ soak_quiet(uint32_t *seed, pid_t faulty)
 
 	kill(faulty, SIGTERM);
 	harness_child_ok(faulty);
+	faulty_pid = 0;
 	deadline = tc_now_ms() + 4 * HARNESS_TIMEOUT_MS;
 	while (wb_outstanding() > 0) {
 		wb_round(seed, GEN_PROBES);
@@ -1190,10 +1205,10 @@ test_soak_cluster(void **state)
 	if ((faulty = fork()) == 0)
 		faulty_run();
 	assert_true(faulty > 0);
+	faulty_pid = faulty;
 
 	soak_chaos(&seed);
 	soak_quiet(&seed, faulty);
-	soak_faults_seen();
 	for (i = 0; i < NC_NODES; i++)
 		rss_end[i] = daemon_rss_kb(&cl.nodes[i]);
 
@@ -1226,6 +1241,7 @@ test_soak_cluster(void **state)
 		for (i = 0; i < NC_NODES; i++)
 			assert_true(rss_peak[i] - rss_first[i] < bound);
 
+	soak_faults_seen();
 	for (i = 0; i < NWB; i++)
 		close(wbs[i].fd);
 	nc_teardown(&cl);
@@ -1237,11 +1253,34 @@ test_soak_cluster(void **state)
 	munmap((void *)fsh, sizeof *fsh);
 }
 
+/*
+ * After a failure: the faulty clients and the NATS servers go too (a
+ * stopped one continued first); the nodes are the harness's.
+ */
+static int
+soak_teardown(void **state)
+{
+	int	i;
+
+	if (faulty_pid > 0) {
+		kill(faulty_pid, SIGKILL);
+		waitpid(faulty_pid, NULL, 0);
+		faulty_pid = 0;
+	}
+	harness_teardown(state);
+	for (i = 0; i < NC_SERVERS; i++) {
+		if (cl.servers[i].pid > 0)
+			kill(cl.servers[i].pid, SIGCONT);
+		nc_nats_stop(&cl, i);
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const struct CMUnitTest tests[] = {
-		harness_unit_test(test_soak_cluster),
+		cmocka_unit_test_teardown(test_soak_cluster, soak_teardown),
 	};
 	const char	*s = getenv("SOAK_CLUSTER_SECONDS");
 	const char	*on = getenv("SOAK_CLUSTER");
