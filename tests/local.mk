@@ -40,7 +40,9 @@ CLEANFILES += tests/daemon-*.log tests/tmp-*
 
 # Robustness: the chaos soak (SOAK_SECONDS, default 120; Unix-socket, TLS
 # and TCP clients, certificates made by tests/tls-certs.sh) and the storms
-# (10,000 clients, descriptors running out, the admin port abused).
+# (10,000 clients, descriptors running out, the admin port abused).  The
+# cluster's chaos soak, tests/test_soak_cluster, is in tests/nats.mk (built
+# with libnats only; SOAK_CLUSTER=1 for its long run).
 ROBUST_TESTS = tests/test_soak tests/test_storm
 check_PROGRAMS += $(ROBUST_TESTS)
 TESTS += $(ROBUST_TESTS)
