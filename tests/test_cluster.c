@@ -307,7 +307,7 @@ test_too_large(void **state)
 {
 	enum { BIG = 1024 * 1024 - 40 - 4 };	/* header, payload, 0x00 */
 	json_t		*before, *after;
-	char		*buf;
+	char		*buf, line[128];
 	uint32_t	 ida, idb;
 	ssize_t		 n;
 	int		 a, b;
@@ -328,6 +328,22 @@ test_too_large(void **state)
 	after = nc_stats(&cl, 0);
 	assert_int_equal(nc_jint(after, "cluster.dropped_too_large_total") -
 	    nc_jint(before, "cluster.dropped_too_large_total"), 1);
+	/* Logged with the client; a second one at once is not. */
+	snprintf(line, sizeof line, "client %u: a frame of %d bytes for "
+	    "node 2 is over", ida, BIG + 1);
+	assert_int_equal(daemon_wait_log(&nodes[0], line, 1,
+	    HARNESS_TIMEOUT_MS), 0);
+	buf[BIG - 1] = 'x';
+	assert_int_equal(tc_send(a, idb, buf), 0);
+	assert_int_equal(tc_send(a, idb, "after"), 0);
+	n = tc_recv_msg(b, buf, BIG + 16, HARNESS_TIMEOUT_MS);
+	assert_int_equal(n, 6);
+	assert_string_equal(buf, "after");
+	assert_int_equal(daemon_log_count(&nodes[0], "for node 2 is over"), 1);
+	json_decref(after);
+	after = nc_stats(&cl, 0);
+	assert_int_equal(nc_jint(after, "cluster.dropped_too_large_total") -
+	    nc_jint(before, "cluster.dropped_too_large_total"), 2);
 	json_decref(before);
 	json_decref(after);
 	free(buf);
