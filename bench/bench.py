@@ -439,11 +439,12 @@ class Bench:
                                                   ru0.ru_stime)
             cpu1 = {k: proc_cpu_s(p) for k, p in pids.items()}
             busy1, total1 = machine_busy_s()
+            # Before the stop: a cluster's nodes take a while to stop.
+            wall = time.time() - t0
             hwm = proc_status_kb(srv.pid, "VmHWM")
             after = srv.after_load()
         finally:
             srv.stop()
-        wall = time.time() - t0
         try:
             r = json.loads(out.decode().strip().splitlines()[-1])
         except (ValueError, IndexError):
