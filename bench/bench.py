@@ -224,7 +224,7 @@ class Bench:
         os.makedirs(self.work, exist_ok=True)
         os.makedirs(args.out, exist_ok=True)
         self.rload = self.refrouter = None
-        self.certs = self.cluster = None
+        self.certs = self.can_cluster = None
         self.build_yardsticks()
         self.nats = shutil.which("nats-server")
         self.redis = shutil.which("redis-server")
@@ -310,7 +310,7 @@ class Bench:
         """Whether (b) can run: nats-server, msgrouter-bench, and a
         msgrouterd that accepts [cluster] nats (built with libnats).
         Checked once; the reason for a skip is recorded."""
-        if self.cluster is None:
+        if self.can_cluster is None:
             why = None
             if self.nats is None:
                 why = "nats-server not installed"
@@ -324,10 +324,10 @@ class Bench:
                 if p.returncode != 0:
                     why = "msgrouterd refuses [cluster] nats: %s" % (
                         (p.stderr.strip().splitlines() or ["?"])[-1])
-            self.cluster = why is None
+            self.can_cluster = why is None
             if why:
                 self.skip("cluster (two nodes): " + why)
-        return self.cluster
+        return self.can_cluster
 
     def available(self, kind):
         if kind == "cluster":
