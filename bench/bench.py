@@ -633,6 +633,8 @@ class Bench:
             "params": {"idle": conns}, "servers": {
                 label: {"bytes_per_conn": statistics.median(
                             r["bytes_per_conn"] for r in recs),
+                        "rss_before_kb": statistics.median(
+                            r["rss_before_kb"] or 0 for r in recs),
                         "connected": min(r["load"].get("connected") or 0
                                          for r in recs),
                         "runs": len(recs)}
@@ -876,8 +878,10 @@ def cluster_rows(sc):
         rows.append((
             "10. cluster: %d idle connections on a node" %
             sc["cluster_idle"]["params"]["idle"],
-            "%.0f / %.0f B/conn (cluster node / one node)" % (
-                node["bytes_per_conn"], one["bytes_per_conn"]), fmt(x),
+            "%.0f / %.0f B/conn (cluster node / one node; RSS before "
+            "%s / %s kB)" % (node["bytes_per_conn"], one["bytes_per_conn"],
+                             node.get("rss_before_kb", "-"),
+                             one.get("rss_before_kb", "-")), fmt(x),
             "<= 1.05", "met" if x is not None and x <= 1.05 else "NOT met",
             "", "%d, %d" % (node.get("runs", 1), one.get("runs", 1))))
     return rows
