@@ -57,6 +57,12 @@ cluster_setup(void **state)
 		return 0;	/* every test skips */
 	assert_int_equal(idmap_init(&im, ID_MODE_RANDOM, SECRET,
 	    sizeof SECRET - 1), 0);
+	/*
+	 * A small ASan quarantine (freed memory ASan holds back), so that a
+	 * node's RSS follows what it holds (test_slow_remote_receiver).
+	 */
+	setenv("ASAN_OPTIONS", "quarantine_size_mb=1:malloc_context_size=5:"
+	    "allocator_release_to_os_interval_ms=500", 1);
 	nc_setup(&cl, "[cluster]\nsecret = " SECRET "\n"
 	    "heartbeat = 200ms\npeer_timeout = 1s\n", NNODES);
 	return 0;
@@ -571,6 +577,7 @@ test_slow_remote_receiver(void **state)
 	char		 frame[SIZE + 1], got[SIZE + 1];
 	uint32_t	 ida, idb, idc, idx, idy;
 	long long	 queued, peak = 0, paused_senders;
+	long		 rss0[3], rss_peak[3] = { 0, 0, 0 }, rss;
 	pid_t		 pid, pid3;
 	int		 a, b, c3, x, y, k, i, n, next[2] = { 0, SECOND };
 
@@ -584,6 +591,7 @@ test_slow_remote_receiver(void **state)
 		kill(nodes[i].pid, SIGHUP);
 		harness_wait_log(&nodes[i], "settings changed", n + 1);
 		before[i] = nc_stats(&cl, i);
+		rss0[i] = daemon_rss_kb(&nodes[i]);
 	}
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
@@ -632,6 +640,9 @@ test_slow_remote_receiver(void **state)
 		json_decref(c);
 		if (queued > peak)
 			peak = queued;
+		for (i = 0; i < 3; i++)
+			if ((rss = daemon_rss_kb(&nodes[i])) > rss_peak[i])
+				rss_peak[i] = rss;
 		assert_true(client_paused(0, ida));
 		assert_true(client_paused(2, idc));
 		usleep(50000);
@@ -641,6 +652,24 @@ test_slow_remote_receiver(void **state)
 	    "%lld paused senders at node 1\n", peak, bound, paused_senders);
 	assert_true(peak > 64 * 1024);
 	assert_true(peak <= bound);
+	/*
+	 * RSS bounded on every node: the receiving node by its queue's bound,
+	 * each sending node by its link (link_limit + CLUSTER_HANDOFF + a
+	 * batch) and the frames its held sender's socket had buffered; 8 MiB
+	 * more each for the allocator and ASan's shadow.  Without PAUSE the
+	 * receiving node would hold nearly the 30 MB sent.
+	 */
+	for (i = 0; i < 3; i++)
+		print_message("node %d RSS %ld kB before, %ld kB at the peak\n",
+		    i + 1, rss0[i], rss_peak[i]);
+	if (!harness_wrapped()) {
+		assert_true((rss_peak[1] - rss0[1]) * 1024 <= bound +
+		    8 * (1 << 20));
+		assert_true((rss_peak[0] - rss0[0]) * 1024 <= (1 << 20) +
+		    (1 << 20) + 128 * 1024 + 16 * (1 << 20));
+		assert_true((rss_peak[2] - rss0[2]) * 1024 <= (1 << 20) +
+		    (1 << 20) + 128 * 1024 + 16 * (1 << 20));
+	}
 
 	/*
 	 * The receiver reads: everything, each sender's frames in order;
