@@ -727,6 +727,15 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 		cluster_heartbeat_out(cl);
 	for (node = 0; node < IDMAP_NODES; node++) {
 		cp = &cl->cl_peers[node];
+		if (cp->cp_state == CLUSTER_PEER_MISMATCH && now -
+		    cp->cp_last_hb >= cl->cl_cf->cf_cluster_peer_timeout_ms) {
+			/* Gone (or fixed and restarted: a new epoch). */
+			log_info("cluster: node %u (secret or id_mode "
+			    "differs) silent for %llu ms: down", node,
+			    (unsigned long long)(now - cp->cp_last_hb));
+			cp->cp_state = CLUSTER_PEER_DOWN;
+			continue;
+		}
 		if (cp->cp_state != CLUSTER_PEER_UP)
 			continue;
 		if (now - cp->cp_last_hb >= cl->cl_cf->cf_cluster_peer_timeout_ms) {

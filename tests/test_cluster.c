@@ -442,6 +442,21 @@ test_secret_mismatch(void **state)
 	close(d);
 	harness_stop(&d4);
 	unlink(other);
+	/* Gone: every node counts it down after peer_timeout. */
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		seen = 0;
+		for (i = 0; i < NNODES; i++) {
+			s = nc_stats(&cl, i);
+			seen += strcmp(nc_peer_state(s, 4), "down") == 0;
+			json_decref(s);
+		}
+		if (seen < NNODES)
+			usleep(50000);
+	} while (seen < NNODES && tc_now_ms() < deadline);
+	assert_int_equal(seen, NNODES);
+	assert_true(daemon_log_count(&nodes[0], "node 4 (secret or id_mode "
+	    "differs) silent") == 1);
 	nc_expect_identities(&cl, all_live);
 }
 
