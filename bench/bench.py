@@ -26,7 +26,10 @@ CPU of every process of it (each node, the nats-server) per frame that
 crossed (the nodes' /stats frames_out); cluster_idle compares the RSS per
 idle client of a node alone and of a node of a two-node cluster.  A
 msgrouterd built without libnats refuses [cluster] nats: (b) is skipped,
-as it is without nats-server.
+as it is without nats-server.  A fourth column, (a'), loads node 1 of the
+same two-node cluster with pairs that are all local to it: what being a
+cluster node (libevent's locks, evthread_use_pthreads) costs the local
+path, against (a).
 
 The yardsticks (rload, refrouter) are not our code: they are built from
 --tools into --work.  Without them only msgrouter-bench can load msgrouterd
@@ -52,7 +55,8 @@ HZ = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
 # The protocol rload speaks to each kind of server.
 PROTO = {"msgrouterd": "router", "msgrouterd-tls": "router",
-         "refrouter": "router", "cluster": "router", "nats": "nats",
+         "refrouter": "router", "cluster": "router",
+         "cluster-local": "router", "nats": "nats",
          "redis": "redis"}
 # A run is disturbed when the rest of the machine used more than this much
 # CPU (percent of one core) while it ran.
@@ -151,10 +155,10 @@ class Cluster:
     one server: run_load and run_idle see node 1 (port, pid), and
     msgrouter-bench gets both (ports)."""
 
-    kind = "cluster"
     tls_port = None
 
-    def __init__(self, bench):
+    def __init__(self, bench, kind="cluster"):
+        self.kind = kind    # cluster-local: the load on node 1 alone
         self.nats = bench.start("nats")
         self.nodes = []
         try:
@@ -330,7 +334,7 @@ class Bench:
         return self.can_cluster
 
     def available(self, kind):
-        if kind == "cluster":
+        if kind in ("cluster", "cluster-local"):
             return self.cluster_ok()
         return {"msgrouterd": True, "msgrouterd-tls": True,
                 "refrouter": self.refrouter is not None,
@@ -339,8 +343,8 @@ class Bench:
                 self.rload is not None}[kind]
 
     def start(self, kind, extra=(), tag=None):
-        if kind == "cluster":
-            return Cluster(self)
+        if kind in ("cluster", "cluster-local"):
+            return Cluster(self, kind)
         port = free_port()
         logpath = os.path.join(self.work, "%s.log" % (tag or kind))
         tls_port = None
@@ -383,6 +387,8 @@ class Bench:
         if srv.kind == "cluster":
             return [self.a.bench_tool, "--cross", "-H", ",".join(
                 "127.0.0.1:%d" % p for p in srv.ports)]
+        if srv.kind == "cluster-local":
+            return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.port]
         if srv.tls_port is None:
             return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.port]
         return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.tls_port,
@@ -649,6 +655,7 @@ class Bench:
         self.scenario("cluster", {"pairs": 50, "size": 64, "window": 64,
                                   "gen": "bench"}, [],
                       variants=[(CL_ONE, "msgrouterd", ()),
+                                (CL_LOCAL, "cluster-local", ()),
                                 (CL_TWO, "cluster", ()),
                                 (CL_NATS, "nats", ())])
         self.idle_scenario("cluster_idle",
@@ -848,6 +855,7 @@ def pair_meds(a, b):
 # The cluster scenario's three columns (issue 11).
 CL_ONE, CL_TWO, CL_NATS = ("a: one node", "b: two nodes, across",
                            "c: nats-server direct")
+CL_LOCAL = "a': a cluster node, local pairs"
 
 
 def cluster_rows(sc):
@@ -871,12 +879,26 @@ def cluster_rows(sc):
             "%d/%d, %d/%d (%s)" % (b.get("clean_runs", 0), b.get("runs", 0),
                                    c.get("clean_runs", 0), c.get("runs", 0),
                                    b["basis"])))
+    if cl.get(CL_LOCAL) and cl.get(CL_ONE):
+        a2, a = pair_meds(cl[CL_LOCAL], cl[CL_ONE])
+        x = ratio(a2.get("msgs_per_s"), a.get("msgs_per_s"))
+        rows.append((
+            "10. cluster (a'): a cluster node's local pairs / one node",
+            "%s / %s msgs/s" % (fmt(a2.get("msgs_per_s"), "%.0f"),
+                                fmt(a.get("msgs_per_s"), "%.0f")), fmt(x),
+            ">= 0.9", "met" if x is not None and x >= 0.9 else
+            ("-" if x is None else "NOT met"),
+            "%s / %s" % (fmt(a2.get("server_cpu_ns_per_msg"), "%.0f"),
+                         fmt(a.get("server_cpu_ns_per_msg"), "%.0f")),
+            "%d/%d, %d/%d (%s)" % (a2.get("clean_runs", 0),
+                                   a2.get("runs", 0), a.get("clean_runs", 0),
+                                   a.get("runs", 0), a2["basis"])))
     idle = sc.get("cluster_idle", {}).get("servers", {})
     one, node = idle.get("one node"), idle.get("cluster node")
     if one and node:
         x = ratio(node["bytes_per_conn"], one["bytes_per_conn"])
         rows.append((
-            "10. cluster: %d idle connections on a node" %
+            "11. cluster: %d idle connections on a node" %
             sc["cluster_idle"]["params"]["idle"],
             "%.0f / %.0f B/conn (cluster node / one node; RSS before "
             "%s / %s kB)" % (node["bytes_per_conn"], one["bytes_per_conn"],
@@ -897,7 +919,7 @@ def cluster_table(res):
              "p99 us | CPU ns/msg: node 1 | node 2 | nats-server | all "
              "| lost+corrupt (all runs) | clean/all runs |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for label in (CL_ONE, CL_TWO, CL_NATS):
+    for label in (CL_ONE, CL_LOCAL, CL_TWO, CL_NATS):
         v = cl.get(label)
         if not v:
             continue
@@ -1033,7 +1055,7 @@ def report(res, out):
     rows += cluster_rows(sc)
     if "cluster" in sc:
         # (a) against refrouter is t64 (this msgrouterd, rload): reused.
-        title = "11. cluster (a): one node / refrouter = row 1 (t64)"
+        title = "12. cluster (a): one node / refrouter = row 1 (t64)"
         if "t64" in sc:
             thr("t64", title, ">= 0.9, unchanged")
         else:
