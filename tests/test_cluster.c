@@ -169,14 +169,13 @@ test_bench_cross(void **state)
 }
 
 /*
- * Ids over many clients on the three nodes: all distinct, each decoding to
- * the node it is on (random mode; the registry's own test covers the
- * sequential layout).
+ * Ids over 3,000 clients on the three nodes: all distinct, each decoding
+ * to the node it is on (random mode; test_sequential the other mode).
  */
 static void
 test_ids_unique(void **state)
 {
-	enum { PER = 400 };
+	enum { PER = 1000 };
 	static int	 fds[NNODES * PER];
 	static uint32_t	 ids[NNODES * PER];
 	int		 i, k;
@@ -1148,64 +1147,72 @@ test_shutdown_flush(void **state)
 
 /*
  * Sequential ids in a second cluster (another name, on the same NATS
- * servers): nodes 5 and 6, ids node << 24 | 1, 2, 3..., unique over many
- * clients, routed between the two; the first cluster never sees them.
+ * servers): nodes 5, 6 and 7, ids node << 24 | 1, 2, 3..., unique over
+ * 3,000 clients, routed between them; the first cluster never sees them.
  */
 static void
 test_sequential(void **state)
 {
-	enum { PER = 300 };
-	struct daemon	 d[2];
-	static uint32_t	 ids[2 * PER];
-	static int	 fds[2 * PER];
-	const char	*args[2][12] = {
+	enum { PER = 1000, N = 3 };
+	struct daemon	 d[N];
+	static uint32_t	 ids[N * PER];
+	static int	 fds[N * PER];
+	const char	*args[N][12] = {
 		{ "--admin", "127.0.0.1:0", "--id-mode", "sequential",
 		  "--cluster-name", "seq", "--cluster-nats", servers[0].url,
 		  "--node", "5", NULL },
 		{ "--admin", "127.0.0.1:0", "--id-mode", "sequential",
 		  "--cluster-name", "seq", "--cluster-nats", servers[1].url,
 		  "--node", "6", NULL },
+		{ "--admin", "127.0.0.1:0", "--id-mode", "sequential",
+		  "--cluster-name", "seq", "--cluster-nats", servers[2].url,
+		  "--node", "7", NULL },
 	};
 	json_t		*s;
 	long long	 deadline;
-	int		 i, k, up;
+	int		 i, j, k, up;
 
 	nc_need_nats();
-	harness_need_nofile(2 * PER + 64);
-	for (i = 0; i < 2; i++)
+	harness_need_nofile(N * PER + 64);
+	for (i = 0; i < N; i++)
 		harness_start(&d[i], args[i]);
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	do {
-		for (i = 0, up = 1; i < 2; i++) {
+		for (i = 0, up = 1; i < N; i++) {
 			nodes[3] = d[i];
 			s = nc_stats(&cl, 3);
-			up &= strcmp(nc_peer_state(s, 6 - i), "up") == 0;
+			for (j = 0; j < N; j++)
+				if (j != i)
+					up &= strcmp(nc_peer_state(s, 5 + j),
+					    "up") == 0;
 			json_decref(s);
 		}
 		if (!up)
 			usleep(50000);
 	} while (!up && tc_now_ms() < deadline);
 	assert_true(up);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < N; i++)
 		for (k = 0; k < PER; k++) {
 			fds[i * PER + k] = tc_connect(&d[i], &ids[i * PER + k]);
 			assert_true(fds[i * PER + k] >= 0);
 			assert_int_equal(ids[i * PER + k] >> 24, 5 + i);
 		}
-	assert_int_equal(ids[0], 0x05000001u);
-	assert_int_equal(ids[PER], 0x06000001u);
-	tc_ping_pong(fds[0], ids[0], fds[PER], ids[PER], 5);
-	qsort(ids, 2 * PER, sizeof ids[0], tc_cmp_u32);
-	for (k = 1; k < 2 * PER; k++)
+	for (i = 0; i < N; i++)
+		assert_int_equal(ids[i * PER], (uint32_t)(5 + i) << 24 | 1);
+	for (i = 0; i < N; i++)
+		tc_ping_pong(fds[i * PER], ids[i * PER],
+		    fds[(i + 1) % N * PER], ids[(i + 1) % N * PER], 5);
+	qsort(ids, N * PER, sizeof ids[0], tc_cmp_u32);
+	for (k = 1; k < N * PER; k++)
 		assert_true(ids[k] != ids[k - 1]);
-	for (k = 0; k < 2 * PER; k++)
+	for (k = 0; k < N * PER; k++)
 		tc_close_reset(fds[k]);
-	/* The first cluster never heard of nodes 5 and 6. */
+	/* The first cluster never heard of nodes 5, 6 and 7. */
 	s = nc_stats(&cl, 0);
-	assert_null(nc_peer(s, 5));
-	assert_null(nc_peer(s, 6));
+	for (i = 0; i < N; i++)
+		assert_null(nc_peer(s, 5 + i));
 	json_decref(s);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < N; i++)
 		harness_stop(&d[i]);
 	memset(&nodes[3], 0, sizeof nodes[3]);
 }
