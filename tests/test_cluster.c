@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -727,6 +728,162 @@ test_slow_remote_receiver(void **state)
 	nc_expect_identities(&cl, all_live);
 }
 
+#define BASE_CONF	"[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n" \
+			    "peer_timeout = 1s\n"
+
+/* Write the nodes' configuration and reload the three. */
+static void
+reload_all(const char *text)
+{
+	int	i, n;
+
+	harness_write_file(conf_path, text);
+	for (i = 0; i < NNODES; i++) {
+		n = daemon_log_count(&nodes[i], "settings changed");
+		kill(nodes[i].pid, SIGHUP);
+		harness_wait_log(&nodes[i], "settings changed", n + 1);
+	}
+}
+
+/*
+ * The frames a never-reading receiver b (client idb of node 2) still gets
+ * once it reads: each intact and later than the one before (a gap is a
+ * frame dropped), until got + what node 2 counts dropped for b make n, or
+ * (closed) until b is closed.  Returns how many arrived.
+ */
+static int
+read_survivors(int b, uint32_t idb, int n, size_t size, int closed)
+{
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	char		 got[2048], want[2048];
+	struct pollfd	 pfd = { .fd = b, .events = POLLIN };
+	json_t		*c;
+	int		 count = 0, last = -1, k;
+	long long	 dropped;
+
+	assert_true(size < sizeof got);
+	for (;;) {
+		assert_true(tc_now_ms() < deadline);
+		if (poll(&pfd, 1, 300) == 1) {
+			if (tc_read_exact(b, got, size + 1,
+			    HARNESS_TIMEOUT_MS) != 0) {
+				assert_true(closed);	/* EOF: closed */
+				return count;
+			}
+			k = atoi(got);
+			assert_true(k > last && k < n);
+			bp_frame(want, size, k);
+			assert_memory_equal(got, want, size + 1);
+			last = k;
+			count++;
+			continue;
+		}
+		if (closed)
+			continue;
+		c = node_client(1, idb);
+		dropped = nc_jint(c, "dropped_messages");
+		json_decref(c);
+		if (count + dropped == n)
+			return count;
+	}
+}
+
+/*
+ * slow_consumer = drop with a never-reading receiver on another node:
+ * the owner (node 2) drops what does not fit its queue, the sending node
+ * never holds its sender, another pair across the same nodes goes on, and
+ * what arrives is intact and in order, every other frame counted dropped.
+ */
+static void
+test_remote_drop(void **state)
+{
+	enum { FRAMES = 5000, SIZE = 1000 };
+	json_t		*before, *after;
+	uint32_t	 ida, idb, idx, idy;
+	pid_t		 pid;
+	int		 a, b, x, y, got;
+	long long	 dropped;
+
+	nc_need_nats();
+	nc_wait_peers(&cl, all_live, "up", 0);
+	reload_all("[router]\nqueue_limit = 64K\nsndbuf = 4K\n"
+	    "slow_consumer = drop\n" BASE_CONF);
+	before = nc_stats(&cl, 1);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
+	assert_true((x = tc_connect(&nodes[0], &idx)) >= 0);
+	assert_true((y = tc_connect(&nodes[1], &idy)) >= 0);
+	pid = writer(a, idb, FRAMES, SIZE);
+	tc_ping_pong(x, idx, y, idy, 5);
+	tc_ping_pong(y, idy, x, idx, 5);
+	child_done(pid);		/* never held */
+	assert_false(client_paused(0, ida));
+	got = read_survivors(b, idb, FRAMES, SIZE, 0);
+	after = nc_stats(&cl, 1);
+	dropped = nc_jint(after, "messages.dropped_queue_full_total") -
+	    nc_jint(before, "messages.dropped_queue_full_total");
+	print_message("drop across nodes: %d of %d frames delivered, %lld "
+	    "dropped at node 2\n", got, FRAMES, dropped);
+	assert_true(dropped > 0);
+	assert_int_equal(got + dropped, FRAMES);
+	json_decref(before);
+	json_decref(after);
+	close(a);
+	close(b);
+	close(x);
+	close(y);
+	reload_all(BASE_CONF);
+	nc_expect_identities(&cl, all_live);
+}
+
+/*
+ * slow_consumer = disconnect with a never-reading receiver on another
+ * node: the owner closes the receiver (slow_consumer), the frames after it
+ * are counted as to an unknown id there, the sender is never held and
+ * finishes, another pair goes on; what the receiver got is in order.
+ */
+static void
+test_remote_disconnect(void **state)
+{
+	enum { FRAMES = 5000, SIZE = 1000 };
+	json_t		*before, *after;
+	uint32_t	 ida, idb, idx, idy;
+	char		 line[64];
+	pid_t		 pid;
+	int		 a, b, x, y;
+
+	nc_need_nats();
+	nc_wait_peers(&cl, all_live, "up", 0);
+	reload_all("[router]\nqueue_limit = 64K\nsndbuf = 4K\n"
+	    "slow_consumer = disconnect\n" BASE_CONF);
+	before = nc_stats(&cl, 1);
+	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
+	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
+	assert_true((x = tc_connect(&nodes[0], &idx)) >= 0);
+	assert_true((y = tc_connect(&nodes[1], &idy)) >= 0);
+	pid = writer(a, idb, FRAMES, SIZE);
+	snprintf(line, sizeof line, "client %u closed: slow_consumer", idb);
+	harness_wait_log(&nodes[1], line, 1);
+	tc_ping_pong(x, idx, y, idy, 5);
+	tc_ping_pong(y, idy, x, idx, 5);
+	child_done(pid);		/* never held */
+	(void)read_survivors(b, idb, FRAMES, SIZE, 1);
+	after = nc_stats(&cl, 1);
+	assert_int_equal(nc_jint(after, "clients.disconnected_slow_total") -
+	    nc_jint(before, "clients.disconnected_slow_total"), 1);
+	assert_true(nc_jint(after,
+	    "messages.dropped_unknown_destination_total") >
+	    nc_jint(before, "messages.dropped_unknown_destination_total"));
+	json_decref(before);
+	json_decref(after);
+	close(a);
+	close(b);
+	close(x);
+	close(y);
+	reload_all(BASE_CONF);
+	nc_expect_identities(&cl, all_live);
+}
+
 /*
  * link_limit as the senders' policy: node 4 (link_limit 1M, peer_timeout
  * 30 s so that the stall does not count node 1 down) on NATS server 3,
@@ -740,7 +897,7 @@ test_slow_remote_receiver(void **state)
 static void
 test_link_limit(void **state)
 {
-	enum { N = 500, SIZE = 10000 };
+	enum { N = 3000, SIZE = 10000 };
 	struct daemon	 d4;
 	char		 conf4[256];
 	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
@@ -1279,6 +1436,8 @@ main(void)
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_secret_mismatch),
 		cmocka_unit_test(test_slow_remote_receiver),
+		cmocka_unit_test(test_remote_drop),
+		cmocka_unit_test(test_remote_disconnect),
 		cmocka_unit_test(test_link_limit),
 		cmocka_unit_test(test_held_senders_woken),
 		cmocka_unit_test(test_nats_restart),
