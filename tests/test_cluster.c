@@ -1712,6 +1712,128 @@ test_lost_control_repaired(void **state)
 	nc_expect_identities(&cl, all_live);
 }
 
+/*
+ * A node number used by two processes (docs/CLUSTER.md, "Failure cases",
+ * open question 6), in a cluster of its own ("dup", on the same NATS
+ * servers: the first cluster's counters stay as they are): nodes 7 and 8,
+ * then a second process started with --node 7.  As built it is only
+ * logged, by both processes numbered 7.  Node 8 takes every heartbeat of
+ * the other epoch for a restart of node 7 (logged at each flip) and starts
+ * its link to 7 afresh, so the first node 7 refuses that link's messages
+ * as repeats (bad_messages_total) until it carries more frames than
+ * before: node 7's clients get few or none of node 8's frames while both
+ * run.  What does arrive is whole, in order and never twice; node 7's
+ * local routing goes on; once the second process is gone node 8's frames
+ * reach node 7's client again.
+ */
+static void
+test_duplicate_node(void **state)
+{
+	enum { N = 400, BURST = 100 };
+	struct daemon	 d[3];
+	char		 conf[256], msg[64];
+	const char	*args[3][12] = {
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dup", "--cluster-nats", servers[0].url, "--node", "7",
+		  NULL },
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dup", "--cluster-nats", servers[1].url, "--node", "8",
+		  NULL },
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dup", "--cluster-nats", servers[2].url, "--node", "7",
+		  NULL },
+	};
+	json_t		*s;
+	uint32_t	 idr, idl, ids;
+	long long	 deadline, bad;
+	ssize_t		 n;
+	int		 r, l, s8, i, k, up, rs, last, got, resumed;
+
+	nc_need_nats();
+	harness_tmp_path(conf, sizeof conf, "cluster-dup.conf");
+	harness_write_file(conf, FAULT_CONF);
+	for (i = 0; i < 2; i++)
+		harness_start(&d[i], args[i]);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		for (i = 0, up = 1; i < 2; i++) {
+			nodes[3] = d[i];	/* nc_stats(&cl, 3) */
+			s = nc_stats(&cl, 3);
+			up &= strcmp(nc_peer_state(s, 8 - i), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+	assert_true((r = tc_connect(&d[0], &idr)) >= 0);
+	assert_true((l = tc_connect(&d[0], &idl)) >= 0);
+	assert_true((s8 = tc_connect(&d[1], &ids)) >= 0);
+	tc_ping_pong(s8, ids, r, idr, 2);
+
+	rs = daemon_log_count(&d[1], "cluster: node 7 restarted");
+	harness_start(&d[2], args[2]);
+	harness_wait_log(&d[0], "cluster: node 7 is used by another process",
+	    1);
+	harness_wait_log(&d[2], "cluster: node 7 is used by another process",
+	    1);
+	/* Node 8 sees node 7 "restart" back and forth. */
+	harness_wait_log(&d[1], "cluster: node 7 restarted", rs + 2);
+	/* The first node 7 refuses node 8's restarted link (a TICK at least). */
+	nodes[3] = d[0];
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	do {
+		s = nc_stats(&cl, 3);
+		bad = nc_jint(s, "cluster.bad_messages_total");
+		json_decref(s);
+		if (bad == 0)
+			usleep(50000);
+	} while (bad == 0 && tc_now_ms() < deadline);
+	assert_true(bad > 0);
+
+	/* What reaches node 7's client meanwhile: in order, never twice. */
+	for (k = 0; k < N; k++) {
+		snprintf(msg, sizeof msg, "%06d", k);
+		assert_int_equal(tc_send(s8, idr, msg), 0);
+	}
+	last = -1;
+	got = 0;
+	while ((n = tc_recv_msg(r, msg, sizeof msg, 500)) > 0) {
+		assert_int_equal(n, 7);
+		k = atoi(msg);
+		assert_true(k > last && k < N);
+		last = k;
+		got++;
+	}
+	print_message("two processes numbered 7: %d of %d frames of node 8 "
+	    "reached node 7's client; %lld messages refused there\n", got, N,
+	    bad);
+	/* Node 7's own clients are routed as ever. */
+	tc_ping_pong(l, idl, r, idr, 3);
+
+	/* The second process goes: node 8's frames arrive again. */
+	harness_stop(&d[2]);
+	resumed = 0;
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	while (!resumed) {
+		assert_true(tc_now_ms() < deadline);
+		for (k = 0; k < BURST; k++)
+			assert_int_equal(tc_send(s8, idr, "again"), 0);
+		while (tc_recv_msg(r, msg, sizeof msg, 300) > 0) {
+			assert_string_equal(msg, "again");
+			resumed = 1;
+		}
+	}
+	tc_ping_pong(s8, ids, r, idr, 3);
+	close(r);
+	close(l);
+	close(s8);
+	for (i = 0; i < 2; i++)
+		harness_stop(&d[i]);
+	memset(&nodes[3], 0, sizeof nodes[3]);
+	unlink(conf);
+}
+
 int
 main(void)
 {
@@ -1733,6 +1855,7 @@ main(void)
 		cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_loss_in_transit),
 		cmocka_unit_test(test_lost_control_repaired),
+		cmocka_unit_test(test_duplicate_node),
 		cmocka_unit_test(test_node_killed),
 	};
 
