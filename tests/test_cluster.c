@@ -1276,7 +1276,8 @@ test_loss_in_transit(void **state)
 	    nc_jint(s, "cluster.dropped_link_full_total");
 	json_decref(s);
 	s = nc_stats(&cl, 1);
-	assert_non_null(p = nc_peer(s, 1));
+	p = nc_peer(s, 1);
+	assert_non_null(p);
 	lost0 = nc_jint(p, "dropped_in_transit_total");
 	in0 = nc_jint(p, "frames_in_total");
 	json_decref(s);
@@ -1341,7 +1342,8 @@ test_loss_in_transit(void **state)
 	/* The link idle, node 2 has node 1's TICK: what it delivered, b gets. */
 	nc_expect_identities(&cl, all_live);
 	s = nc_stats(&cl, 1);
-	assert_non_null(p = nc_peer(s, 1));
+	p = nc_peer(s, 1);
+	assert_non_null(p);
 	lost = nc_jint(p, "dropped_in_transit_total") - lost0;
 	in = nc_jint(p, "frames_in_total") - in0;
 	json_decref(s);
@@ -1455,7 +1457,8 @@ fault_nats_next(struct fault_nats *fn, unsigned char *out, size_t max,
 			continue;
 		}
 		/* MSG subject sid [reply] length */
-		assert_non_null(sp = strrchr(fn->fn_buf, ' '));
+		sp = strrchr(fn->fn_buf, ' ');
+		assert_non_null(sp);
 		len = strtoul(sp + 1, NULL, 10);
 		assert_true(len <= max && (size_t)n + 2 + len + 2 <=
 		    sizeof fn->fn_buf);
