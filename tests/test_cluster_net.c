@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "msgrouter/client.h"
 #include "harness.h"
 #include "http_client.h"
 #include "natscluster.h"
@@ -312,13 +313,64 @@ exchange_exact(int a, uint32_t ida, int b, uint32_t idb)
 	}
 }
 
+/* The port of d's "tls listening on 127.0.0.1:PORT" log line. */
+static int
+tls_port(struct daemon *d)
+{
+	static const char	 mark[] = "tls listening on 127.0.0.1:";
+	char			 buf[16384], *p;
+	FILE			*f;
+	size_t			 n;
+
+	assert_non_null(f = fopen(d->log_path, "r"));
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_non_null(p = strstr(buf, mark));
+	return atoi(p + sizeof mark - 1);
+}
+
+/*
+ * A TLS client of d (the library, verifying d's certificate against the
+ * test CA) and plain client b of another node: a message each way.  Both
+ * of d's OpenSSL users at work: its TLS port on the loop, libnats's TLS
+ * to NATS.
+ */
+static void
+tls_client_exchange(struct daemon *d, int b, uint32_t idb)
+{
+	struct mr_tls		*tls;
+	struct mr_client	*c;
+	char			 hostport[64], path[300], buf[64];
+	const char		*msg;
+	size_t			 len;
+
+	assert_non_null(tls = mr_tls_new());
+	snprintf(path, sizeof path, "%s/ca.pem", certs);
+	assert_int_equal(mr_tls_set_ca(tls, path), MR_OK);
+	snprintf(hostport, sizeof hostport, "127.0.0.1:%d", tls_port(d));
+	assert_int_equal(mr_client_connect_tls(hostport, tls,
+	    HARNESS_TIMEOUT_MS, &c), MR_OK);
+	assert_int_equal(mr_client_send(c, idb, "over TLS twice", 14,
+	    HARNESS_TIMEOUT_MS), MR_OK);
+	tc_expect_msg(b, "over TLS twice");
+	snprintf(buf, sizeof buf, "back to %08x", mr_client_id(c));
+	assert_int_equal(tc_send(b, mr_client_id(c), buf), 0);
+	assert_int_equal(mr_client_recv(c, HARNESS_TIMEOUT_MS, &msg, &len),
+	    MR_OK);
+	assert_int_equal(len, strlen(buf));
+	assert_memory_equal(msg, buf, len);
+	mr_client_close(c);
+	mr_tls_free(tls);
+}
+
 /*
  * tls:// with the operator's CA: a nats-server that requires TLS and a
  * client certificate, two nodes with nats_ca, nats_cert and nats_key
  * route to each other byte-exact.  Node 1 also serves clients over TLS
- * ([tls]): OpenSSL is then initialised before libnats, the order in which
- * libnats 3.4's cleanup at exit would crash the daemon (harness_stop wants
- * exit status 0).
+ * ([tls]), and one of them talks to node 2: OpenSSL is then initialised
+ * before libnats, the order in which libnats 3.4's cleanup at exit would
+ * crash the daemon (harness_stop wants exit status 0).
  */
 static void
 test_tls(void **state)
@@ -360,6 +412,7 @@ test_tls(void **state)
 	b = tc_connect(&d2, &idb);
 	assert_true(a >= 0 && b >= 0);
 	exchange_exact(a, ida, b, idb);
+	tls_client_exchange(&d1, b, idb);
 	close(a);
 	close(b);
 	harness_stop(&d2);
