@@ -426,7 +426,8 @@ test_tls(void **state)
  * Refused: a server whose certificate the named CA did not sign (the node
  * trusts only the second CA), and a plain server behind a tls:// URL
  * (libnats would speak plain text to it unless told TLS).  Each is logged
- * with the reason, retried with back-off, and local routing goes on.
+ * with the reason, retried with back-off, and local routing goes on.  A
+ * nats_ca that holds no certificate stops the node at start, saying so.
  */
 static void
 test_tls_refused(void **state)
@@ -434,7 +435,10 @@ test_tls_refused(void **state)
 	struct nc_server	*ns = &srv[0], *plain = &srv[1];
 	struct daemon		 d, dp;
 	char			 extra[1024], more[512], conf[256], url[128];
-	char			 want[256];
+	char			 want[512], out[4096], err[4096];
+	const char		*args[] = { "-c", conf, "-l", "127.0.0.1:0",
+				    "--admin", "off", "--node", "3",
+				    "--cluster-nats", url, NULL };
 	uint32_t		 ida, idb;
 	int			 a, b;
 
@@ -470,6 +474,16 @@ test_tls_refused(void **state)
 	assert_false(nats_connected(&dp));
 	harness_stop(&dp);
 	harness_stop(&d);
+
+	/* A CA file without a certificate: the node does not start. */
+	snprintf(more, sizeof more, "nats_ca = %s/ca.key\n", certs);
+	conf_write(conf, sizeof conf, "tls-node.conf", more);
+	assert_int_equal(daemon_run(args, out, sizeof out, err, sizeof err),
+	    1);
+	snprintf(want, sizeof want, "cluster: nats options: SSL Error: Error "
+	    "loading trusted certificates '%s/ca.key'", certs);
+	if (strstr(err, want) == NULL)
+		fail_msg("no \"%s\" in:\n%s", want, err);
 	nc_solo_stop(plain);
 	nc_solo_stop(ns);
 	unlink(conf);
