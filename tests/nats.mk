@@ -31,10 +31,28 @@ tests_test_cluster_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 tests_test_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \
 	$(CMOCKA_LIBS) $(JANSSON_LIBS)
 
+# A node's network setup (docs/CLUSTER.md): credentials in NATS URLs,
+# tls:// with a CA and a client certificate, router.reuseport, and the
+# template unit through systemd-analyze verify when it is there.
+check_PROGRAMS += tests/test_cluster_net
+TESTS += tests/test_cluster_net
+tests_test_cluster_net_SOURCES = tests/test_cluster_net.c tests/natscluster.c \
+	tests/natscluster.h
+tests_test_cluster_net_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_cluster_net_LDADD = tests/libharness.la src/libmsgrouter.la \
+	lib/libmsgrouter-client.la $(CMOCKA_LIBS) $(JANSSON_LIBS)
+# (Its template unit is etc/msgrouterd@.service as make all builds it.)
+
 # The three daemons under valgrind too (make check-valgrind): clean with
 # libnats's threads, its reconnect and a killed node (checked once, about
 # a minute).
 VALGRIND_TESTS += tests/test_cluster
+# Credentials, TLS to NATS (libnats's OpenSSL in the connector thread, its
+# cleanup at exit) and reuseport under memcheck: clean, 24-57 s (loaded).
+VALGRIND_TESTS += tests/test_cluster_net
 
-AM_TESTS_ENVIRONMENT += NATS_SERVER='$(NATS_SERVER)'; export NATS_SERVER;
+AM_TESTS_ENVIRONMENT += NATS_SERVER='$(NATS_SERVER)'; export NATS_SERVER; \
+	MSGROUTERD_TEMPLATE_UNIT='$(abs_top_builddir)/etc/msgrouterd@.service'; \
+	export MSGROUTERD_TEMPLATE_UNIT;
 endif
