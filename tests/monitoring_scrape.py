@@ -275,6 +275,27 @@ def check_alerts_tested(rules, tests):
     print("alerts: %d, each tested firing and silent" % len(alerts))
 
 
+def check_dashboard_promql(args, exprs, tmp):
+    """promtool parses every dashboard expression ($job and $instance
+    standing for any value): each becomes a recording rule of a file
+    that promtool check rules reads."""
+    path = os.path.join(tmp, "dashboard-exprs.yml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("groups:\n  - name: dashboard\n    rules:\n")
+        for i, e in enumerate(exprs):
+            if e.startswith("label_values("):
+                continue	# a Grafana function, not PromQL
+            e = e.replace("$job", ".*").replace("$instance", ".*")
+            f.write("      - record: dashboard:expr_%d\n        expr: %s\n"
+                    % (i, json.dumps(e)))
+    r = subprocess.run([args.promtool, "check", "rules", path],
+                       capture_output=True, text=True, timeout=DEADLINE)
+    if r.returncode != 0:
+        fail("the dashboard's PromQL does not parse:\n%s%s"
+             % (r.stdout, r.stderr))
+    print("dashboard: %d expressions parsed by promtool" % len(exprs))
+
+
 def check_names(what, names, exported, records):
     missing = sorted(n for n in names if n not in exported and
                      n not in records)
@@ -338,6 +359,7 @@ def run(args, tmp):
         fail("%s: only %d expressions found" % (args.dashboard,
                                                 len(dexprs)))
     dnames = referenced(dexprs)
+    check_dashboard_promql(args, dexprs, tmp)
     if not nats_exe:
         left = sorted(n for n in rnames | dnames
                       if n.startswith("msgrouter_cluster_"))
