@@ -2,7 +2,10 @@
 """The admin dashboard in a real browser: headless Chromium, driven over
 the DevTools protocol on a pipe (--remote-debugging-pipe: the standard
 library suffices, no websocket client), against the real msgrouterd
-carrying traffic, with a slow consumer and a closed client.
+carrying traffic, with a slow consumer and a closed client; with
+$NATS_SERVER, two cluster nodes over a nats-server it starts (and stops
+by its pid): the cluster panel against node 1's /stats, then node 2 and
+NATS stopped.
 
 Every wait polls a condition until a deadline; nothing sleeps for a fixed
 time to let something happen.  Usage: dashboard_browser.py MSGROUTERD
