@@ -220,7 +220,7 @@ cluster_close_batch(struct cluster *cl, unsigned node)
 	cp->cp_batch_frames = 0;
 }
 
-int
+long long
 cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
     size_t len)
 {
@@ -232,13 +232,9 @@ cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
 		max = natsConnection_GetMaxPayload(cl->cl_nc);
 	if (max <= 0)
 		max = CLUSTER_MAX_PAYLOAD;
-	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max) {
-		log_warnx("cluster: a message of %zu bytes for node %u is over "
-		    "the NATS max_payload %lld less %d: dropped", len -
-		    FRAMING_HEADER_LEN, node, (long long)max,
-		    CLUSTERPROTO_HEADER_LEN);
-		return -1;
-	}
+	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max)
+		return max > CLUSTERPROTO_HEADER_LEN + 1 ?
+		    max - CLUSTERPROTO_HEADER_LEN : 1;	/* the caller logs */
 
 	if (cp->cp_batch_len > 0 && cp->cp_batch_len + len > room)
 		cluster_close_batch(cl, node);

@@ -24,7 +24,8 @@ tests_test_natsev_LDADD = tests/libharness.la $(NATSEV_LIBS) $(CMOCKA_LIBS) \
 # Three nodes over a 3-server nats-server cluster (docs/CLUSTER.md).
 check_PROGRAMS += tests/test_cluster
 TESTS += tests/test_cluster
-tests_test_cluster_SOURCES = tests/test_cluster.c
+tests_test_cluster_SOURCES = tests/test_cluster.c tests/natscluster.c \
+	tests/natscluster.h
 tests_test_cluster_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \

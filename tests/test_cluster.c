@@ -36,314 +36,38 @@
 #include "msgrouter/idmap.h"
 #include "harness.h"
 #include "http_client.h"
+#include "natscluster.h"
 
-#define NSERVERS	3
-#define NNODES		3
+#define NNODES		NC_NODES
 #define SECRET		"test-cluster-secret-0123456789"
 
-struct nats {
-	pid_t	pid;
-	int	port;		/* clients */
-	int	route_port;
-	char	conf[256];
-	char	log[256];
-	char	url[64];
-};
-
-static struct nats	servers[NSERVERS];
-static struct daemon	nodes[NNODES + 1];	/* node numbers 1, 2, 3 (4) */
+static struct ncluster	cl;
+static struct daemon	*const nodes = cl.nodes;  /* numbers 1, 2, 3 (4) */
+static struct nc_server	*const servers = cl.servers;
+static const char	*const conf_path = cl.conf_path;
 static struct idmap	im;
-static char		conf_path[256];
-
-/* A free loopback port: bound, read, closed (the servers bind it next). */
-static int
-free_port(void)
-{
-	char	addr[64];
-	int	fd = harness_listener(addr, sizeof addr);
-
-	close(fd);
-	return atoi(strchr(addr, ':') + 1);
-}
-
-static void
-nats_start(int i)
-{
-	const char	*bin = getenv("NATS_SERVER");
-	struct nats	*ns = &servers[i];
-	char		 text[1024], tag[32], buf[8192];
-	long long	 deadline;
-	int		 fd;
-	ssize_t		 n;
-
-	snprintf(tag, sizeof tag, "cluster-nats%d.conf", i);
-	harness_tmp_path(ns->conf, sizeof ns->conf, tag);
-	snprintf(tag, sizeof tag, "cluster-nats%d.log", i);
-	harness_tmp_path(ns->log, sizeof ns->log, tag);
-	unlink(ns->log);
-	snprintf(text, sizeof text,
-	    "server_name: n%d\nlisten: 127.0.0.1:%d\n"
-	    "cluster {\n  name: msgrouter-test\n  listen: 127.0.0.1:%d\n"
-	    "  routes: [\n    nats-route://127.0.0.1:%d\n"
-	    "    nats-route://127.0.0.1:%d\n    nats-route://127.0.0.1:%d\n"
-	    "  ]\n}\n", i, ns->port, ns->route_port, servers[0].route_port,
-	    servers[1].route_port, servers[2].route_port);
-	harness_write_file(ns->conf, text);
-	if ((ns->pid = fork()) == 0) {
-		execl(bin, bin, "-c", ns->conf, "-l", ns->log, (char *)NULL);
-		_exit(127);
-	}
-	assert_true(ns->pid > 0);
-	snprintf(ns->url, sizeof ns->url, "nats://127.0.0.1:%d", ns->port);
-	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	for (;;) {
-		assert_true(tc_now_ms() < deadline);
-		assert_int_equal(waitpid(ns->pid, NULL, WNOHANG), 0);
-		if ((fd = open(ns->log, O_RDONLY)) >= 0) {
-			n = read(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[n > 0 ? n : 0] = '\0';
-			if (strstr(buf, "Server is ready") != NULL)
-				break;
-		}
-		usleep(10000);
-	}
-}
-
-static void
-nats_stop(int i)
-{
-	struct nats	*ns = &servers[i];
-
-	if (ns->pid <= 0)
-		return;
-	kill(ns->pid, SIGTERM);
-	waitpid(ns->pid, NULL, 0);
-	ns->pid = 0;
-}
-
-/* Node i (number i + 1) on NATS server i. */
-static void
-node_start(int i)
-{
-	char		 node[8];
-	const char	*args[] = { "-c", conf_path, "--admin", "127.0.0.1:0",
-			    "--cluster-nats", servers[i].url, "--node", node,
-			    NULL };
-
-	snprintf(node, sizeof node, "%d", i + 1);
-	harness_start(&nodes[i], args);
-}
-
-/* GET /stats of node i as JSON (the caller json_decref's it). */
-static json_t *
-node_stats(int i)
-{
-	struct http_response	 r;
-	json_t			*j;
-
-	assert_int_equal(http_request(nodes[i].admin_port, "GET", "/stats",
-	    NULL, &r, HARNESS_TIMEOUT_MS), 0);
-	assert_int_equal(r.status, 200);
-	j = json_loads(r.body, 0, NULL);
-	assert_non_null(j);
-	http_response_free(&r);
-	return j;
-}
-
-static long long
-jint(json_t *j, const char *path)
-{
-	char	 buf[128], *p, *save;
-	json_t	*v = j;
-
-	snprintf(buf, sizeof buf, "%s", path);
-	for (p = strtok_r(buf, ".", &save); p != NULL && v != NULL;
-	    p = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, p);
-	if (!json_is_integer(v)) {
-		print_error("no integer at %s\n", path);
-		fail();
-	}
-	return json_integer_value(v);
-}
-
-/* The peer object for node in node i's /stats, or NULL. */
-static json_t *
-peer_of(json_t *stats, int node)
-{
-	json_t	*peers, *p;
-	size_t	 k;
-
-	peers = json_object_get(json_object_get(stats, "cluster"), "peers");
-	json_array_foreach(peers, k, p)
-		if (json_integer_value(json_object_get(p, "node")) == node)
-			return p;
-	return NULL;
-}
-
-static const char *
-peer_state(json_t *stats, int node)
-{
-	json_t	*p = peer_of(stats, node);
-
-	return p != NULL ? json_string_value(json_object_get(p, "state")) :
-	    "unknown";
-}
-
-/* Wait until every live node sees every other live node as state. */
-static void
-wait_peers(const int *live, const char *state, int node_gone)
-{
-	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	json_t		*s;
-	int		 i, j, ok;
-
-	do {
-		ok = 1;
-		for (i = 0; i < NNODES && ok; i++) {
-			if (!live[i])
-				continue;
-			s = node_stats(i);
-			for (j = 0; j < NNODES; j++) {
-				if (j == i || (!live[j] && j + 1 != node_gone))
-					continue;
-				if (strcmp(peer_state(s, j + 1), live[j] ?
-				    state : "down") != 0)
-					ok = 0;
-			}
-			json_decref(s);
-		}
-		if (ok)
-			return;
-		usleep(50000);
-	} while (tc_now_ms() < deadline);
-	fail_msg("peers not %s in time", state);
-}
-
-/*
- * The identities, once the links are idle: polled until they hold (frames
- * may still be in flight) or the deadline passes.
- */
-static int
-identities_hold(const int *live, int verbose)
-{
-	json_t		*s[NNODES] = { NULL };
-	json_t		*pa, *pb;
-	long long	 lhs, rhs;
-	int		 i, j, ok = 1;
-
-	for (i = 0; i < NNODES; i++)
-		if (live[i])
-			s[i] = node_stats(i);
-	for (i = 0; i < NNODES; i++) {
-		if (!live[i])
-			continue;
-		lhs = jint(s[i], "messages.received_total") +
-		    jint(s[i], "cluster.frames_in_total");
-		rhs = jint(s[i], "messages.forwarded_total") +
-		    jint(s[i], "messages.dropped_unknown_destination_total") +
-		    jint(s[i], "messages.dropped_queue_full_total") +
-		    jint(s[i], "messages.dropped_sender_gone_total") +
-		    jint(s[i], "cluster.dropped_peer_down_total") +
-		    jint(s[i], "cluster.dropped_link_full_total") +
-		    jint(s[i], "cluster.dropped_too_large_total") +
-		    jint(s[i], "cluster.frames_out_total") +
-		    jint(s[i], "cluster.link_queued_frames");
-		if (lhs != rhs) {
-			if (verbose)
-				print_error("node %d: received + frames_in %lld"
-				    " != %lld\n", i + 1, lhs, rhs);
-			ok = 0;
-		}
-		for (j = 0; j < NNODES; j++) {
-			if (j == i || !live[j])
-				continue;
-			/* Link i -> j. */
-			pa = peer_of(s[i], j + 1);
-			pb = peer_of(s[j], i + 1);
-			lhs = pa != NULL ? jint(pa, "frames_out_total") : 0;
-			rhs = pb != NULL ? jint(pb, "frames_in_total") +
-			    jint(pb, "dropped_in_transit_total") : 0;
-			if (lhs != rhs) {
-				if (verbose)
-					print_error("link %d -> %d: out %lld, "
-					    "in + lost %lld\n", i + 1, j + 1,
-					    lhs, rhs);
-				ok = 0;
-			}
-		}
-	}
-	for (i = 0; i < NNODES; i++)
-		json_decref(s[i]);
-	return ok;
-}
-
-static void
-expect_identities(const int *live)
-{
-	long long	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-
-	while (!identities_hold(live, 0)) {
-		if (tc_now_ms() > deadline) {
-			identities_hold(live, 1);
-			fail_msg("identities do not hold");
-		}
-		usleep(50000);
-	}
-}
 
 static const int	all_live[NNODES] = { 1, 1, 1 };
 
 static int
 cluster_setup(void **state)
 {
-	const char	*bin = getenv("NATS_SERVER");
-	int		 i;
-
 	harness_init();
-	if (bin == NULL || bin[0] == '\0')
+	if (!nc_have_nats())
 		return 0;	/* every test skips */
 	assert_int_equal(idmap_init(&im, ID_MODE_RANDOM, SECRET,
 	    sizeof SECRET - 1), 0);
-	harness_tmp_path(conf_path, sizeof conf_path, "cluster.conf");
-	harness_write_file(conf_path, "[cluster]\nsecret = " SECRET "\n"
-	    "heartbeat = 200ms\npeer_timeout = 1s\n");
-	for (i = 0; i < NSERVERS; i++) {
-		servers[i].port = free_port();
-		servers[i].route_port = free_port();
-	}
-	for (i = 0; i < NSERVERS; i++)
-		nats_start(i);
-	for (i = 0; i < NNODES; i++)
-		node_start(i);
+	nc_setup(&cl, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 200ms\npeer_timeout = 1s\n", NNODES);
 	return 0;
 }
 
 static int
 cluster_teardown(void **state)
 {
-	int	i;
-
-	for (i = 0; i < NNODES; i++)
-		if (nodes[i].pid > 0)
-			harness_stop(&nodes[i]);
-	for (i = 0; i < NSERVERS; i++) {
-		nats_stop(i);
-		unlink(servers[i].conf);
-		unlink(servers[i].log);
-	}
-	unlink(conf_path);
+	if (nc_have_nats())
+		nc_teardown(&cl);
 	return 0;
-}
-
-static void
-need_nats(void)
-{
-	const char	*bin = getenv("NATS_SERVER");
-
-	if (bin == NULL || bin[0] == '\0')
-		skip();
 }
 
 /* Frame k of a burst: its number, then 1 to 3000 letters. */
@@ -371,8 +95,8 @@ test_exchange(void **state)
 	char		 msg[4096], want[4096];
 	ssize_t		 n;
 
-	need_nats();
-	wait_peers(all_live, "up", 0);
+	nc_need_nats();
+	nc_wait_peers(&cl, all_live, "up", 0);
 	for (i = 0; i < NNODES; i++) {
 		assert_true((fd[i] = tc_connect(&nodes[i], &id[i])) >= 0);
 		assert_int_equal(idmap_decode(&im, id[i], NULL), i + 1);
@@ -395,7 +119,7 @@ test_exchange(void **state)
 	}
 	for (i = 0; i < NNODES; i++)
 		close(fd[i]);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -413,7 +137,7 @@ test_bench_cross(void **state)
 	size_t		 n;
 	int		 status;
 
-	need_nats();
+	nc_need_nats();
 	if (bench == NULL)
 		bench = "../tools/msgrouter-bench";
 	snprintf(cmd, sizeof cmd, "%s -H %s,%s,%s --cross --pairs 6 --size 200 "
@@ -431,11 +155,11 @@ test_bench_cross(void **state)
 	print_message("cross-node bench: %lld msgs/s, p99 %.0f us\n",
 	    (long long)json_number_value(json_object_get(j, "msgs_per_s")),
 	    json_number_value(json_object_get(j, "p99_us")));
-	assert_true(jint(j, "msgs") > 0);
-	assert_int_equal(jint(j, "lost"), 0);
-	assert_int_equal(jint(j, "corrupt"), 0);
+	assert_true(nc_jint(j, "msgs") > 0);
+	assert_int_equal(nc_jint(j, "lost"), 0);
+	assert_int_equal(nc_jint(j, "corrupt"), 0);
 	json_decref(j);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -451,7 +175,7 @@ test_ids_unique(void **state)
 	static uint32_t	 ids[NNODES * PER];
 	int		 i, k;
 
-	need_nats();
+	nc_need_nats();
 	harness_need_nofile(NNODES * PER + 64);
 	for (i = 0; i < NNODES; i++)
 		for (k = 0; k < PER; k++) {
@@ -466,7 +190,7 @@ test_ids_unique(void **state)
 		assert_true(ids[k] != ids[k - 1]);
 	for (k = 0; k < NNODES * PER; k++)
 		tc_close_reset(fds[k]);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -481,7 +205,7 @@ test_fragmented(void **state)
 	uint32_t	 ida, idb;
 	int		 a, b, k;
 
-	need_nats();
+	nc_need_nats();
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((b = tc_connect(&nodes[2], &idb)) >= 0);
 	for (k = 0; k < 20; k++) {
@@ -502,7 +226,7 @@ test_fragmented(void **state)
 	}
 	close(a);
 	close(b);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -520,10 +244,10 @@ test_unknown_remote(void **state)
 	char			 path[64];
 	int			 a;
 
-	need_nats();
+	nc_need_nats();
 	ghost = idmap_encode(&im, 2, 0xabcdef);
 	assert_int_not_equal(ghost, 0);
-	before = node_stats(1);
+	before = nc_stats(&cl, 1);
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_int_equal(tc_send(a, ghost, "nobody home"), 0);
 	/* A round trip to a known client on node 2 orders after it. */
@@ -536,9 +260,9 @@ test_unknown_remote(void **state)
 		tc_expect_msg(b, "after");
 		close(b);
 	}
-	after = node_stats(1);
-	assert_int_equal(jint(after,
-	    "messages.dropped_unknown_destination_total") - jint(before,
+	after = nc_stats(&cl, 1);
+	assert_int_equal(nc_jint(after,
+	    "messages.dropped_unknown_destination_total") - nc_jint(before,
 	    "messages.dropped_unknown_destination_total"), 1);
 	json_decref(before);
 	json_decref(after);
@@ -547,15 +271,15 @@ test_unknown_remote(void **state)
 	 * An id of node 200, which no process is: unknown at the sender (and
 	 * counted by its scan defence), not "peer down".
 	 */
-	before = node_stats(0);
+	before = nc_stats(&cl, 0);
 	assert_int_equal(tc_send(a, idmap_encode(&im, 200, 77), "void"), 0);
 	tc_ping_pong(a, ida, a, ida, 1);
-	after = node_stats(0);
-	assert_int_equal(jint(after,
-	    "messages.dropped_unknown_destination_total") - jint(before,
+	after = nc_stats(&cl, 0);
+	assert_int_equal(nc_jint(after,
+	    "messages.dropped_unknown_destination_total") - nc_jint(before,
 	    "messages.dropped_unknown_destination_total"), 1);
-	assert_int_equal(jint(after, "cluster.dropped_peer_down_total"),
-	    jint(before, "cluster.dropped_peer_down_total"));
+	assert_int_equal(nc_jint(after, "cluster.dropped_peer_down_total"),
+	    nc_jint(before, "cluster.dropped_peer_down_total"));
 	json_decref(before);
 	json_decref(after);
 
@@ -570,7 +294,7 @@ test_unknown_remote(void **state)
 	json_decref(j);
 	http_response_free(&r);
 	close(a);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -583,17 +307,17 @@ test_too_large(void **state)
 {
 	enum { BIG = 1024 * 1024 - 40 - 4 };	/* header, payload, 0x00 */
 	json_t		*before, *after;
-	char		*buf;
+	char		*buf, line[128];
 	uint32_t	 ida, idb;
 	ssize_t		 n;
 	int		 a, b;
 
-	need_nats();
+	nc_need_nats();
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((b = tc_connect(&nodes[1], &idb)) >= 0);
 	buf = malloc(BIG + 16);
 	assert_non_null(buf);
-	before = node_stats(0);
+	before = nc_stats(&cl, 0);
 	memset(buf, 'x', BIG);
 	buf[BIG] = '\0';		/* 4 + BIG + 1: one byte over */
 	assert_int_equal(tc_send(a, idb, buf), 0);
@@ -601,15 +325,31 @@ test_too_large(void **state)
 	assert_int_equal(tc_send(a, idb, buf), 0);
 	n = tc_recv_msg(b, buf, BIG + 16, HARNESS_TIMEOUT_MS);
 	assert_int_equal(n, BIG);
-	after = node_stats(0);
-	assert_int_equal(jint(after, "cluster.dropped_too_large_total") -
-	    jint(before, "cluster.dropped_too_large_total"), 1);
+	after = nc_stats(&cl, 0);
+	assert_int_equal(nc_jint(after, "cluster.dropped_too_large_total") -
+	    nc_jint(before, "cluster.dropped_too_large_total"), 1);
+	/* Logged with the client; a second one at once is not. */
+	snprintf(line, sizeof line, "client %u: a frame of %d bytes for "
+	    "node 2 is over", ida, BIG + 1);
+	assert_int_equal(daemon_wait_log(&nodes[0], line, 1,
+	    HARNESS_TIMEOUT_MS), 0);
+	buf[BIG - 1] = 'x';
+	assert_int_equal(tc_send(a, idb, buf), 0);
+	assert_int_equal(tc_send(a, idb, "after"), 0);
+	n = tc_recv_msg(b, buf, BIG + 16, HARNESS_TIMEOUT_MS);
+	assert_int_equal(n, 6);
+	assert_string_equal(buf, "after");
+	assert_int_equal(daemon_log_count(&nodes[0], "for node 2 is over"), 1);
+	json_decref(after);
+	after = nc_stats(&cl, 0);
+	assert_int_equal(nc_jint(after, "cluster.dropped_too_large_total") -
+	    nc_jint(before, "cluster.dropped_too_large_total"), 2);
 	json_decref(before);
 	json_decref(after);
 	free(buf);
 	close(a);
 	close(b);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /* /metrics carries the cluster's figures; /healthz says NATS is up. */
@@ -620,7 +360,7 @@ test_admin(void **state)
 	json_t			*j;
 	char			 want[96];
 
-	need_nats();
+	nc_need_nats();
 	assert_int_equal(http_request(nodes[0].admin_port, "GET", "/metrics",
 	    NULL, &r, HARNESS_TIMEOUT_MS), 0);
 	assert_int_equal(r.status, 200);
@@ -629,9 +369,9 @@ test_admin(void **state)
 	    "\nmsgrouter_cluster_peer_up{peer=\"2\",state=\"up\"} 1\n"));
 	assert_non_null(strstr(r.body, "msgrouter_cluster_nats_connected 1\n"));
 	/* link_limit as /stats shows it (a test before may have reloaded it). */
-	j = node_stats(0);
+	j = nc_stats(&cl, 0);
 	snprintf(want, sizeof want, "\nmsgrouter_cluster_link_limit %lld\n",
-	    jint(j, "cluster.link_limit"));
+	    nc_jint(j, "cluster.link_limit"));
 	json_decref(j);
 	assert_non_null(strstr(r.body, want));
 	assert_non_null(strstr(r.body,
@@ -670,7 +410,7 @@ test_secret_mismatch(void **state)
 	long long	 deadline;
 	int		 a, d, i, seen;
 
-	need_nats();
+	nc_need_nats();
 	harness_tmp_path(other, sizeof other, "cluster-other.conf");
 	harness_write_file(other, "[cluster]\nsecret = another-secret-"
 	    "0123456789\nheartbeat = 200ms\npeer_timeout = 1s\n");
@@ -679,8 +419,8 @@ test_secret_mismatch(void **state)
 	do {
 		seen = 0;
 		for (i = 0; i < NNODES; i++) {
-			s = node_stats(i);
-			seen += strcmp(peer_state(s, 4), "mismatch") == 0;
+			s = nc_stats(&cl, i);
+			seen += strcmp(nc_peer_state(s, 4), "mismatch") == 0;
 			json_decref(s);
 		}
 		if (seen < NNODES)
@@ -705,7 +445,7 @@ test_secret_mismatch(void **state)
 	close(d);
 	harness_stop(&d4);
 	unlink(other);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /* GET /clients/ID of node i as JSON (the caller json_decref's it). */
@@ -745,10 +485,10 @@ bp_frame(char *buf, size_t size, int k)
 	buf[size] = '\0';
 }
 
-#define BP_DROPPED(s)	(jint(s, "messages.dropped_queue_full_total") + \
-			    jint(s, "cluster.dropped_link_full_total") + \
-			    jint(s, "cluster.dropped_peer_down_total") + \
-			    jint(s, "cluster.dropped_in_transit_total"))
+#define BP_DROPPED(s)	(nc_jint(s, "messages.dropped_queue_full_total") + \
+			    nc_jint(s, "cluster.dropped_link_full_total") + \
+			    nc_jint(s, "cluster.dropped_peer_down_total") + \
+			    nc_jint(s, "cluster.dropped_in_transit_total"))
 
 /* A writer child that ends in time (never wedged): it exited 0. */
 static void
@@ -839,12 +579,12 @@ test_slow_remote_receiver(void **state)
 	json_t		*before[3], *after[3], *s, *p;
 	char		 frame[SIZE + 1], got[SIZE + 1];
 	uint32_t	 ida, idb, idc, idx, idy;
-	long long	 queued, peak = 0, deadline, paused_senders;
+	long long	 queued, peak = 0, paused_senders;
 	pid_t		 pid, pid3;
 	int		 a, b, c3, x, y, k, i, n, next[2] = { 0, SECOND };
 
-	need_nats();
-	wait_peers(all_live, "up", 0);
+	nc_need_nats();
+	nc_wait_peers(&cl, all_live, "up", 0);
 	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
 	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
 	    "peer_timeout = 1s\nlink_limit = 1M\n");
@@ -852,7 +592,7 @@ test_slow_remote_receiver(void **state)
 		n = daemon_log_count(&nodes[i], "settings changed");
 		kill(nodes[i].pid, SIGHUP);
 		harness_wait_log(&nodes[i], "settings changed", n + 1);
-		before[i] = node_stats(i);
+		before[i] = nc_stats(&cl, i);
 	}
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
@@ -880,10 +620,10 @@ test_slow_remote_receiver(void **state)
 	/* Nodes 1 and 3 hold their senders: PAUSE crossed. */
 	wait_paused(0, ida, 1);
 	wait_paused(2, idc, 1);
-	s = node_stats(0);
-	p = peer_of(s, 2);
+	s = nc_stats(&cl, 0);
+	p = nc_peer(s, 2);
 	assert_non_null(p);
-	paused_senders = jint(p, "paused_senders");
+	paused_senders = nc_jint(p, "paused_senders");
 	json_decref(s);
 	assert_true(paused_senders >= 1);
 
@@ -897,7 +637,7 @@ test_slow_remote_receiver(void **state)
 	for (k = 0; k < 20; k++) {
 		json_t	*c = node_client(1, idb);
 
-		queued = jint(c, "queued_bytes");
+		queued = nc_jint(c, "queued_bytes");
 		json_decref(c);
 		if (queued > peak)
 			peak = queued;
@@ -931,9 +671,9 @@ test_slow_remote_receiver(void **state)
 	harness_child_ok(pid3);
 	assert_false(client_paused(0, ida));
 	assert_false(client_paused(2, idc));
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 	for (i = 0; i < 3; i++) {
-		after[i] = node_stats(i);
+		after[i] = nc_stats(&cl, i);
 		assert_int_equal(BP_DROPPED(after[i]), BP_DROPPED(before[i]));
 		json_decref(before[i]);
 		json_decref(after[i]);
@@ -950,7 +690,7 @@ test_slow_remote_receiver(void **state)
 		kill(nodes[i].pid, SIGHUP);
 		harness_wait_log(&nodes[i], "settings changed", n + 1);
 	}
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -979,20 +719,20 @@ test_link_limit(void **state)
 	pid_t		 pid;
 	int		 a, c, k, up;
 
-	need_nats();
+	nc_need_nats();
 	harness_tmp_path(conf4, sizeof conf4, "cluster-node4.conf");
 	harness_write_file(conf4, "[cluster]\nsecret = " SECRET "\n"
 	    "heartbeat = 200ms\npeer_timeout = 30s\nlink_limit = 1M\n");
 	harness_start(&d4, args);
-	nodes[3] = d4;	/* node_stats(3) */
+	nodes[3] = d4;	/* nc_stats(&cl, 3) */
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	do {
-		s = node_stats(0);
-		up = strcmp(peer_state(s, 4), "up") == 0;
+		s = nc_stats(&cl, 0);
+		up = strcmp(nc_peer_state(s, 4), "up") == 0;
 		json_decref(s);
 		if (up) {
-			s = node_stats(3);
-			up = strcmp(peer_state(s, 1), "up") == 0;
+			s = nc_stats(&cl, 3);
+			up = strcmp(nc_peer_state(s, 1), "up") == 0;
 			json_decref(s);
 		}
 		if (!up)
@@ -1020,14 +760,14 @@ test_link_limit(void **state)
 		}
 		usleep(20000);
 	}
-	s = node_stats(3);
-	p = peer_of(s, 1);
+	s = nc_stats(&cl, 3);
+	p = nc_peer(s, 1);
 	assert_non_null(p);
-	paused_senders = jint(p, "paused_senders");
-	buffered = jint(s, "cluster.link_buffered_bytes");
-	limit = jint(s, "cluster.link_limit");
-	peer_buffered = jint(p, "link_buffered_bytes");
-	assert_int_equal(jint(s, "cluster.dropped_link_full_total"), 0);
+	paused_senders = nc_jint(p, "paused_senders");
+	buffered = nc_jint(s, "cluster.link_buffered_bytes");
+	limit = nc_jint(s, "cluster.link_limit");
+	peer_buffered = nc_jint(p, "link_buffered_bytes");
+	assert_int_equal(nc_jint(s, "cluster.dropped_link_full_total"), 0);
 	json_decref(s);
 	print_message("link_limit 1M: sender paused, %lld bytes held for the "
 	    "link, %lld paused senders\n", buffered, paused_senders);
@@ -1049,16 +789,16 @@ test_link_limit(void **state)
 	}
 	harness_child_ok(pid);
 	assert_false(client_paused(3, idc));
-	s = node_stats(3);
-	assert_int_equal(jint(s, "cluster.dropped_link_full_total"), 0);
-	assert_int_equal(jint(s, "cluster.dropped_peer_down_total"), 0);
+	s = nc_stats(&cl, 3);
+	assert_int_equal(nc_jint(s, "cluster.dropped_link_full_total"), 0);
+	assert_int_equal(nc_jint(s, "cluster.dropped_peer_down_total"), 0);
 	json_decref(s);
 	close(a);
 	close(c);
 	harness_stop(&d4);
 	memset(&nodes[3], 0, sizeof nodes[3]);
 	unlink(conf4);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -1083,8 +823,8 @@ test_held_senders_woken(void **state)
 	int		 a, b, r, sd, i, n, up;
 	long long	 deadline;
 
-	need_nats();
-	wait_peers(all_live, "up", 0);
+	nc_need_nats();
+	nc_wait_peers(&cl, all_live, "up", 0);
 	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
 	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
 	    "peer_timeout = 1s\n");
@@ -1095,7 +835,7 @@ test_held_senders_woken(void **state)
 	}
 
 	/* (1) The destination closes while its sender is held. */
-	before = node_stats(1);
+	before = nc_stats(&cl, 1);
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((b = tc_connect_small(&nodes[1], &idb)) >= 0);
 	pid = writer(a, idb, FRAMES, SIZE);
@@ -1103,10 +843,10 @@ test_held_senders_woken(void **state)
 	close(b);
 	wait_paused(0, ida, 0);
 	child_done(pid);
-	expect_identities(all_live);
-	after = node_stats(1);
-	assert_true(jint(after, "messages.dropped_unknown_destination_total") >
-	    jint(before, "messages.dropped_unknown_destination_total"));
+	nc_expect_identities(&cl, all_live);
+	after = nc_stats(&cl, 1);
+	assert_true(nc_jint(after, "messages.dropped_unknown_destination_total") >
+	    nc_jint(before, "messages.dropped_unknown_destination_total"));
 	json_decref(before);
 	json_decref(after);
 	close(a);
@@ -1117,23 +857,23 @@ test_held_senders_woken(void **state)
 	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
 	    "peer_timeout = 1s\n");
 	harness_start(&d4, args);
-	nodes[3] = d4;	/* node_stats(3) */
+	nodes[3] = d4;	/* nc_stats(&cl, 3) */
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	do {
-		json_t	*s = node_stats(0);
+		json_t	*s = nc_stats(&cl, 0);
 
-		up = strcmp(peer_state(s, 4), "up") == 0;
+		up = strcmp(nc_peer_state(s, 4), "up") == 0;
 		json_decref(s);
 		if (up) {
-			s = node_stats(3);
-			up = strcmp(peer_state(s, 1), "up") == 0;
+			s = nc_stats(&cl, 3);
+			up = strcmp(nc_peer_state(s, 1), "up") == 0;
 			json_decref(s);
 		}
 		if (!up)
 			usleep(50000);
 	} while (!up && tc_now_ms() < deadline);
 	assert_true(up);
-	before = node_stats(0);
+	before = nc_stats(&cl, 0);
 	assert_true((sd = tc_connect(&nodes[0], &ids)) >= 0);
 	assert_true((r = tc_connect_small(&d4, &idr)) >= 0);
 	pid = writer(sd, idr, FRAMES, SIZE);
@@ -1145,10 +885,10 @@ test_held_senders_woken(void **state)
 	close(r);
 	wait_paused(0, ids, 0);
 	child_done(pid);
-	expect_identities(all_live);
-	after = node_stats(0);
-	assert_true(jint(after, "cluster.dropped_peer_down_total") >
-	    jint(before, "cluster.dropped_peer_down_total"));
+	nc_expect_identities(&cl, all_live);
+	after = nc_stats(&cl, 0);
+	assert_true(nc_jint(after, "cluster.dropped_peer_down_total") >
+	    nc_jint(before, "cluster.dropped_peer_down_total"));
 	json_decref(before);
 	json_decref(after);
 	close(sd);
@@ -1161,7 +901,7 @@ test_held_senders_woken(void **state)
 		kill(nodes[i].pid, SIGHUP);
 		harness_wait_log(&nodes[i], "settings changed", n + 1);
 	}
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -1181,15 +921,15 @@ test_nats_restart(void **state)
 	ssize_t		 n;
 	int		 a, b, k, next = 0, got = 0, resumed = 0;
 
-	need_nats();
+	nc_need_nats();
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((b = tc_connect(&nodes[1], &idb)) >= 0);
 	for (k = 0; k < N; k++) {
 		snprintf(msg, sizeof msg, "%06d", k);
 		assert_int_equal(tc_send(a, idb, msg), 0);
 		if (k == N / 2) {
-			nats_stop(0);
-			nats_start(0);
+			nc_nats_stop(&cl, 0);
+			nc_nats_start(&cl, 0);
 		}
 	}
 	harness_wait_log(&nodes[0], "nats: disconnected from", 1);
@@ -1217,8 +957,8 @@ test_nats_restart(void **state)
 	    1);
 	close(a);
 	close(b);
-	wait_peers(all_live, "up", 0);
-	expect_identities(all_live);
+	nc_wait_peers(&cl, all_live, "up", 0);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -1239,18 +979,18 @@ test_nats_outage(void **state)
 	long long		 deadline;
 	int			 a, b, l, k, d1, d2, rs, resumed = 0;
 
-	need_nats();
+	nc_need_nats();
 	/* Other tests' fourth nodes come back with new epochs: count from here. */
 	rs = daemon_log_count(&nodes[1], "restarted");
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((l = tc_connect(&nodes[0], &idl)) >= 0);
 	assert_true((b = tc_connect(&nodes[1], &idb)) >= 0);
 	tc_ping_pong(a, ida, b, idb, 2);
-	before = node_stats(0);
+	before = nc_stats(&cl, 0);
 	k = daemon_log_count(&nodes[0], "nats: disconnected from");
 	d1 = daemon_log_count(&nodes[0], "cluster: node 2 down");
 	d2 = daemon_log_count(&nodes[1], "cluster: node 1 down");
-	nats_stop(0);
+	nc_nats_stop(&cl, 0);
 	harness_wait_log(&nodes[0], "nats: disconnected from", k + 1);
 	harness_wait_log(&nodes[0], "cluster: node 2 down", d1 + 1);
 	harness_wait_log(&nodes[1], "cluster: node 1 down", d2 + 1);
@@ -1258,9 +998,9 @@ test_nats_outage(void **state)
 	tc_ping_pong(a, ida, l, idl, 3);
 	assert_int_equal(tc_send(a, idb, "lost while down"), 0);
 	tc_ping_pong(a, ida, l, idl, 1);
-	after = node_stats(0);
-	assert_int_equal(jint(after, "cluster.dropped_peer_down_total") -
-	    jint(before, "cluster.dropped_peer_down_total"), 1);
+	after = nc_stats(&cl, 0);
+	assert_int_equal(nc_jint(after, "cluster.dropped_peer_down_total") -
+	    nc_jint(before, "cluster.dropped_peer_down_total"), 1);
 	assert_false(json_is_true(json_object_get(json_object_get(after,
 	    "cluster"), "nats_connected")));
 	json_decref(before);
@@ -1275,8 +1015,8 @@ test_nats_outage(void **state)
 	    "down");
 	json_decref(j);
 
-	nats_start(0);
-	wait_peers(all_live, "up", 0);
+	nc_nats_start(&cl, 0);
+	nc_wait_peers(&cl, all_live, "up", 0);
 	assert_int_equal(daemon_log_count(&nodes[1], "restarted"), rs);
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	while (!resumed && tc_now_ms() < deadline) {
@@ -1291,7 +1031,7 @@ test_nats_outage(void **state)
 	close(a);
 	close(b);
 	close(l);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -1317,7 +1057,7 @@ test_shutdown_flush(void **state)
 	json_t		*s;
 	int		 a, c, k, up;
 
-	need_nats();
+	nc_need_nats();
 	/*
 	 * Node 4 keeps its peers up for 30 s: the stall must not make it
 	 * count node 1 down (and drop what it holds), however slow the run.
@@ -1328,13 +1068,13 @@ test_shutdown_flush(void **state)
 	harness_start(&d4, args);
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	do {
-		s = node_stats(0);
-		up = strcmp(peer_state(s, 4), "up") == 0;
+		s = nc_stats(&cl, 0);
+		up = strcmp(nc_peer_state(s, 4), "up") == 0;
 		json_decref(s);
 		if (up) {
-			nodes[3] = d4;	/* node_stats(3) */
-			s = node_stats(3);
-			up = strcmp(peer_state(s, 1), "up") == 0;
+			nodes[3] = d4;	/* nc_stats(&cl, 3) */
+			s = nc_stats(&cl, 3);
+			up = strcmp(nc_peer_state(s, 1), "up") == 0;
 			json_decref(s);
 		}
 		if (!up)
@@ -1355,8 +1095,8 @@ test_shutdown_flush(void **state)
 		assert_int_equal(tc_send(c, ida, payload), 0);
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
 	do {
-		s = node_stats(3);
-		up = jint(s, "messages.received_total") == N;
+		s = nc_stats(&cl, 3);
+		up = nc_jint(s, "messages.received_total") == N;
 		json_decref(s);
 	} while (!up && tc_now_ms() < deadline);
 	assert_true(up);
@@ -1374,7 +1114,7 @@ test_shutdown_flush(void **state)
 	free(buf);
 	memset(&nodes[3], 0, sizeof nodes[3]);
 	unlink(conf4);
-	expect_identities(all_live);
+	nc_expect_identities(&cl, all_live);
 }
 
 /*
@@ -1401,7 +1141,7 @@ test_sequential(void **state)
 	long long	 deadline;
 	int		 i, k, up;
 
-	need_nats();
+	nc_need_nats();
 	harness_need_nofile(2 * PER + 64);
 	for (i = 0; i < 2; i++)
 		harness_start(&d[i], args[i]);
@@ -1409,8 +1149,8 @@ test_sequential(void **state)
 	do {
 		for (i = 0, up = 1; i < 2; i++) {
 			nodes[3] = d[i];
-			s = node_stats(3);
-			up &= strcmp(peer_state(s, 6 - i), "up") == 0;
+			s = nc_stats(&cl, 3);
+			up &= strcmp(nc_peer_state(s, 6 - i), "up") == 0;
 			json_decref(s);
 		}
 		if (!up)
@@ -1432,9 +1172,9 @@ test_sequential(void **state)
 	for (k = 0; k < 2 * PER; k++)
 		tc_close_reset(fds[k]);
 	/* The first cluster never heard of nodes 5 and 6. */
-	s = node_stats(0);
-	assert_null(peer_of(s, 5));
-	assert_null(peer_of(s, 6));
+	s = nc_stats(&cl, 0);
+	assert_null(nc_peer(s, 5));
+	assert_null(nc_peer(s, 6));
 	json_decref(s);
 	for (i = 0; i < 2; i++)
 		harness_stop(&d[i]);
@@ -1455,7 +1195,7 @@ test_node_killed(void **state)
 	long long		 t0, dt;
 	int			 a, c;
 
-	need_nats();
+	nc_need_nats();
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((c = tc_connect(&nodes[2], &idc)) >= 0);
 	tc_ping_pong(a, ida, c, idc, 2);
@@ -1464,13 +1204,13 @@ test_node_killed(void **state)
 	waitpid(nodes[2].pid, NULL, 0);
 	nodes[2].pid = 0;
 	close(c);
-	wait_peers(live, "up", 3);
+	nc_wait_peers(&cl, live, "up", 3);
 	dt = tc_now_ms() - t0;
 	print_message("node 3 down at its peers after %lld ms\n", dt);
 	/* peer_timeout, plus one heartbeat tick and the polling. */
 	assert_true(dt < 1000 + 200 + 500 || harness_wrapped());
 
-	before = node_stats(0);
+	before = nc_stats(&cl, 0);
 	assert_int_equal(tc_send(a, idc, "to a dead node"), 0);
 	{
 		uint32_t	idb;
@@ -1481,13 +1221,13 @@ test_node_killed(void **state)
 		tc_expect_msg(b, "still routing");
 		close(b);
 	}
-	after = node_stats(0);
-	assert_int_equal(jint(after, "cluster.dropped_peer_down_total") -
-	    jint(before, "cluster.dropped_peer_down_total"), 1);
+	after = nc_stats(&cl, 0);
+	assert_int_equal(nc_jint(after, "cluster.dropped_peer_down_total") -
+	    nc_jint(before, "cluster.dropped_peer_down_total"), 1);
 	json_decref(before);
 	json_decref(after);
 	close(a);
-	expect_identities(live);
+	nc_expect_identities(&cl, live);
 }
 
 int

@@ -88,11 +88,12 @@ int		 cluster_peer_down(const struct cluster *, unsigned node);
 int		 cluster_link_full(const struct cluster *, unsigned node);
 /*
  * Append one frame, exactly as the client wrote it (4-byte id, payload,
- * 0x00: len bytes), to node's open batch.  Counted by the caller.  -1 if
- * it is larger than a NATS message may be (the server's max_payload less
- * our header) or memory ran out: the caller drops it.
+ * 0x00: len bytes), to node's open batch.  Counted by the caller.  0, or
+ * the largest frame a NATS message carries (the server's max_payload less
+ * our header) if this one is larger, or -1 if memory ran out: the caller
+ * drops the frame then.
  */
-int		 cluster_append(struct cluster *, unsigned node,
+long long	 cluster_append(struct cluster *, unsigned node,
 		    const unsigned char *frame, size_t len);
 /*
  * Publish a PAUSE or RESUME (type, enum clusterproto_type) of n of this
