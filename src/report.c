@@ -541,8 +541,7 @@ report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
 	    "msgrouter_cluster_info{node=\"%u\",name=\"%s\"} 1\n"
 	    "# HELP msgrouter_cluster_peer_up 1 while the peer is up.\n"
 	    "# TYPE msgrouter_cluster_peer_up gauge\n",
-	    ci->ci_connected,
-	    ci->ci_node, ci->ci_name) < 0;
+	    ci->ci_connected, ci->ci_node, ci->ci_name) < 0;
 	for (i = 0; i < ci->ci_npeers; i++) {
 		pi = &ci->ci_peers[i];
 		err |= evbuffer_add_printf(buf,
