@@ -760,6 +760,14 @@ def scenario_cluster(exe, chromium, tmp, outdir):
         browser.screenshot(os.path.join(outdir, "dashboard-cluster.png"))
         print("ok   screenshot %s" %
               os.path.join(outdir, "dashboard-cluster.png"))
+        # A phone: the peers' table scrolls inside its panel, not the page.
+        browser.viewport(390, 844, mobile=True)
+        s = polled_past(browser, s["polls"] + 1)
+        check(s["scroll_width"] <= s["inner_width"] and
+              not s["cluster"]["hidden"],
+              "phone width with the cluster panel: no horizontal overflow "
+              "(%d <= %d)" % (s["scroll_width"], s["inner_width"]), s)
+        browser.viewport(1280, 800)
 
         # The states a live test does not reach at will, drawn from a
         # canned cluster object by the page's own renderer.
