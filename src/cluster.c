@@ -1242,6 +1242,7 @@ cluster_info(const struct cluster *cl, struct cluster_info *ci)
 		ci->ci_link_buffered = (uint64_t)buffered;
 	ci->ci_reconnects = cl->cl_reconnects;
 	ci->ci_bad_messages = cl->cl_bad_messages;
+	ci->ci_link_limit = cl->cl_cf->cf_cluster_link_limit;
 	for (node = 0; node < IDMAP_NODES; node++) {
 		cp = &cl->cl_peers[node];
 		ci->ci_link_buffered += cluster_link_bytes(cl, cp);
@@ -1255,5 +1256,6 @@ cluster_info(const struct cluster *cl, struct cluster_info *ci)
 		pi->cpi_frames_in = cp->cp_frames_in;
 		pi->cpi_dropped_in_transit = cp->cp_dropped_in_transit;
 		pi->cpi_paused_senders = router_remote_paused(cl->cl_rt, node);
+		pi->cpi_link_buffered = cluster_link_bytes(cl, cp);
 	}
 }

@@ -366,6 +366,7 @@ test_admin(void **state)
 {
 	struct http_response	 r;
 	json_t			*j;
+	char			 want[96];
 
 	nc_need_nats();
 	assert_int_equal(http_request(nodes[0].admin_port, "GET", "/metrics",
@@ -375,6 +376,14 @@ test_admin(void **state)
 	assert_non_null(strstr(r.body,
 	    "\nmsgrouter_cluster_peer_up{peer=\"2\",state=\"up\"} 1\n"));
 	assert_non_null(strstr(r.body, "msgrouter_cluster_nats_connected 1\n"));
+	/* link_limit as /stats shows it (a test before may have reloaded it). */
+	j = nc_stats(&cl, 0);
+	snprintf(want, sizeof want, "\nmsgrouter_cluster_link_limit %lld\n",
+	    nc_jint(j, "cluster.link_limit"));
+	json_decref(j);
+	assert_non_null(strstr(r.body, want));
+	assert_non_null(strstr(r.body,
+	    "\nmsgrouter_cluster_peer_link_buffered_bytes{peer=\"2\"} "));
 	/* The secret is nowhere. */
 	assert_null(strstr(r.body, SECRET));
 	http_response_free(&r);
@@ -941,7 +950,7 @@ test_link_limit(void **state)
 			    NULL };
 	char		 frame[SIZE + 1], got[SIZE + 1];
 	uint32_t	 ida, idc;
-	long long	 deadline, buffered, paused_senders;
+	long long	 deadline, buffered, paused_senders, limit, peer_buffered;
 	json_t		*s, *p;
 	pid_t		 pid;
 	int		 a, c, k, up;
@@ -992,12 +1001,18 @@ test_link_limit(void **state)
 	assert_non_null(p);
 	paused_senders = nc_jint(p, "paused_senders");
 	buffered = nc_jint(s, "cluster.link_buffered_bytes");
+	limit = nc_jint(s, "cluster.link_limit");
+	peer_buffered = nc_jint(p, "link_buffered_bytes");
 	assert_int_equal(nc_jint(s, "cluster.dropped_link_full_total"), 0);
 	json_decref(s);
 	print_message("link_limit 1M: sender paused, %lld bytes held for the "
 	    "link, %lld paused senders\n", buffered, paused_senders);
 	kill(servers[2].pid, SIGCONT);
 	assert_true(paused_senders >= 1);
+	/* Held: the link to node 1 was full and has not drained to half. */
+	assert_int_equal(limit, 1 << 20);
+	assert_true(peer_buffered > (1 << 20) / 2);
+	assert_true(peer_buffered <= buffered);
 	/* link_limit + CLUSTER_HANDOFF + a batch + a frame, and headers. */
 	assert_true(buffered <= (1 << 20) + (1 << 20) + 128 * 1024 + SIZE +
 	    64 * 1024);

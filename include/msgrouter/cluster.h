@@ -44,6 +44,7 @@ struct cluster_peer_info {
 	uint64_t	cpi_frames_in;
 	uint64_t	cpi_dropped_in_transit;
 	uint64_t	cpi_paused_senders;
+	uint64_t	cpi_link_buffered;	/* ours for the peer: vs link_limit */
 };
 
 struct cluster_info {
@@ -54,6 +55,7 @@ struct cluster_info {
 	uint64_t	ci_link_buffered;	/* ours and the library's */
 	uint64_t	ci_reconnects;
 	uint64_t	ci_bad_messages;
+	uint64_t	ci_link_limit;		/* cluster.link_limit, per peer */
 	size_t		ci_npeers;
 	struct cluster_peer_info ci_peers[IDMAP_NODES];
 };
