@@ -17,6 +17,20 @@ speaks no TLS, so the plain runs of these scenarios use msgrouter-bench
 too: one load generator for both sides of the ratio).  The certificates
 are made in --work by tests/tls-certs.sh.
 
+Cluster (scenario cluster, issue 11): 50 pairs, 64 B, window 64, three
+ways in turn: (a) one msgrouterd, (b) two msgrouterd nodes over one
+nats-server with every pair across them (msgrouter-bench --cross: both
+loaded by msgrouter-bench, every message checked), (c) the same clients
+through a nats-server directly (rload --proto nats).  Each run records the
+CPU of every process of it (each node, the nats-server) per frame that
+crossed (the nodes' /stats frames_out); cluster_idle compares the RSS per
+idle client of a node alone and of a node of a two-node cluster.  A
+msgrouterd built without libnats refuses [cluster] nats: (b) is skipped,
+as it is without nats-server.  A fourth column, (a'), loads node 1 of the
+same two-node cluster with pairs that are all local to it: what being a
+cluster node (libevent's locks, evthread_use_pthreads) costs the local
+path, against (a).
+
 The yardsticks (rload, refrouter) are not our code: they are built from
 --tools into --work.  Without them only msgrouter-bench can load msgrouterd
 and every comparison is skipped; without nats-server or redis-server those
@@ -34,10 +48,16 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HZ = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
+# The protocol rload speaks to each kind of server.
+PROTO = {"msgrouterd": "router", "msgrouterd-tls": "router",
+         "refrouter": "router", "cluster": "router",
+         "cluster-local": "router", "nats": "nats",
+         "redis": "redis"}
 # A run is disturbed when the rest of the machine used more than this much
 # CPU (percent of one core) while it ran.
 DISTURBED_OTHER_PCT = 25.0
@@ -111,6 +131,14 @@ class Server:
     def pid(self):
         return self.proc.pid
 
+    def members(self):
+        """The processes whose CPU a run records, by name."""
+        return {self.kind: self.pid}
+
+    def after_load(self):
+        """Figures read from the server before it stops (none here)."""
+        return {}
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -122,6 +150,77 @@ class Server:
         self.log.close()
 
 
+class Cluster:
+    """Two msgrouterd nodes over one nats-server, started and stopped as
+    one server: run_load and run_idle see node 1 (port, pid), and
+    msgrouter-bench gets both (ports)."""
+
+    tls_port = None
+
+    def __init__(self, bench, kind="cluster"):
+        self.kind = kind    # cluster-local: the load on node 1 alone
+        self.nats = bench.start("nats")
+        self.nodes = []
+        try:
+            url = "nats://127.0.0.1:%d" % self.nats.port
+            for n in (1, 2):
+                self.nodes.append(bench.start_node(n, url))
+            self.wait_up()
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def port(self):
+        return self.nodes[0].port
+
+    @property
+    def ports(self):
+        return [n.port for n in self.nodes]
+
+    @property
+    def pid(self):
+        return self.nodes[0].pid
+
+    def members(self):
+        m = {"node%d" % (i + 1): n.pid for i, n in enumerate(self.nodes)}
+        m["nats-server"] = self.nats.pid
+        return m
+
+    def stats(self, node):
+        url = "http://127.0.0.1:%d/stats" % node.admin_port
+        with urllib.request.urlopen(url, timeout=5) as f:
+            return json.load(f)["cluster"]
+
+    def wait_up(self):
+        """Until each node has its peer up: frames sent before the first
+        heartbeat would be dropped (peer down), not measured."""
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                if all(any(p["state"] == "up" for p in self.stats(n)["peers"])
+                       for n in self.nodes):
+                    return
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("cluster nodes do not see each other")
+
+    def after_load(self):
+        """Frames each way across the link, from both nodes' /stats."""
+        try:
+            st = [self.stats(n) for n in self.nodes]
+        except (OSError, ValueError, KeyError):
+            return {}
+        return {"cluster_" + k: sum(c.get(k + "_total", 0) for c in st)
+                for k in ("frames_out", "frames_in", "dropped_peer_down",
+                          "dropped_in_transit")}
+
+    def stop(self):
+        for srv in self.nodes + [self.nats]:
+            srv.stop()
+
+
 class Bench:
     def __init__(self, args):
         self.a = args
@@ -129,7 +228,7 @@ class Bench:
         os.makedirs(self.work, exist_ok=True)
         os.makedirs(args.out, exist_ok=True)
         self.rload = self.refrouter = None
-        self.certs = None
+        self.certs = self.can_cluster = None
         self.build_yardsticks()
         self.nats = shutil.which("nats-server")
         self.redis = shutil.which("redis-server")
@@ -204,16 +303,50 @@ class Bench:
                            check=True)
         return self.certs
 
+    def cluster_conf(self):
+        """The nodes' configuration file: the secret lives only there."""
+        path = os.path.join(self.work, "cluster.conf")
+        with open(path, "w") as f:
+            f.write("[cluster]\nsecret = bench-cluster-secret-0123456789\n")
+        return path
+
+    def cluster_ok(self):
+        """Whether (b) can run: nats-server, msgrouter-bench, and a
+        msgrouterd that accepts [cluster] nats (built with libnats).
+        Checked once; the reason for a skip is recorded."""
+        if self.can_cluster is None:
+            why = None
+            if self.nats is None:
+                why = "nats-server not installed"
+            elif not self.a.bench_tool:
+                why = "no msgrouter-bench (--bench-tool)"
+            else:
+                p = subprocess.run(
+                    [self.a.msgrouterd, "-t", "-c", self.cluster_conf(),
+                     "--cluster-nats", "nats://127.0.0.1:4222", "--node",
+                     "1"], capture_output=True, text=True)
+                if p.returncode != 0:
+                    why = "msgrouterd refuses [cluster] nats: %s" % (
+                        (p.stderr.strip().splitlines() or ["?"])[-1])
+            self.can_cluster = why is None
+            if why:
+                self.skip("cluster (two nodes): " + why)
+        return self.can_cluster
+
     def available(self, kind):
+        if kind in ("cluster", "cluster-local"):
+            return self.cluster_ok()
         return {"msgrouterd": True, "msgrouterd-tls": True,
                 "refrouter": self.refrouter is not None,
                 "nats": self.nats is not None and self.rload is not None,
                 "redis": self.redis is not None and
                 self.rload is not None}[kind]
 
-    def start(self, kind, extra=()):
+    def start(self, kind, extra=(), tag=None):
+        if kind in ("cluster", "cluster-local"):
+            return Cluster(self, kind)
         port = free_port()
-        logpath = os.path.join(self.work, "%s.log" % kind)
+        logpath = os.path.join(self.work, "%s.log" % (tag or kind))
         tls_port = None
         if kind in ("msgrouterd", "msgrouterd-tls"):
             # The default configuration; the admin interface is off only
@@ -238,8 +371,24 @@ class Bench:
         srv.tls_port = tls_port
         return srv
 
+    def start_node(self, n, url):
+        """Cluster node n on NATS at url, its admin interface on (for
+        /stats) on a free port."""
+        admin = free_port()
+        srv = self.start("msgrouterd", (
+            "-c", self.cluster_conf(), "--admin", "127.0.0.1:%d" % admin,
+            "--cluster-nats", url, "--node", str(n)), tag="node%d" % n)
+        srv.admin_port = admin
+        return srv
+
     def bench_argv(self, srv):
-        """msgrouter-bench's address, over TLS for msgrouterd-tls."""
+        """msgrouter-bench's address, over TLS for msgrouterd-tls; every
+        pair across the nodes of a cluster."""
+        if srv.kind == "cluster":
+            return [self.a.bench_tool, "--cross", "-H", ",".join(
+                "127.0.0.1:%d" % p for p in srv.ports)]
+        if srv.kind == "cluster-local":
+            return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.port]
         if srv.tls_port is None:
             return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.port]
         return [self.a.bench_tool, "-H", "127.0.0.1:%d" % srv.tls_port,
@@ -248,10 +397,10 @@ class Bench:
     # -- one run -----------------------------------------------------------
 
     def load_argv(self, srv, p):
-        proto = {"msgrouterd": "router", "msgrouterd-tls": "router",
-                 "refrouter": "router", "nats": "nats",
-                 "redis": "redis"}[srv.kind]
-        if self.rload is None or p.get("gen") == "bench":
+        proto = PROTO[srv.kind]
+        # "gen": "bench" is for the routers; the others speak only rload.
+        if self.rload is None or (p.get("gen") == "bench" and
+                                  proto == "router"):
             argv = self.bench_argv(srv) + [
                     "--json", "-q", "--pairs", str(p["pairs"]),
                     "--size", str(p["size"]), "--window", str(p["window"]),
@@ -274,7 +423,8 @@ class Bench:
         srv = self.start(kind, extra)
         try:
             argv = self.load_argv(srv, params)
-            cpu0 = proc_cpu_s(srv.pid)
+            pids = srv.members()
+            cpu0 = {k: proc_cpu_s(p) for k, p in pids.items()}
             busy0, total0 = machine_busy_s()
             t0 = time.time()
             ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -293,24 +443,22 @@ class Bench:
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             ru = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime +
                                                   ru0.ru_stime)
-            cpu1 = proc_cpu_s(srv.pid)
+            cpu1 = {k: proc_cpu_s(p) for k, p in pids.items()}
             busy1, total1 = machine_busy_s()
+            # Before the stop: a cluster's nodes take a while to stop.
+            wall = time.time() - t0
             hwm = proc_status_kb(srv.pid, "VmHWM")
+            after = srv.after_load()
         finally:
             srv.stop()
-        wall = time.time() - t0
         try:
             r = json.loads(out.decode().strip().splitlines()[-1])
         except (ValueError, IndexError):
             r = {"errors": ["no JSON from the load generator"]}
         rec = {"server": kind, "params": params, "extra": list(extra),
                "wall_s": round(wall, 3), "load": r}
-        if cpu0 is not None and cpu1 is not None:
-            rec["server_cpu_s"] = round(cpu1 - cpu0, 3)
-            received = r.get("received") or 0
-            if received:
-                rec["server_cpu_ns_per_msg"] = round(
-                    (cpu1 - cpu0) * 1e9 / received, 1)
+        rec.update(after)
+        self.record_cpu(rec, cpu0, cpu1)
         elapsed = total1 - total0
         if elapsed > 0:
             busy_pct = (busy1 - busy0) / elapsed * 100 * NCPU
@@ -322,15 +470,32 @@ class Bench:
         rec["server_rss_sampled_max_kb"] = rss_peak_during
         return rec
 
+    def record_cpu(self, rec, cpu0, cpu1):
+        """The servers' CPU over the run: in all and per message verified;
+        per process too when there are several (a cluster), per frame
+        that crossed between nodes (every one, with --cross)."""
+        used = {k: cpu1[k] - cpu0[k] for k in cpu0
+                if cpu0[k] is not None and cpu1.get(k) is not None}
+        if len(used) < len(cpu0):
+            return
+        rec["server_cpu_s"] = round(sum(used.values()), 3)
+        msgs = rec.get("cluster_frames_out") or rec["load"].get("received")
+        if msgs:
+            rec["server_cpu_ns_per_msg"] = round(
+                rec["server_cpu_s"] * 1e9 / msgs, 1)
+        if len(used) > 1:
+            rec["proc_cpu_s"] = {k: round(v, 3) for k, v in used.items()}
+            if msgs:
+                rec["proc_cpu_ns_per_msg"] = {
+                    k: round(v * 1e9 / msgs, 1) for k, v in used.items()}
+
     def run_idle(self, kind, conns):
         srv = self.start(kind)
         try:
             before = proc_status_kb(srv.pid, "VmRSS")
             hold = 4 if not self.a.quick else 2
             proc = subprocess.Popen(
-                [self.rload, "--port", str(srv.port), "--proto",
-                 {"msgrouterd": "router", "refrouter": "router",
-                  "nats": "nats", "redis": "redis"}[kind],
+                [self.rload, "--port", str(srv.port), "--proto", PROTO[kind],
                  "--idle", str(conns), "--hold", str(hold), "-q"],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             # Sample the RSS all along; only the hold counts (below).
@@ -414,7 +579,8 @@ class Bench:
         variants = [v for v in variants if self.available(v[1])]
         if self.rload is None:
             variants = [v for v in variants
-                        if v[1] in ("msgrouterd", "msgrouterd-tls")]
+                        if v[1] in ("msgrouterd", "msgrouterd-tls",
+                                    "cluster")]
         recs = {label: [] for label, _, _ in variants}
         for i in range(runs):
             for label, kind, extra in variants:
@@ -446,6 +612,55 @@ class Bench:
         self.results["scenarios"][name] = sc
         self.save()
         return sc
+
+    def idle_scenario(self, name, variants, runs):
+        """Idle connections (rload --idle), the variants alternated run
+        by run; the median bytes per connection of each."""
+        if self.rload is None:
+            return
+        conns = 10000 if not self.a.quick else 2000
+        variants = [v for v in variants if self.available(v[1])]
+        vals = {label: [] for label, _ in variants}
+        self.forget(name)
+        for i in range(runs):
+            for label, kind in variants:
+                log("%s: %s, %d connections, run %d/%d" % (
+                    name, label, conns, i + 1, runs))
+                try:
+                    rec = self.run_idle(kind, conns)
+                except RuntimeError as e:
+                    self.skip("%s %s: %s" % (name, label, e))
+                    continue
+                rec.update(scenario=name, label=label)
+                self.results["runs"].append(rec)
+                vals[label].append(rec)
+                log("  %s B per connection" % rec["bytes_per_conn"])
+        self.results["scenarios"][name] = {
+            "params": {"idle": conns}, "servers": {
+                label: {"bytes_per_conn": statistics.median(
+                            r["bytes_per_conn"] for r in recs),
+                        "rss_before_kb": statistics.median(
+                            r["rss_before_kb"] or 0 for r in recs),
+                        "connected": min(r["load"].get("connected") or 0
+                                         for r in recs),
+                        "runs": len(recs)}
+                for label, recs in vals.items() if recs}}
+        self.save()
+
+    def cluster_scenarios(self):
+        """Issue 11: (a) one node, (b) two nodes with every pair across
+        them over one nats-server, (c) the same clients through a
+        nats-server directly; then the idle RSS of a node, alone and in
+        a cluster.  (a) against refrouter is t64's."""
+        self.scenario("cluster", {"pairs": 50, "size": 64, "window": 64,
+                                  "gen": "bench"}, [],
+                      variants=[(CL_ONE, "msgrouterd", ()),
+                                (CL_LOCAL, "cluster-local", ()),
+                                (CL_TWO, "cluster", ()),
+                                (CL_NATS, "nats", ())])
+        self.idle_scenario("cluster_idle",
+                           [("one node", "msgrouterd"),
+                            ("cluster node", "cluster")], self.a.runs)
 
     def save(self):
         save_results(self.results, self.a.out)
@@ -488,27 +703,8 @@ class Bench:
                           {"pairs": 50, "size": 64, "window": 64,
                            "stall": 4}, [], runs=1,
                           variants=[("refrouter+stall", "refrouter", ())])
-        if on("idle") and self.rload is not None:
-            conns = 10000 if not self.a.quick else 2000
-            sc = {"params": {"idle": conns}, "servers": {}}
-            self.forget("idle")
-            for kind in every:
-                if not self.available(kind):
-                    continue
-                log("idle: %s, %d connections" % (kind, conns))
-                try:
-                    rec = self.run_idle(kind, conns)
-                except RuntimeError as e:
-                    self.skip("idle %s: %s" % (kind, e))
-                    continue
-                rec["scenario"] = "idle"
-                self.results["runs"].append(rec)
-                sc["servers"][kind] = {
-                    "bytes_per_conn": rec["bytes_per_conn"],
-                    "connected": rec["load"].get("connected")}
-                log("  %s B per connection" % rec["bytes_per_conn"])
-            self.results["scenarios"]["idle"] = sc
-            self.save()
+        if on("idle"):
+            self.idle_scenario("idle", [(k, k) for k in every], 1)
         tls = [("msgrouterd", "msgrouterd", ()),
                ("msgrouterd+tls", "msgrouterd-tls", ())]
         if on("tls") or on("tls64"):
@@ -545,6 +741,8 @@ class Bench:
                         "runs": len(vals)}
             self.results["scenarios"]["tls_idle"] = sc
             self.save()
+        if on("cluster"):
+            self.cluster_scenarios()
         if on("sizes"):
             sizes = [40, 64, 256, 1024, 4096, 16384, 65536]
             if self.a.quick:
@@ -571,10 +769,14 @@ def summarize(recs):
 
     def meds(use):
         def med(key, src="load"):
-            vals = [(r[src] if src else r).get(key) for r in use]
+            vals = [((r.get(src) or {}) if src else r).get(key)
+                    for r in use]
             vals = [v for v in vals if v is not None]
             return statistics.median(vals) if vals else None
+        procs = {k for r in use for k in r.get("proc_cpu_ns_per_msg", {})}
         return {"msgs_per_s": med("msgs_per_s"),
+                "proc_cpu_ns_per_msg": {k: med(k, "proc_cpu_ns_per_msg")
+                                        for k in sorted(procs)} or None,
                 "payload_mb_per_s": med("payload_mb_per_s"),
                 "p50_us": med("p50_us"), "p99_us": med("p99_us"),
                 "server_cpu_ns_per_msg": med("server_cpu_ns_per_msg",
@@ -590,7 +792,7 @@ def summarize(recs):
 def resummarize(res):
     """Medians again from the runs in results.json."""
     for name, sc in res["scenarios"].items():
-        if name in ("idle", "tls_idle"):
+        if name in ("idle", "tls_idle", "cluster_idle"):
             continue
         groups = {}
         for r in res["runs"]:
@@ -636,6 +838,112 @@ def fmt(v, spec="%.2f"):
     return "-" if v is None else spec % v
 
 
+def pair_meds(a, b):
+    """Clean medians when both sides have clean runs, else all runs:
+    never a clean figure against a disturbed one."""
+    if a.get("clean") and b.get("clean"):
+        ca, cb = dict(a), dict(b)
+        ca.update(a["clean"])
+        cb.update(b["clean"])
+        ca["basis"] = cb["basis"] = "clean"
+        return ca, cb
+    a, b = dict(a), dict(b)
+    a["basis"] = b["basis"] = "all"
+    return a, b
+
+
+# The cluster scenario's three columns (issue 11).
+CL_ONE, CL_TWO, CL_NATS = ("a: one node", "b: two nodes, across",
+                           "c: nats-server direct")
+CL_LOCAL = "a': a cluster node, local pairs"
+
+
+def cluster_rows(sc):
+    """Main-table rows: (b) against (c), a cluster node's idle RSS
+    against a single node's."""
+    rows = []
+    cl = sc.get("cluster", {}).get("servers", {})
+    if cl.get(CL_TWO) and cl.get(CL_NATS):
+        b, c = pair_meds(cl[CL_TWO], cl[CL_NATS])
+        x = ratio(b.get("msgs_per_s"), c.get("msgs_per_s"))
+        rows.append((
+            "9. cluster: 2 nodes, all 50 pairs across / NATS direct, "
+            "64 B, W 64", "%s / %s msgs/s" % (
+                fmt(b.get("msgs_per_s"), "%.0f"),
+                fmt(c.get("msgs_per_s"), "%.0f")), fmt(x), ">= 1.0",
+            "met" if x is not None and x >= 1.0 else
+            ("-" if x is None else "NOT met"),
+            "%s (3 processes) / %s" % (
+                fmt(b.get("server_cpu_ns_per_msg"), "%.0f"),
+                fmt(c.get("server_cpu_ns_per_msg"), "%.0f")),
+            "%d/%d, %d/%d (%s)" % (b.get("clean_runs", 0), b.get("runs", 0),
+                                   c.get("clean_runs", 0), c.get("runs", 0),
+                                   b["basis"])))
+    if cl.get(CL_LOCAL) and cl.get(CL_ONE):
+        a2, a = pair_meds(cl[CL_LOCAL], cl[CL_ONE])
+        x = ratio(a2.get("msgs_per_s"), a.get("msgs_per_s"))
+        rows.append((
+            "10. cluster (a'): a cluster node's local pairs / one node",
+            "%s / %s msgs/s" % (fmt(a2.get("msgs_per_s"), "%.0f"),
+                                fmt(a.get("msgs_per_s"), "%.0f")), fmt(x),
+            ">= 0.9", "met" if x is not None and x >= 0.9 else
+            ("-" if x is None else "NOT met"),
+            "%s / %s" % (fmt(a2.get("server_cpu_ns_per_msg"), "%.0f"),
+                         fmt(a.get("server_cpu_ns_per_msg"), "%.0f")),
+            "%d/%d, %d/%d (%s)" % (a2.get("clean_runs", 0),
+                                   a2.get("runs", 0), a.get("clean_runs", 0),
+                                   a.get("runs", 0), a2["basis"])))
+    idle = sc.get("cluster_idle", {}).get("servers", {})
+    one, node = idle.get("one node"), idle.get("cluster node")
+    if one and node:
+        x = ratio(node["bytes_per_conn"], one["bytes_per_conn"])
+        rows.append((
+            "11. cluster: %d idle connections on a node" %
+            sc["cluster_idle"]["params"]["idle"],
+            "%.0f / %.0f B/conn (cluster node / one node; RSS before "
+            "%s / %s kB)" % (node["bytes_per_conn"], one["bytes_per_conn"],
+                             node.get("rss_before_kb", "-"),
+                             one.get("rss_before_kb", "-")), fmt(x),
+            "<= 1.05", "met" if x is not None and x <= 1.05 else "NOT met",
+            "", "%d, %d" % (node.get("runs", 1), one.get("runs", 1))))
+    return rows
+
+
+def cluster_table(res):
+    """The three columns side by side, with each process's CPU per
+    frame that crossed (per message verified for (a) and (c))."""
+    cl = res["scenarios"].get("cluster", {}).get("servers", {})
+    if not cl:
+        return []
+    lines = ["", "| cluster, 50 pairs, 64 B, W 64 | msgs/s | p50 us | "
+             "p99 us | CPU ns/msg: node 1 | node 2 | nats-server | all "
+             "| lost+corrupt (all runs) | clean/all runs |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for label in (CL_ONE, CL_LOCAL, CL_TWO, CL_NATS):
+        v = cl.get(label)
+        if not v:
+            continue
+        basis = v["clean"] if v.get("clean") else v
+        # (a) and (c) are one process each: its column.
+        procs = basis.get("proc_cpu_ns_per_msg") or {
+            {CL_ONE: "node1", CL_NATS: "nats-server"}[label]:
+            basis.get("server_cpu_ns_per_msg")}
+        bad = sum((r["load"].get("lost") or 0) +
+                  (r["load"].get("corrupt") or 0) for r in res["runs"]
+                  if r.get("scenario") == "cluster" and
+                  r.get("label") == label)
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %d | %d/%d |"
+                     % (label, fmt(basis.get("msgs_per_s"), "%.0f"),
+                        fmt(basis.get("p50_us"), "%.1f"),
+                        fmt(basis.get("p99_us"), "%.1f"),
+                        fmt(procs.get("node1"), "%.0f"),
+                        fmt(procs.get("node2"), "%.0f"),
+                        fmt(procs.get("nats-server"), "%.0f"),
+                        fmt(basis.get("server_cpu_ns_per_msg"), "%.0f"),
+                        bad, v.get("clean_runs", 0), v.get("runs", 0)))
+    return lines
+
+
 def report(res, out):
     sc = res["scenarios"]
     rows = []
@@ -643,18 +951,7 @@ def report(res, out):
     def srv(name, label):
         return sc.get(name, {}).get("servers", {}).get(label, {})
 
-    def pair(a, b):
-        """Clean medians when both sides have clean runs, else all runs:
-        never a clean figure against a disturbed one."""
-        if a.get("clean") and b.get("clean"):
-            ca, cb = dict(a), dict(b)
-            ca.update(a["clean"])
-            cb.update(b["clean"])
-            ca["basis"] = cb["basis"] = "clean"
-            return ca, cb
-        a, b = dict(a), dict(b)
-        a["basis"] = b["basis"] = "all"
-        return a, b
+    pair = pair_meds
 
     def thr(name, title, target):
         m, r = srv(name, "msgrouterd"), srv(name, "refrouter")
@@ -755,6 +1052,16 @@ def report(res, out):
                              "bytes_per_conn"), "%.0f")),
                      "", "<= 8192 B", "met" if b <= 8192 else "NOT met",
                      "", str(ti["msgrouterd+tls"].get("runs", 1))))
+    rows += cluster_rows(sc)
+    if "cluster" in sc:
+        # (a) against refrouter is t64 (this msgrouterd, rload): reused.
+        title = "12. cluster (a): one node / refrouter = row 1 (t64)"
+        if "t64" in sc:
+            thr("t64", title, ">= 0.9, unchanged")
+        else:
+            rows.append((title, "t64 not run (--only t64,cluster, or "
+                         "--update)", "-", ">= 0.9, unchanged", "-", "",
+                         ""))
     lines = ["| target | msgrouterd / reference | ratio | goal | status | "
              "router CPU ns/msg (msgrouterd / reference) | clean/all runs "
              "(medians of) |",
@@ -776,6 +1083,7 @@ def report(res, out):
     if others:
         lines += ["", "| scenario | server | throughput | p50 | p99 | "
                   "server CPU |", "|---|---|---|---|---|---|"] + others
+    lines += cluster_table(res)
     if res.get("skipped"):
         lines += [""] + ["- skipped: " + s for s in res["skipped"]]
     text = "\n".join(lines) + "\n"
@@ -867,12 +1175,12 @@ def plots(res, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--msgrouterd", required=True)
+    ap.add_argument("--msgrouterd", help="required unless --report-only")
     ap.add_argument("--bench-tool", help="msgrouter-bench (without rload)")
     ap.add_argument("--tools", help="the shared yardsticks (rload, "
                     "refrouter sources)")
-    ap.add_argument("--work", required=True, help="build dir for "
-                    "yardsticks and logs")
+    ap.add_argument("--work", help="build dir for yardsticks and logs "
+                    "(required unless --report-only)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--runs", type=int)
@@ -883,7 +1191,7 @@ def main():
     ap.add_argument("--warmup", type=float)
     ap.add_argument("--only", help="comma-separated scenarios: t64, t4k, "
                     "t500, latency, stall, idle, sizes, clients, tls "
-                    "(= tls64, tls4k, tls_idle)")
+                    "(= tls64, tls4k, tls_idle), cluster")
     ap.add_argument("--update", action="store_true", help="keep the "
                     "scenarios of an earlier results.json in --out that "
                     "are not run now")
@@ -898,6 +1206,8 @@ def main():
         report(res, a.out)
         plots(res, a.out)
         return 0
+    if not a.msgrouterd or not a.work:
+        ap.error("--msgrouterd and --work are required")
     a.runs = a.runs or (1 if a.quick else 5)
     a.sweep_runs = a.sweep_runs or (1 if a.quick else 3)
     if a.retries is None:

@@ -30,6 +30,8 @@
 #include <event2/util.h>
 
 #include <nats/nats.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "msgrouter/clock.h"
 #include "msgrouter/cluster.h"
@@ -59,6 +61,8 @@
 #define CLUSTER_SEQ(epoch, n)	((uint64_t)(uint32_t)(epoch) << 32 | \
 				    (uint32_t)(n))
 #define CLUSTER_SEQ_EPOCH(seq)	((uint32_t)((seq) >> 32))
+/* libnats's reason for a failed connect (a TLS verdict can be long). */
+#define CLUSTER_ERR_MAX		384
 
 /* A complete message waiting for the hand-off to libnats. */
 struct cluster_msg {
@@ -108,6 +112,7 @@ struct cluster {
 	natsSubscription	*cl_sub_node;
 	natsSubscription	*cl_sub_hb;
 	int			 cl_was_connected; /* for one log per change */
+	char			 cl_last_err[CLUSTER_ERR_MAX]; /* logged last */
 	unsigned		 cl_backoff_ms;
 	uint64_t		 cl_reconnects;
 	uint64_t		 cl_bad_messages;
@@ -141,6 +146,7 @@ struct cluster {
 	natsSubscription	*cl_new_sub_node;
 	natsSubscription	*cl_new_sub_hb;
 	natsStatus		 cl_new_status;
+	char			 cl_new_err[CLUSTER_ERR_MAX];
 };
 
 /*
@@ -149,6 +155,7 @@ struct cluster {
  */
 static pthread_mutex_t	 cluster_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct cluster	*cluster_current;
+static pthread_once_t	 cluster_openssl_once = PTHREAD_ONCE_INIT;
 
 static void	cluster_publish_queue(struct cluster *, unsigned);
 static void	cluster_flush_cb(evutil_socket_t, short, void *);
@@ -229,7 +236,7 @@ cluster_close_batch(struct cluster *cl, unsigned node)
 	cp->cp_batch_frames = 0;
 }
 
-int
+long long
 cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
     size_t len)
 {
@@ -241,13 +248,9 @@ cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
 		max = natsConnection_GetMaxPayload(cl->cl_nc);
 	if (max <= 0)
 		max = CLUSTER_MAX_PAYLOAD;
-	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max) {
-		log_warnx("cluster: a message of %zu bytes for node %u is over "
-		    "the NATS max_payload %lld less %d: dropped", len -
-		    FRAMING_HEADER_LEN, node, (long long)max,
-		    CLUSTERPROTO_HEADER_LEN);
-		return -1;
-	}
+	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max)
+		return max > CLUSTERPROTO_HEADER_LEN + 1 ?
+		    max - CLUSTERPROTO_HEADER_LEN : 1;	/* the caller logs */
 
 	if (cp->cp_batch_len > 0 && cp->cp_batch_len + len > room)
 		cluster_close_batch(cl, node);
@@ -762,6 +765,15 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 		cluster_heartbeat_out(cl);
 	for (node = 0; node < IDMAP_NODES; node++) {
 		cp = &cl->cl_peers[node];
+		if (cp->cp_state == CLUSTER_PEER_MISMATCH && now -
+		    cp->cp_last_hb >= cl->cl_cf->cf_cluster_peer_timeout_ms) {
+			/* Gone (or fixed and restarted: a new epoch). */
+			log_info("cluster: node %u (secret or id_mode "
+			    "differs) silent for %llu ms: down", node,
+			    (unsigned long long)(now - cp->cp_last_hb));
+			cp->cp_state = CLUSTER_PEER_DOWN;
+			continue;
+		}
 		if (cp->cp_state != CLUSTER_PEER_UP)
 			continue;
 		if (now - cp->cp_last_hb >= cl->cl_cf->cf_cluster_peer_timeout_ms) {
@@ -783,6 +795,27 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Why libnats failed, from the calling thread's error stack: the status's
+ * text and, when it says more, libnats's last message without its
+ * "(file.c:123): " prefix ("SSL handshake error: 20:unable to get local
+ * issuer certificate:...", "Authorization Violation").  libnats never puts
+ * a URL's user, password or token in these.
+ */
+static void
+cluster_error_text(natsStatus s, char *buf, size_t len)
+{
+	const char	*text = natsStatus_GetText(s), *e, *p;
+
+	e = nats_GetLastError(NULL);
+	if (e != NULL && e[0] == '(' && (p = strstr(e, "): ")) != NULL)
+		e = p + 3;
+	if (e == NULL || e[0] == '\0' || strcmp(e, text) == 0)
+		snprintf(buf, len, "%s", text);
+	else
+		snprintf(buf, len, "%s: %s", text, e);
+}
+
 /* The connector thread: connect and subscribe (both block), hand over. */
 static void *
 cluster_connector(void *arg)
@@ -791,6 +824,7 @@ cluster_connector(void *arg)
 	natsConnection		*nc = NULL;
 	natsSubscription	*node = NULL, *hb = NULL;
 	natsStatus		 s;
+	char			 err[CLUSTER_ERR_MAX];
 
 	s = natsConnection_Connect(&nc, cl->cl_opts);
 	if (s == NATS_OK)
@@ -804,6 +838,8 @@ cluster_connector(void *arg)
 	if (s == NATS_OK)
 		s = natsSubscription_SetPendingLimits(hb, -1, -1);
 	if (s != NATS_OK) {
+		/* This thread's error stack: read it before anything else. */
+		cluster_error_text(s, err, sizeof err);
 		natsSubscription_Destroy(node);
 		natsSubscription_Destroy(hb);
 		natsConnection_Destroy(nc);
@@ -815,6 +851,8 @@ cluster_connector(void *arg)
 	cl->cl_new_sub_node = node;
 	cl->cl_new_sub_hb = hb;
 	cl->cl_new_status = s;
+	if (s != NATS_OK)
+		memcpy(cl->cl_new_err, err, sizeof cl->cl_new_err);
 	event_active(cl->cl_handover_ev, EV_READ, 0);
 	pthread_mutex_unlock(&cl->cl_mu);
 	return NULL;
@@ -865,7 +903,7 @@ cluster_handover_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cluster	*cl = arg;
 	natsStatus	 s;
-	char		 raw[256], url[256];
+	char		 raw[256], url[256], err[CLUSTER_ERR_MAX];
 	unsigned	 node;
 
 	pthread_join(cl->cl_connector, NULL);
@@ -877,17 +915,23 @@ cluster_handover_cb(evutil_socket_t fd, short what, void *arg)
 	s = cl->cl_new_status;
 	cl->cl_new_nc = NULL;
 	cl->cl_new_sub_node = cl->cl_new_sub_hb = NULL;
+	if (s != NATS_OK)
+		memcpy(err, cl->cl_new_err, sizeof err);
 	pthread_mutex_unlock(&cl->cl_mu);
 	if (s != NATS_OK) {
-		if (cl->cl_was_connected != -1) {
+		/* Once, and again when the reason changes. */
+		if (cl->cl_was_connected != -1 ||
+		    strcmp(err, cl->cl_last_err) != 0) {
 			log_warnx("nats: cannot connect to %s: %s (retrying)",
-			    cl->cl_url, natsStatus_GetText(s));
+			    cl->cl_url, err);
+			memcpy(cl->cl_last_err, err, sizeof cl->cl_last_err);
 			cl->cl_was_connected = -1;
 		}
 		cluster_retry(cl);
 		return;
 	}
 	cl->cl_backoff_ms = 0;
+	cl->cl_last_err[0] = '\0';
 	if (natsConnection_GetConnectedUrl(cl->cl_nc, raw, sizeof raw) !=
 	    NATS_OK)
 		raw[0] = '\0';
@@ -933,6 +977,31 @@ cluster_lib_closed(natsConnection *nc, void *unused)
 	pthread_mutex_unlock(&cluster_mu);
 }
 
+/*
+ * tls:// URLs: TLS on every connection, whatever the server says (libnats
+ * 3.4 takes the scheme for a name: without natsOptions_SetSecure it speaks
+ * plain text to a server that does not ask for TLS); the server's
+ * certificate checked by OpenSSL against cluster.nats_ca, if named, and
+ * the system's default trust store (libnats always loads it), and its
+ * name against the URL's host (libnats forces that check); a client
+ * certificate if the NATS servers want one.
+ */
+static natsStatus
+cluster_tls_options(struct cluster *cl)
+{
+	const struct config	*cf = cl->cl_cf;
+	natsStatus		 s;
+
+	s = natsOptions_SetSecure(cl->cl_opts, true);
+	if (s == NATS_OK && cf->cf_cluster_nats_ca[0] != '\0')
+		s = natsOptions_LoadCATrustedCertificates(cl->cl_opts,
+		    cf->cf_cluster_nats_ca);
+	if (s == NATS_OK && cf->cf_cluster_nats_cert[0] != '\0')
+		s = natsOptions_LoadCertificatesChain(cl->cl_opts,
+		    cf->cf_cluster_nats_cert, cf->cf_cluster_nats_key);
+	return s;
+}
+
 /* natsOptions from cluster.nats: the URLs, no reconnect, our adapter. */
 static natsStatus
 cluster_options(struct cluster *cl)
@@ -963,8 +1032,34 @@ cluster_options(struct cluster *cl)
 		    NULL);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(cl->cl_opts, 2000);
+	if (s == NATS_OK && config_cluster_tls(cf))
+		s = cluster_tls_options(cl);
 	explicit_bzero(urls, sizeof urls);
 	return s;
+}
+
+/*
+ * At exit, OpenSSL's cleanup before libnats's: libnats 3.4's frees
+ * OpenSSL's list of compression methods without clearing OpenSSL's
+ * pointer to it (its _finalCleanup, run from its atexit handler once it
+ * has used TLS), so OpenSSL's own cleanup, when it runs second, frees the
+ * list again: a crash at exit whenever OpenSSL was initialised before
+ * libnats (a node with [tls] too).  After OPENSSL_cleanup the pointer is
+ * NULL and libnats frees nothing.  Registered after both libraries have
+ * registered theirs, so it runs first (atexit runs in reverse).
+ */
+static void
+cluster_openssl_exit(void)
+{
+	OPENSSL_cleanup();
+}
+
+static void
+cluster_openssl_order(void)
+{
+	/* OpenSSL's atexit handler; libnats's came with nats_Open. */
+	if (OPENSSL_init_ssl(0, NULL) == 1 && nats_Open(-1) == NATS_OK)
+		atexit(cluster_openssl_exit);
 }
 
 struct cluster *
@@ -973,6 +1068,7 @@ cluster_new(struct router *rt)
 	struct cluster	*cl;
 	natsStatus	 s;
 	struct timeval	 tv;
+	char		 err[CLUSTER_ERR_MAX];
 	unsigned	 i;
 
 	if ((cl = calloc(1, sizeof *cl)) == NULL)
@@ -1012,10 +1108,12 @@ cluster_new(struct router *rt)
 		return NULL;
 	}
 	if ((s = cluster_options(cl)) != NATS_OK) {
-		log_warnx("cluster: nats options: %s", natsStatus_GetText(s));
+		cluster_error_text(s, err, sizeof err);
+		log_warnx("cluster: nats options: %s", err);
 		cluster_free(cl);
 		return NULL;
 	}
+	pthread_once(&cluster_openssl_once, cluster_openssl_order);
 	pthread_mutex_lock(&cluster_mu);
 	cluster_current = cl;
 	pthread_mutex_unlock(&cluster_mu);
@@ -1175,6 +1273,7 @@ cluster_info(const struct cluster *cl, struct cluster_info *ci)
 		ci->ci_link_buffered = (uint64_t)buffered;
 	ci->ci_reconnects = cl->cl_reconnects;
 	ci->ci_bad_messages = cl->cl_bad_messages;
+	ci->ci_link_limit = cl->cl_cf->cf_cluster_link_limit;
 	for (node = 0; node < IDMAP_NODES; node++) {
 		cp = &cl->cl_peers[node];
 		ci->ci_link_buffered += cluster_link_bytes(cl, cp);
@@ -1188,5 +1287,6 @@ cluster_info(const struct cluster *cl, struct cluster_info *ci)
 		pi->cpi_frames_in = cp->cp_frames_in;
 		pi->cpi_dropped_in_transit = cp->cp_dropped_in_transit;
 		pi->cpi_paused_senders = router_remote_paused(cl->cl_rt, node);
+		pi->cpi_link_buffered = cluster_link_bytes(cl, cp);
 	}
 }

@@ -221,6 +221,15 @@ static const struct config_keydef config_keys[CONFIG_NKEYS] = {
 	[CONFIG_ROUTER_REUSEPORT] = { "router", "reuseport", 0, 0, 0,
 	    CONFIG_FIELD(cf_reuseport), config_set_bool,
 	    config_format_bool, 0, 0 },
+	[CONFIG_CLUSTER_NATS_CA] = { "cluster", "nats_ca", 0, 1, 0,
+	    CONFIG_FIELD(cf_cluster_nats_ca), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_CLUSTER_NATS_CERT] = { "cluster", "nats_cert", 0, 1, 0,
+	    CONFIG_FIELD(cf_cluster_nats_cert), config_set_path,
+	    config_format_string, 0, 0 },
+	[CONFIG_CLUSTER_NATS_KEY] = { "cluster", "nats_key", 0, 1, 0,
+	    CONFIG_FIELD(cf_cluster_nats_key), config_set_path,
+	    config_format_string, 0, 0 },
 };
 
 #define CONFIG_SECTIONS	"[router], [admin], [log], [tls] or [cluster]"
@@ -487,8 +496,10 @@ config_set_path(struct config *cf, const struct config_keydef *kd,
 /*
  * cluster.nats: "" (no cluster) or comma-separated nats:// or tls:// URLs,
  * each with a host after the scheme (and any user, password or token),
- * without spaces.  The error does not echo the value: it may hold a
- * password.
+ * without spaces, all of one scheme: libnats secures the whole connection
+ * or none of it, so a list that mixes them would mean plain text to some
+ * server the operator wanted TLS to.  The error does not echo the value:
+ * it may hold a password.
  */
 static int
 config_set_nats(struct config *cf, const struct config_keydef *kd,
@@ -496,6 +507,7 @@ config_set_nats(struct config *cf, const struct config_keydef *kd,
 {
 	const char	*p = value, *end;
 	size_t		 len = strlen(value), n, i;
+	int		 tls = -1, this;
 
 	if (len >= kd->kd_size) {
 		snprintf(err, errlen, "expected at most %zu bytes of URLs, "
@@ -506,10 +518,11 @@ config_set_nats(struct config *cf, const struct config_keydef *kd,
 		if ((end = strchr(p, ',')) == NULL)
 			end = p + strlen(p);
 		n = (size_t)(end - p);
+		this = 0;
 		if (n > 6 && strncmp(p, "nats://", 7) == 0 && n > 7)
 			p += 7, n -= 7;
 		else if (n > 6 && strncmp(p, "tls://", 6) == 0)
-			p += 6, n -= 6;
+			p += 6, n -= 6, this = 1;
 		else
 			n = 0;
 		if (n == 0 || memchr(p, ' ', n) != NULL ||
@@ -518,6 +531,13 @@ config_set_nats(struct config *cf, const struct config_keydef *kd,
 			    "tls://HOST:PORT as URL %zu (not shown)", i);
 			return -1;
 		}
+		if (tls != -1 && this != tls) {
+			snprintf(err, errlen, "expected every URL tls:// or "
+			    "none, got URL %zu %s:// after %s:// (not shown)",
+			    i, this ? "tls" : "nats", tls ? "tls" : "nats");
+			return -1;
+		}
+		tls = this;
 		if (*end == '\0')
 			break;
 		p = end + 1;
@@ -1257,6 +1277,12 @@ config_cluster_wanted(const struct config *cf)
 }
 
 int
+config_cluster_tls(const struct config *cf)
+{
+	return strncmp(cf->cf_cluster_nats, "tls://", 6) == 0;
+}
+
+int
 config_cluster_secret(const struct config *cf, char *buf, size_t size,
     char *err, size_t errlen)
 {
@@ -1299,7 +1325,7 @@ config_cluster_secret(const struct config *cf, char *buf, size_t size,
 void
 config_nats_display(const char *urls, char *buf, size_t len)
 {
-	const char	*p = urls, *end, *at, *host;
+	const char	*p = urls, *end, *at, *host, *q;
 	size_t		 off = 0;
 	int		 n;
 
@@ -1309,7 +1335,10 @@ config_nats_display(const char *urls, char *buf, size_t len)
 			end = p + strlen(p);
 		host = strstr(p, "://");
 		host = host != NULL && host < end ? host + 3 : p;
-		at = memchr(host, '@', (size_t)(end - host));
+		/* The last '@', as libnats splits: "u:p@ss@h" is host "h". */
+		for (at = NULL, q = host; q < end; q++)
+			if (*q == '@')
+				at = q;
 		if (at != NULL)
 			n = snprintf(buf + off, len - off, "%s%.*s(hidden)%.*s",
 			    off > 0 ? "," : "", (int)(host - p), p,
@@ -1322,6 +1351,46 @@ config_nats_display(const char *urls, char *buf, size_t len)
 		off += (size_t)n;
 		p = *end == ',' ? end + 1 : end;
 	}
+}
+
+static int	config_check_file(const struct config *, enum config_key,
+		    char *, size_t);
+
+/*
+ * The TLS files of the NATS link: only with tls:// URLs (a nats:// URL
+ * would take any server's word that it needs no TLS), a client
+ * certificate with its key, and every file readable.  Their contents are
+ * libnats's to judge when the node starts.
+ */
+static int
+config_check_nats_tls(const struct config *cf, char *err, size_t errlen)
+{
+	static const enum config_key	 keys[] = { CONFIG_CLUSTER_NATS_CA,
+					    CONFIG_CLUSTER_NATS_CERT,
+					    CONFIG_CLUSTER_NATS_KEY };
+	size_t				 i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (*(const char *)config_cfield(cf,
+		    &config_keys[keys[i]]) == '\0')
+			continue;
+		if (!config_cluster_tls(cf)) {
+			snprintf(err, errlen, "cluster.%s: needs tls:// URLs "
+			    "in cluster.nats", config_keys[keys[i]].kd_name);
+			return -1;
+		}
+		if (config_check_file(cf, keys[i], err, errlen) != 0)
+			return -1;
+	}
+	if ((cf->cf_cluster_nats_cert[0] == '\0') !=
+	    (cf->cf_cluster_nats_key[0] == '\0')) {
+		snprintf(err, errlen, "cluster.%s: needed by cluster.%s",
+		    cf->cf_cluster_nats_cert[0] == '\0' ? "nats_cert" :
+		    "nats_key", cf->cf_cluster_nats_cert[0] == '\0' ?
+		    "nats_key" : "nats_cert");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -1348,6 +1417,8 @@ config_check_cluster(const struct config *cf, char *err, size_t errlen)
 		    (unsigned long long)cf->cf_cluster_peer_timeout_ms);
 		return -1;
 	}
+	if (config_check_nats_tls(cf, err, errlen) != 0)
+		return -1;
 	if (!config_cluster_wanted(cf))
 		return 0;
 #ifndef HAVE_NATS

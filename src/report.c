@@ -412,6 +412,8 @@ report_cluster_json(const struct cluster_info *ci, const struct stats *st)
 		    report_uint(pi->cpi_dropped_in_transit));
 		report_set(p, "paused_senders",
 		    report_uint(pi->cpi_paused_senders));
+		report_set(p, "link_buffered_bytes",
+		    report_uint(pi->cpi_link_buffered));
 		json_array_append_new(peers, p);
 	}
 	obj = json_object();
@@ -438,6 +440,7 @@ report_cluster_json(const struct cluster_info *ci, const struct stats *st)
 	    report_uint(st->st_link_queued_frames));
 	report_set(obj, "link_buffered_bytes",
 	    report_uint(ci->ci_link_buffered));
+	report_set(obj, "link_limit", report_uint(ci->ci_link_limit));
 	report_set(obj, "nats_reconnects_total",
 	    report_uint(ci->ci_reconnects));
 	report_set(obj, "bad_messages_total", report_uint(ci->ci_bad_messages));
@@ -475,8 +478,45 @@ report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
 		    "published yet.", st_link_queued_frames),
 #undef C
 	};
+	/* The link's own figures, from cluster_info. */
+	static const struct {
+		const char	*name, *type, *help;
+		size_t		 off;
+	} lm[] = {
+#define L(n, t, h, f) { n, t, h, offsetof(struct cluster_info, f) }
+		L("link_buffered_bytes", "gauge", "Bytes held for other nodes, "
+		    "ours and the NATS library's.", ci_link_buffered),
+		L("link_limit", "gauge", "Effective cluster.link_limit in "
+		    "bytes per peer.", ci_link_limit),
+		L("nats_reconnects_total", "counter", "Connections to NATS "
+		    "made after the first.", ci_reconnects),
+		L("bad_messages_total", "counter", "Messages on our subjects "
+		    "refused: not ours, malformed, a repeat.", ci_bad_messages),
+#undef L
+	};
+	/* One family per figure, a series per peer. */
+	static const struct {
+		const char	*name, *type, *help;
+		size_t		 off;
+	} pm[] = {
+#define P(n, t, h, f) { n, t, h, offsetof(struct cluster_peer_info, f) }
+		P("frames_out_total", "counter", "Frames published to the "
+		    "peer.", cpi_frames_out),
+		P("frames_in_total", "counter", "Frames received from the peer.",
+		    cpi_frames_in),
+		P("dropped_in_transit_total", "counter", "Frames the peer "
+		    "published to this node that never arrived.",
+		    cpi_dropped_in_transit),
+		P("paused_senders", "gauge", "Senders paused now for the peer: "
+		    "it asked (backpressure) or its link holds link_limit.",
+		    cpi_paused_senders),
+		P("link_buffered_bytes", "gauge", "Bytes held here for the "
+		    "peer, in batches and queued; compared with link_limit.",
+		    cpi_link_buffered),
+#undef P
+	};
 	const struct cluster_peer_info	*pi;
-	size_t				 i;
+	size_t				 i, j;
 	int				 err = 0;
 
 	for (i = 0; i < sizeof sm / sizeof sm[0]; i++)
@@ -485,11 +525,13 @@ report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
 		    "msgrouter_cluster_%s %llu\n", sm[i].name, sm[i].help,
 		    sm[i].name, sm[i].type, sm[i].name, (unsigned long long)
 		    *(const uint64_t *)((const char *)st + sm[i].off)) < 0;
+	for (i = 0; i < sizeof lm / sizeof lm[0]; i++)
+		err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_%s "
+		    "%s\n# TYPE msgrouter_cluster_%s %s\n"
+		    "msgrouter_cluster_%s %llu\n", lm[i].name, lm[i].help,
+		    lm[i].name, lm[i].type, lm[i].name, (unsigned long long)
+		    *(const uint64_t *)((const char *)ci + lm[i].off)) < 0;
 	err |= evbuffer_add_printf(buf,
-	    "# HELP msgrouter_cluster_link_buffered_bytes Bytes held for "
-	    "other nodes, ours and the NATS library's.\n"
-	    "# TYPE msgrouter_cluster_link_buffered_bytes gauge\n"
-	    "msgrouter_cluster_link_buffered_bytes %llu\n"
 	    "# HELP msgrouter_cluster_nats_connected 1 while connected to "
 	    "NATS.\n"
 	    "# TYPE msgrouter_cluster_nats_connected gauge\n"
@@ -499,8 +541,7 @@ report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
 	    "msgrouter_cluster_info{node=\"%u\",name=\"%s\"} 1\n"
 	    "# HELP msgrouter_cluster_peer_up 1 while the peer is up.\n"
 	    "# TYPE msgrouter_cluster_peer_up gauge\n",
-	    (unsigned long long)ci->ci_link_buffered, ci->ci_connected,
-	    ci->ci_node, ci->ci_name) < 0;
+	    ci->ci_connected, ci->ci_node, ci->ci_name) < 0;
 	for (i = 0; i < ci->ci_npeers; i++) {
 		pi = &ci->ci_peers[i];
 		err |= evbuffer_add_printf(buf,
@@ -508,19 +549,16 @@ report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
 		    "%d\n", pi->cpi_node, pi->cpi_state,
 		    strcmp(pi->cpi_state, "up") == 0) < 0;
 	}
-	err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_peer_frames_"
-	    "out_total Frames published to the peer.\n# TYPE msgrouter_"
-	    "cluster_peer_frames_out_total counter\n") < 0;
-	for (i = 0; i < ci->ci_npeers; i++)
-		err |= evbuffer_add_printf(buf, "msgrouter_cluster_peer_frames_"
-		    "out_total{peer=\"%u\"} %llu\n", ci->ci_peers[i].cpi_node,
-		    (unsigned long long)ci->ci_peers[i].cpi_frames_out) < 0;
-	err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_peer_frames_"
-	    "in_total Frames received from the peer.\n# TYPE msgrouter_"
-	    "cluster_peer_frames_in_total counter\n") < 0;
-	for (i = 0; i < ci->ci_npeers; i++)
-		err |= evbuffer_add_printf(buf, "msgrouter_cluster_peer_frames_"
-		    "in_total{peer=\"%u\"} %llu\n", ci->ci_peers[i].cpi_node,
-		    (unsigned long long)ci->ci_peers[i].cpi_frames_in) < 0;
+	for (i = 0; i < sizeof pm / sizeof pm[0]; i++) {
+		err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_peer_%s"
+		    " %s\n# TYPE msgrouter_cluster_peer_%s %s\n", pm[i].name,
+		    pm[i].help, pm[i].name, pm[i].type) < 0;
+		for (j = 0; j < ci->ci_npeers; j++)
+			err |= evbuffer_add_printf(buf, "msgrouter_cluster_peer_"
+			    "%s{peer=\"%u\"} %llu\n", pm[i].name,
+			    ci->ci_peers[j].cpi_node, (unsigned long long)
+			    *(const uint64_t *)((const char *)&ci->ci_peers[j] +
+			    pm[i].off)) < 0;
+	}
 	return err ? -1 : 0;
 }

@@ -1500,15 +1500,48 @@ router_decide_remote(struct router *rt, struct conn *src, uint32_t dst_id,
 	return ROUTER_REMOTE;
 }
 
-/* The frame of len bytes (header, payload, 0x00) at p to its owner node. */
+#define ROUTER_TOO_LARGE_LOG_MS	10000
+
+/*
+ * The frame of len bytes (header, payload, 0x00) at p to its owner node,
+ * or dropped: too large for a NATS message (logged with the client, at
+ * most every ROUTER_TOO_LARGE_LOG_MS), or memory ran out (cluster.c logs).
+ */
 static void
 router_remote(struct router *rt, struct conn *src, const unsigned char *p,
     size_t len)
 {
-	if (cluster_append(rt->rt_cluster, rt->rt_remote_owner, p, len) != 0)
-		router_dropped(rt, src, NULL, 1, ROUTER_DROP_TOO_LARGE);
-	else
+	long long	max;
+	uint64_t	now;
+
+	if ((max = cluster_append(rt->rt_cluster, rt->rt_remote_owner, p,
+	    len)) == 0) {
 		router_linked(rt, src);
+		return;
+	}
+	if (max == -1) {
+		router_dropped(rt, src, NULL, 1, ROUTER_DROP_LINK_FULL);
+		return;
+	}
+	router_dropped(rt, src, NULL, 1, ROUTER_DROP_TOO_LARGE);
+	now = clock_now_ms();
+	if (rt->rt_too_large_logged != 0 &&
+	    now - rt->rt_too_large_logged < ROUTER_TOO_LARGE_LOG_MS) {
+		rt->rt_too_large_quiet++;
+		return;
+	}
+	log_warnx("client %u: a frame of %zu bytes for node %u is over the "
+	    "%lld bytes a NATS message carries here (max_payload less %d): "
+	    "dropped; raise max_payload in nats-server", src->cn_id,
+	    len - FRAMING_HEADER_LEN, rt->rt_remote_owner, max,
+	    CLUSTERPROTO_HEADER_LEN);
+	if (rt->rt_too_large_quiet > 0)
+		log_warnx("cluster: %llu more frames too large for NATS "
+		    "dropped in the last %llu s, not logged one by one",
+		    (unsigned long long)rt->rt_too_large_quiet,
+		    (unsigned long long)(now - rt->rt_too_large_logged) / 1000);
+	rt->rt_too_large_logged = now;
+	rt->rt_too_large_quiet = 0;
 }
 #endif
 

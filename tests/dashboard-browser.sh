@@ -1,7 +1,9 @@
 #!/bin/sh
 # make check: the admin dashboard in headless Chromium against the real
-# daemon (tests/dashboard_browser.py).  The screenshots it takes stay in
-# the build directory, tests/dashboard.png and tests/dashboard-phone.png.
+# daemon (tests/dashboard_browser.py); with $NATS_SERVER (a build with
+# libnats) also the cluster panel, two nodes over a nats-server it starts.
+# The screenshots it takes stay in the build directory, tests/dashboard.png,
+# tests/dashboard-phone.png and tests/dashboard-cluster.png.
 # Exit 77 (SKIP) without chromium (apt-get install chromium; .ci/run
 # installs it) or python3.
 set -u

@@ -2,7 +2,10 @@
 """The admin dashboard in a real browser: headless Chromium, driven over
 the DevTools protocol on a pipe (--remote-debugging-pipe: the standard
 library suffices, no websocket client), against the real msgrouterd
-carrying traffic, with a slow consumer and a closed client.
+carrying traffic, with a slow consumer and a closed client; with
+$NATS_SERVER, two cluster nodes over a nats-server it starts (and stops
+by its pid): the cluster panel against node 1's /stats, then node 2 and
+NATS stopped.
 
 Every wait polls a condition until a deadline; nothing sleeps for a fixed
 time to let something happen.  Usage: dashboard_browser.py MSGROUTERD
@@ -13,6 +16,7 @@ import base64
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -131,9 +135,9 @@ class Client:
 class Traffic:
     """A sender to a reader, in threads, until stopped."""
 
-    def __init__(self, port):
+    def __init__(self, port, port_b=None):
         self.a = Client(port)
-        self.b = Client(port)
+        self.b = Client(port_b or port)
         self.stop = threading.Event()
         self.batch = self.a.frame(self.b.id, b"x" * 100) * 50
         self.threads = [threading.Thread(target=self.send, daemon=True),
@@ -331,6 +335,24 @@ PAGE_STATE = r"""(function () {
       '#c-drops rect.bar'), function (r) {
         return [r.dataset.cause, Number(r.dataset.value)]; }),
     top: rows('t-top'), closed: rows('t-closed'), panels: panels,
+    cluster: {
+      hidden: document.getElementById('p-cluster').hidden,
+      node: v('v-cl-node'), name: v('v-cl-name'), nats: v('v-cl-nats'),
+      nats_class: document.getElementById('v-cl-nats').className,
+      url: v('v-cl-url'), out: v('v-cl-out'), in: v('v-cl-in'),
+      lost: v('v-cl-lost'), down: v('v-cl-down'), full: v('v-cl-full'),
+      link: v('v-cl-link'),
+      peers: Array.prototype.map.call(document.querySelectorAll(
+        '#t-peers tr'), function (tr) {
+          return { node: tr.dataset.node, state: tr.dataset.state,
+            heartbeat: tr.dataset.heartbeat, out: tr.dataset.out,
+            in: tr.dataset['in'], paused: tr.dataset.paused,
+            lost: tr.dataset.lost,
+            cells: Array.prototype.map.call(tr.cells, function (c) {
+              return c.textContent; }),
+            classes: Array.prototype.map.call(tr.cells, function (c) {
+              return c.className; }) }; }) },
+    extra: document.getElementById('extra').textContent,
     scroll_width: document.documentElement.scrollWidth,
     inner_width: window.innerWidth,
     stored: sessionStorage.getItem('msgrouterd.admin.token'),
@@ -488,6 +510,9 @@ def scenario_open(exe, chromium, tmp, outdir):
         check(any(t.endswith("/s") for t in s["axis_labels"]) and
               "now" in s["axis_labels"], "the axes are labelled", s)
         check_panels(s)
+        check("cluster" not in st and s["cluster"]["hidden"] and
+              "cluster" not in s["extra"],
+              "a single node: no cluster panel, no cluster anywhere", s)
         check_no_errors(browser)
         browser.screenshot(os.path.join(outdir, "dashboard.png"))
         print("ok   screenshot %s" % os.path.join(outdir, "dashboard.png"))
@@ -577,6 +602,228 @@ def scenario_token(exe, chromium, tmp):
     check(rc == 0, "msgrouterd exited 0")
 
 
+class Nats:
+    """nats-server ($NATS_SERVER) on a free loopback port."""
+
+    def __init__(self, exe, tmp):
+        self.log_path = os.path.join(tmp, "nats.log")
+        self.proc = subprocess.Popen(
+            [exe, "-a", "127.0.0.1", "-p", "-1", "-l", self.log_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise Fail("nats-server exited %d" % self.proc.returncode)
+            with open(self.log_path) as f:
+                log = f.read()
+            m = re.search(r"Listening for client connections on "
+                          r"127\.0\.0\.1:(\d+)", log)
+            return m and "Server is ready" in log and m.group(1)
+        self.url = "nats://127.0.0.1:%s" % wait_until("nats-server", ready)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# A node's view the page cannot have seen live: NATS lost, one peer down
+# (with frames lost in transit and a full link), one refused.
+CANNED_CLUSTER = {
+    "node": 5, "name": "east", "nats_connected": False,
+    "nats_url": "nats://(hidden)@10.1.2.3:4222", "frames_out_total": 1234567,
+    "frames_in_total": 89, "bytes_out_total": 0, "bytes_in_total": 0,
+    "dropped_peer_down_total": 12, "dropped_in_transit_total": 7,
+    "dropped_link_full_total": 0, "dropped_too_large_total": 0,
+    "link_queued_frames": 0, "link_buffered_bytes": 67108864,
+    "link_limit": 67108864, "nats_reconnects_total": 3,
+    "bad_messages_total": 0,
+    "peers": [
+        {"node": 6, "state": "down", "last_heartbeat_ms": 4250,
+         "frames_out_total": 1234567, "frames_in_total": 89,
+         "dropped_in_transit_total": 7, "paused_senders": 2,
+         "link_buffered_bytes": 67108864},
+        {"node": 9, "state": "mismatch", "last_heartbeat_ms": 120,
+         "frames_out_total": 0, "frames_in_total": 0,
+         "dropped_in_transit_total": 0, "paused_senders": 0,
+         "link_buffered_bytes": 0}]}
+
+
+def cluster_view(st):
+    """What of a node's cluster object stays put while nothing is sent."""
+    cl = dict(st["cluster"])
+    cl["peers"] = [dict(p, last_heartbeat_ms=None) for p in cl["peers"]]
+    return cl
+
+
+def scenario_cluster(exe, chromium, tmp, outdir):
+    nats_exe = os.environ.get("NATS_SERVER", "")
+    if not nats_exe:
+        print("SKIP the cluster scenario: no NATS_SERVER (built without "
+              "libnats)")
+        return
+    nats = Nats(nats_exe, tmp)
+    nodes = []
+    browser = traffic = None
+    held = []
+    try:
+        for n in (1, 2):
+            nodes.append(Daemon(exe, tmp, "node%d" % n, extra=(
+                "--cluster-nats", nats.url, "--node", str(n))))
+        n1, n2 = nodes
+
+        def peer(d, node):
+            return [p for p in d.get("/stats")["cluster"]["peers"]
+                    if p["node"] == node]
+        wait_until("nodes 1 and 2 up at each other", lambda: [
+            p["state"] for p in peer(n1, 2) + peer(n2, 1)] == ["up", "up"])
+        # A pair across the nodes, then a never-reading receiver on node 2
+        # whose sender on node 1 is paused across the nodes.
+        traffic = Traffic(n1.port, n2.port)
+        wait_until("frames from node 1 to node 2", lambda: peer(
+            n2, 1)[0]["frames_in_total"] > 1000)
+        slow = Client(n2.port, rcvbuf=4096)
+        sender = Client(n1.port)
+        held += [slow, sender]
+        sender.sock.setblocking(False)
+        frame = sender.frame(slow.id, b"s" * 1000)
+
+        def paused():
+            try:
+                while True:
+                    sender.sock.send(frame)
+            except BlockingIOError:
+                pass
+            return peer(n1, 2)[0]["paused_senders"] == 1
+        wait_until("node 1's sender paused for node 2", paused)
+        traffic.close()
+        traffic = None
+
+        browser = Browser(chromium, tmp)
+        browser.viewport(1280, 800)
+        browser.navigate(n1.url("/"))
+        s = polled_past(browser, 2)
+
+        def steady():
+            st1 = n1.get("/stats")
+            s = polled_past(browser, steady.polls)
+            steady.polls = s["polls"]
+            st2 = n1.get("/stats")
+            if cluster_view(st1) == cluster_view(st2):
+                return s, st2
+            return None
+        steady.polls = s["polls"]
+        s, st = wait_until("the cluster's figures steady across a poll",
+                           steady)
+        cl, c = st["cluster"], s["cluster"]
+        check(not c["hidden"], "a cluster node: the cluster panel shows", s)
+        check(c["node"]["text"] == "1" and c["name"]["text"] == "msgrouter",
+              "node 1 of cluster msgrouter", s)
+        check(c["nats"]["text"] == "connected" and
+              c["nats"]["value"] == "true" and c["nats_class"] == "good",
+              "NATS connected", s)
+        check(c["url"]["text"] == cl["nats_url"] == nats.url,
+              "the NATS URL %s" % nats.url, s)
+        for key, field in (("out", "frames_out_total"),
+                           ("in", "frames_in_total"),
+                           ("lost", "dropped_in_transit_total"),
+                           ("link", "link_buffered_bytes")):
+            check(c[key]["value"] == str(cl[field]),
+                  "cluster %s = %d as in /stats" % (key, cl[field]), s)
+        check(cl["frames_out_total"] > 1000 and c["lost"]["value"] == "0",
+              "frames sent across, none lost in transit", s)
+        p2 = cl["peers"][0]
+        check(len(c["peers"]) == 1 and c["peers"][0]["node"] == "2" and
+              c["peers"][0]["state"] == "up" and
+              c["peers"][0]["cells"][1] == "up" and
+              c["peers"][0]["classes"][1] == "good",
+              "one peer, node 2, up", s)
+        row = c["peers"][0]
+        check(row["out"] == str(p2["frames_out_total"]) and
+              row["in"] == str(p2["frames_in_total"]) and
+              row["lost"] == str(p2["dropped_in_transit_total"]) == "0",
+              "node 2's frames out %d, in %d, lost 0 as in /stats"
+              % (p2["frames_out_total"], p2["frames_in_total"]), s)
+        check(row["paused"] == "1" and row["cells"][5] == "1" and
+              row["classes"][5] == "warn",
+              "node 1's sender paused for node 2: paused senders 1", s)
+        check(int(row["heartbeat"]) < 3000 and
+              re.match(r"^\d+(\.\d)? m?s ago$", row["cells"][2]),
+              "node 2's last heartbeat %s" % row["cells"][2], s)
+        check_panels(s)
+        check_no_errors(browser)
+        browser.screenshot(os.path.join(outdir, "dashboard-cluster.png"))
+        print("ok   screenshot %s" %
+              os.path.join(outdir, "dashboard-cluster.png"))
+        # A phone: the peers' table scrolls inside its panel, not the page.
+        browser.viewport(390, 844, mobile=True)
+        s = polled_past(browser, s["polls"] + 1)
+        check(s["scroll_width"] <= s["inner_width"] and
+              not s["cluster"]["hidden"],
+              "phone width with the cluster panel: no horizontal overflow "
+              "(%d <= %d)" % (s["scroll_width"], s["inner_width"]), s)
+        browser.viewport(1280, 800)
+
+        # The states a live test does not reach at will, drawn from a
+        # canned cluster object by the page's own renderer.
+        s = browser.eval("(function () { renderCluster(%s); return %s; })()"
+                         % (json.dumps(CANNED_CLUSTER), PAGE_STATE))
+        c = s["cluster"]
+        check(c["nats"]["text"] == "disconnected" and
+              c["nats_class"] == "bad" and
+              c["url"]["text"] == "nats://(hidden)@10.1.2.3:4222",
+              "canned: NATS disconnected, in red, with its URL", s)
+        check(c["lost"]["text"] == "7" and c["down"]["text"] == "12" and
+              c["out"]["text"] == "1.2 M" and
+              c["link"]["text"] == "64 MiB (limit 64 MiB a peer)",
+              "canned: 7 lost in transit, 12 for a down peer, 1.2 M out", s)
+        rows = {r["node"]: r for r in c["peers"]}
+        check(rows["6"]["cells"] == ["6", "down", "4.3 s ago", "1.2 M",
+                                     "89", "2", "7", "64 MiB / 64 MiB"] and
+              rows["6"]["classes"][1] == "bad" and
+              rows["6"]["classes"][6] == "bad" and
+              rows["6"]["classes"][7] == "bad",
+              "canned: node 6 down, its loss and full link in red", s)
+        check(rows["9"]["cells"][1:3] == ["mismatch", "120 ms ago"] and
+              rows["9"]["classes"][1] == "warn",
+              "canned: node 9 refused (mismatch)", s)
+
+        # Live: node 2 stops; node 1 counts it down after peer_timeout.
+        check(n2.stop() == 0, "node 2 exited 0")
+        nodes.remove(n2)
+        n = s["polls"]
+        s = wait_until("node 2 down on the page", lambda: (lambda s: s if [
+            r["state"] for r in s["cluster"]["peers"]] == ["down"] and
+            s["cluster"]["peers"][0]["classes"][1] == "bad" else None)(
+                polled_past(browser, n)))
+        check(True, "node 2 shown down after peer_timeout")
+        # Live: NATS stops; node 1 says it is disconnected.
+        nats.stop()
+        s = wait_until("NATS disconnected on the page", lambda: (
+            lambda s: s if s["cluster"]["nats"]["text"] == "disconnected"
+            else None)(polled_past(browser, n)))
+        check(s["cluster"]["nats_class"] == "bad" and
+              s["state"] == "ok", "NATS disconnected shown; the page "
+              "still polls node 1", s)
+        check_panels(s)
+        check_no_errors(browser)
+    finally:
+        if browser:
+            browser.close()
+        if traffic:
+            traffic.close()
+        for c in held:
+            c.sock.close()
+        rcs = [d.stop() for d in nodes]
+        nats.stop()
+    check(rcs == [0] * len(rcs), "the nodes exited 0")
+
+
 def main():
     exe, chromium, outdir = sys.argv[1:4]
     tmp = tempfile.mkdtemp(prefix="msgrouter-dashboard.")
@@ -584,6 +831,7 @@ def main():
     try:
         scenario_open(exe, chromium, tmp, outdir)
         scenario_token(exe, chromium, tmp)
+        scenario_cluster(exe, chromium, tmp, outdir)
         ok = True
     except Fail as e:
         print("FAIL " + str(e))
@@ -592,7 +840,8 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print("logs kept in " + tmp)
-            for name in ("open.log", "token.log", "chromium.log"):
+            for name in ("open.log", "token.log", "node1.log", "node2.log",
+                         "nats.log", "chromium.log"):
                 p = os.path.join(tmp, name)
                 if os.path.exists(p):
                     with open(p) as f:

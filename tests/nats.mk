@@ -31,6 +31,19 @@ tests_test_cluster_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 tests_test_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \
 	$(CMOCKA_LIBS) $(JANSSON_LIBS)
 
+# A node's network setup (docs/CLUSTER.md): credentials in NATS URLs,
+# tls:// with a CA and a client certificate, router.reuseport, and the
+# template unit through systemd-analyze verify when it is there.
+check_PROGRAMS += tests/test_cluster_net
+TESTS += tests/test_cluster_net
+tests_test_cluster_net_SOURCES = tests/test_cluster_net.c tests/natscluster.c \
+	tests/natscluster.h
+tests_test_cluster_net_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_cluster_net_LDADD = tests/libharness.la src/libmsgrouter.la \
+	lib/libmsgrouter-client.la $(CMOCKA_LIBS) $(JANSSON_LIBS)
+# (Its template unit is etc/msgrouterd@.service as make all builds it.)
+
 # The cluster chaos soak (docs/ROBUSTNESS.md): clients on three nodes,
 # nodes killed and NATS servers restarted or stalled meanwhile.  make
 # check runs a short one (24 s of chaos, under a minute); SOAK_CLUSTER=1
@@ -48,6 +61,11 @@ tests_test_soak_cluster_LDADD = tests/libharness.la src/libmsgrouter.la \
 # libnats's threads, its reconnect and a killed node (checked once, about
 # a minute).
 VALGRIND_TESTS += tests/test_cluster
+# Credentials, TLS to NATS (libnats's OpenSSL in the connector thread, its
+# cleanup at exit) and reuseport under memcheck: clean, 24-57 s (loaded).
+VALGRIND_TESTS += tests/test_cluster_net
 
-AM_TESTS_ENVIRONMENT += NATS_SERVER='$(NATS_SERVER)'; export NATS_SERVER;
+AM_TESTS_ENVIRONMENT += NATS_SERVER='$(NATS_SERVER)'; export NATS_SERVER; \
+	MSGROUTERD_TEMPLATE_UNIT='$(abs_top_builddir)/etc/msgrouterd@.service'; \
+	export MSGROUTERD_TEMPLATE_UNIT;
 endif

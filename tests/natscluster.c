@@ -49,15 +49,97 @@ nc_need_nats(void)
 		skip();
 }
 
+int
+nc_port(void)
+{
+	return nc_free_port();
+}
+
+/* Run the server of ns->conf, logging to ns->log, until it is ready. */
+static void
+nc_server_run(struct nc_server *ns)
+{
+	const char	*bin = getenv("NATS_SERVER");
+	char		 buf[8192];
+	long long	 deadline;
+	int		 fd;
+	ssize_t		 n;
+
+	if ((ns->pid = fork()) == 0) {
+		execl(bin, bin, "-c", ns->conf, "-l", ns->log, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(ns->pid > 0);
+	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	for (;;) {
+		assert_true(tc_now_ms() < deadline);
+		assert_int_equal(waitpid(ns->pid, NULL, WNOHANG), 0);
+		if ((fd = open(ns->log, O_RDONLY)) >= 0) {
+			n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			if (strstr(buf, "Server is ready") != NULL)
+				break;
+		}
+		usleep(10000);
+	}
+}
+
+void
+nc_solo_start(struct nc_server *ns, const char *tag, const char *extra)
+{
+	char	text[2048], name[64];
+
+	memset(ns, 0, sizeof *ns);
+	ns->port = nc_free_port();
+	snprintf(name, sizeof name, "%s.conf", tag);
+	harness_tmp_path(ns->conf, sizeof ns->conf, name);
+	snprintf(name, sizeof name, "%s.log", tag);
+	harness_tmp_path(ns->log, sizeof ns->log, name);
+	unlink(ns->log);
+	snprintf(text, sizeof text, "listen: 127.0.0.1:%d\n%s\n", ns->port,
+	    extra != NULL ? extra : "");
+	harness_write_file(ns->conf, text);
+	snprintf(ns->url, sizeof ns->url, "nats://127.0.0.1:%d", ns->port);
+	nc_server_run(ns);
+}
+
+void
+nc_solo_stop(struct nc_server *ns)
+{
+	if (ns->pid > 0) {
+		kill(ns->pid, SIGTERM);
+		waitpid(ns->pid, NULL, 0);
+		ns->pid = 0;
+	}
+	if (ns->conf[0] != '\0')
+		unlink(ns->conf);
+	if (ns->log[0] != '\0')
+		unlink(ns->log);
+}
+
+int
+nc_solo_log_count(struct nc_server *ns, const char *s)
+{
+	char	buf[65536], *p;
+	int	fd, n = 0;
+	ssize_t	len;
+
+	if ((fd = open(ns->log, O_RDONLY)) < 0)
+		return 0;
+	len = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	for (p = buf; (p = strstr(p, s)) != NULL; p += strlen(s))
+		n++;
+	return n;
+}
+
 void
 nc_nats_start(struct ncluster *nc, int i)
 {
-	const char		*bin = getenv("NATS_SERVER");
 	struct nc_server	*ns = &nc->servers[i];
-	char			 text[1024], tag[32], buf[8192];
-	long long		 deadline;
-	int			 fd;
-	ssize_t			 n;
+	char			 text[1024], tag[32];
 
 	snprintf(tag, sizeof tag, "cluster-nats%d.conf", i);
 	harness_tmp_path(ns->conf, sizeof ns->conf, tag);
@@ -73,25 +155,8 @@ nc_nats_start(struct ncluster *nc, int i)
 	    nc->servers[0].route_port, nc->servers[1].route_port,
 	    nc->servers[2].route_port);
 	harness_write_file(ns->conf, text);
-	if ((ns->pid = fork()) == 0) {
-		execl(bin, bin, "-c", ns->conf, "-l", ns->log, (char *)NULL);
-		_exit(127);
-	}
-	assert_true(ns->pid > 0);
 	snprintf(ns->url, sizeof ns->url, "nats://127.0.0.1:%d", ns->port);
-	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	for (;;) {
-		assert_true(tc_now_ms() < deadline);
-		assert_int_equal(waitpid(ns->pid, NULL, WNOHANG), 0);
-		if ((fd = open(ns->log, O_RDONLY)) >= 0) {
-			n = read(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[n > 0 ? n : 0] = '\0';
-			if (strstr(buf, "Server is ready") != NULL)
-				break;
-		}
-		usleep(10000);
-	}
+	nc_server_run(ns);
 }
 
 void

@@ -2,11 +2,13 @@
  * A cluster for tests (docs/CLUSTER.md): a real 3-server nats-server
  * cluster ($NATS_SERVER, routes between the three) and msgrouterd nodes on
  * them, all on free loopback ports, and the checks every cluster test
- * makes of /stats.  Used by tests/test_cluster and tests/test_soak_cluster.
+ * makes of /stats.  Used by tests/test_cluster, tests/test_cluster_net and
+ * tests/test_soak_cluster.
  *
  * Node i (index 0 .. NC_NODES - 1) has the node number i + 1 and talks to
  * NATS server i; index NC_NODES is free for a test's fourth node.  NATS
- * servers are stopped by pid.
+ * servers are stopped by pid.  Tests of one node on a server of its own
+ * (tests/test_cluster_net: credentials, TLS) use nc_solo_*.
  */
 #ifndef NATSCLUSTER_H
 #define NATSCLUSTER_H
@@ -47,6 +49,20 @@ void		 nc_need_nats(void);
 void		 nc_setup(struct ncluster *, const char *conf, int nnodes);
 /* Stop every node and server, remove the files. */
 void		 nc_teardown(struct ncluster *);
+
+/* A free loopback port (bound, read, closed: the caller binds it next). */
+int		 nc_port(void);
+/*
+ * One nats-server of its own, no routes: a free port, its config
+ * "listen: 127.0.0.1:PORT" and extra (TLS, authorization), files named
+ * by tag; url is nats://127.0.0.1:PORT.  nc_solo_stop stops it (by pid) and
+ * removes its files; nc_solo_log_count counts s in its log (the first
+ * 64 KiB).
+ */
+void		 nc_solo_start(struct nc_server *, const char *tag,
+		     const char *extra);
+void		 nc_solo_stop(struct nc_server *);
+int		 nc_solo_log_count(struct nc_server *, const char *s);
 
 void		 nc_nats_start(struct ncluster *, int i);
 void		 nc_nats_stop(struct ncluster *, int i);

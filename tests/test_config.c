@@ -104,6 +104,10 @@ expect_settings(const struct config *cf, const struct config *want,
 	    want->cf_cluster_peer_timeout_ms);
 	assert_int_equal(cf->cf_cluster_link_limit, want->cf_cluster_link_limit);
 	assert_int_equal(cf->cf_reuseport, want->cf_reuseport);
+	assert_string_equal(cf->cf_cluster_nats_ca, want->cf_cluster_nats_ca);
+	assert_string_equal(cf->cf_cluster_nats_cert,
+	    want->cf_cluster_nats_cert);
+	assert_string_equal(cf->cf_cluster_nats_key, want->cf_cluster_nats_key);
 	for (k = 0; k < CONFIG_NKEYS; k++)
 		assert_int_equal(cf->cf_origin[k], origin);
 }
@@ -169,7 +173,7 @@ test_every_key(void **state)
 		.cf_scan_window_ms = 2500,
 		.cf_scan_ban_ms = 120000,
 		.cf_max_clients_per_address = 7,
-		.cf_cluster_nats = "nats://a:4222,tls://b:4222",
+		.cf_cluster_nats = "tls://a:4222,tls://b:4222",
 		.cf_cluster_node = 9,
 		.cf_cluster_name = "c_1",
 		.cf_cluster_secret = "0123456789abcdef",
@@ -178,6 +182,9 @@ test_every_key(void **state)
 		.cf_cluster_peer_timeout_ms = 2000,
 		.cf_cluster_link_limit = 16 * 1024 * 1024,
 		.cf_reuseport = 1,
+		.cf_cluster_nats_ca = "/dev/null",
+		.cf_cluster_nats_cert = "/dev/null",
+		.cf_cluster_nats_key = "/dev/null",
 	};
 	struct config	cf;
 
@@ -215,14 +222,17 @@ test_every_key(void **state)
 	    "ciphersuites = TLS_AES_128_GCM_SHA256\n"
 	    "handshake_timeout = 2s\n"
 	    "[cluster]\n"
-	    "nats = nats://a:4222,tls://b:4222\n"
+	    "nats = tls://a:4222,tls://b:4222\n"
 	    "node = 9\n"
 	    "name = c_1\n"
 	    "secret = 0123456789abcdef\n"
 	    "secret_file = /dev/null\n"
 	    "heartbeat = 500ms\n"
 	    "peer_timeout = 2s\n"
-	    "link_limit = 16M\n"), 0);
+	    "link_limit = 16M\n"
+	    "nats_ca = /dev/null\n"
+	    "nats_cert = /dev/null\n"
+	    "nats_key = /dev/null\n"), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(cf.cf_unix_mode, 0600);
 	assert_int_equal(cf.cf_admin_unix_mode, 0640);
@@ -464,6 +474,30 @@ test_cluster_rules(void **state)
 	expect_error("[cluster]\nnats = nats://h:1,\n", "t.conf:2: nats: "
 	    "expected nats://HOST:PORT or tls://HOST:PORT as URL 2 (not "
 	    "shown)");
+	/* libnats secures all of the connection or none of it. */
+	expect_error("[cluster]\nnats = tls://h:1,nats://h:2\n", "t.conf:2: "
+	    "nats: expected every URL tls:// or none, got URL 2 nats:// after "
+	    "tls:// (not shown)");
+	expect_error("[cluster]\nnats = nats://h:1,tls://h:2\n", "t.conf:2: "
+	    "nats: expected every URL tls:// or none, got URL 2 tls:// after "
+	    "nats:// (not shown)");
+	/* The NATS link's TLS files: with tls:// only, cert with key. */
+	assert_int_equal(load_text(&cf, "[cluster]\nnats_ca = /dev/null\n"),
+	    -1);
+	assert_string_equal(err, "cluster.nats_ca: needs tls:// URLs in "
+	    "cluster.nats");
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = nats://h:1\n"
+	    "nats_cert = /dev/null\nnats_key = /dev/null\n"), -1);
+	assert_string_equal(err, "cluster.nats_cert: needs tls:// URLs in "
+	    "cluster.nats");
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = tls://h:1\n"
+	    "nats_cert = /dev/null\n"), -1);
+	assert_string_equal(err, "cluster.nats_key: needed by "
+	    "cluster.nats_cert");
+	assert_int_equal(load_text(&cf, "[cluster]\nnats = tls://h:1\n"
+	    "nats_ca = /nonexistent/ca.pem\n"), -1);
+	assert_string_equal(err, "cluster.nats_ca: /nonexistent/ca.pem: "
+	    "cannot open: No such file or directory");
 	expect_error("[cluster]\nheartbeat = 50ms\n", "t.conf:2: heartbeat: "
 	    "expected a duration from 100ms to 60s, got \"50ms\"");
 	expect_error("[cluster]\nlink_limit = 512K\n", "t.conf:2: "
@@ -496,8 +530,9 @@ test_cluster_rules(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "0123456789abcdef-file\n", 22), 22);
 	close(fd);
-	snprintf(text, sizeof text, "[cluster]\nnats = nats://u:pw@h:1,"
-	    "tls://tok@h2:2\nnode = 7\nname = edge-1\nsecret_file = %s\n"
+	snprintf(text, sizeof text, "[cluster]\nnats = tls://u:pw@h:1,"
+	    "tls://tok@h2:2,tls://u:p@ss@h3:3\nnode = 7\nname = edge-1\n"
+	    "secret_file = %s\n"
 	    "heartbeat = 250ms\npeer_timeout = 1s\nlink_limit = 8M\n"
 	    "[router]\nreuseport = yes\n", path);
 	assert_int_equal(load_text(&cf, text), 0);
@@ -510,7 +545,9 @@ test_cluster_rules(void **state)
 	assert_int_equal(cf.cf_cluster_link_limit, 8 * 1024 * 1024);
 	assert_int_equal(cf.cf_reuseport, 1);
 	config_format(&cf, CONFIG_CLUSTER_NATS, text, sizeof text);
-	assert_string_equal(text, "nats://(hidden)@h:1,tls://(hidden)@h2:2");
+	/* Up to the last '@', as libnats reads it: none of "p@ss" shown. */
+	assert_string_equal(text, "tls://(hidden)@h:1,tls://(hidden)@h2:2,"
+	    "tls://(hidden)@h3:3");
 	unlink(path);
 	assert_int_equal(load_text(&cf, "[cluster]\nnats = nats://h:1\n"
 	    "node = 1\nsecret_file = /nonexistent/s\n"), -1);
@@ -864,7 +901,10 @@ test_print(void **state)
 	    "cluster.secret_file =  # default\n"
 	    "cluster.heartbeat = 1s  # default\n"
 	    "cluster.peer_timeout = 3s  # default\n"
-	    "cluster.link_limit = 64M  # default\n");
+	    "cluster.link_limit = 64M  # default\n"
+	    "cluster.nats_ca =  # default\n"
+	    "cluster.nats_cert =  # default\n"
+	    "cluster.nats_key =  # default\n");
 	free(out);
 }
 

@@ -104,7 +104,10 @@ test_check_config_good(void **state)
 	    "cluster.secret_file =  # default\n"
 	    "cluster.heartbeat = 1s  # default\n"
 	    "cluster.peer_timeout = 3s  # default\n"
-	    "cluster.link_limit = 64M  # default\n");
+	    "cluster.link_limit = 64M  # default\n"
+	    "cluster.nats_ca =  # default\n"
+	    "cluster.nats_cert =  # default\n"
+	    "cluster.nats_key =  # default\n");
 	unlink(path);
 }
 
@@ -156,7 +159,10 @@ test_check_config_example(void **state)
 	    "cluster.secret_file =  # file\n"
 	    "cluster.heartbeat = 1s  # file\n"
 	    "cluster.peer_timeout = 3s  # file\n"
-	    "cluster.link_limit = 64M  # file\n");
+	    "cluster.link_limit = 64M  # file\n"
+	    "cluster.nats_ca =  # file\n"
+	    "cluster.nats_cert =  # file\n"
+	    "cluster.nats_key =  # file\n");
 }
 
 static void

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "msgrouter/closed.h"
+#include "msgrouter/cluster.h"
 #include "msgrouter/conn.h"
 #include "msgrouter/report.h"
 #include "msgrouter/stats.h"
@@ -176,26 +177,18 @@ prom_value(const char *text, const char *name)
 }
 
 /*
- * Each sample comes after its HELP and TYPE lines, counters end in _total,
- * gauges do not, and every JSON figure has its Prometheus twin.
+ * Each sample of text comes after its HELP and TYPE lines, is named
+ * msgrouter_*, counters end in _total and gauges do not.  The number of
+ * samples.
  */
-static void
-test_prometheus(void **state)
+static int
+prom_check(const char *text)
 {
-	struct stats_snapshot	 ss;
-	struct evbuffer		*b = evbuffer_new();
-	char			*text, *line, *save, help[160], type[160];
-	char			 name[128], kind[16];
-	const char		*k;
-	json_t			*j, *group, *v;
-	char			*copy;
-	int			 samples = 0, n;
+	char	*line, *save, help[160], type[160], name[128], kind[16];
+	char	*copy;
+	int	 samples = 0, n;
 
-	fill_snapshot(&ss);
-	assert_int_equal(report_stats_prometheus(b, &ss), 0);
-	text = drain_string(b);
 	assert_true(text[strlen(text) - 1] == '\n');
-
 	help[0] = type[0] = '\0';
 	copy = strdup(text);
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
@@ -221,6 +214,29 @@ test_prometheus(void **state)
 		samples++;
 	}
 	free(copy);
+	return samples;
+}
+
+/*
+ * Each sample comes after its HELP and TYPE lines, counters end in _total,
+ * gauges do not, and every JSON figure has its Prometheus twin.
+ */
+static void
+test_prometheus(void **state)
+{
+	struct stats_snapshot	 ss;
+	struct evbuffer		*b = evbuffer_new();
+	char			*text, name[128];
+	const char		*k;
+	json_t			*j, *group, *v;
+	int			 samples;
+
+	fill_snapshot(&ss);
+	assert_int_equal(report_stats_prometheus(b, &ss), 0);
+	text = drain_string(b);
+	assert_true(text[strlen(text) - 1] == '\n');
+
+	samples = prom_check(text);
 	/* 30 figures of the table, build_info, config_info, draining. */
 	assert_int_equal(samples, 33);
 
@@ -262,6 +278,101 @@ test_prometheus(void **state)
 	    "\nmsgrouter_bytes_received_total 18446744073709551615\n"));
 	assert_non_null(strstr(text, "\nmsgrouter_draining 1\n"));
 	free(text);
+	evbuffer_free(b);
+}
+
+/*
+ * A node's cluster object and its msgrouter_cluster_* twins: every figure
+ * of the object and of each peer under its name, the link's limit beside
+ * its bytes, a peer series per peer.
+ */
+static void
+test_cluster(void **state)
+{
+	struct cluster_info	 ci;
+	struct stats		 st;
+	struct evbuffer		*b = evbuffer_new();
+	char			*text, name[128];
+	const char		*k;
+	json_t			*j, *v, *p;
+	size_t			 i;
+
+	memset(&ci, 0, sizeof ci);
+	memset(&st, 0, sizeof st);
+	ci.ci_node = 3;
+	ci.ci_name = "east";
+	ci.ci_connected = 1;
+	snprintf(ci.ci_url, sizeof ci.ci_url, "nats://(hidden)@10.0.0.1:4222");
+	ci.ci_link_buffered = 5000;
+	ci.ci_link_limit = 1048576;
+	ci.ci_reconnects = 2;
+	ci.ci_bad_messages = 4;
+	ci.ci_npeers = 2;
+	ci.ci_peers[0] = (struct cluster_peer_info){ 1, "up", 120, 100, 40, 0,
+	    1, 4096 };
+	ci.ci_peers[1] = (struct cluster_peer_info){ 7, "mismatch", 900, 0, 0,
+	    6, 0, 0 };
+	st.st_cluster_frames_out = 11;
+	st.st_cluster_frames_in = 12;
+	st.st_cluster_bytes_out = 13;
+	st.st_cluster_bytes_in = 14;
+	st.st_dropped_peer_down = 15;
+	st.st_dropped_in_transit = 16;
+	st.st_dropped_link_full = 17;
+	st.st_link_queued_frames = 18;
+	st.st_dropped_too_large = 19;
+
+	j = report_cluster_json(&ci, &st);
+	assert_non_null(j);
+	assert_int_equal(jint(j, NULL, "node"), 3);
+	assert_string_equal(jstr(j, "name"), "east");
+	assert_true(json_is_true(json_object_get(j, "nats_connected")));
+	assert_string_equal(jstr(j, "nats_url"), "nats://(hidden)@10.0.0.1:4222");
+	assert_int_equal(jint(j, NULL, "link_buffered_bytes"), 5000);
+	assert_int_equal(jint(j, NULL, "link_limit"), 1048576);
+	assert_int_equal(jint(j, NULL, "dropped_in_transit_total"), 16);
+	assert_int_equal(jint(j, NULL, "nats_reconnects_total"), 2);
+	p = json_array_get(json_object_get(j, "peers"), 0);
+	assert_int_equal(jint(p, NULL, "node"), 1);
+	assert_string_equal(jstr(p, "state"), "up");
+	assert_int_equal(jint(p, NULL, "last_heartbeat_ms"), 120);
+	assert_int_equal(jint(p, NULL, "paused_senders"), 1);
+	assert_int_equal(jint(p, NULL, "link_buffered_bytes"), 4096);
+	p = json_array_get(json_object_get(j, "peers"), 1);
+	assert_string_equal(jstr(p, "state"), "mismatch");
+	assert_int_equal(jint(p, NULL, "dropped_in_transit_total"), 6);
+
+	assert_int_equal(report_cluster_prometheus(b, &ci, &st), 0);
+	text = drain_string(b);
+	/* 14 figures of the node, its info, 2 peers x (up and 5 figures). */
+	assert_int_equal(prom_check(text), 14 + 1 + 2 * 6);
+	json_object_foreach(j, k, v) {
+		if (!json_is_integer(v) || strcmp(k, "node") == 0)
+			continue;
+		snprintf(name, sizeof name, "msgrouter_cluster_%s", k);
+		assert_int_equal(prom_value(text, name), json_integer_value(v));
+	}
+	assert_int_equal(prom_value(text, "msgrouter_cluster_nats_connected"),
+	    1);
+	json_array_foreach(json_object_get(j, "peers"), i, p) {
+		json_object_foreach(p, k, v) {
+			if (!json_is_integer(v) || strcmp(k, "node") == 0 ||
+			    strcmp(k, "last_heartbeat_ms") == 0)
+				continue;
+			snprintf(name, sizeof name, "msgrouter_cluster_peer_%s"
+			    "{peer=\"%lld\"}", k, jint(p, NULL, "node"));
+			assert_int_equal(prom_value(text, name),
+			    json_integer_value(v));
+		}
+	}
+	assert_non_null(strstr(text, "\nmsgrouter_cluster_info{node=\"3\","
+	    "name=\"east\"} 1\n"));
+	assert_non_null(strstr(text, "\nmsgrouter_cluster_peer_up{peer=\"1\","
+	    "state=\"up\"} 1\n"));
+	assert_non_null(strstr(text, "\nmsgrouter_cluster_peer_up{peer=\"7\","
+	    "state=\"mismatch\"} 0\n"));
+	free(text);
+	json_decref(j);
 	evbuffer_free(b);
 }
 
@@ -452,6 +563,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stats_json),
 		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_cluster),
 		cmocka_unit_test(test_client_json),
 		cmocka_unit_test(test_closed_json),
 		cmocka_unit_test(test_lists),

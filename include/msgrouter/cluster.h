@@ -44,6 +44,7 @@ struct cluster_peer_info {
 	uint64_t	cpi_frames_in;
 	uint64_t	cpi_dropped_in_transit;
 	uint64_t	cpi_paused_senders;
+	uint64_t	cpi_link_buffered;	/* ours for the peer: vs link_limit */
 };
 
 struct cluster_info {
@@ -54,6 +55,7 @@ struct cluster_info {
 	uint64_t	ci_link_buffered;	/* ours and the library's */
 	uint64_t	ci_reconnects;
 	uint64_t	ci_bad_messages;
+	uint64_t	ci_link_limit;		/* cluster.link_limit, per peer */
 	size_t		ci_npeers;
 	struct cluster_peer_info ci_peers[IDMAP_NODES];
 };
@@ -86,11 +88,12 @@ int		 cluster_peer_down(const struct cluster *, unsigned node);
 int		 cluster_link_full(const struct cluster *, unsigned node);
 /*
  * Append one frame, exactly as the client wrote it (4-byte id, payload,
- * 0x00: len bytes), to node's open batch.  Counted by the caller.  -1 if
- * it is larger than a NATS message may be (the server's max_payload less
- * our header) or memory ran out: the caller drops it.
+ * 0x00: len bytes), to node's open batch.  Counted by the caller.  0, or
+ * the largest frame a NATS message carries (the server's max_payload less
+ * our header) if this one is larger, or -1 if memory ran out: the caller
+ * drops the frame then.
  */
-int		 cluster_append(struct cluster *, unsigned node,
+long long	 cluster_append(struct cluster *, unsigned node,
 		    const unsigned char *frame, size_t len);
 /*
  * Publish a PAUSE or RESUME (type, enum clusterproto_type) of n of this

@@ -58,6 +58,9 @@ enum config_key {
 	CONFIG_CLUSTER_PEER_TIMEOUT,
 	CONFIG_CLUSTER_LINK_LIMIT,
 	CONFIG_ROUTER_REUSEPORT,
+	CONFIG_CLUSTER_NATS_CA,
+	CONFIG_CLUSTER_NATS_CERT,
+	CONFIG_CLUSTER_NATS_KEY,
 	CONFIG_NKEYS
 };
 
@@ -130,6 +133,9 @@ struct config {
 	uint64_t		cf_cluster_peer_timeout_ms;
 	uint64_t		cf_cluster_link_limit;
 	int			cf_reuseport;	/* SO_REUSEPORT on router.listen */
+	char			cf_cluster_nats_ca[CONFIG_PATH_MAX]; /* "": system's */
+	char			cf_cluster_nats_cert[CONFIG_PATH_MAX]; /* "": none */
+	char			cf_cluster_nats_key[CONFIG_PATH_MAX];
 	unsigned char		cf_origin[CONFIG_NKEYS]; /* config_origin */
 };
 
@@ -231,6 +237,8 @@ const char	*config_tls_version_name(enum tls_version);
 int		 config_tls_wanted(const struct config *);
 /* Whether this node is in a cluster: cluster.nats is set. */
 int		 config_cluster_wanted(const struct config *);
+/* Whether cluster.nats' URLs are tls:// (all or none of them are). */
+int		 config_cluster_tls(const struct config *);
 /*
  * The cluster's secret: cluster.secret, or the contents of
  * cluster.secret_file without a trailing newline, into buf (at least

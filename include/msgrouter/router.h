@@ -85,6 +85,9 @@ struct router {
 	unsigned		 rt_node;
 	struct cluster		*rt_cluster;	/* the NATS link, or NULL */
 	unsigned		 rt_remote_owner; /* router_decide's, for the caller */
+	/* Frames too large for NATS: logged at most every 10 s, the rest summed. */
+	uint64_t		 rt_too_large_logged;	/* clock_now_ms() */
+	uint64_t		 rt_too_large_quiet;	/* not logged since */
 	/*
 	 * Backpressure across nodes (docs/CLUSTER.md): the remote ids our
 	 * senders must hold (a peer's PAUSE), each with its waiters, and our

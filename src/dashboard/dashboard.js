@@ -241,12 +241,86 @@ function renderClosed(list) {
 	});
 }
 
-/* Cluster peers and TLS figures, drawn when /stats carries them. */
+/* 112 -> "112 ms", 3250 -> "3.3 s" (a heartbeat's age). */
+function fmtMs(ms) {
+	if (ms === null || ms === undefined || isNaN(ms))
+		return "-";
+	return ms < 1000 ? Math.round(ms) + " ms" :
+	    (ms / 1000).toFixed(ms < 10000 ? 1 : 0) + " s";
+}
+
+/* Set a cell's text, its raw value and its colour class. */
+function setFlag(id, text, raw, cls) {
+	setVal(id, text, raw);
+	$(id).className = cls;
+}
+
+/*
+ * A node of a cluster: /stats carries a cluster object (docs/ADMIN.md).
+ * Without one the panel stays hidden and nothing else changes.
+ */
+function renderCluster(cl) {
+	var tb = $("t-peers");
+	if (cl === undefined || cl === null) {
+		$("p-cluster").hidden = true;
+		return;
+	}
+	$("p-cluster").hidden = false;
+	setVal("v-cl-node", String(cl.node), cl.node);
+	setVal("v-cl-name", cl.name, cl.name);
+	setFlag("v-cl-nats", cl.nats_connected ? "connected" : "disconnected",
+	    cl.nats_connected, cl.nats_connected ? "good" : "bad");
+	setVal("v-cl-url", cl.nats_url, cl.nats_url);
+	setVal("v-cl-out", fmtCount(cl.frames_out_total), cl.frames_out_total);
+	setVal("v-cl-in", fmtCount(cl.frames_in_total), cl.frames_in_total);
+	setFlag("v-cl-lost", fmtCount(cl.dropped_in_transit_total),
+	    cl.dropped_in_transit_total,
+	    cl.dropped_in_transit_total > 0 ? "bad" : "");
+	setFlag("v-cl-down", fmtCount(cl.dropped_peer_down_total),
+	    cl.dropped_peer_down_total,
+	    cl.dropped_peer_down_total > 0 ? "bad" : "");
+	setFlag("v-cl-full", fmtCount(cl.dropped_link_full_total),
+	    cl.dropped_link_full_total,
+	    cl.dropped_link_full_total > 0 ? "bad" : "");
+	setVal("v-cl-link", fmtBytes(cl.link_buffered_bytes) +
+	    (cl.link_limit !== undefined ? " (limit " +
+	    fmtBytes(cl.link_limit) + " a peer)" : ""),
+	    cl.link_buffered_bytes);
+	while (tb.firstChild)
+		tb.removeChild(tb.firstChild);
+	(cl.peers || []).forEach(function (p) {
+		var tr = document.createElement("tr"), lim = cl.link_limit;
+		tr.dataset.node = String(p.node);
+		tr.dataset.state = p.state;
+		tr.dataset.heartbeat = String(p.last_heartbeat_ms);
+		tr.dataset.out = String(p.frames_out_total);
+		tr.dataset["in"] = String(p.frames_in_total);
+		tr.dataset.paused = String(p.paused_senders);
+		tr.dataset.lost = String(p.dropped_in_transit_total);
+		td(tr, String(p.node));
+		td(tr, p.state, p.state === "up" ? "good" :
+		    p.state === "mismatch" ? "warn" : "bad");
+		td(tr, fmtMs(p.last_heartbeat_ms) + " ago");
+		td(tr, fmtCount(p.frames_out_total));
+		td(tr, fmtCount(p.frames_in_total));
+		td(tr, fmtCount(p.paused_senders), p.paused_senders > 0 ?
+		    "warn" : "");
+		td(tr, fmtCount(p.dropped_in_transit_total),
+		    p.dropped_in_transit_total > 0 ? "bad" : "");
+		td(tr, p.link_buffered_bytes === undefined ? "-" :
+		    fmtBytes(p.link_buffered_bytes) + (lim > 0 ? " / " +
+		    fmtBytes(lim) : ""), lim > 0 &&
+		    p.link_buffered_bytes >= lim ? "bad" : "");
+		tb.appendChild(tr);
+	});
+}
+
+/* TLS figures, drawn as they are when /stats carries them. */
 function renderExtra(st) {
 	var box = $("extra"), any = false;
 	while (box.firstChild)
 		box.removeChild(box.firstChild);
-	["cluster", "tls"].forEach(function (k) {
+	["tls"].forEach(function (k) {
 		var pre;
 		if (st[k] === undefined)
 			return;
@@ -329,6 +403,7 @@ function render(st, top, closed) {
 	panel("p-drops", function () { drawDrops($("c-drops"), st); });
 	panel("p-top", function () { renderTop(top, limit); });
 	panel("p-closed", function () { renderClosed(closed); });
+	panel("p-cluster", function () { renderCluster(st.cluster); });
 	panel("p-extra", function () { renderExtra(st); });
 	document.body.dataset.polls = String(polls);
 	setStatus((st.draining ? "DRAINING, " : "") + "updated " +
