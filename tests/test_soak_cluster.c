@@ -18,7 +18,12 @@
  *     new ids, which their peers learn from the test, out of band;
  *   - SIGTERM of a NATS server, started again on its ports (short or
  *     longer than peer_timeout);
- *   - SIGSTOP of a NATS server, SIGCONT after a while.
+ *   - SIGSTOP of a NATS server, SIGCONT after a while;
+ *   - SIGKILL of a node while another node's NATS server is stalled, the
+ *     node started again at once and the server continued once the new
+ *     process has subscribed: what the stalled node published to the
+ *     dead one reaches the new process, which must ignore it
+ *     (docs/CLUSTER.md, "seq"); the event touches the pairs of both.
  * An event "recovers" once every node is connected to NATS and sees the
  * two others up, and every well-behaved client is connected.
  *
@@ -147,9 +152,10 @@ struct wb {
 	int		next_to;	/* quiet: destinations in turn */
 };
 
-enum ev_kind { EV_KILL, EV_NATS_TERM, EV_NATS_STOP, EV_NKINDS };
+enum ev_kind { EV_KILL, EV_NATS_TERM, EV_NATS_STOP, EV_KILL_STALLED,
+	EV_NKINDS };
 static const char *const ev_names[EV_NKINDS] = { "node SIGKILL",
-    "NATS SIGTERM", "NATS SIGSTOP" };
+    "NATS SIGTERM", "NATS SIGSTOP", "node SIGKILL, another's NATS stalled" };
 
 /* Counters of the running nodes, for the NATS events' accounting. */
 struct snap {
@@ -161,6 +167,7 @@ struct snap {
 struct event_rec {
 	enum ev_kind	kind;
 	int		target;		/* node index, or NATS server index */
+	int		other;		/* EV_KILL_STALLED: the NATS stalled */
 	int		slow;		/* down longer than peer_timeout */
 	long long	start, end;	/* end: recovered; 0 while it is not */
 	long long	down_ms;
@@ -218,6 +225,10 @@ ev_touches(const struct event_rec *e, int from, int to)
 
 	if (e->kind == EV_KILL)
 		return a == e->target || b == e->target;
+	if (e->kind == EV_KILL_STALLED && (a == e->target || b == e->target))
+		return 1;
+	if (e->kind == EV_KILL_STALLED)
+		return a != b && (a == e->other || b == e->other);
 	return a != b && (a == e->target || b == e->target);
 }
 
@@ -900,13 +911,17 @@ event_start(uint32_t *seed)
 	memset(e, 0, sizeof *e);
 	e->kind = (enum ev_kind)(k % EV_NKINDS);
 	e->target = (k + round) % NC_NODES;
-	e->slow = round % 2;
+	e->other = (e->target + 1) % NC_NODES;
+	e->slow = e->kind != EV_KILL_STALLED && round % 2;
 	/* peer_timeout is 1 s: short well under it, long well over it. */
 	e->down_ms = e->slow ? 1500 + rng(seed) % 1000 : 100 + rng(seed) % 300;
 	snap_take(&e->before);
 	e->start = soak_ms();
 	nevs++;
 	switch (e->kind) {
+	case EV_KILL_STALLED:
+		kill(cl.servers[e->other].pid, SIGSTOP);
+		/* FALLTHROUGH */
 	case EV_KILL:
 		node_gen[e->target]++;
 		(void)daemon_stop(&cl.nodes[e->target], SIGKILL,
@@ -924,6 +939,28 @@ event_start(uint32_t *seed)
 	}
 }
 
+/*
+ * EV_KILL_STALLED: the stalled NATS server resumes once the restarted
+ * node has subscribed (it hears the third node).  What the stalled node
+ * published to the dead one meanwhile then reaches the new process before
+ * that node hears of the new epoch: the messages of an old link, which
+ * the new process must ignore (docs/CLUSTER.md, "seq").
+ */
+static void
+event_unstall(struct event_rec *e)
+{
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	json_t		*s;
+	int		 third = 3 - e->target - e->other, up;
+
+	do {
+		s = nc_stats(&cl, e->target);
+		up = strcmp(nc_peer_state(s, third + 1), "up") == 0;
+		json_decref(s);
+	} while (!up && tc_now_ms() < deadline);
+	kill(cl.servers[e->other].pid, SIGCONT);
+}
+
 /* The end of event e's down time: the node or server back. */
 static void
 event_restore(struct event_rec *e)
@@ -931,6 +968,7 @@ event_restore(struct event_rec *e)
 	int	i;
 
 	switch (e->kind) {
+	case EV_KILL_STALLED:
 	case EV_KILL:
 		nc_node_start(&cl, e->target);
 		node_started(e->target);
@@ -941,6 +979,8 @@ event_restore(struct event_rec *e)
 				wb_connect(i);
 			}
 		rss_start[e->target] = daemon_rss_kb(&cl.nodes[e->target]);
+		if (e->kind == EV_KILL_STALLED)
+			event_unstall(e);
 		break;
 	case EV_NATS_TERM:
 		nc_nats_start(&cl, e->target);
@@ -1114,7 +1154,7 @@ soak_account(void)
 		    e->start, ev_names[e->kind], e->target + 1, e->slow ?
 		    "long" : "short", e->down_ms, e->end - e->start,
 		    (unsigned long long)e->lost_total);
-		if (e->kind == EV_KILL)
+		if (e->kind == EV_KILL || e->kind == EV_KILL_STALLED)
 			continue;
 		for (a = 0; a < NC_NODES; a++)
 			for (b = 0; b < NC_NODES; b++) {
