@@ -57,6 +57,9 @@
 #define CLUSTER_ERR_MAX		384
 
 /* A complete message waiting for the hand-off to libnats. */
+/* How long a node listens before it joins: two heartbeats and a little. */
+#define CLUSTER_PROBE_MS(cl)	(2 * (cl)->cl_cf->cf_cluster_heartbeat_ms + 100)
+
 struct cluster_msg {
 	TAILQ_ENTRY(cluster_msg) cm_entry;
 	size_t			 cm_len;	/* header and body */
@@ -114,6 +117,16 @@ struct cluster {
 	struct event		*cl_handover_ev; /* the connector is done */
 	struct event		*cl_exit_ev;	/* cluster_shutdown's deadline */
 	int			 cl_exiting;	/* cluster_shutdown runs the loop */
+	/*
+	 * Joining (docs/CLUSTER.md, "Two processes with one number"): on its
+	 * first connection a node listens for heartbeats with its own number
+	 * until cl_probe_until, publishing nothing; a node that finds its
+	 * number in use (cl_duplicate) publishes nothing again and stops.
+	 */
+	uint64_t		 cl_started_ms;	/* Unix time, in heartbeats */
+	uint64_t		 cl_probe_until; /* clock_now_ms(); 0: joined */
+	int			 cl_probed;	/* the first connection came */
+	int			 cl_duplicate;
 	const struct idmap	*cl_idmap;	/* the router's */
 	/*
 	 * Owners of ids seen lately: idmap_decode is ten SipHash rounds
@@ -149,6 +162,8 @@ static struct cluster	*cluster_current;
 static pthread_once_t	 cluster_openssl_once = PTHREAD_ONCE_INIT;
 
 static void	cluster_publish_queue(struct cluster *, unsigned);
+static int	cluster_quiet(const struct cluster *);
+static void	cluster_heartbeat_out(struct cluster *);
 static void	cluster_flush_cb(evutil_socket_t, short, void *);
 static void	cluster_connect(struct cluster *);
 
@@ -325,7 +340,7 @@ cluster_control(struct cluster *cl, unsigned node, int type,
 	size_t				 i, k, len;
 	int				 rv = 0;
 
-	if (cl->cl_nc == NULL)
+	if (cl->cl_nc == NULL || cluster_quiet(cl))
 		return -1;
 	if (n > CLUSTER_CONTROL_IDS)
 		full = 0;
@@ -358,6 +373,13 @@ cluster_control(struct cluster *cl, unsigned node, int type,
 	return rv;
 }
 
+/* Nothing goes out: listening before joining, or stopping as a duplicate. */
+static int
+cluster_quiet(const struct cluster *cl)
+{
+	return cl->cl_probe_until != 0 || cl->cl_duplicate;
+}
+
 /* Hand node's queued messages to libnats while it buffers little. */
 static void
 cluster_publish_queue(struct cluster *cl, unsigned node)
@@ -367,6 +389,8 @@ cluster_publish_queue(struct cluster *cl, unsigned node)
 	natsStatus		 s;
 	int			 buffered;
 
+	if (cluster_quiet(cl))
+		return;
 	while (cl->cl_nc != NULL && (m = TAILQ_FIRST(&cp->cp_queue)) != NULL) {
 		buffered = natsConnection_Buffered(cl->cl_nc);
 		if (buffered < 0 || buffered >= CLUSTER_HANDOFF)
@@ -485,6 +509,57 @@ cluster_peer_reset(struct cluster *cl, unsigned node, uint64_t epoch)
 	cp->cp_frames_in_next = 0;
 }
 
+/*
+ * A heartbeat with our number from another process.  The one that started
+ * later (or is still listening before it joins) stops: it logs why,
+ * publishes nothing more and drains its clients as on SIGTERM, exiting
+ * with status 1.  The older one logs it once and goes on.
+ */
+static void
+cluster_duplicate(struct cluster *cl, uint64_t epoch,
+    const struct clusterproto_heartbeat *hb)
+{
+	struct cluster_peer	*cp = &cl->cl_peers[cl->cl_node];
+	int			 younger;
+
+	younger = cl->cl_probe_until != 0 ||
+	    hb->hb_started_ms < cl->cl_started_ms ||
+	    (hb->hb_started_ms == cl->cl_started_ms && epoch < cl->cl_epoch);
+	if (!younger) {
+		if (!cp->cp_logged_mismatch)
+			log_warnx("cluster: node %u is also used by a process "
+			    "started later (epoch %016llx), which should stop",
+			    cl->cl_node, (unsigned long long)epoch);
+		cp->cp_logged_mismatch = 1;
+		return;
+	}
+	if (cl->cl_duplicate)
+		return;
+	cl->cl_duplicate = 1;
+	log_errorx("cluster: node %u is already used by another process "
+	    "(epoch %016llx): this one stops (give each node its own number)",
+	    cl->cl_node, (unsigned long long)epoch);
+	cl->cl_rt->rt_exit_status = 1;
+	if (!cl->cl_rt->rt_draining)
+		router_drain_start(cl->cl_rt);
+}
+
+/* The end of listening: first heartbeat out, what waited for peers too. */
+static void
+cluster_join(struct cluster *cl)
+{
+	unsigned	node;
+
+	cl->cl_probe_until = 0;
+	if (cl->cl_duplicate || cl->cl_nc == NULL)
+		return;
+	log_info("cluster: node %u joins (its number is free)", cl->cl_node);
+	cluster_heartbeat_out(cl);
+	for (node = 0; node < IDMAP_NODES; node++)
+		if (!TAILQ_EMPTY(&cl->cl_peers[node].cp_queue))
+			cluster_publish_queue(cl, node);
+}
+
 static void
 cluster_heartbeat_in(struct cluster *cl, const struct clusterproto_header *h,
     const unsigned char *body)
@@ -495,11 +570,8 @@ cluster_heartbeat_in(struct cluster *cl, const struct clusterproto_header *h,
 
 	clusterproto_heartbeat_get(&hb, body);
 	if (h->ch_from == cl->cl_node) {
-		if (h->ch_epoch != cl->cl_epoch && !cp->cp_logged_mismatch) {
-			cp->cp_logged_mismatch = 1;
-			log_warnx("cluster: node %u is used by another process",
-			    cl->cl_node);
-		}
+		if (h->ch_epoch != cl->cl_epoch)
+			cluster_duplicate(cl, h->ch_epoch, &hb);
 		return;
 	}
 	if (hb.hb_fingerprint != cl->cl_fingerprint) {
@@ -636,6 +708,15 @@ cluster_message_in(struct cluster *cl, natsMsg *m)
 			    natsMsg_GetSubject(m), clusterproto_strerror(e));
 		return;
 	}
+	/*
+	 * Before we join (or once we know we are a duplicate) no peer knows
+	 * our epoch: what comes on our subject was sent to another process
+	 * with our number (one that ran before, or still runs).  Not ours.
+	 */
+	if (h.ch_type != CLUSTERPROTO_HEARTBEAT && cluster_quiet(cl)) {
+		cl->cl_bad_messages++;
+		return;
+	}
 	switch (h.ch_type) {
 	case CLUSTERPROTO_HEARTBEAT:
 		cluster_heartbeat_in(cl, &h, d + CLUSTERPROTO_HEADER_LEN);
@@ -696,8 +777,9 @@ cluster_heartbeat_out(struct cluster *cl)
 					    CLUSTERPROTO_HEARTBEAT_LEN];
 	struct clusterproto_header	 h;
 	struct clusterproto_heartbeat	 hb;
-	struct timeval			 tv;
 
+	if (cluster_quiet(cl))
+		return;
 	memset(&h, 0, sizeof h);
 	h.ch_type = CLUSTERPROTO_HEARTBEAT;
 	h.ch_from = (uint8_t)cl->cl_node;
@@ -705,10 +787,8 @@ cluster_heartbeat_out(struct cluster *cl)
 	h.ch_seq = ++cl->cl_hb_seq;
 	h.ch_length = CLUSTERPROTO_HEARTBEAT_LEN;
 	clusterproto_header_put(msg, &h);
-	gettimeofday(&tv, NULL);
 	hb.hb_fingerprint = cl->cl_fingerprint;
-	hb.hb_started_ms = (uint64_t)tv.tv_sec * 1000 +
-	    (uint64_t)tv.tv_usec / 1000;
+	hb.hb_started_ms = cl->cl_started_ms;
 	hb.hb_heartbeat_ms = (uint32_t)cl->cl_cf->cf_cluster_heartbeat_ms;
 	hb.hb_peer_timeout_ms = (uint32_t)cl->cl_cf->cf_cluster_peer_timeout_ms;
 	clusterproto_heartbeat_put(msg + CLUSTERPROTO_HEADER_LEN, &hb);
@@ -730,7 +810,9 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t		 now = clock_now_ms();
 	unsigned		 node;
 
-	if (cl->cl_nc != NULL)
+	if (cl->cl_probe_until != 0 && now >= cl->cl_probe_until)
+		cluster_join(cl);
+	else if (cl->cl_nc != NULL)
 		cluster_heartbeat_out(cl);
 	for (node = 0; node < IDMAP_NODES; node++) {
 		cp = &cl->cl_peers[node];
@@ -753,6 +835,8 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 			cluster_discard(cl, node);
 			continue;
 		}
+		if (cluster_quiet(cl))
+			continue;
 		if (cl->cl_nc != NULL && TAILQ_EMPTY(&cp->cp_queue) &&
 		    cp->cp_batch_len == 0 &&
 		    cluster_publish(cl, node, tick, sizeof tick,
@@ -910,6 +994,17 @@ cluster_handover_cb(evutil_socket_t fd, short what, void *arg)
 	if (cl->cl_was_connected != 0)
 		cl->cl_reconnects++;
 	cl->cl_was_connected = 1;
+	if (!cl->cl_probed) {
+		/*
+		 * Listen first: another process with our number shows in its
+		 * heartbeats (two of ours and a little); we join after, at a
+		 * heartbeat tick.
+		 */
+		cl->cl_probed = 1;
+		cl->cl_probe_until = clock_now_ms() + CLUSTER_PROBE_MS(cl);
+		cluster_drain(cl->cl_nc, cl);
+		return;
+	}
 	/* Subscribed first: the heartbeat follows our interest. */
 	cluster_heartbeat_out(cl);
 	for (node = 0; node < IDMAP_NODES; node++)
@@ -1048,6 +1143,9 @@ cluster_new(struct router *rt)
 	cl->cl_node = rt->rt_node;
 	cl->cl_idmap = rt->rt_idmap;
 	cl->cl_fingerprint = idmap_fingerprint(rt->rt_idmap);
+	gettimeofday(&tv, NULL);
+	cl->cl_started_ms = (uint64_t)tv.tv_sec * 1000 +
+	    (uint64_t)tv.tv_usec / 1000;
 	do
 		evutil_secure_rng_get_bytes(&cl->cl_epoch, sizeof cl->cl_epoch);
 	while (cl->cl_epoch == 0);
@@ -1124,8 +1222,11 @@ cluster_shutdown(struct cluster *cl, uint64_t timeout_ms)
 	struct timeval	tv;
 	uint64_t	left;
 
+	if (cl->cl_probe_until != 0)
+		cluster_join(cl);	/* stopped before joining */
 	cluster_flush_cb(-1, 0, cl);
 	if (cl->cl_nc != NULL && !cluster_idle(cl) && timeout_ms > 0 &&
+	    !cl->cl_duplicate &&
 	    (cl->cl_exit_ev = evtimer_new(cl->cl_base, cluster_exit_cb,
 	    cl)) != NULL) {
 		log_info("cluster: writing %llu bytes for other nodes before "
