@@ -1222,11 +1222,14 @@ cluster_shutdown(struct cluster *cl, uint64_t timeout_ms)
 	struct timeval	tv;
 	uint64_t	left;
 
-	if (cl->cl_probe_until != 0)
-		cluster_join(cl);	/* stopped before joining */
+	/*
+	 * Stopped while listening: the number may be another process's (its
+	 * heartbeat not heard yet), so nothing is published on the way out
+	 * either; what the clients sent for other nodes is abandoned.
+	 */
 	cluster_flush_cb(-1, 0, cl);
 	if (cl->cl_nc != NULL && !cluster_idle(cl) && timeout_ms > 0 &&
-	    !cl->cl_duplicate &&
+	    !cluster_quiet(cl) &&
 	    (cl->cl_exit_ev = evtimer_new(cl->cl_base, cluster_exit_cb,
 	    cl)) != NULL) {
 		log_info("cluster: writing %llu bytes for other nodes before "

@@ -2092,6 +2092,68 @@ test_duplicate_node(void **state)
 	unlink(conf);
 }
 
+/*
+ * A process with a taken number stopped while it still listens (SIGTERM
+ * before the other's heartbeat reached it): it never joins, so it
+ * publishes nothing on its way out either.  Heartbeats every 2 s leave the
+ * stop well inside the listening.  Node 8 never takes it for a restart of
+ * node 7 (which would reset its link to the real node 7), and node 7
+ * never hears its number used.
+ */
+static void
+test_duplicate_stopped_listening(void **state)
+{
+	struct daemon	 d[3];
+	char		 conf[256];
+	const char	*args[3][12] = {
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dupstop", "--cluster-nats", servers[0].url, "--node", "7",
+		  NULL },
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dupstop", "--cluster-nats", servers[1].url, "--node", "8",
+		  NULL },
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dupstop", "--cluster-nats", servers[2].url, "--node", "7",
+		  NULL },
+	};
+	json_t		*s;
+	long long	 deadline;
+	int		 i, up;
+
+	nc_need_nats();
+	harness_tmp_path(conf, sizeof conf, "cluster-dupstop.conf");
+	harness_write_file(conf, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 2s\npeer_timeout = 6s\n");
+	for (i = 0; i < 2; i++)
+		harness_start(&d[i], args[i]);
+	deadline = tc_now_ms() + 3 * HARNESS_TIMEOUT_MS;
+	do {
+		for (i = 0, up = 1; i < 2; i++) {
+			nodes[3] = d[i];	/* nc_stats(&cl, 3) */
+			s = nc_stats(&cl, 3);
+			up &= strcmp(nc_peer_state(s, 8 - i), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+
+	/* The second process numbered 7, stopped as soon as it connected. */
+	harness_start(&d[2], args[2]);
+	harness_wait_log(&d[2], "nats: connected", 1);
+	assert_int_equal(daemon_stop(&d[2], SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d[2], "joins"), 0);
+	/* A heartbeat it sent would reach both within one of theirs. */
+	assert_int_equal(daemon_wait_log(&d[1], "cluster: node 7 restarted",
+	    1, 3000), -1);
+	assert_int_equal(daemon_log_count(&d[0], "used by"), 0);
+	for (i = 0; i < 2; i++)
+		harness_stop(&d[i]);
+	memset(&nodes[3], 0, sizeof nodes[3]);
+	unlink(conf);
+}
+
 int
 main(void)
 {
@@ -2116,6 +2178,7 @@ main(void)
 		cmocka_unit_test(test_loss_in_transit),
 		cmocka_unit_test(test_lost_control_repaired),
 		cmocka_unit_test(test_duplicate_node),
+		cmocka_unit_test(test_duplicate_stopped_listening),
 		cmocka_unit_test(test_node_killed),
 	};
 
