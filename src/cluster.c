@@ -257,6 +257,9 @@ cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
 	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max)
 		return max > CLUSTERPROTO_HEADER_LEN + 1 ?
 		    max - CLUSTERPROTO_HEADER_LEN : 1;	/* the caller logs */
+	/* A batch is one NATS message: never more than the server takes. */
+	if ((uint64_t)max < room)
+		room = (size_t)max;
 
 	if (cp->cp_batch_len > 0 && cp->cp_batch_len + len > room)
 		cluster_close_batch(cl, node);

@@ -612,6 +612,70 @@ test_systemd_template(void **state)
 		fail_msg("systemd-analyze verify (status %d):\n%s", rc, out);
 }
 
+/*
+ * A NATS server with a max_payload under a batch (64 KiB here): batches
+ * are cut to what a message carries, so the link never stops at one the
+ * server refuses.  Three senders on node 1 fill one loop pass with more
+ * than 64 KiB for node 2; every frame arrives, each sender's in order.
+ */
+static void
+test_small_max_payload(void **state)
+{
+	enum { SENDERS = 3, FRAMES = 8, SIZE = 30000 };
+	struct nc_server	*ns = &srv[0];
+	struct daemon		 a, b;
+	char			 conf[256], *buf, *msg;
+	uint32_t		 ids[SENDERS], idr;
+	size_t			 len = 0;
+	ssize_t			 n;
+	int			 fds[SENDERS], r, i, k, next[SENDERS];
+
+	nc_need_nats();
+	nc_solo_start(ns, "mp", "max_payload: 65536\n");
+	conf_write(conf, sizeof conf, "mp-node.conf", "");
+	node_start(&a, conf, ns->url, 1, NULL);
+	node_start(&b, conf, ns->url, 2, NULL);
+	wait_peer(&a, 2, "up");
+	wait_peer(&b, 1, "up");
+	assert_true((r = tc_connect(&b, &idr)) >= 0);
+	for (i = 0; i < SENDERS; i++)
+		assert_true((fds[i] = tc_connect(&a, &ids[i])) >= 0);
+	msg = malloc(SIZE + 1);
+	buf = malloc((size_t)FRAMES * (SIZE + 8));
+	assert_non_null(msg);
+	assert_non_null(buf);
+	for (i = 0; i < SENDERS; i++) {
+		for (k = 0, len = 0; k < FRAMES; k++) {
+			memset(msg, 'a' + i, SIZE);
+			snprintf(msg, 8, "%d-%04d", i, k);
+			msg[6] = 'x';
+			msg[SIZE] = '\0';
+			len += tc_frame(buf + len, idr, msg);
+		}
+		assert_int_equal(tc_write(fds[i], buf, len), 0);
+	}
+	for (i = 0; i < SENDERS; i++)
+		next[i] = 0;
+	for (k = 0; k < SENDERS * FRAMES; k++) {
+		n = tc_recv_msg(r, msg, SIZE + 1, HARNESS_TIMEOUT_MS);
+		assert_int_equal(n, SIZE + 1);
+		i = msg[0] - '0';
+		assert_true(i >= 0 && i < SENDERS);
+		assert_int_equal(atoi(msg + 2), next[i]);
+		next[i]++;
+	}
+	assert_int_equal(daemon_log_count(&a, "publish:"), 0);
+	free(buf);
+	free(msg);
+	close(r);
+	for (i = 0; i < SENDERS; i++)
+		close(fds[i]);
+	harness_stop(&a);
+	harness_stop(&b);
+	nc_solo_stop(ns);
+	unlink(conf);
+}
+
 /* The nats-servers a failed test left, then the daemons. */
 static int
 net_teardown(void **state)
@@ -660,6 +724,7 @@ main(void)
 		net_test(test_tls_refused),
 		net_test(test_reuseport),
 		net_test(test_systemd_template),
+		net_test(test_small_max_payload),
 	};
 
 	return harness_finish(cmocka_run_group_tests(tests, group_setup,
