@@ -166,6 +166,7 @@ static int	cluster_quiet(const struct cluster *);
 static void	cluster_heartbeat_out(struct cluster *);
 static void	cluster_flush_cb(evutil_socket_t, short, void *);
 static void	cluster_connect(struct cluster *);
+static void	cluster_closed_cb(evutil_socket_t, short, void *);
 
 static const char *const cluster_state_names[] = {
 	[CLUSTER_PEER_UNKNOWN] = "unknown",
@@ -997,6 +998,14 @@ cluster_handover_cb(evutil_socket_t fd, short what, void *arg)
 	if (cl->cl_was_connected != 0)
 		cl->cl_reconnects++;
 	cl->cl_was_connected = 1;
+	/*
+	 * Closed after the connector's last call but before this hand-over:
+	 * its closed event found no connection here and did nothing.
+	 */
+	if (natsConnection_IsClosed(cl->cl_nc)) {
+		cluster_closed_cb(-1, 0, cl);
+		return;
+	}
 	if (!cl->cl_probed) {
 		/*
 		 * Listen first: another process with our number shows in its
