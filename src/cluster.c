@@ -625,6 +625,18 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 	 */
 	if (cp->cp_epoch != h->ch_epoch)
 		cluster_peer_reset(cl, h->ch_from, h->ch_epoch);
+	/*
+	 * seq 1 after others of this epoch: the peer started its link to us
+	 * again, on our first heartbeat.  What came before was of its link
+	 * to an earlier process with our number (it still had it up when we
+	 * joined): its counts are not this link's, and its frames_before must
+	 * not make every message of the new link look like a repeat.
+	 */
+	if (h->ch_seq == 1 && cp->cp_seq_in != 0) {
+		cp->cp_frames_in_next = 0;
+		cp->cp_frames_in = 0;
+		cp->cp_dropped_in_transit = 0;
+	}
 	if (h->ch_frames_before > cp->cp_frames_in_next) {
 		lost = h->ch_frames_before - cp->cp_frames_in_next;
 		log_warnx("cluster: node %u: %llu messages lost in transit",
