@@ -2052,6 +2052,8 @@ test_restarted_node_link(void **state)
 		if (end == 0 && daemon_log_count(&d[2], "joins") > 0)
 			end = tc_now_ms() + 20;
 	}
+	/* Node 1 has reset its link (what it held for node 2 is dropped). */
+	harness_wait_log(&d[0], "cluster: node 2 restarted", 1);
 	assert_true((c = tc_connect(&d[2], &idc)) >= 0);
 	for (k = 0; k < N; k++) {
 		snprintf(msg, sizeof msg, "%06d", k);
