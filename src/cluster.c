@@ -166,6 +166,7 @@ static int	cluster_quiet(const struct cluster *);
 static void	cluster_heartbeat_out(struct cluster *);
 static void	cluster_flush_cb(evutil_socket_t, short, void *);
 static void	cluster_connect(struct cluster *);
+static void	cluster_closed_cb(evutil_socket_t, short, void *);
 
 static const char *const cluster_state_names[] = {
 	[CLUSTER_PEER_UNKNOWN] = "unknown",
@@ -257,6 +258,9 @@ cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
 	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max)
 		return max > CLUSTERPROTO_HEADER_LEN + 1 ?
 		    max - CLUSTERPROTO_HEADER_LEN : 1;	/* the caller logs */
+	/* A batch is one NATS message: never more than the server takes. */
+	if ((uint64_t)max < room)
+		room = (size_t)max;
 
 	if (cp->cp_batch_len > 0 && cp->cp_batch_len + len > room)
 		cluster_close_batch(cl, node);
@@ -621,6 +625,18 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 	 */
 	if (cp->cp_epoch != h->ch_epoch)
 		cluster_peer_reset(cl, h->ch_from, h->ch_epoch);
+	/*
+	 * seq 1 after others of this epoch: the peer started its link to us
+	 * again, on our first heartbeat.  What came before was of its link
+	 * to an earlier process with our number (it still had it up when we
+	 * joined): its counts are not this link's, and its frames_before must
+	 * not make every message of the new link look like a repeat.
+	 */
+	if (h->ch_seq == 1 && cp->cp_seq_in != 0) {
+		cp->cp_frames_in_next = 0;
+		cp->cp_frames_in = 0;
+		cp->cp_dropped_in_transit = 0;
+	}
 	if (h->ch_frames_before > cp->cp_frames_in_next) {
 		lost = h->ch_frames_before - cp->cp_frames_in_next;
 		log_warnx("cluster: node %u: %llu messages lost in transit",
@@ -994,6 +1010,14 @@ cluster_handover_cb(evutil_socket_t fd, short what, void *arg)
 	if (cl->cl_was_connected != 0)
 		cl->cl_reconnects++;
 	cl->cl_was_connected = 1;
+	/*
+	 * Closed after the connector's last call but before this hand-over:
+	 * its closed event found no connection here and did nothing.
+	 */
+	if (natsConnection_IsClosed(cl->cl_nc)) {
+		cluster_closed_cb(-1, 0, cl);
+		return;
+	}
 	if (!cl->cl_probed) {
 		/*
 		 * Listen first: another process with our number shows in its
@@ -1222,11 +1246,14 @@ cluster_shutdown(struct cluster *cl, uint64_t timeout_ms)
 	struct timeval	tv;
 	uint64_t	left;
 
-	if (cl->cl_probe_until != 0)
-		cluster_join(cl);	/* stopped before joining */
+	/*
+	 * Stopped while listening: the number may be another process's (its
+	 * heartbeat not heard yet), so nothing is published on the way out
+	 * either; what the clients sent for other nodes is abandoned.
+	 */
 	cluster_flush_cb(-1, 0, cl);
 	if (cl->cl_nc != NULL && !cluster_idle(cl) && timeout_ms > 0 &&
-	    !cl->cl_duplicate &&
+	    !cluster_quiet(cl) &&
 	    (cl->cl_exit_ev = evtimer_new(cl->cl_base, cluster_exit_cb,
 	    cl)) != NULL) {
 		log_info("cluster: writing %llu bytes for other nodes before "

@@ -1997,6 +1997,82 @@ test_lost_control_repaired(void **state)
 }
 
 /*
+ * A node killed and started again at once, within its peers'
+ * peer_timeout (a cluster "restart" of its own, nodes 1 and 2): node 1
+ * still has the old process up and streams to a client of it until it
+ * hears the new one, so batches of the old link (frames_before in the
+ * hundreds of thousands) reach the new process after it joined.  The new
+ * link node 1 starts on its heartbeat (seq 1, frames_before 0) must still
+ * be taken: a client of the new process gets every frame node 1 sends it,
+ * not one "repeat" dropped.
+ */
+static void
+test_restarted_node_link(void **state)
+{
+	enum { N = 100, CHUNK = 64 * 1024 };
+	struct daemon	 d[3];
+	char		 conf[256], msg[64], *buf;
+	const char	*args[2][12] = {
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "restart", "--cluster-nats", servers[0].url, "--node", "1",
+		  NULL },
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "restart", "--cluster-nats", servers[1].url, "--node", "2",
+		  NULL },
+	};
+	uint32_t	 ida, idb, idc;
+	long long	 end;
+	size_t		 len;
+	ssize_t		 n;
+	int		 a, b, c, k;
+
+	nc_need_nats();
+	harness_tmp_path(conf, sizeof conf, "cluster-restart.conf");
+	harness_write_file(conf, FAULT_CONF);
+	harness_start(&d[0], args[0]);
+	harness_start(&d[1], args[1]);
+	harness_wait_log(&d[0], "cluster: node 2 up", 1);
+	harness_wait_log(&d[1], "cluster: node 1 up", 1);
+	assert_true((a = tc_connect(&d[0], &ida)) >= 0);
+	assert_true((b = tc_connect(&d[1], &idb)) >= 0);
+	tc_ping_pong(a, ida, b, idb, 2);
+	close(b);
+	buf = malloc(CHUNK);
+	assert_non_null(buf);
+	for (len = 0; len + 16 < CHUNK;)
+		len += tc_frame(buf + len, idb, "stream");
+
+	kill(d[1].pid, SIGKILL);
+	waitpid(d[1].pid, NULL, 0);
+	d[1].pid = 0;
+	harness_start(&d[2], args[1]);
+	/* To the old process's client until the new one joined, and 20 ms. */
+	for (end = 0; end == 0 || tc_now_ms() < end;) {
+		assert_int_equal(tc_write(a, buf, len), 0);
+		if (end == 0 && daemon_log_count(&d[2], "joins") > 0)
+			end = tc_now_ms() + 20;
+	}
+	/* Node 1 has reset its link (what it held for node 2 is dropped). */
+	harness_wait_log(&d[0], "cluster: node 2 restarted", 1);
+	assert_true((c = tc_connect(&d[2], &idc)) >= 0);
+	for (k = 0; k < N; k++) {
+		snprintf(msg, sizeof msg, "%06d", k);
+		assert_int_equal(tc_send(a, idc, msg), 0);
+	}
+	for (k = 0; k < N; k++) {
+		n = tc_recv_msg(c, msg, sizeof msg, HARNESS_TIMEOUT_MS);
+		assert_int_equal(n, 7);
+		assert_int_equal(atoi(msg), k);
+	}
+	free(buf);
+	close(a);
+	close(c);
+	harness_stop(&d[0]);
+	harness_stop(&d[2]);
+	unlink(conf);
+}
+
+/*
  * A node number used by two processes (docs/CLUSTER.md, "Two processes
  * with one number"), in a cluster of its own ("dup", on the same NATS
  * servers: the first cluster's counters stay as they are): nodes 7 and 8,
@@ -2092,6 +2168,68 @@ test_duplicate_node(void **state)
 	unlink(conf);
 }
 
+/*
+ * A process with a taken number stopped while it still listens (SIGTERM
+ * before the other's heartbeat reached it): it never joins, so it
+ * publishes nothing on its way out either.  Heartbeats every 2 s leave the
+ * stop well inside the listening.  Node 8 never takes it for a restart of
+ * node 7 (which would reset its link to the real node 7), and node 7
+ * never hears its number used.
+ */
+static void
+test_duplicate_stopped_listening(void **state)
+{
+	struct daemon	 d[3];
+	char		 conf[256];
+	const char	*args[3][12] = {
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dupstop", "--cluster-nats", servers[0].url, "--node", "7",
+		  NULL },
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dupstop", "--cluster-nats", servers[1].url, "--node", "8",
+		  NULL },
+		{ "-c", conf, "--admin", "127.0.0.1:0", "--cluster-name",
+		  "dupstop", "--cluster-nats", servers[2].url, "--node", "7",
+		  NULL },
+	};
+	json_t		*s;
+	long long	 deadline;
+	int		 i, up;
+
+	nc_need_nats();
+	harness_tmp_path(conf, sizeof conf, "cluster-dupstop.conf");
+	harness_write_file(conf, "[cluster]\nsecret = " SECRET "\n"
+	    "heartbeat = 2s\npeer_timeout = 6s\n");
+	for (i = 0; i < 2; i++)
+		harness_start(&d[i], args[i]);
+	deadline = tc_now_ms() + 3 * HARNESS_TIMEOUT_MS;
+	do {
+		for (i = 0, up = 1; i < 2; i++) {
+			nodes[3] = d[i];	/* nc_stats(&cl, 3) */
+			s = nc_stats(&cl, 3);
+			up &= strcmp(nc_peer_state(s, 8 - i), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+
+	/* The second process numbered 7, stopped as soon as it connected. */
+	harness_start(&d[2], args[2]);
+	harness_wait_log(&d[2], "nats: connected", 1);
+	assert_int_equal(daemon_stop(&d[2], SIGTERM, HARNESS_TIMEOUT_MS), 0);
+	assert_int_equal(daemon_log_count(&d[2], "joins"), 0);
+	/* A heartbeat it sent would reach both within one of theirs. */
+	assert_int_equal(daemon_wait_log(&d[1], "cluster: node 7 restarted",
+	    1, 3000), -1);
+	assert_int_equal(daemon_log_count(&d[0], "used by"), 0);
+	for (i = 0; i < 2; i++)
+		harness_stop(&d[i]);
+	memset(&nodes[3], 0, sizeof nodes[3]);
+	unlink(conf);
+}
+
 int
 main(void)
 {
@@ -2116,6 +2254,8 @@ main(void)
 		cmocka_unit_test(test_loss_in_transit),
 		cmocka_unit_test(test_lost_control_repaired),
 		cmocka_unit_test(test_duplicate_node),
+		cmocka_unit_test(test_duplicate_stopped_listening),
+		cmocka_unit_test(test_restarted_node_link),
 		cmocka_unit_test(test_node_killed),
 	};
 
