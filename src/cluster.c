@@ -541,8 +541,10 @@ cluster_duplicate(struct cluster *cl, uint64_t epoch,
 		return;
 	cl->cl_duplicate = 1;
 	log_errorx("cluster: node %u is already used by another process "
-	    "(epoch %016llx): this one stops (give each node its own number)",
-	    cl->cl_node, (unsigned long long)epoch);
+	    "(epoch %016llx%s): this one stops (give each node its own number)",
+	    cl->cl_node, (unsigned long long)epoch,
+	    hb->hb_fingerprint != cl->cl_fingerprint ? ", whose secret or "
+	    "id_mode differs: another cluster with this name?" : "");
 	cl->cl_rt->rt_exit_status = 1;
 	if (!cl->cl_rt->rt_draining)
 		router_drain_start(cl->cl_rt);
