@@ -14,6 +14,7 @@
 
 #include "msgrouter/addrtab.h"
 #include "msgrouter/hash.h"
+#include "msgrouter/siphash.h"
 
 struct addrtab {
 	struct addrtab_entry	*at_slots;
@@ -147,8 +148,9 @@ addrtab_memory(const struct addrtab *at)
 static inline size_t
 addrtab_home(const struct addrtab *at, uint64_t prefix, uint8_t family)
 {
-	return (size_t)hash_sip64(at->at_seed0, at->at_seed1 ^ family,
-	    prefix) & at->at_mask;
+	struct siphash_key	k = { at->at_seed0, at->at_seed1 ^ family };
+
+	return (size_t)siphash_u64(&k, prefix) & at->at_mask;
 }
 
 static inline int

@@ -65,6 +65,9 @@
 #define CLUSTER_ERR_MAX		384
 
 /* A complete message waiting for the hand-off to libnats. */
+/* How long a node listens before it joins: two heartbeats and a little. */
+#define CLUSTER_PROBE_MS(cl)	(2 * (cl)->cl_cf->cf_cluster_heartbeat_ms + 100)
+
 struct cluster_msg {
 	TAILQ_ENTRY(cluster_msg) cm_entry;
 	size_t			 cm_len;	/* header and body */
@@ -123,6 +126,16 @@ struct cluster {
 	struct event		*cl_handover_ev; /* the connector is done */
 	struct event		*cl_exit_ev;	/* cluster_shutdown's deadline */
 	int			 cl_exiting;	/* cluster_shutdown runs the loop */
+	/*
+	 * Joining (docs/CLUSTER.md, "Two processes with one number"): on its
+	 * first connection a node listens for heartbeats with its own number
+	 * until cl_probe_until, publishing nothing; a node that finds its
+	 * number in use (cl_duplicate) publishes nothing again and stops.
+	 */
+	uint64_t		 cl_started_ms;	/* Unix time, in heartbeats */
+	uint64_t		 cl_probe_until; /* clock_now_ms(); 0: joined */
+	int			 cl_probed;	/* the first connection came */
+	int			 cl_duplicate;
 	const struct idmap	*cl_idmap;	/* the router's */
 	/*
 	 * Owners of ids seen lately: idmap_decode is ten SipHash rounds
@@ -158,8 +171,11 @@ static struct cluster	*cluster_current;
 static pthread_once_t	 cluster_openssl_once = PTHREAD_ONCE_INIT;
 
 static void	cluster_publish_queue(struct cluster *, unsigned);
+static int	cluster_quiet(const struct cluster *);
+static void	cluster_heartbeat_out(struct cluster *);
 static void	cluster_flush_cb(evutil_socket_t, short, void *);
 static void	cluster_connect(struct cluster *);
+static void	cluster_closed_cb(evutil_socket_t, short, void *);
 
 static const char *const cluster_state_names[] = {
 	[CLUSTER_PEER_UNKNOWN] = "unknown",
@@ -251,6 +267,9 @@ cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
 	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max)
 		return max > CLUSTERPROTO_HEADER_LEN + 1 ?
 		    max - CLUSTERPROTO_HEADER_LEN : 1;	/* the caller logs */
+	/* A batch is one NATS message: never more than the server takes. */
+	if ((uint64_t)max < room)
+		room = (size_t)max;
 
 	if (cp->cp_batch_len > 0 && cp->cp_batch_len + len > room)
 		cluster_close_batch(cl, node);
@@ -334,7 +353,7 @@ cluster_control(struct cluster *cl, unsigned node, int type,
 	size_t				 i, k, len;
 	int				 rv = 0;
 
-	if (cl->cl_nc == NULL)
+	if (cl->cl_nc == NULL || cluster_quiet(cl))
 		return -1;
 	if (n > CLUSTER_CONTROL_IDS)
 		full = 0;
@@ -367,6 +386,13 @@ cluster_control(struct cluster *cl, unsigned node, int type,
 	return rv;
 }
 
+/* Nothing goes out: listening before joining, or stopping as a duplicate. */
+static int
+cluster_quiet(const struct cluster *cl)
+{
+	return cl->cl_probe_until != 0 || cl->cl_duplicate;
+}
+
 /* Hand node's queued messages to libnats while it buffers little. */
 static void
 cluster_publish_queue(struct cluster *cl, unsigned node)
@@ -376,6 +402,8 @@ cluster_publish_queue(struct cluster *cl, unsigned node)
 	natsStatus		 s;
 	int			 buffered;
 
+	if (cluster_quiet(cl))
+		return;
 	while (cl->cl_nc != NULL && (m = TAILQ_FIRST(&cp->cp_queue)) != NULL) {
 		buffered = natsConnection_Buffered(cl->cl_nc);
 		if (buffered < 0 || buffered >= CLUSTER_HANDOFF)
@@ -500,6 +528,59 @@ cluster_peer_reset(struct cluster *cl, unsigned node, uint64_t epoch)
 	cp->cp_dropped_in_transit = 0;
 }
 
+/*
+ * A heartbeat with our number from another process.  The one that started
+ * later (or is still listening before it joins) stops: it logs why,
+ * publishes nothing more and drains its clients as on SIGTERM, exiting
+ * with status 1.  The older one logs it once and goes on.
+ */
+static void
+cluster_duplicate(struct cluster *cl, uint64_t epoch,
+    const struct clusterproto_heartbeat *hb)
+{
+	struct cluster_peer	*cp = &cl->cl_peers[cl->cl_node];
+	int			 younger;
+
+	younger = cl->cl_probe_until != 0 ||
+	    hb->hb_started_ms < cl->cl_started_ms ||
+	    (hb->hb_started_ms == cl->cl_started_ms && epoch < cl->cl_epoch);
+	if (!younger) {
+		if (!cp->cp_logged_mismatch)
+			log_warnx("cluster: node %u is also used by a process "
+			    "started later (epoch %016llx), which should stop",
+			    cl->cl_node, (unsigned long long)epoch);
+		cp->cp_logged_mismatch = 1;
+		return;
+	}
+	if (cl->cl_duplicate)
+		return;
+	cl->cl_duplicate = 1;
+	log_errorx("cluster: node %u is already used by another process "
+	    "(epoch %016llx%s): this one stops (give each node its own number)",
+	    cl->cl_node, (unsigned long long)epoch,
+	    hb->hb_fingerprint != cl->cl_fingerprint ? ", whose secret or "
+	    "id_mode differs: another cluster with this name?" : "");
+	cl->cl_rt->rt_exit_status = 1;
+	if (!cl->cl_rt->rt_draining)
+		router_drain_start(cl->cl_rt);
+}
+
+/* The end of listening: first heartbeat out, what waited for peers too. */
+static void
+cluster_join(struct cluster *cl)
+{
+	unsigned	node;
+
+	cl->cl_probe_until = 0;
+	if (cl->cl_duplicate || cl->cl_nc == NULL)
+		return;
+	log_info("cluster: node %u joins (its number is free)", cl->cl_node);
+	cluster_heartbeat_out(cl);
+	for (node = 0; node < IDMAP_NODES; node++)
+		if (!TAILQ_EMPTY(&cl->cl_peers[node].cp_queue))
+			cluster_publish_queue(cl, node);
+}
+
 static void
 cluster_heartbeat_in(struct cluster *cl, const struct clusterproto_header *h,
     const unsigned char *body)
@@ -510,11 +591,8 @@ cluster_heartbeat_in(struct cluster *cl, const struct clusterproto_header *h,
 
 	clusterproto_heartbeat_get(&hb, body);
 	if (h->ch_from == cl->cl_node) {
-		if (h->ch_epoch != cl->cl_epoch && !cp->cp_logged_mismatch) {
-			cp->cp_logged_mismatch = 1;
-			log_warnx("cluster: node %u is used by another process",
-			    cl->cl_node);
-		}
+		if (h->ch_epoch != cl->cl_epoch)
+			cluster_duplicate(cl, h->ch_epoch, &hb);
 		return;
 	}
 	if (hb.hb_fingerprint != cl->cl_fingerprint) {
@@ -542,15 +620,37 @@ cluster_heartbeat_in(struct cluster *cl, const struct clusterproto_header *h,
 	cp->cp_last_hb = now;
 }
 
+/* Deliver a BATCH's frames as the peer's; how many there were whole. */
+static uint32_t
+cluster_batch_deliver(struct cluster *cl, const struct clusterproto_header *h,
+    const unsigned char *body)
+{
+	const unsigned char	*p = body, *end = body + h->ch_length, *nul;
+	uint32_t		 n, dst;
+
+	for (n = 0; n < h->ch_count; n++) {
+		if (end - p < FRAMING_MIN_FRAME || (nul = memchr(p +
+		    FRAMING_HEADER_LEN, 0, (size_t)(end - p) -
+		    FRAMING_HEADER_LEN)) == NULL)
+			break;
+		dst = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+		router_deliver_remote(cl->cl_rt, h->ch_from, dst,
+		    p + FRAMING_HEADER_LEN,
+		    (size_t)(nul - p) - FRAMING_HEADER_LEN + 1);
+		p = nul + 1;
+	}
+	return n;
+}
+
 /* A BATCH or TICK: loss from the link's counts, then the frames. */
 static void
 cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
     const unsigned char *body)
 {
 	struct cluster_peer	*cp = &cl->cl_peers[h->ch_from];
-	const unsigned char	*p = body, *end = body + h->ch_length, *nul;
 	uint64_t		 lost;
-	uint32_t		 n, dst;
+	uint32_t		 n;
 
 	if (h->ch_to != cl->cl_node || h->ch_from == cl->cl_node ||
 	    cp->cp_state == CLUSTER_PEER_MISMATCH) {
@@ -558,19 +658,24 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 		return;
 	}
 	/*
-	 * Sent to an earlier process of this node number: the peer had not
-	 * heard of our epoch yet (we restarted within its peer_timeout).
-	 * Not ours, neither delivered nor counted lost on our link: taken as
-	 * ours, its frame count would be counted lost here and, worse, the
-	 * peer's new link (counting from 0 again) refused as repeats.
+	 * Of the peer's link to an earlier process of this node number: it
+	 * has not heard of our epoch yet (we restarted within its
+	 * peer_timeout, and listen before we join).  Its frames are
+	 * delivered (those for our clients reach them; the old ids are
+	 * unknown here), but its counts are not our link's: taken as ours,
+	 * its frame count would be counted lost here and the peer's new
+	 * link (counting from 0 again) refused as repeats.
 	 */
 	if (CLUSTER_SEQ_EPOCH(h->ch_seq) != (uint32_t)cl->cl_epoch) {
 		if (!cp->cp_logged_stale) {
 			cp->cp_logged_stale = 1;
 			log_info("cluster: node %u: messages for an earlier "
-			    "run of node %u ignored", h->ch_from,
-			    cl->cl_node);
+			    "run of node %u: delivered, not counted on the "
+			    "link", h->ch_from, cl->cl_node);
 		}
+		if (h->ch_type == CLUSTERPROTO_BATCH &&
+		    cluster_batch_deliver(cl, h, body) < h->ch_count)
+			cl->cl_bad_messages++;
 		return;
 	}
 	/*
@@ -580,6 +685,20 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 	 */
 	if (cp->cp_epoch != h->ch_epoch)
 		cluster_peer_reset(cl, h->ch_from, h->ch_epoch);
+	/*
+	 * Message 1 after others of this epoch: the peer started its link to
+	 * us again, on our first heartbeat.  What came before was of its link
+	 * to an earlier process with our number (it still had it up when we
+	 * joined): its counts are not this link's, and its frames_before must
+	 * not make every message of the new link look like a repeat.  (The
+	 * epoch in seq, checked above, keeps that link's messages out; this
+	 * stays as a second defence.)
+	 */
+	if ((uint32_t)h->ch_seq == 1 && cp->cp_seq_in != 0) {
+		cp->cp_frames_in_next = 0;
+		cp->cp_frames_in = 0;
+		cp->cp_dropped_in_transit = 0;
+	}
 	if (h->ch_frames_before > cp->cp_frames_in_next) {
 		lost = h->ch_frames_before - cp->cp_frames_in_next;
 		log_warnx("cluster: node %u: %llu messages lost in transit",
@@ -594,18 +713,7 @@ cluster_link_in(struct cluster *cl, const struct clusterproto_header *h,
 	cp->cp_frames_in_next = h->ch_frames_before + h->ch_count;
 	if (h->ch_type != CLUSTERPROTO_BATCH)
 		return;
-	for (n = 0; n < h->ch_count; n++) {
-		if (end - p < FRAMING_MIN_FRAME || (nul = memchr(p +
-		    FRAMING_HEADER_LEN, 0, (size_t)(end - p) -
-		    FRAMING_HEADER_LEN)) == NULL)
-			break;
-		dst = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-		router_deliver_remote(cl->cl_rt, h->ch_from, dst,
-		    p + FRAMING_HEADER_LEN,
-		    (size_t)(nul - p) - FRAMING_HEADER_LEN + 1);
-		p = nul + 1;
-	}
+	n = cluster_batch_deliver(cl, h, body);
 	cp->cp_frames_in += n;
 	if (n < h->ch_count) {
 		/* Never delivered half: the rest counts as lost. */
@@ -665,6 +773,15 @@ cluster_message_in(struct cluster *cl, natsMsg *m)
 		if (cl->cl_bad_messages++ == 0)
 			log_warnx("cluster: a message on %s refused: %s",
 			    natsMsg_GetSubject(m), clusterproto_strerror(e));
+		return;
+	}
+	/*
+	 * Before we join (or once we know we are a duplicate) no peer knows
+	 * our epoch: what comes on our subject was sent to another process
+	 * with our number (one that ran before, or still runs).  Not ours.
+	 */
+	if (h.ch_type != CLUSTERPROTO_HEARTBEAT && cluster_quiet(cl)) {
+		cl->cl_bad_messages++;
 		return;
 	}
 	switch (h.ch_type) {
@@ -727,8 +844,9 @@ cluster_heartbeat_out(struct cluster *cl)
 					    CLUSTERPROTO_HEARTBEAT_LEN];
 	struct clusterproto_header	 h;
 	struct clusterproto_heartbeat	 hb;
-	struct timeval			 tv;
 
+	if (cluster_quiet(cl))
+		return;
 	memset(&h, 0, sizeof h);
 	h.ch_type = CLUSTERPROTO_HEARTBEAT;
 	h.ch_from = (uint8_t)cl->cl_node;
@@ -736,10 +854,8 @@ cluster_heartbeat_out(struct cluster *cl)
 	h.ch_seq = ++cl->cl_hb_seq;
 	h.ch_length = CLUSTERPROTO_HEARTBEAT_LEN;
 	clusterproto_header_put(msg, &h);
-	gettimeofday(&tv, NULL);
 	hb.hb_fingerprint = cl->cl_fingerprint;
-	hb.hb_started_ms = (uint64_t)tv.tv_sec * 1000 +
-	    (uint64_t)tv.tv_usec / 1000;
+	hb.hb_started_ms = cl->cl_started_ms;
 	hb.hb_heartbeat_ms = (uint32_t)cl->cl_cf->cf_cluster_heartbeat_ms;
 	hb.hb_peer_timeout_ms = (uint32_t)cl->cl_cf->cf_cluster_peer_timeout_ms;
 	clusterproto_heartbeat_put(msg + CLUSTERPROTO_HEADER_LEN, &hb);
@@ -761,7 +877,9 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t		 now = clock_now_ms();
 	unsigned		 node;
 
-	if (cl->cl_nc != NULL)
+	if (cl->cl_probe_until != 0 && now >= cl->cl_probe_until)
+		cluster_join(cl);
+	else if (cl->cl_nc != NULL)
 		cluster_heartbeat_out(cl);
 	for (node = 0; node < IDMAP_NODES; node++) {
 		cp = &cl->cl_peers[node];
@@ -784,6 +902,8 @@ cluster_hb_cb(evutil_socket_t fd, short what, void *arg)
 			cluster_discard(cl, node);
 			continue;
 		}
+		if (cluster_quiet(cl))
+			continue;
 		if (cl->cl_nc != NULL && TAILQ_EMPTY(&cp->cp_queue) &&
 		    cp->cp_batch_len == 0 &&
 		    cluster_publish(cl, node, tick, sizeof tick,
@@ -941,6 +1061,25 @@ cluster_handover_cb(evutil_socket_t fd, short what, void *arg)
 	if (cl->cl_was_connected != 0)
 		cl->cl_reconnects++;
 	cl->cl_was_connected = 1;
+	/*
+	 * Closed after the connector's last call but before this hand-over:
+	 * its closed event found no connection here and did nothing.
+	 */
+	if (natsConnection_IsClosed(cl->cl_nc)) {
+		cluster_closed_cb(-1, 0, cl);
+		return;
+	}
+	if (!cl->cl_probed) {
+		/*
+		 * Listen first: another process with our number shows in its
+		 * heartbeats (two of ours and a little); we join after, at a
+		 * heartbeat tick.
+		 */
+		cl->cl_probed = 1;
+		cl->cl_probe_until = clock_now_ms() + CLUSTER_PROBE_MS(cl);
+		cluster_drain(cl->cl_nc, cl);
+		return;
+	}
 	/* Subscribed first: the heartbeat follows our interest. */
 	cluster_heartbeat_out(cl);
 	for (node = 0; node < IDMAP_NODES; node++)
@@ -1079,6 +1218,9 @@ cluster_new(struct router *rt)
 	cl->cl_node = rt->rt_node;
 	cl->cl_idmap = rt->rt_idmap;
 	cl->cl_fingerprint = idmap_fingerprint(rt->rt_idmap);
+	gettimeofday(&tv, NULL);
+	cl->cl_started_ms = (uint64_t)tv.tv_sec * 1000 +
+	    (uint64_t)tv.tv_usec / 1000;
 	do
 		evutil_secure_rng_get_bytes(&cl->cl_epoch, sizeof cl->cl_epoch);
 	while (cl->cl_epoch == 0);
@@ -1155,8 +1297,14 @@ cluster_shutdown(struct cluster *cl, uint64_t timeout_ms)
 	struct timeval	tv;
 	uint64_t	left;
 
+	/*
+	 * Stopped while listening: the number may be another process's (its
+	 * heartbeat not heard yet), so nothing is published on the way out
+	 * either; what the clients sent for other nodes is abandoned.
+	 */
 	cluster_flush_cb(-1, 0, cl);
 	if (cl->cl_nc != NULL && !cluster_idle(cl) && timeout_ms > 0 &&
+	    !cluster_quiet(cl) &&
 	    (cl->cl_exit_ev = evtimer_new(cl->cl_base, cluster_exit_cb,
 	    cl)) != NULL) {
 		log_info("cluster: writing %llu bytes for other nodes before "

@@ -632,11 +632,13 @@ main(int argc, char *argv[])
 			    d.d_router->rt_config.cf_shutdown_timeout_ms);
 #endif
 		router_log_stats(d.d_router, "final counters");
-		status = 0;
+		status = d.d_router->rt_exit_status;
 	}
 	daemon_teardown(&d);
 	bufmem_shutdown();
 	if (status == 0)
 		log_info("exiting");
+	else
+		log_warnx("exiting with status %d", status);
 	return status;
 }

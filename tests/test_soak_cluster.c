@@ -22,8 +22,10 @@
  *   - SIGKILL of a node while another node's NATS server is stalled, the
  *     node started again at once and the server continued once the new
  *     process has subscribed: what the stalled node published to the
- *     dead one reaches the new process, which must ignore it
- *     (docs/CLUSTER.md, "seq"); the event touches the pairs of both.
+ *     dead one reaches the new process, which must not count it as its
+ *     link's (docs/CLUSTER.md, "seq"); the event touches the pairs of
+ *     both.  A killed node has recovered once it has joined (it listens
+ *     first) and both others logged its new epoch.
  * An event "recovers" once every node is connected to NATS and sees the
  * two others up, and every well-behaved client is connected.
  *
@@ -170,6 +172,7 @@ struct event_rec {
 	int		other;		/* EV_KILL_STALLED: the NATS stalled */
 	int		slow;		/* down longer than peer_timeout */
 	long long	start, end;	/* end: recovered; 0 while it is not */
+	int		heard[NC_NODES];	/* "node T restarted" lines */
 	long long	down_ms;
 	struct snap	before, after;
 	uint64_t	lost[NC_NODES][NC_NODES];	/* [from][to] nodes */
@@ -875,9 +878,45 @@ look(void)
 	}
 }
 
-/* Every node connected to NATS and seeing the two others up. */
+/* Each node's count of its log lines of node t's restarts. */
+static void
+restart_counts(int t, int *heard)
+{
+	char	line[64];
+	int	j;
+
+	snprintf(line, sizeof line, "cluster: node %d restarted", t + 1);
+	for (j = 0; j < NC_NODES; j++)
+		heard[j] = j != t ? daemon_log_count(&cl.nodes[j], line) : 0;
+}
+
+/*
+ * A killed node back: it has joined (it listens first, refusing what
+ * comes for its number) and the others have heard its new epoch.
+ */
 static int
-recovered(void)
+rejoined(const struct event_rec *e)
+{
+	int	now[NC_NODES], j;
+
+	if (e == NULL || (e->kind != EV_KILL && e->kind != EV_KILL_STALLED))
+		return 1;
+	if (daemon_log_count(&cl.nodes[e->target],
+	    "joins (its number is free)") == 0)
+		return 0;
+	restart_counts(e->target, now);
+	for (j = 0; j < NC_NODES; j++)
+		if (j != e->target && now[j] <= e->heard[j])
+			return 0;
+	return 1;
+}
+
+/*
+ * Every node connected to NATS and seeing the two others up, a killed
+ * one rejoined.
+ */
+static int
+recovered(const struct event_rec *e)
 {
 	json_t	*s;
 	int	 i, j, ok = 1;
@@ -896,7 +935,7 @@ recovered(void)
 	}
 	for (i = 0; i < NWB && ok; i++)
 		ok = wbs[i].fd != -1;
-	return ok;
+	return ok && rejoined(e);
 }
 
 /* Start event k: what, where and for how long (a fixed rotation). */
@@ -923,6 +962,7 @@ event_start(uint32_t *seed)
 		kill(cl.servers[e->other].pid, SIGSTOP);
 		/* FALLTHROUGH */
 	case EV_KILL:
+		restart_counts(e->target, e->heard);
 		node_gen[e->target]++;
 		(void)daemon_stop(&cl.nodes[e->target], SIGKILL,
 		    HARNESS_TIMEOUT_MS);
@@ -941,10 +981,11 @@ event_start(uint32_t *seed)
 
 /*
  * EV_KILL_STALLED: the stalled NATS server resumes once the restarted
- * node has subscribed (it hears the third node).  What the stalled node
- * published to the dead one meanwhile then reaches the new process before
- * that node hears of the new epoch: the messages of an old link, which
- * the new process must ignore (docs/CLUSTER.md, "seq").
+ * node has joined (it hears the third node, and has listened).  What the
+ * stalled node published to the dead one meanwhile then reaches the new
+ * process before that node hears of the new epoch: the messages of an
+ * old link, which the new process must not count as its link's
+ * (docs/CLUSTER.md, "seq").
  */
 static void
 event_unstall(struct event_rec *e)
@@ -955,7 +996,9 @@ event_unstall(struct event_rec *e)
 
 	do {
 		s = nc_stats(&cl, e->target);
-		up = strcmp(nc_peer_state(s, third + 1), "up") == 0;
+		up = strcmp(nc_peer_state(s, third + 1), "up") == 0 &&
+		    daemon_log_count(&cl.nodes[e->target],
+		    "joins (its number is free)") > 0;
 		json_decref(s);
 	} while (!up && tc_now_ms() < deadline);
 	kill(cl.servers[e->other].pid, SIGCONT);
@@ -1036,7 +1079,7 @@ soak_chaos(uint32_t *seed)
 			if (now < down_until + 100)
 				break;
 			down_until = now;
-			if (!recovered()) {
+			if (!recovered(e)) {
 				if (now > deadline)
 					fail_msg("no recovery from %s of %d",
 					    ev_names[e->kind], e->target + 1);

@@ -1,8 +1,10 @@
 /*
  * hash: what the open-addressing tables share (registry's ids, bufmem's
  * pointers and addrtab's source addresses, all linear probing with
- * backward-shift deletion): the hashes and the test that moves an entry
- * back into a hole.  Inline: registry_find is on the routing hot path.
+ * backward-shift deletion): the hash and the test that moves an entry
+ * back into a hole.  Tables keyed by what a stranger chooses (addrtab's
+ * source addresses) use SipHash under a per-process key instead
+ * (siphash.h), so that he cannot aim every key at one probe run.  Inline: registry_find is on the routing hot path.
  */
 #ifndef MSGROUTER_HASH_H
 #define MSGROUTER_HASH_H
@@ -31,45 +33,6 @@ static inline _Bool
 hash_stays(size_t i, size_t home, size_t j)
 {
 	return i <= j ? (i < home && home <= j) : (i < home || home <= j);
-}
-
-#define HASH_ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
-#define HASH_SIPROUND(v0, v1, v2, v3) do {				\
-	v0 += v1; v1 = HASH_ROTL(v1, 13); v1 ^= v0; v0 = HASH_ROTL(v0, 32); \
-	v2 += v3; v3 = HASH_ROTL(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = HASH_ROTL(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = HASH_ROTL(v1, 17); v1 ^= v2; v2 = HASH_ROTL(v2, 32); \
-} while (0)
-
-/*
- * SipHash-2-4 of one 64-bit word (its 8 bytes little-endian) under the
- * 128-bit key k0, k1: for tables keyed by what a stranger chooses (source
- * addresses), where hash_u64's fixed multiplier would let him aim every key
- * at one probe run.  With a per-process random key he cannot.
- */
-static inline uint64_t
-hash_sip64(uint64_t k0, uint64_t k1, uint64_t m)
-{
-	uint64_t	v0 = k0 ^ 0x736f6d6570736575ULL;
-	uint64_t	v1 = k1 ^ 0x646f72616e646f6dULL;
-	uint64_t	v2 = k0 ^ 0x6c7967656e657261ULL;
-	uint64_t	v3 = k1 ^ 0x7465646279746573ULL;
-	uint64_t	b = (uint64_t)8 << 56;	/* the length, no tail */
-
-	v3 ^= m;
-	HASH_SIPROUND(v0, v1, v2, v3);
-	HASH_SIPROUND(v0, v1, v2, v3);
-	v0 ^= m;
-	v3 ^= b;
-	HASH_SIPROUND(v0, v1, v2, v3);
-	HASH_SIPROUND(v0, v1, v2, v3);
-	v0 ^= b;
-	v2 ^= 0xff;
-	HASH_SIPROUND(v0, v1, v2, v3);
-	HASH_SIPROUND(v0, v1, v2, v3);
-	HASH_SIPROUND(v0, v1, v2, v3);
-	HASH_SIPROUND(v0, v1, v2, v3);
-	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 #endif

@@ -53,6 +53,7 @@ struct router {
 	struct listener		*rt_tls_listener; /* tls.listen, or NULL */
 	struct tls		*rt_tls;	/* the daemon's, or NULL */
 	int			 rt_draining;	/* no new connections or reads */
+	int			 rt_exit_status; /* msgrouterd's, once it drained */
 	int			 rt_drain_done;	/* counts logged, loop exiting */
 	struct event		*rt_drain_ev;	/* shutdown_timeout */
 	size_t			 rt_drain_pending; /* clients left to flush */
