@@ -53,9 +53,10 @@
  *   - for a killed node no such check is possible: what its process held
  *     (client buffers, queues, the link) dies uncounted with its counters,
  *     and frames its peers published to it before they heard of its death
- *     are dropped by NATS (no interest) and counted by no one; frames to
- *     its old ids after its new epoch is up are dropped_unknown at it.  So
- *     for a kill only the window and the pairs are checked;
+ *     are dropped by NATS (no interest) and counted by no one, or refused
+ *     by the new process while it listens (bad_messages_total); frames to
+ *     its old ids after it joined are dropped_unknown at it.  So for a
+ *     kill only the window and the pairs are checked;
  *   - at every look (once a second) every running node's /stats
  *     satisfies the per-node identity (nc_node_identity), no node and no
  *     NATS server has died unasked, and each node's RSS is recorded;
