@@ -161,6 +161,7 @@ struct abuse {
 	int		closed_early;	/* closed when ABUSE_HELD or fewer left */
 	int		slow_fd;	/* the slowloris, -1 once cut */
 	size_t		slow_sent;
+	long long	slow_last;	/* tc_now_ms() of its last byte */
 };
 
 static const char abuse_slow[] = "GET /stats HTTP/1.1\r\nHost: x\r\n"
@@ -200,18 +201,26 @@ abuse_big_headers(int port)
 	free(hdrs);
 }
 
-/* One more byte of the slowloris request; close it once the daemon has. */
+/*
+ * One more byte of the slowloris request, at most every 100 ms (the whole
+ * request takes 16 s, past the admin's 10 s deadline, however fast the
+ * loop turns); close it once the daemon has.
+ */
 static void
 abuse_slow_step(struct abuse *ab)
 {
 	struct pollfd	sp = { .fd = ab->slow_fd, .events = POLLIN };
 	char		buf[4096];
+	long long	now = tc_now_ms();
 
 	if (ab->slow_fd == -1)
 		return;
 	if (ab->slow_sent < sizeof abuse_slow - 1 &&
-	    write(ab->slow_fd, abuse_slow + ab->slow_sent, 1) == 1)
+	    now - ab->slow_last >= 100 &&
+	    write(ab->slow_fd, abuse_slow + ab->slow_sent, 1) == 1) {
 		ab->slow_sent++;
+		ab->slow_last = now;
+	}
 	if (poll(&sp, 1, 0) == 1 && read(ab->slow_fd, buf, sizeof buf) <= 0) {
 		close(ab->slow_fd);
 		ab->slow_fd = -1;
