@@ -52,6 +52,59 @@ static struct idmap	im;
 
 static const int	all_live[NNODES] = { 1, 1, 1 };
 
+/* The nodes' configuration between tests. */
+#define BASE_CONF	"[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n" \
+			    "peer_timeout = 1s\n"
+
+/* Write the nodes' configuration and reload the three, each in turn. */
+static void
+reload_all(const char *text)
+{
+	int	i, n;
+
+	harness_write_file(conf_path, text);
+	for (i = 0; i < NNODES; i++) {
+		/* "reload: FILE read, 1 setting changed", "0 settings ..." */
+		n = daemon_log_count(&nodes[i], " setting");
+		kill(nodes[i].pid, SIGHUP);
+		harness_wait_log(&nodes[i], " setting", n + 1);
+	}
+}
+
+/*
+ * A fourth node (number 4, on NATS server 3) with its own configuration
+ * text in conf4: started into *d4 and nodes[3] (for nc_stats), and up
+ * with node 1 both ways.
+ */
+static void
+node4_start(struct daemon *d4, char *conf4, size_t len, const char *text)
+{
+	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
+			    "--cluster-nats", servers[2].url, "--node", "4",
+			    NULL };
+	long long	 deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
+	json_t		*s;
+	int		 up;
+
+	harness_tmp_path(conf4, len, "cluster-node4.conf");
+	harness_write_file(conf4, text);
+	harness_start(d4, args);
+	nodes[3] = *d4;
+	do {
+		s = nc_stats(&cl, 0);
+		up = strcmp(nc_peer_state(s, 4), "up") == 0;
+		json_decref(s);
+		if (up) {
+			s = nc_stats(&cl, 3);
+			up = strcmp(nc_peer_state(s, 1), "up") == 0;
+			json_decref(s);
+		}
+		if (!up)
+			usleep(50000);
+	} while (!up && tc_now_ms() < deadline);
+	assert_true(up);
+}
+
 static int
 cluster_setup(void **state)
 {
@@ -66,8 +119,7 @@ cluster_setup(void **state)
 	 */
 	setenv("ASAN_OPTIONS", "quarantine_size_mb=1:malloc_context_size=5:"
 	    "allocator_release_to_os_interval_ms=500", 1);
-	nc_setup(&cl, "[cluster]\nsecret = " SECRET "\n"
-	    "heartbeat = 200ms\npeer_timeout = 1s\n", NNODES);
+	nc_setup(&cl, BASE_CONF, NNODES);
 	return 0;
 }
 
@@ -638,17 +690,14 @@ test_slow_remote_receiver(void **state)
 	long long	 queued, peak = 0, paused_senders;
 	long		 rss0[3], rss_peak[3] = { 0, 0, 0 }, rss;
 	pid_t		 pid, pid3;
-	int		 a, b, c3, x, y, k, i, n, next[2] = { 0, SECOND };
+	int		 a, b, c3, x, y, k, i, next[2] = { 0, SECOND };
 
 	nc_need_nats();
 	nc_wait_peers(&cl, all_live, "up", 0);
-	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
+	reload_all("[router]\nqueue_limit = 64K\n"
 	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
 	    "peer_timeout = 1s\nlink_limit = 1M\n");
 	for (i = 0; i < 3; i++) {
-		n = daemon_log_count(&nodes[i], "settings changed");
-		kill(nodes[i].pid, SIGHUP);
-		harness_wait_log(&nodes[i], "settings changed", n + 1);
 		before[i] = nc_stats(&cl, i);
 		rss0[i] = daemon_rss_kb(&nodes[i]);
 	}
@@ -762,31 +811,8 @@ test_slow_remote_receiver(void **state)
 	close(c3);
 	close(x);
 	close(y);
-	harness_write_file(conf_path, "[cluster]\nsecret = " SECRET "\n"
-	    "heartbeat = 200ms\npeer_timeout = 1s\n");
-	for (i = 0; i < 3; i++) {
-		n = daemon_log_count(&nodes[i], "settings changed");
-		kill(nodes[i].pid, SIGHUP);
-		harness_wait_log(&nodes[i], "settings changed", n + 1);
-	}
+	reload_all(BASE_CONF);
 	nc_expect_identities(&cl, all_live);
-}
-
-#define BASE_CONF	"[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n" \
-			    "peer_timeout = 1s\n"
-
-/* Write the nodes' configuration and reload the three. */
-static void
-reload_all(const char *text)
-{
-	int	i, n;
-
-	harness_write_file(conf_path, text);
-	for (i = 0; i < NNODES; i++) {
-		n = daemon_log_count(&nodes[i], "settings changed");
-		kill(nodes[i].pid, SIGHUP);
-		harness_wait_log(&nodes[i], "settings changed", n + 1);
-	}
 }
 
 /*
@@ -945,36 +971,16 @@ test_link_limit(void **state)
 	enum { N = 3000, SIZE = 10000 };
 	struct daemon	 d4;
 	char		 conf4[256];
-	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
-			    "--cluster-nats", servers[2].url, "--node", "4",
-			    NULL };
 	char		 frame[SIZE + 1], got[SIZE + 1];
 	uint32_t	 ida, idc;
 	long long	 deadline, buffered, paused_senders, limit, peer_buffered;
 	json_t		*s, *p;
 	pid_t		 pid;
-	int		 a, c, k, up;
+	int		 a, c, k;
 
 	nc_need_nats();
-	harness_tmp_path(conf4, sizeof conf4, "cluster-node4.conf");
-	harness_write_file(conf4, "[cluster]\nsecret = " SECRET "\n"
+	node4_start(&d4, conf4, sizeof conf4, "[cluster]\nsecret = " SECRET "\n"
 	    "heartbeat = 200ms\npeer_timeout = 30s\nlink_limit = 1M\n");
-	harness_start(&d4, args);
-	nodes[3] = d4;	/* nc_stats(&cl, 3) */
-	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	do {
-		s = nc_stats(&cl, 0);
-		up = strcmp(nc_peer_state(s, 4), "up") == 0;
-		json_decref(s);
-		if (up) {
-			s = nc_stats(&cl, 3);
-			up = strcmp(nc_peer_state(s, 1), "up") == 0;
-			json_decref(s);
-		}
-		if (!up)
-			usleep(50000);
-	} while (!up && tc_now_ms() < deadline);
-	assert_true(up);
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((c = tc_connect(&d4, &idc)) >= 0);
 
@@ -1055,25 +1061,16 @@ test_held_senders_woken(void **state)
 	enum { SIZE = 1000 };
 	struct daemon	 d4;
 	char		 conf4[256];
-	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
-			    "--cluster-nats", servers[2].url, "--node", "4",
-			    NULL };
 	json_t		*before, *after;
 	uint32_t	 ida, idb, idr, ids;
 	pid_t		 pid;
-	int		 a, b, r, sd, i, n, up;
-	long long	 deadline;
+	int		 a, b, r, sd;
 
 	nc_need_nats();
 	nc_wait_peers(&cl, all_live, "up", 0);
-	harness_write_file(conf_path, "[router]\nqueue_limit = 64K\n"
+	reload_all("[router]\nqueue_limit = 64K\n"
 	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
 	    "peer_timeout = 1s\n");
-	for (i = 0; i < 2; i++) {
-		n = daemon_log_count(&nodes[i], "settings changed");
-		kill(nodes[i].pid, SIGHUP);
-		harness_wait_log(&nodes[i], "settings changed", n + 1);
-	}
 
 	/* (1) The destination closes while its sender is held. */
 	before = nc_stats(&cl, 1);
@@ -1093,27 +1090,9 @@ test_held_senders_woken(void **state)
 	close(a);
 
 	/* (2) The owner node is killed while a sender is held for it. */
-	harness_tmp_path(conf4, sizeof conf4, "cluster-node4.conf");
-	harness_write_file(conf4, "[router]\nqueue_limit = 64K\n"
+	node4_start(&d4, conf4, sizeof conf4, "[router]\nqueue_limit = 64K\n"
 	    "sndbuf = 4K\n[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
 	    "peer_timeout = 1s\n");
-	harness_start(&d4, args);
-	nodes[3] = d4;	/* nc_stats(&cl, 3) */
-	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	do {
-		json_t	*s = nc_stats(&cl, 0);
-
-		up = strcmp(nc_peer_state(s, 4), "up") == 0;
-		json_decref(s);
-		if (up) {
-			s = nc_stats(&cl, 3);
-			up = strcmp(nc_peer_state(s, 1), "up") == 0;
-			json_decref(s);
-		}
-		if (!up)
-			usleep(50000);
-	} while (!up && tc_now_ms() < deadline);
-	assert_true(up);
 	before = nc_stats(&cl, 0);
 	assert_true((sd = tc_connect(&nodes[0], &ids)) >= 0);
 	assert_true((r = tc_connect_small(&d4, &idr)) >= 0);
@@ -1135,13 +1114,7 @@ test_held_senders_woken(void **state)
 	close(sd);
 	unlink(conf4);
 
-	harness_write_file(conf_path, "[cluster]\nsecret = " SECRET "\n"
-	    "heartbeat = 200ms\npeer_timeout = 1s\n");
-	for (i = 0; i < 2; i++) {
-		n = daemon_log_count(&nodes[i], "settings changed");
-		kill(nodes[i].pid, SIGHUP);
-		harness_wait_log(&nodes[i], "settings changed", n + 1);
-	}
+	reload_all(BASE_CONF);
 	nc_expect_identities(&cl, all_live);
 }
 
@@ -1289,9 +1262,6 @@ test_shutdown_flush(void **state)
 	enum { N = 2000, SIZE = 10000 };
 	struct daemon	 d4;
 	char		 conf4[256];
-	const char	*args[] = { "-c", conf4, "--admin", "127.0.0.1:0",
-			    "--cluster-nats", servers[2].url, "--node", "4",
-			    NULL };
 	char		*payload, *buf;
 	uint32_t	 ida, idc;
 	long long	 deadline;
@@ -1303,25 +1273,8 @@ test_shutdown_flush(void **state)
 	 * Node 4 keeps its peers up for 30 s: the stall must not make it
 	 * count node 1 down (and drop what it holds), however slow the run.
 	 */
-	harness_tmp_path(conf4, sizeof conf4, "cluster-node4.conf");
-	harness_write_file(conf4, "[cluster]\nsecret = " SECRET "\n"
+	node4_start(&d4, conf4, sizeof conf4, "[cluster]\nsecret = " SECRET "\n"
 	    "heartbeat = 200ms\npeer_timeout = 30s\n");
-	harness_start(&d4, args);
-	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
-	do {
-		s = nc_stats(&cl, 0);
-		up = strcmp(nc_peer_state(s, 4), "up") == 0;
-		json_decref(s);
-		if (up) {
-			nodes[3] = d4;	/* nc_stats(&cl, 3) */
-			s = nc_stats(&cl, 3);
-			up = strcmp(nc_peer_state(s, 1), "up") == 0;
-			json_decref(s);
-		}
-		if (!up)
-			usleep(50000);
-	} while (!up && tc_now_ms() < deadline);
-	assert_true(up);
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((c = tc_connect(&d4, &idc)) >= 0);
 	payload = malloc(SIZE + 1);
@@ -1485,22 +1438,6 @@ test_node_killed(void **state)
  */
 
 /* Write conf as the nodes' config file and reload the three nodes. */
-static void
-fault_reload(const char *conf)
-{
-	int	i, n;
-
-	harness_write_file(conf_path, conf);
-	for (i = 0; i < NNODES; i++) {
-		/* "1 setting changed", "3 settings changed" */
-		n = daemon_log_count(&nodes[i], " setting");
-		kill(nodes[i].pid, SIGHUP);
-		harness_wait_log(&nodes[i], " setting", n + 1);
-	}
-}
-
-#define FAULT_CONF	"[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n" \
-			    "peer_timeout = 1s\n"
 
 /* fd has bytes to read within timeout_ms. */
 static int
@@ -1538,7 +1475,7 @@ test_loss_in_transit(void **state)
 
 	nc_need_nats();
 	nc_wait_peers(&cl, all_live, "up", 0);
-	fault_reload("[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
+	reload_all("[cluster]\nsecret = " SECRET "\nheartbeat = 200ms\n"
 	    "peer_timeout = 30s\n");
 	assert_true((a = tc_connect(&nodes[0], &ida)) >= 0);
 	assert_true((b = tc_connect(&nodes[1], &idb)) >= 0);
@@ -1650,7 +1587,7 @@ test_loss_in_transit(void **state)
 	tc_ping_pong(a, ida, b, idb, 3);
 	close(a);
 	close(b);
-	fault_reload(FAULT_CONF);
+	reload_all(BASE_CONF);
 	nc_wait_peers(&cl, all_live, "up", 0);
 	nc_expect_identities(&cl, all_live);
 }
@@ -1910,8 +1847,8 @@ test_lost_control_repaired(void **state)
 
 	nc_need_nats();
 	nc_wait_peers(&cl, all_live, "up", 0);
-	fault_reload("[router]\nqueue_limit = 64K\nsndbuf = 4K\n"
-	    "[log]\nlevel = debug\n" FAULT_CONF);
+	reload_all("[router]\nqueue_limit = 64K\nsndbuf = 4K\n"
+	    "[log]\nlevel = debug\n" BASE_CONF);
 	fault_nats_open(&fn, 0, "msgrouter.hb");
 
 	/* (1) A lost PAUSE: a wrong RESUME, repaired. */
@@ -1992,7 +1929,7 @@ test_lost_control_repaired(void **state)
 	close(x);
 	close(y);
 	close(fn.fn_fd);
-	fault_reload(FAULT_CONF);
+	reload_all(BASE_CONF);
 	nc_expect_identities(&cl, all_live);
 }
 
@@ -2028,7 +1965,7 @@ test_restarted_node_link(void **state)
 
 	nc_need_nats();
 	harness_tmp_path(conf, sizeof conf, "cluster-restart.conf");
-	harness_write_file(conf, FAULT_CONF);
+	harness_write_file(conf, BASE_CONF);
 	harness_start(&d[0], args[0]);
 	harness_start(&d[1], args[1]);
 	harness_wait_log(&d[0], "cluster: node 2 up", 1);
@@ -2107,7 +2044,7 @@ test_duplicate_node(void **state)
 
 	nc_need_nats();
 	harness_tmp_path(conf, sizeof conf, "cluster-dup.conf");
-	harness_write_file(conf, FAULT_CONF);
+	harness_write_file(conf, BASE_CONF);
 	for (i = 0; i < 2; i++)
 		harness_start(&d[i], args[i]);
 	deadline = tc_now_ms() + HARNESS_TIMEOUT_MS;
