@@ -448,100 +448,108 @@ report_cluster_json(const struct cluster_info *ci, const struct stats *st)
 	return obj;
 }
 
-int
-report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
-    const struct stats *st)
-{
-	static const struct {
-		const char	*name, *type, *help;
-		size_t		 off;
-	} sm[] = {
+/*
+ * The cluster's metric families: a name under msgrouter_cluster_, its
+ * type and help, and where its value is (offset into the struct given).
+ */
+struct report_family {
+	const char	*name, *type, *help;
+	size_t		 off;
+};
+
+/* The node's cluster counters, from struct stats. */
+static const struct report_family report_cluster_stats[] = {
 #define C(n, t, h, f) { n, t, h, offsetof(struct stats, f) }
-		C("frames_out_total", "counter", "Frames published to other "
-		    "nodes.", st_cluster_frames_out),
-		C("frames_in_total", "counter", "Frames received from other "
-		    "nodes' batches.", st_cluster_frames_in),
-		C("bytes_out_total", "counter", "Bytes of frames published to "
-		    "other nodes, headers included.", st_cluster_bytes_out),
-		C("bytes_in_total", "counter", "Bytes of frames received from "
-		    "other nodes.", st_cluster_bytes_in),
-		C("dropped_peer_down_total", "counter", "Frames dropped: their "
-		    "owner node was down or went down.", st_dropped_peer_down),
-		C("dropped_in_transit_total", "counter", "Frames lost between "
-		    "nodes, counted at the receiver.", st_dropped_in_transit),
-		C("dropped_link_full_total", "counter", "Frames dropped: the "
-		    "link to their owner held link_limit.",
-		    st_dropped_link_full),
-		C("dropped_too_large_total", "counter", "Frames dropped: "
-		    "larger than a NATS message may be.", st_dropped_too_large),
-		C("link_queued_frames", "gauge", "Frames in batches not "
-		    "published yet.", st_link_queued_frames),
+	C("frames_out_total", "counter", "Frames published to other nodes.",
+	    st_cluster_frames_out),
+	C("frames_in_total", "counter", "Frames received from other nodes' "
+	    "batches.", st_cluster_frames_in),
+	C("bytes_out_total", "counter", "Bytes of frames published to other "
+	    "nodes, headers included.", st_cluster_bytes_out),
+	C("bytes_in_total", "counter", "Bytes of frames received from other "
+	    "nodes.", st_cluster_bytes_in),
+	C("dropped_peer_down_total", "counter", "Frames dropped: their owner "
+	    "node was down or went down.", st_dropped_peer_down),
+	C("dropped_in_transit_total", "counter", "Frames lost between nodes, "
+	    "counted at the receiver.", st_dropped_in_transit),
+	C("dropped_link_full_total", "counter", "Frames dropped: the link to "
+	    "their owner held link_limit.", st_dropped_link_full),
+	C("dropped_too_large_total", "counter", "Frames dropped: larger than "
+	    "a NATS message may be.", st_dropped_too_large),
+	C("link_queued_frames", "gauge", "Frames in batches not published "
+	    "yet.", st_link_queued_frames),
 #undef C
-	};
-	/* The link's own figures, from cluster_info. */
-	static const struct {
-		const char	*name, *type, *help;
-		size_t		 off;
-	} lm[] = {
+};
+
+/* The link's own figures, from struct cluster_info. */
+static const struct report_family report_cluster_link[] = {
 #define L(n, t, h, f) { n, t, h, offsetof(struct cluster_info, f) }
-		L("link_buffered_bytes", "gauge", "Bytes held for other nodes, "
-		    "ours and the NATS library's.", ci_link_buffered),
-		L("link_limit", "gauge", "Effective cluster.link_limit in "
-		    "bytes per peer.", ci_link_limit),
-		L("nats_reconnects_total", "counter", "Connections to NATS "
-		    "made after the first.", ci_reconnects),
-		L("bad_messages_total", "counter", "Messages on our subjects "
-		    "refused: not ours, malformed, a repeat.", ci_bad_messages),
+	L("link_buffered_bytes", "gauge", "Bytes held for other nodes, ours "
+	    "and the NATS library's.", ci_link_buffered),
+	L("link_limit", "gauge", "Effective cluster.link_limit in bytes per "
+	    "peer.", ci_link_limit),
+	L("nats_reconnects_total", "counter", "Connections to NATS made after "
+	    "the first.", ci_reconnects),
+	L("bad_messages_total", "counter", "Messages on our subjects refused: "
+	    "not ours, malformed, a repeat.", ci_bad_messages),
 #undef L
-	};
-	/* One family per figure, a series per peer. */
-	static const struct {
-		const char	*name, *type, *help;
-		size_t		 off;
-	} pm[] = {
+};
+
+/* Per peer (msgrouter_cluster_peer_*), from struct cluster_peer_info. */
+static const struct report_family report_cluster_peer[] = {
 #define P(n, t, h, f) { n, t, h, offsetof(struct cluster_peer_info, f) }
-		P("frames_out_total", "counter", "Frames published to the "
-		    "peer.", cpi_frames_out),
-		P("frames_in_total", "counter", "Frames received from the peer.",
-		    cpi_frames_in),
-		P("dropped_in_transit_total", "counter", "Frames the peer "
-		    "published to this node that never arrived.",
-		    cpi_dropped_in_transit),
-		P("paused_senders", "gauge", "Senders paused now for the peer: "
-		    "it asked (backpressure) or its link holds link_limit.",
-		    cpi_paused_senders),
-		P("link_buffered_bytes", "gauge", "Bytes held here for the "
-		    "peer, in batches and queued; compared with link_limit.",
-		    cpi_link_buffered),
+	P("frames_out_total", "counter", "Frames published to the peer.",
+	    cpi_frames_out),
+	P("frames_in_total", "counter", "Frames received from the peer.",
+	    cpi_frames_in),
+	P("dropped_in_transit_total", "counter", "Frames the peer published "
+	    "to this node that never arrived.", cpi_dropped_in_transit),
+	P("paused_senders", "gauge", "Senders paused now for the peer: it "
+	    "asked (backpressure) or its link holds link_limit.",
+	    cpi_paused_senders),
+	P("link_buffered_bytes", "gauge", "Bytes held here for the peer, in "
+	    "batches and queued; compared with link_limit.", cpi_link_buffered),
 #undef P
-	};
+};
+
+#define REPORT_NITEMS(a)	(sizeof (a) / sizeof (a)[0])
+
+/* The uint64_t at off in the struct at base. */
+static unsigned long long
+report_field(const void *base, size_t off)
+{
+	return *(const uint64_t *)((const char *)base + off);
+}
+
+/* One family of one sample each, its value in the struct at base. */
+static int
+report_families(struct evbuffer *buf, const struct report_family *f,
+    size_t n, const void *base)
+{
+	size_t	i;
+	int	err = 0;
+
+	for (i = 0; i < n; i++)
+		err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_%s "
+		    "%s\n# TYPE msgrouter_cluster_%s %s\n"
+		    "msgrouter_cluster_%s %llu\n", f[i].name, f[i].help,
+		    f[i].name, f[i].type, f[i].name,
+		    report_field(base, f[i].off)) < 0;
+	return err;
+}
+
+/* msgrouter_cluster_peer_up and a family per figure, a series per peer. */
+static int
+report_cluster_peers(struct evbuffer *buf, const struct cluster_info *ci)
+{
+	const struct report_family	*f;
 	const struct cluster_peer_info	*pi;
 	size_t				 i, j;
 	int				 err = 0;
 
-	for (i = 0; i < sizeof sm / sizeof sm[0]; i++)
-		err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_%s "
-		    "%s\n# TYPE msgrouter_cluster_%s %s\n"
-		    "msgrouter_cluster_%s %llu\n", sm[i].name, sm[i].help,
-		    sm[i].name, sm[i].type, sm[i].name, (unsigned long long)
-		    *(const uint64_t *)((const char *)st + sm[i].off)) < 0;
-	for (i = 0; i < sizeof lm / sizeof lm[0]; i++)
-		err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_%s "
-		    "%s\n# TYPE msgrouter_cluster_%s %s\n"
-		    "msgrouter_cluster_%s %llu\n", lm[i].name, lm[i].help,
-		    lm[i].name, lm[i].type, lm[i].name, (unsigned long long)
-		    *(const uint64_t *)((const char *)ci + lm[i].off)) < 0;
 	err |= evbuffer_add_printf(buf,
-	    "# HELP msgrouter_cluster_nats_connected 1 while connected to "
-	    "NATS.\n"
-	    "# TYPE msgrouter_cluster_nats_connected gauge\n"
-	    "msgrouter_cluster_nats_connected %d\n"
-	    "# HELP msgrouter_cluster_info This node.\n"
-	    "# TYPE msgrouter_cluster_info gauge\n"
-	    "msgrouter_cluster_info{node=\"%u\",name=\"%s\"} 1\n"
 	    "# HELP msgrouter_cluster_peer_up 1 while the peer is up.\n"
-	    "# TYPE msgrouter_cluster_peer_up gauge\n",
-	    ci->ci_connected, ci->ci_node, ci->ci_name) < 0;
+	    "# TYPE msgrouter_cluster_peer_up gauge\n") < 0;
 	for (i = 0; i < ci->ci_npeers; i++) {
 		pi = &ci->ci_peers[i];
 		err |= evbuffer_add_printf(buf,
@@ -549,16 +557,39 @@ report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
 		    "%d\n", pi->cpi_node, pi->cpi_state,
 		    strcmp(pi->cpi_state, "up") == 0) < 0;
 	}
-	for (i = 0; i < sizeof pm / sizeof pm[0]; i++) {
+	for (i = 0; i < REPORT_NITEMS(report_cluster_peer); i++) {
+		f = &report_cluster_peer[i];
 		err |= evbuffer_add_printf(buf, "# HELP msgrouter_cluster_peer_%s"
-		    " %s\n# TYPE msgrouter_cluster_peer_%s %s\n", pm[i].name,
-		    pm[i].help, pm[i].name, pm[i].type) < 0;
+		    " %s\n# TYPE msgrouter_cluster_peer_%s %s\n", f->name,
+		    f->help, f->name, f->type) < 0;
 		for (j = 0; j < ci->ci_npeers; j++)
 			err |= evbuffer_add_printf(buf, "msgrouter_cluster_peer_"
-			    "%s{peer=\"%u\"} %llu\n", pm[i].name,
-			    ci->ci_peers[j].cpi_node, (unsigned long long)
-			    *(const uint64_t *)((const char *)&ci->ci_peers[j] +
-			    pm[i].off)) < 0;
+			    "%s{peer=\"%u\"} %llu\n", f->name,
+			    ci->ci_peers[j].cpi_node,
+			    report_field(&ci->ci_peers[j], f->off)) < 0;
 	}
+	return err;
+}
+
+int
+report_cluster_prometheus(struct evbuffer *buf, const struct cluster_info *ci,
+    const struct stats *st)
+{
+	int	err = 0;
+
+	err |= report_families(buf, report_cluster_stats,
+	    REPORT_NITEMS(report_cluster_stats), st);
+	err |= report_families(buf, report_cluster_link,
+	    REPORT_NITEMS(report_cluster_link), ci);
+	err |= evbuffer_add_printf(buf,
+	    "# HELP msgrouter_cluster_nats_connected 1 while connected to "
+	    "NATS.\n"
+	    "# TYPE msgrouter_cluster_nats_connected gauge\n"
+	    "msgrouter_cluster_nats_connected %d\n"
+	    "# HELP msgrouter_cluster_info This node.\n"
+	    "# TYPE msgrouter_cluster_info gauge\n"
+	    "msgrouter_cluster_info{node=\"%u\",name=\"%s\"} 1\n",
+	    ci->ci_connected, ci->ci_node, ci->ci_name) < 0;
+	err |= report_cluster_peers(buf, ci);
 	return err ? -1 : 0;
 }
