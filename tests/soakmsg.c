@@ -85,3 +85,22 @@ soakmsg_check(const char *m, size_t mlen, unsigned nclients,
 		return SOAKMSG_CORRUPT;
 	return SOAKMSG_OK;
 }
+
+int
+soakmsg_junk(char *out, size_t cap, size_t *used, uint32_t dst, size_t len,
+    uint32_t *seed)
+{
+	uint32_t	 be = htonl(dst);
+	char		*p = out + *used;
+	size_t		 i;
+
+	if (*used + 4 + len + 1 > cap)
+		return 0;
+	memcpy(p, &be, 4);
+	p[4] = 'X';
+	for (i = 1; i < len; i++)
+		p[4 + i] = (char)('A' + soakmsg_rng(seed) % 20);
+	p[4 + len] = '\0';
+	*used += 4 + len + 1;
+	return 1;
+}

@@ -51,5 +51,12 @@ size_t		soakmsg_build(char *out, uint32_t dst, unsigned from,
  */
 enum soakmsg_result soakmsg_check(const char *m, size_t mlen,
 		    unsigned nclients, struct soakmsg *);
+/*
+ * A faulty client's frame to dst: len payload bytes of random letters,
+ * never 'W' first (so never taken for a verified message) nor 0x00,
+ * appended at out + *used if it fits in cap (else nothing); 1 if added.
+ */
+int		soakmsg_junk(char *out, size_t cap, size_t *used, uint32_t dst,
+		    size_t len, uint32_t *seed);
 
 #endif

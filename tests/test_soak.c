@@ -727,17 +727,8 @@ actor_recv(struct actor *a, void *buf, size_t len)
 static void
 actor_frame(struct actor *a, uint32_t dst, size_t len, uint32_t *seed)
 {
-	uint32_t	be = htonl(dst);
-	size_t		i;
-
-	if (a->plen + 4 + len + 1 > sizeof a->pending)
-		return;
-	memcpy(a->pending + a->plen, &be, 4);
-	a->pending[a->plen + 4] = 'X';
-	for (i = 1; i < len; i++)
-		a->pending[a->plen + 4 + i] = (char)('A' + rng(seed) % 20);
-	a->pending[a->plen + 4 + len] = '\0';
-	a->plen += 4 + len + 1;
+	(void)soakmsg_junk(a->pending, sizeof a->pending, &a->plen, dst, len,
+	    seed);
 }
 
 /* Write what the socket takes; -1 if the router closed us. */

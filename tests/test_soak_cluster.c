@@ -630,18 +630,8 @@ faulty_target(struct factor *a, uint32_t *seed)
 static void
 faulty_frame(struct factor *a, uint32_t dst, size_t len, uint32_t *seed)
 {
-	uint32_t	be = htonl(dst);
-	size_t		i;
-
-	if (a->plen + 4 + len + 1 > sizeof a->pend)
-		return;
-	memcpy(a->pend + a->plen, &be, 4);
-	a->pend[a->plen + 4] = 'X';
-	for (i = 1; i < len; i++)
-		a->pend[a->plen + 4 + i] = (char)('A' + rng(seed) % 20);
-	a->pend[a->plen + 4 + len] = '\0';
-	a->plen += 4 + len + 1;
-	fsh->frames++;
+	if (soakmsg_junk(a->pend, sizeof a->pend, &a->plen, dst, len, seed))
+		fsh->frames++;
 }
 
 /* Write what the socket takes; -1 if the connection is gone. */
