@@ -112,6 +112,7 @@ struct cluster {
 	struct natsev		*cl_ne;
 	natsOptions		*cl_opts;
 	natsConnection		*cl_nc;		/* the loop's, or NULL */
+	int64_t			 cl_max_payload; /* its server's; 0: none */
 	natsSubscription	*cl_sub_node;
 	natsSubscription	*cl_sub_hb;
 	int			 cl_was_connected; /* for one log per change */
@@ -258,10 +259,8 @@ cluster_append(struct cluster *cl, unsigned node, const unsigned char *frame,
 {
 	struct cluster_peer	*cp = &cl->cl_peers[node];
 	size_t			 room = CLUSTER_BATCH_MAX;
-	int64_t			 max = 0;
+	int64_t			 max = cl->cl_max_payload;
 
-	if (cl->cl_nc != NULL)
-		max = natsConnection_GetMaxPayload(cl->cl_nc);
 	if (max <= 0)
 		max = CLUSTER_MAX_PAYLOAD;
 	if (CLUSTERPROTO_HEADER_LEN + len > (uint64_t)max)
@@ -1052,6 +1051,8 @@ cluster_handover_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	cl->cl_backoff_ms = 0;
 	cl->cl_last_err[0] = '\0';
+	/* Read once per connection, not per frame (it takes a lock). */
+	cl->cl_max_payload = natsConnection_GetMaxPayload(cl->cl_nc);
 	if (natsConnection_GetConnectedUrl(cl->cl_nc, raw, sizeof raw) !=
 	    NATS_OK)
 		raw[0] = '\0';
@@ -1103,6 +1104,7 @@ cluster_closed_cb(evutil_socket_t fd, short what, void *arg)
 	natsConnection_Destroy(cl->cl_nc);
 	cl->cl_sub_node = cl->cl_sub_hb = NULL;
 	cl->cl_nc = NULL;
+	cl->cl_max_payload = 0;
 	cluster_retry(cl);
 }
 
