@@ -674,13 +674,15 @@ wait_paused(int i, uint32_t id, int paused)
 static void
 test_slow_remote_receiver(void **state)
 {
-	enum { FRAMES = 15000, SIZE = 1000, SECOND = 500000 };
+	enum { FRAMES = 25000, SIZE = 1000, SECOND = 500000 };
 	/*
 	 * queue_limit + per sending node (two): link_limit + CLUSTER_HANDOFF
 	 * + a batch + 8 MiB (W + R x T in CLUSTER.md: the kernel's buffers
 	 * and what the senders write while the PAUSE travels, which a loaded
-	 * machine stretches).  30 MB are sent: without PAUSE the queue would
-	 * take nearly all of it.
+	 * machine stretches).  50 MB are sent, well past the bound: without
+	 * PAUSE the queue would take nearly all of it, and a PAUSE late enough
+	 * to let a sender finish unheld breaks the bound too.  (With 30 MB a
+	 * sender once finished unheld under distcheck's load.)
 	 */
 	const long long	 bound = 64 * 1024 + 2 * ((1 << 20) + (1 << 20) +
 			    128 * 1024 + 8 * (1 << 20));
